@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include("leads.api.urls")),
+    path("reports/", include("reports.urls")),
+    path("", include("django.contrib.auth.urls")),
+    path("", include("leads.urls")),
+]

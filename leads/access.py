@@ -1,0 +1,88 @@
+"""Who may see and do what: the one place that decides it.
+
+Roles are Django groups (created by migration): rep, manager, marketer, admin.
+Superusers count as admins. A manager's reach is the teams they manage.
+"""
+
+from django.db.models import Q
+
+from .models import Lead, TeamMember
+
+REP = "rep"
+MANAGER = "manager"
+MARKETER = "marketer"
+ADMIN = "admin"
+ROLES = (REP, MANAGER, MARKETER, ADMIN)
+
+# Verbs a lead's owner may perform; managers may perform them on their team's leads.
+SALES_ACTIONS = frozenset({"accept", "reject", "qualify", "disqualify", "log_activity"})
+MANAGER_ACTIONS = frozenset({"reassign"})
+MARKETING_ACTIONS = frozenset({"promote", "recycle"})
+ACTIONS = SALES_ACTIONS | MANAGER_ACTIONS | MARKETING_ACTIONS
+
+
+def roles_of(user):
+    """Return the set of role names of ``user`` (cached on the user object); raises nothing."""
+    if not getattr(user, "is_authenticated", False):
+        return frozenset()
+    cached = getattr(user, "_funnel_roles", None)
+    if cached is None:
+        names = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+        if user.is_superuser:
+            names.add(ADMIN)
+        cached = frozenset(names)
+        user._funnel_roles = cached
+    return cached
+
+
+def managed_team_ids(user):
+    """Return the ids of the teams ``user`` manages (cached on the user object); raises nothing."""
+    if not getattr(user, "is_authenticated", False):
+        return frozenset()
+    cached = getattr(user, "_funnel_managed_teams", None)
+    if cached is None:
+        cached = frozenset(
+            TeamMember.objects.filter(user=user, role=TeamMember.Role.MANAGER).values_list("team_id", flat=True)
+        )
+        user._funnel_managed_teams = cached
+    return cached
+
+
+def has_role(user, *roles):
+    """Return whether ``user`` holds any of ``roles``; raises nothing."""
+    return bool(roles_of(user) & set(roles))
+
+
+def visible_leads(user):
+    """Return the leads ``user`` may see: own for reps, team's for managers, all for marketers and admins; raises nothing."""
+    roles = roles_of(user)
+    if not roles:
+        return Lead.objects.none()
+    if ADMIN in roles or MARKETER in roles:
+        return Lead.objects.all()
+    condition = Q(owner=user)
+    if MANAGER in roles:
+        team_ids = managed_team_ids(user)
+        if team_ids:
+            condition |= Q(team_id__in=team_ids)
+    return Lead.objects.filter(condition)
+
+
+def can_act(user, lead, action):
+    """Return whether ``user`` may perform ``action`` on ``lead``; raises ValueError for an unknown action."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    roles = roles_of(user)
+    if ADMIN in roles:
+        return True
+    manages_lead = MANAGER in roles and lead.team_id is not None and lead.team_id in managed_team_ids(user)
+    if action in SALES_ACTIONS:
+        return manages_lead or (lead.owner_id is not None and lead.owner_id == user.pk and bool(roles))
+    if action in MANAGER_ACTIONS:
+        return manages_lead
+    return MARKETER in roles
+
+
+def can_create_leads(user):
+    """Return whether ``user`` may create or import leads (marketers and admins); raises nothing."""
+    return has_role(user, MARKETER, ADMIN)

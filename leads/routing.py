@@ -1,0 +1,40 @@
+"""Pick the owner of a new MQL: round-robin among a team's reps who can take it."""
+
+from django.db import transaction
+from django.db.models import Count, F, Q
+
+from .models import Stage, Team, TeamMember
+
+
+def eligible_reps(team):
+    """Return the team's reps who may receive an MQL now, next in line first; raises nothing.
+
+    A rep is eligible when active, marked available and below their cap of open
+    MQLs. The rep routed to longest ago (or never) comes first, which makes the
+    rotation fair over time.
+    """
+    open_mqls = Count("user__owned_leads", filter=Q(user__owned_leads__stage=Stage.MQL))
+    return (
+        TeamMember.objects.filter(team=team, role=TeamMember.Role.REP, is_available=True, user__is_active=True)
+        .annotate(open_mqls=open_mqls)
+        .filter(Q(mql_capacity__isnull=True) | Q(open_mqls__lt=F("mql_capacity")))
+        .order_by(F("last_routed_at").asc(nulls_first=True), "id")
+        .select_related("user")
+    )
+
+
+def pick_owner(team, *, now):
+    """Return the next rep of ``team`` to own an MQL and advance the rotation, or None if nobody can take it.
+
+    Must run inside the caller's transaction; the team row is locked so two MQLs
+    routed at the same instant never take the same turn. Raises nothing.
+    """
+    if team is None:
+        return None
+    with transaction.atomic():
+        Team.objects.select_for_update().filter(pk=team.pk).first()
+        member = eligible_reps(team).first()
+        if member is None:
+            return None
+        TeamMember.objects.filter(pk=member.pk).update(last_routed_at=now)
+        return member.user
