@@ -131,9 +131,11 @@ else:
             "NAME": VAR_DIR / "funnel.sqlite3",
             # Celery worker, beat and web server share the file: wait for locks.
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
-            "TEST": {"NAME": VAR_DIR / "test-funnel.sqlite3"},
         }
     }
+if os.environ.get("TEST_DATABASE_NAME"):
+    # Lets two test runs share one PostgreSQL server without clashing.
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -250,6 +252,8 @@ CELERY_BEAT_SCHEDULE = {}
 
 # Product defaults
 FUNNEL_DEFAULT_SLA_MINUTES = env_int("FUNNEL_DEFAULT_SLA_MINUTES", 60)
+# Absolute links in e-mails.
+FUNNEL_SITE_URL = os.environ.get("FUNNEL_SITE_URL", "http://127.0.0.1:8000")
 
 LOGGING = {
     "version": 1,

@@ -27,6 +27,8 @@ class Priority(models.TextChoices):
 class Team(models.Model):
     name = models.CharField(max_length=100, unique=True)
     is_active = models.BooleanField(default=True)
+    # Round-robin counter: each routed MQL takes the next turn.
+    routing_turns = models.PositiveBigIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -49,8 +51,9 @@ class TeamMember(models.Model):
     mql_capacity = models.PositiveIntegerField(
         null=True, blank=True, help_text="Most open MQLs this rep may hold at once; empty means no cap."
     )
-    # Round-robin cursor: the rep routed to longest ago goes next.
-    last_routed_at = models.DateTimeField(null=True, blank=True)
+    # Round-robin cursor: the rep whose last turn is oldest (or who never had one) goes next.
+    last_turn = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+    last_routed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["team", "role", "user__username"]

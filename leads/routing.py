@@ -10,15 +10,15 @@ def eligible_reps(team):
     """Return the team's reps who may receive an MQL now, next in line first; raises nothing.
 
     A rep is eligible when active, marked available and below their cap of open
-    MQLs. The rep routed to longest ago (or never) comes first, which makes the
-    rotation fair over time.
+    MQLs. The rep whose last turn is oldest (or who never had one) comes first,
+    which makes the rotation fair over time.
     """
     open_mqls = Count("user__owned_leads", filter=Q(user__owned_leads__stage=Stage.MQL))
     return (
         TeamMember.objects.filter(team=team, role=TeamMember.Role.REP, is_available=True, user__is_active=True)
         .annotate(open_mqls=open_mqls)
         .filter(Q(mql_capacity__isnull=True) | Q(open_mqls__lt=F("mql_capacity")))
-        .order_by(F("last_routed_at").asc(nulls_first=True), "id")
+        .order_by(F("last_turn").asc(nulls_first=True), "id")
         .select_related("user")
     )
 
@@ -32,9 +32,11 @@ def pick_owner(team, *, now):
     if team is None:
         return None
     with transaction.atomic():
-        Team.objects.select_for_update().filter(pk=team.pk).first()
+        locked = Team.objects.select_for_update().get(pk=team.pk)
         member = eligible_reps(team).first()
         if member is None:
             return None
-        TeamMember.objects.filter(pk=member.pk).update(last_routed_at=now)
+        turn = locked.routing_turns + 1
+        Team.objects.filter(pk=team.pk).update(routing_turns=turn)
+        TeamMember.objects.filter(pk=member.pk).update(last_turn=turn, last_routed_at=now)
         return member.user

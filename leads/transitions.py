@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import access, routing, sla
+from . import access, routing, sla, tasks
 from .models import (
     SALES_ACTIVITY_KINDS,
     Activity,
@@ -129,6 +129,11 @@ def _record(lead, kind, *, by, now, from_stage="", to_stage="", reason=None, not
     )
 
 
+def _notify_owner_after_commit(lead):
+    lead_id = lead.pk
+    transaction.on_commit(lambda: tasks.send_assignment_email_task.delay(lead_id))
+
+
 def _clean_note(note):
     note = (note or "").strip()
     if len(note) > MAX_NOTE_LENGTH:
@@ -218,6 +223,8 @@ def promote_to_mql(lead, *, by, team=None, now=None, note=""):
                 "score": current.score,
             },
         )
+        if owner is not None:
+            _notify_owner_after_commit(current)
     return current
 
 
@@ -370,6 +377,7 @@ def reassign_lead(lead, *, by, to, note="", now=None):
                 "sla_due_at": current.sla_due_at.isoformat() if restarts_clock else None,
             },
         )
+        _notify_owner_after_commit(current)
     return current
 
 

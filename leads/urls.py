@@ -1,1 +1,22 @@
-urlpatterns = []
+from django.urls import path
+
+from . import views
+
+app_name = "leads"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("queue/", views.queue, name="queue"),
+    path("accepted/", views.accepted, name="accepted"),
+    path("team/", views.team, name="team"),
+    path("rejected/", views.rejected, name="rejected"),
+    path("leads/<int:pk>/", views.detail, name="detail"),
+    path("leads/<int:pk>/accept/", views.accept, name="accept"),
+    path("leads/<int:pk>/reject/", views.reject, name="reject"),
+    path("leads/<int:pk>/qualify/", views.qualify, name="qualify"),
+    path("leads/<int:pk>/disqualify/", views.disqualify, name="disqualify"),
+    path("leads/<int:pk>/recycle/", views.recycle, name="recycle"),
+    path("leads/<int:pk>/reassign/", views.reassign, name="reassign"),
+    path("leads/<int:pk>/activities/", views.log_activity, name="log_activity"),
+    path("leads/<int:pk>/promote/", views.promote, name="promote"),
+]

@@ -16,6 +16,44 @@ def skip_or_fail(message):
     pytest.skip(message)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def celery_runs_tasks_in_process():
+    """Tasks queued by the code under test run at once, in the test's process.
+
+    The end-to-end worker tests switch this off to go through a real broker.
+    """
+    from funnelapp.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    # PBKDF2's deliberate slowness costs ~0.3 s per persona; tests do not need it.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def reference_data(request):
+    """Transactional tests (threads, live server) flush the tables migrations filled; refill them."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "live_server" in request.fixturenames or "transactional_db" in request.fixturenames
+    if marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
+        transactional = True
+    if not transactional:
+        return
+    request.getfixturevalue("transactional_db")
+    from django.contrib.auth.models import Group, Permission
+
+    from leads import reference_data as data
+    from leads.models import RejectionReason
+
+    data.ensure_roles(Group, Permission)
+    data.ensure_reasons(RejectionReason)
+
+
 @pytest.fixture
 def team(db):
     return make_team("North")

@@ -1,0 +1,127 @@
+"""Browser forms: each turns a POST into the keyword arguments of one transition.
+
+A form's ``cleaned_data`` carries exactly the keywords its function in
+``leads.transitions`` takes, so a view calls
+``transitions.reject_lead(lead, by=user, **form.cleaned_data)``. The forms
+only check the shape of the input; the transitions enforce the rules.
+"""
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from .models import SALES_ACTIVITY_KINDS, ActivityKind, RejectionReason, Team
+from .transitions import MAX_NOTE_LENGTH
+
+SALES_ACTIVITY_CHOICES = [(kind.value, ActivityKind(kind).label) for kind in SALES_ACTIVITY_KINDS]
+
+
+def person_label(user):
+    return user.get_full_name() or user.get_username()
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return person_label(obj)
+
+
+class NoteForm(forms.Form):
+    """Accept, qualify and recycle: an optional note."""
+
+    note = forms.CharField(
+        required=False,
+        max_length=MAX_NOTE_LENGTH,
+        error_messages={"max_length": f"The note is too long (at most {MAX_NOTE_LENGTH} characters)."},
+    )
+
+
+class ReasonForm(NoteForm):
+    """Reject and disqualify: a reason code (required) and a note."""
+
+    reason = forms.ModelChoiceField(
+        queryset=RejectionReason.objects.filter(is_active=True),
+        to_field_name="code",
+        error_messages={
+            "required": "A rejection reason is required.",
+            "invalid_choice": "Choose one of the listed rejection reasons.",
+        },
+    )
+
+
+class ActivityForm(NoteForm):
+    """Log a sales activity."""
+
+    kind = forms.ChoiceField(
+        choices=SALES_ACTIVITY_CHOICES,
+        error_messages={
+            "required": "Choose the kind of activity.",
+            "invalid_choice": "Choose a call, e-mail, meeting or conversation.",
+        },
+    )
+
+
+class ReassignForm(NoteForm):
+    """Give a lead to another rep; the transition checks the rep belongs to the lead's team."""
+
+    to = PersonChoiceField(
+        queryset=get_user_model().objects.filter(is_active=True),
+        error_messages={
+            "required": "Choose the rep to give this lead to.",
+            "invalid_choice": "Choose one of the team's reps.",
+        },
+    )
+
+
+class PromoteForm(NoteForm):
+    """Promote a lead to MQL by hand, optionally routing it to a chosen team."""
+
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.filter(is_active=True),
+        required=False,
+        empty_label="The lead's own team",
+        error_messages={"invalid_choice": "Choose one of the active teams."},
+    )
+
+
+class RejectedFilterForm(forms.Form):
+    """Filters of the rejected-leads review; the choices come from the leads the user may see."""
+
+    reason = forms.ModelChoiceField(
+        queryset=RejectionReason.objects.all(),
+        to_field_name="code",
+        required=False,
+        empty_label="Any reason",
+        error_messages={"invalid_choice": "Unknown rejection reason."},
+    )
+    source = forms.ChoiceField(required=False, error_messages={"invalid_choice": "Unknown source."})
+    campaign = forms.ChoiceField(required=False, error_messages={"invalid_choice": "Unknown campaign."})
+    rep = PersonChoiceField(
+        queryset=get_user_model().objects.none(),
+        required=False,
+        empty_label="Any rep",
+        error_messages={"invalid_choice": "Unknown rep."},
+    )
+
+    # form field -> Lead lookup
+    LOOKUPS = {"reason": "rejection_reason", "source": "source", "campaign": "campaign", "rep": "owner"}
+
+    def __init__(self, data=None, *, leads):
+        super().__init__(data)
+        self.fields["source"].choices = [("", "Any source"), *_distinct_choices(leads, "source")]
+        self.fields["campaign"].choices = [("", "Any campaign"), *_distinct_choices(leads, "campaign")]
+        self.fields["rep"].queryset = (
+            get_user_model().objects.filter(pk__in=leads.values("owner")).order_by("first_name", "username")
+        )
+
+    def filter(self, leads):
+        """Return ``leads`` narrowed by the chosen filters; nothing when a filter is invalid."""
+        if not self.is_bound:
+            return leads
+        if not self.is_valid():
+            return leads.none()
+        chosen = {self.LOOKUPS[name]: value for name, value in self.cleaned_data.items() if value not in (None, "")}
+        return leads.filter(**chosen)
+
+
+def _distinct_choices(leads, field):
+    values = leads.exclude(**{field: ""}).order_by(field).values_list(field, flat=True).distinct()
+    return [(value, value) for value in values]

@@ -1,0 +1,221 @@
+"""Demo data: a sales team, one login per role, and a few hundred leads with history.
+
+Idempotent: users, team and reasons are ensured on every run; leads are only
+generated when the demo team has none yet. Every lead is walked through the real
+transition functions with ``now=`` in the past, so its history is consistent.
+"""
+
+import random
+from datetime import timedelta
+
+from django.contrib.auth.models import Group, Permission, User
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from leads import reference_data, transitions
+from leads.models import Lead, RejectionReason, Team, TeamMember
+
+DEMO_PASSWORD = "funnel-demo"
+TEAM_NAME = "Demo Sales"
+
+PEOPLE = [
+    # username, first, last, role, team role
+    ("rep", "Rita", "Reyes", "rep", TeamMember.Role.REP),
+    ("rep2", "Sam", "Okafor", "rep", TeamMember.Role.REP),
+    ("rep3", "Lena", "Novak", "rep", TeamMember.Role.REP),
+    ("manager", "Mona", "Schulz", "manager", TeamMember.Role.MANAGER),
+    ("marketer", "Mark", "Lindqvist", "marketer", None),
+    ("admin", "Ada", "Admin", "admin", None),
+]
+
+FIRST = "Anna Ben Carla David Elif Farid Grace Hiro Ines Jonas Kofi Laura Mateo Nina Omar Priya Quinn Rosa Stefan Tara Umar Vera Wei Xenia Yusuf Zoe".split()
+LAST = "Adams Berger Costa Dubois Eriksen Fischer Garcia Haddad Ito Jansen Kowalski Larsen Moreau Nakamura Olsen Petrov Quinn Rossi Svensson Tanaka Ueda Varga Weber Yilmaz Zimmer".split()
+COMPANIES = [
+    ("Northwind Logistics", 850, "DE"),
+    ("Globex Manufacturing", 4200, "US"),
+    ("Initech Software", 120, "US"),
+    ("Umbrella Health", 2300, "GB"),
+    ("Stark Analytics", 60, "FR"),
+    ("Wayne Components", 15000, "US"),
+    ("Tyrell Biotech", 340, "NL"),
+    ("Cyberdyne Robotics", 95, "SE"),
+    ("Soylent Foods", 1800, "ES"),
+    ("Hooli Cloud", 7200, "US"),
+    ("Vandelay Imports", 25, "IT"),
+    ("Massive Dynamic", 980, "CA"),
+    ("Acme Retail", 3100, "DE"),
+    ("Oscorp Energy", 640, "AT"),
+    ("Pied Piper", 18, "US"),
+]
+TITLES = [
+    "CEO",
+    "CTO",
+    "VP Sales",
+    "Head of Marketing",
+    "IT Manager",
+    "Operations Director",
+    "Procurement Lead",
+    "Data Analyst",
+    "Student",
+    "Marketing Intern",
+    "CFO",
+    "Head of Revenue Operations",
+]
+SOURCES = {
+    "webinar": ["Q3 Pipeline Webinar", "Data Ops Live"],
+    "paid-search": ["Brand Search", "Competitor Keywords"],
+    "organic": ["Blog", ""],
+    "event": ["SaaS Summit Berlin"],
+    "content": ["State of RevOps Report", "ROI Calculator"],
+    "referral": [""],
+}
+REJECT_NOTES = {
+    "missing-phone": "No phone number and no reply to two e-mails.",
+    "personal-email": "Signed up with a gmail address, no company found.",
+    "no-budget": "Budget frozen until next fiscal year.",
+    "not-decision-maker": "Intern researching tools; no buying power.",
+    "student-job-seeker": "Student writing a thesis about CRM tools.",
+    "competitor": "Works for a direct competitor.",
+    "duplicate": "Same person as an existing opportunity.",
+    "company-too-small": "Two-person agency, below our minimum.",
+}
+ACTIVITY_NOTES = {
+    "call": "Intro call, discussed current process.",
+    "email": "Sent case study and pricing overview.",
+    "meeting": "Discovery meeting with the team.",
+    "conversation": "Talked through requirements and timeline.",
+}
+
+
+class Command(BaseCommand):
+    help = "Load demo data (idempotent) and print one login per role."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--leads", type=int, default=300, help="How many leads to generate (default 300).")
+        parser.add_argument("--seed", type=int, default=2026, help="Random seed, for repeatable demo data.")
+
+    def handle(self, *args, leads, seed, **options):
+        if leads < 0 or leads > 100_000:
+            self.stderr.write("--leads must be between 0 and 100000")
+            raise SystemExit(2)
+        with transaction.atomic():
+            reference_data.ensure_roles(Group, Permission)
+            reference_data.ensure_reasons(RejectionReason)
+            team, users = self.ensure_people()
+        if Lead.objects.filter(team=team).exists():
+            self.stdout.write(f"Demo leads already present ({Lead.objects.count()} leads); not adding more.")
+        else:
+            created = self.generate_leads(team, users, count=leads, rng=random.Random(seed))
+            self.stdout.write(f"Generated {created} demo leads with their history.")
+        self.print_logins()
+
+    def ensure_people(self):
+        team, _ = Team.objects.get_or_create(name=TEAM_NAME)
+        users = {}
+        for username, first, last, role, team_role in PEOPLE:
+            user, created = User.objects.get_or_create(
+                username=username,
+                defaults={"first_name": first, "last_name": last, "email": f"{username}@funnel.example"},
+            )
+            if created:
+                user.set_password(DEMO_PASSWORD)
+            user.is_staff = role == "admin"
+            user.is_superuser = role == "admin"
+            user.save()
+            user.groups.add(Group.objects.get(name=role))
+            if team_role:
+                TeamMember.objects.get_or_create(team=team, user=user, defaults={"role": team_role})
+            users[username] = user
+        return team, users
+
+    def print_logins(self):
+        self.stdout.write("")
+        self.stdout.write("Demo logins (password for all: %s)" % DEMO_PASSWORD)
+        for username, first, last, role, _ in PEOPLE:
+            self.stdout.write(f"  {role:<9} {username:<9} {first} {last}")
+        self.stdout.write("")
+
+    def generate_leads(self, team, users, *, count, rng):
+        marketer = users["marketer"]
+        manager = users["manager"]
+        reps = [users["rep"], users["rep2"], users["rep3"]]
+        by_username = {u.pk: u for u in reps}
+        reasons = list(REJECT_NOTES)
+        real_now = timezone.now()
+        created = 0
+        for index in range(count):
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            company, size, country = rng.choice(COMPANIES)
+            source = rng.choice(list(SOURCES))
+            # The newest 25 leads arrive in the last few hours, so the queues have live countdowns.
+            if index < 25:
+                born = real_now - timedelta(minutes=rng.randint(5, 300))
+            else:
+                born = real_now - timedelta(days=rng.uniform(0.3, 90))
+            domain = company.lower().replace(" ", "") + ".example"
+            lead = transitions.create_lead(
+                by=marketer,
+                now=born,
+                name=f"{first} {last}",
+                email=f"{first.lower()}.{last.lower()}.{index}@{domain}",
+                phone=f"+49 30 {rng.randint(1000000, 9999999)}" if rng.random() > 0.15 else "",
+                company=company,
+                job_title=rng.choice(TITLES),
+                company_size=size,
+                country=country,
+                source=source,
+                campaign=rng.choice(SOURCES[source]),
+                team=team,
+            )
+            created += 1
+            if index >= 25 and rng.random() < 0.2:
+                continue  # stays in nurture
+            mql_at = born + timedelta(minutes=rng.randint(1, 120)) if index >= 25 else born
+            if mql_at > real_now:
+                continue
+            lead = transitions.promote_to_mql(lead, by=marketer if rng.random() < 0.3 else None, now=mql_at)
+            owner = by_username.get(lead.owner_id) or manager
+            self.play_out(lead, owner, manager, marketer, reps, reasons, rng, real_now, fresh=index < 25)
+        return created
+
+    def play_out(self, lead, owner, manager, marketer, reps, reasons, rng, real_now, *, fresh):
+        """Walk an MQL through a plausible sales story, never past the real present."""
+        now = lead.mql_at
+
+        def later(low_minutes, high_minutes):
+            nonlocal now
+            now = now + timedelta(minutes=rng.randint(low_minutes, high_minutes))
+            return now if now <= real_now else None
+
+        if fresh or rng.random() < 0.12:
+            return  # still waiting in the queue (some of the older ones are ignored)
+        if rng.random() < 0.15 and later(10, 240):
+            transitions.log_activity(lead, by=owner, kind=rng.choice(["call", "email"]), now=now)
+        response = later(5, 60 * 30)
+        if response is None:
+            return
+        if rng.random() < 0.25:
+            code = rng.choice(reasons)
+            lead = transitions.reject_lead(lead, by=owner, reason=code, note=REJECT_NOTES[code], now=now)
+            if rng.random() < 0.2 and later(60 * 24, 60 * 24 * 20):
+                transitions.recycle_lead(lead, by=marketer, note="Back to nurture for the next campaign.", now=now)
+            return
+        lead = transitions.accept_lead(lead, by=owner, now=now)
+        for _ in range(rng.randint(0, 3)):
+            if later(60, 60 * 24 * 3) is None:
+                return
+            kind = rng.choice(list(ACTIVITY_NOTES))
+            transitions.log_activity(lead, by=owner, kind=kind, note=ACTIVITY_NOTES[kind], now=now)
+        if later(60 * 24, 60 * 24 * 14) is None:
+            return
+        roll = rng.random()
+        if roll < 0.45:
+            transitions.qualify_lead(lead, by=owner, note="Budget, authority, need and timing confirmed.", now=now)
+        elif roll < 0.65:
+            transitions.disqualify_lead(
+                lead, by=owner, reason=rng.choice(["no-budget", "not-decision-maker", "no-interest"]), now=now
+            )
+        elif roll < 0.75:
+            others = [rep for rep in reps if rep != owner]
+            transitions.reassign_lead(lead, by=manager, to=rng.choice(others), note="Territory change.", now=now)

@@ -1,0 +1,64 @@
+"""Rows every installation needs: the four roles and the standard rejection reasons.
+
+Used by migration 0002 (with historical models), by ``seed_demo`` and by tests
+that flush the database. Each function is idempotent.
+"""
+
+# Django model permissions per role, for the admin site and any permission-based
+# check; the product's own rules live in leads.access.
+ROLE_PERMISSIONS = {
+    "rep": ["view_lead", "view_leadevent", "view_activity", "add_activity", "view_rejectionreason"],
+    "manager": [
+        "view_lead",
+        "change_lead",
+        "view_leadevent",
+        "view_activity",
+        "add_activity",
+        "view_rejectionreason",
+        "view_team",
+        "view_teammember",
+        "change_teammember",
+    ],
+    "marketer": [
+        "view_lead",
+        "add_lead",
+        "change_lead",
+        "view_leadevent",
+        "view_activity",
+        "add_activity",
+        "view_rejectionreason",
+        "view_team",
+    ],
+    "admin": None,  # every permission of the leads app plus users and groups
+}
+
+REASONS = [
+    ("missing-phone", "Missing phone number"),
+    ("personal-email", "Personal e-mail address"),
+    ("no-budget", "No budget"),
+    ("not-decision-maker", "Not a decision maker"),
+    ("student-job-seeker", "Student / job seeker"),
+    ("competitor", "Competitor"),
+    ("duplicate", "Duplicate"),
+    ("wrong-region", "Outside our sales region"),
+    ("company-too-small", "Company too small"),
+    ("bad-contact-data", "Invalid or fake contact data"),
+    ("no-interest", "No interest / no project"),
+]
+
+
+def ensure_roles(Group, Permission):
+    """Create the role groups with their permissions if missing; raises nothing."""
+    for role, codenames in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        if codenames is None:
+            perms = Permission.objects.filter(content_type__app_label__in=["leads", "auth"])
+        else:
+            perms = Permission.objects.filter(content_type__app_label="leads", codename__in=codenames)
+        group.permissions.set(perms)
+
+
+def ensure_reasons(RejectionReason):
+    """Create the standard rejection reasons if missing, leaving edited ones alone; raises nothing."""
+    for position, (code, label) in enumerate(REASONS, start=1):
+        RejectionReason.objects.get_or_create(code=code, defaults={"label": label, "position": position * 10})

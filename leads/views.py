@@ -1,0 +1,282 @@
+"""Browser views: every page reads through ``access.visible_leads`` and every
+action is one call into ``leads.transitions``.
+
+Actions answer htmx requests with a partial (the row that changed, or an
+inline error retargeted to the row's error slot with status 400/403/409) and
+plain form posts with a redirect back and a flash message.
+"""
+
+from collections import defaultdict
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, F, Max, OuterRef, Q, Subquery
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+from django_htmx.http import reswap, retarget
+
+from . import access, transitions
+from .forms import (
+    SALES_ACTIVITY_CHOICES,
+    ActivityForm,
+    NoteForm,
+    PromoteForm,
+    ReassignForm,
+    ReasonForm,
+    RejectedFilterForm,
+)
+from .models import SALES_ACTIVITY_KINDS, EventKind, LeadEvent, RejectionReason, Stage, Team, TeamMember
+
+# Where "/" takes each role, first match wins.
+HOME_PAGES = (
+    (access.REP, "leads:queue"),
+    (access.MANAGER, "leads:team"),
+    (access.MARKETER, "leads:rejected"),
+    (access.ADMIN, "leads:team"),
+)
+REJECTED_PAGE_SIZE = 50
+
+
+def role_required(*roles):
+    """Let only signed-in users holding one of ``roles`` use the page; others get 403."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not access.has_role(request.user, *roles):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return login_required(wrapper)
+
+    return decorator
+
+
+@login_required
+def home(request):
+    roles = access.roles_of(request.user)
+    for role, page in HOME_PAGES:
+        if role in roles:
+            return redirect(page)
+    return render(request, "leads/home_no_role.html", status=403)
+
+
+@role_required(access.REP)
+def queue(request):
+    leads = (
+        access.visible_leads(request.user)
+        .owned_by(request.user)
+        .open_mqls()
+        .order_by(F("sla_due_at").asc(nulls_last=True), "mql_at", "id")
+    )
+    return render(request, "leads/lead_queue.html", {"leads": leads, "reasons": _active_reasons()})
+
+
+@role_required(access.REP)
+def accepted(request):
+    leads = _with_last_activity(access.visible_leads(request.user).owned_by(request.user).filter(stage=Stage.SAL))
+    context = {
+        "leads": leads.order_by("-accepted_at", "-id"),
+        "reasons": _active_reasons(),
+        "activity_kinds": SALES_ACTIVITY_CHOICES,
+    }
+    return render(request, "leads/lead_accepted.html", context)
+
+
+@role_required(access.MANAGER, access.ADMIN)
+def team(request):
+    leads = access.visible_leads(request.user).select_related("owner", "team")
+    # Unassigned MQLs first: nobody is working them.
+    mqls = list(leads.open_mqls().order_by(F("sla_due_at").asc(nulls_first=True), "mql_at", "id"))
+    sals = list(leads.filter(stage=Stage.SAL).order_by("-accepted_at", "-id"))
+    _attach_rep_choices(mqls + sals)
+    return render(request, "leads/lead_team.html", {"mqls": mqls, "sals": sals})
+
+
+@role_required(access.MARKETER, access.MANAGER, access.ADMIN)
+def rejected(request):
+    leads = access.visible_leads(request.user).filter(stage=Stage.REJECTED)
+    form = RejectedFilterForm(request.GET or None, leads=leads)
+    found = _with_rejection_note(form.filter(leads)).select_related("owner", "rejection_reason")
+    page = Paginator(found.order_by("-rejected_at", "-id"), REJECTED_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "leads/lead_rejected.html", {"form": form, "page": page, "leads": page.object_list})
+
+
+@login_required
+def detail(request, pk):
+    lead = get_object_or_404(
+        access.visible_leads(request.user).select_related("owner", "team", "rejection_reason"), pk=pk
+    )
+    _attach_rep_choices([lead])
+    context = {
+        "lead": lead,
+        "events": lead.events.select_related("actor", "reason", "owner"),
+        "activities": lead.activities.select_related("actor"),
+        "reasons": RejectionReason.objects.filter(is_active=True),
+        "activity_kinds": SALES_ACTIVITY_CHOICES,
+        "teams": Team.objects.filter(is_active=True),
+    }
+    return render(request, "leads/lead_detail.html", context)
+
+
+@login_required
+@require_POST
+def accept(request, pk):
+    form = NoteForm(request.POST)
+    return _perform(request, pk, form, transitions.accept_lead, "Accepted {name}: it is now in your accepted leads.")
+
+
+@login_required
+@require_POST
+def reject(request, pk):
+    form = ReasonForm(request.POST)
+    return _perform(request, pk, form, transitions.reject_lead, "Rejected {name}.")
+
+
+@login_required
+@require_POST
+def qualify(request, pk):
+    form = NoteForm(request.POST)
+    return _perform(request, pk, form, transitions.qualify_lead, "Qualified {name} to SQL.")
+
+
+@login_required
+@require_POST
+def disqualify(request, pk):
+    form = ReasonForm(request.POST)
+    return _perform(request, pk, form, transitions.disqualify_lead, "Disqualified {name}.")
+
+
+@login_required
+@require_POST
+def recycle(request, pk):
+    form = NoteForm(request.POST)
+    return _perform(request, pk, form, transitions.recycle_lead, "Recycled {name} to marketing nurture.")
+
+
+@login_required
+@require_POST
+def promote(request, pk):
+    form = PromoteForm(request.POST)
+    return _perform(request, pk, form, transitions.promote_to_mql, "Promoted {name} to MQL.")
+
+
+@login_required
+@require_POST
+def reassign(request, pk):
+    form = ReassignForm(request.POST)
+    message = "Reassigned {name} to {owner}."
+    return _perform(request, pk, form, transitions.reassign_lead, message, htmx_row=_team_row)
+
+
+@login_required
+@require_POST
+def log_activity(request, pk):
+    form = ActivityForm(request.POST)
+    message = "Logged the {kind} on {name}."
+    return _perform(request, pk, form, transitions.log_activity, message, htmx_row=_accepted_row)
+
+
+def _perform(request, pk, form, transition, message, htmx_row=None):
+    """Validate ``form``, call ``transition`` and answer with a partial (htmx) or a redirect."""
+    lead = get_object_or_404(access.visible_leads(request.user), pk=pk)
+    if not form.is_valid():
+        return _refused(request, lead, _first_error(form), status=400)
+    try:
+        lead = transition(lead, by=request.user, **form.cleaned_data)
+    except transitions.LeadError as error:
+        return _refused(request, lead, error.message, status=error.status_code)
+    kind = dict(SALES_ACTIVITY_CHOICES).get(form.cleaned_data.get("kind"), "")
+    message = message.format(name=lead.name, owner=_person(lead.owner), kind=kind.lower())
+    if not request.htmx:
+        messages.success(request, message)
+        return _redirect_back(request, lead)
+    if htmx_row is None:
+        return render(request, "leads/_row_done.html", {"lead": lead, "message": message})
+    return htmx_row(request, lead, message)
+
+
+def _refused(request, lead, message, *, status):
+    if not request.htmx:
+        messages.error(request, message)
+        return _redirect_back(request, lead)
+    response = render(request, "leads/_action_error.html", {"message": message}, status=status)
+    return reswap(retarget(response, f"#lead-{lead.pk}-error"), "innerHTML")
+
+
+def _redirect_back(request, lead):
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = lead.get_absolute_url()
+    return redirect(target)
+
+
+def _team_row(request, lead, message):
+    lead = access.visible_leads(request.user).select_related("owner", "team").get(pk=lead.pk)
+    _attach_rep_choices([lead])
+    return render(request, "leads/_team_row.html", {"lead": lead, "message": message})
+
+
+def _accepted_row(request, lead, message):
+    lead = _with_last_activity(access.visible_leads(request.user)).get(pk=lead.pk)
+    context = {
+        "lead": lead,
+        "message": message,
+        "reasons": _active_reasons(),
+        "activity_kinds": SALES_ACTIVITY_CHOICES,
+    }
+    return render(request, "leads/_accepted_row.html", context)
+
+
+def _first_error(form):
+    return next(iter(form.errors.values()))[0]
+
+
+def _person(user):
+    return (user.get_full_name() or user.get_username()) if user else "nobody"
+
+
+def _active_reasons():
+    return list(RejectionReason.objects.filter(is_active=True))
+
+
+def _with_last_activity(leads):
+    sales = Q(activities__kind__in=SALES_ACTIVITY_KINDS)
+    return leads.annotate(
+        last_activity_at=Max("activities__occurred_at", filter=sales),
+        activity_count=Count("activities", filter=sales),
+    )
+
+
+def _with_rejection_note(leads):
+    # The note and kind of the event that put the lead in "rejected", read in the same query.
+    last = LeadEvent.objects.filter(
+        lead=OuterRef("pk"), kind__in=[EventKind.REJECTED, EventKind.DISQUALIFIED]
+    ).order_by("-at", "-id")
+    return leads.annotate(
+        rejection_note=Subquery(last.values("note")[:1]),
+        rejection_kind=Subquery(last.values("kind")[:1]),
+    )
+
+
+def _attach_rep_choices(leads):
+    """Give each lead the active reps of its team for the reassign select, in one query for all rows."""
+    members = (
+        TeamMember.objects.filter(
+            team_id__in={lead.team_id for lead in leads}, role=TeamMember.Role.REP, user__is_active=True
+        )
+        .select_related("user")
+        .order_by("user__first_name", "user__username")
+    )
+    reps = defaultdict(list)
+    for member in members:
+        reps[member.team_id].append(member.user)
+    for lead in leads:
+        lead.rep_choices = reps[lead.team_id]
+    return leads

@@ -1,0 +1,336 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from leads import transitions
+from leads.models import Activity, EventKind, Lead, LeadEvent, Stage, TeamMember
+from leads.transitions import ALLOWED_MOVES, IllegalTransition, InvalidInput, NotPermitted
+
+from ..factories import lead_in_stage, make_lead, make_user, reason
+
+ALL_STAGES = [Stage.LEAD, Stage.MQL, Stage.SAL, Stage.SQL, Stage.REJECTED]
+
+
+def snapshot(lead):
+    """What a refused action must leave untouched."""
+    lead = Lead.objects.get(pk=lead.pk)
+    return (
+        lead.stage,
+        lead.owner_id,
+        lead.version,
+        lead.first_follow_up_at,
+        lead.sla_due_at,
+        LeadEvent.objects.filter(lead=lead).count(),
+        Activity.objects.filter(lead=lead).count(),
+    )
+
+
+def perform(verb, lead, *, by, to=None):
+    """Call the transition function for ``verb`` with valid arguments."""
+    if verb == "promote":
+        return transitions.promote_to_mql(lead, by=by)
+    if verb == "accept":
+        return transitions.accept_lead(lead, by=by)
+    if verb == "reject":
+        return transitions.reject_lead(lead, by=by, reason="no-budget", note="no money this year")
+    if verb == "qualify":
+        return transitions.qualify_lead(lead, by=by)
+    if verb == "disqualify":
+        return transitions.disqualify_lead(lead, by=by, reason="not-decision-maker")
+    if verb == "recycle":
+        return transitions.recycle_lead(lead, by=by)
+    if verb == "reassign":
+        return transitions.reassign_lead(lead, by=by, to=to)
+    if verb == "log_activity":
+        return transitions.log_activity(lead, by=by, kind="call", note="left a voicemail")
+    raise AssertionError(verb)
+
+
+ALLOWED_CASES = [(verb, stage) for verb, (sources, _) in ALLOWED_MOVES.items() for stage in sources]
+REFUSED_CASES = [
+    (verb, stage) for verb, (sources, _) in ALLOWED_MOVES.items() for stage in ALL_STAGES if stage not in sources
+]
+
+
+@pytest.mark.parametrize(("verb", "stage"), ALLOWED_CASES)
+def test_every_allowed_move_changes_stage_and_writes_one_event(verb, stage, rep, other_rep, manager, admin):
+    lead = lead_in_stage(stage, owner=rep)
+    events_before = LeadEvent.objects.filter(lead=lead).count()
+    target = ALLOWED_MOVES[verb][1] or stage
+
+    result = perform(verb, lead, by=admin, to=other_rep)
+
+    result.refresh_from_db()
+    assert result.stage == target
+    events = list(LeadEvent.objects.filter(lead=lead).order_by("id"))
+    assert len(events) == events_before + 1
+    last = events[-1]
+    assert last.actor == admin
+    assert last.from_stage == stage
+    assert last.to_stage == target
+
+
+@pytest.mark.parametrize(("verb", "stage"), REFUSED_CASES)
+def test_every_move_not_in_the_table_is_refused_and_changes_nothing(verb, stage, rep, other_rep, admin):
+    lead = lead_in_stage(stage, owner=rep)
+    before = snapshot(lead)
+
+    with pytest.raises(IllegalTransition) as excinfo:
+        perform(verb, lead, by=admin, to=other_rep)
+
+    assert "Cannot" in excinfo.value.message
+    assert Stage(stage).label in excinfo.value.message
+    assert snapshot(lead) == before
+
+
+def test_promote_routes_round_robin_and_starts_the_sla_clock(rep, other_rep, marketer, settings):
+    settings.FUNNEL_DEFAULT_SLA_MINUTES = 60
+    now = timezone.now()
+    owners = []
+    for _ in range(4):
+        lead = transitions.promote_to_mql(make_lead(), by=marketer, now=now)
+        owners.append(lead.owner)
+        assert lead.mql_at == now
+        assert lead.sla_due_at == now + timedelta(hours=1)
+        assert lead.mql_episode == 1
+    assert owners == [rep, other_rep, rep, other_rep]
+
+
+def test_promote_skips_unavailable_reps_and_leaves_mql_unassigned_when_nobody_can_take_it(rep, other_rep, marketer):
+    TeamMember.objects.filter(user=rep).update(is_available=False)
+    lead = transitions.promote_to_mql(make_lead(), by=marketer)
+    assert lead.owner == other_rep
+
+    TeamMember.objects.filter(user=other_rep).update(mql_capacity=1)
+    unassigned = transitions.promote_to_mql(make_lead(), by=marketer)
+    assert unassigned.stage == Stage.MQL
+    assert unassigned.owner is None
+    assert unassigned.sla_due_at is None
+    event = LeadEvent.objects.get(lead=unassigned, kind=EventKind.PROMOTED)
+    assert event.payload["routed_to"] is None
+
+
+def test_promote_without_any_team_is_refused(marketer):
+    lead = make_lead()
+    with pytest.raises(InvalidInput, match="No sales team"):
+        transitions.promote_to_mql(lead, by=marketer)
+    assert Lead.objects.get(pk=lead.pk).stage == Stage.LEAD
+
+
+def test_accept_records_follow_up_and_stops_the_clock(rep):
+    lead = lead_in_stage(Stage.MQL, owner=rep)
+    now = timezone.now()
+    lead = transitions.accept_lead(lead, by=rep, now=now)
+    assert lead.first_follow_up_at == now
+    assert lead.accepted_at == now
+    assert Lead.objects.awaiting_response().filter(pk=lead.pk).count() == 0
+
+
+def test_reject_requires_reason(rep):
+    lead = lead_in_stage(Stage.MQL, owner=rep)
+    before = snapshot(lead)
+    with pytest.raises(InvalidInput, match="reason is required") as excinfo:
+        transitions.reject_lead(lead, by=rep, reason="")
+    assert excinfo.value.field == "reason"
+    assert snapshot(lead) == before
+
+
+def test_reject_refuses_unknown_and_retired_reason_codes(rep):
+    lead = lead_in_stage(Stage.MQL, owner=rep)
+    before = snapshot(lead)
+    with pytest.raises(InvalidInput, match="Unknown rejection reason 'nope'"):
+        transitions.reject_lead(lead, by=rep, reason="nope")
+    retired = reason("competitor")
+    retired.is_active = False
+    retired.save()
+    with pytest.raises(InvalidInput, match="no longer in use"):
+        transitions.reject_lead(lead, by=rep, reason="competitor")
+    assert snapshot(lead) == before
+
+
+def test_reject_writes_reason_and_note_to_history(rep):
+    lead = lead_in_stage(Stage.MQL, owner=rep)
+    lead = transitions.reject_lead(lead, by=rep, reason="personal-email", note="gmail address, no company")
+    event = LeadEvent.objects.filter(lead=lead).last()
+    assert event.kind == EventKind.REJECTED
+    assert event.reason.code == "personal-email"
+    assert event.note == "gmail address, no company"
+    assert event.actor == rep
+    assert event.owner == rep
+    assert lead.rejection_reason.code == "personal-email"
+    assert lead.first_follow_up_at is not None
+
+
+def test_disqualify_requires_reason(rep):
+    lead = lead_in_stage(Stage.SAL, owner=rep)
+    before = snapshot(lead)
+    with pytest.raises(InvalidInput):
+        transitions.disqualify_lead(lead, by=rep, reason=None)
+    assert snapshot(lead) == before
+
+
+def test_note_longer_than_limit_is_refused(rep):
+    lead = lead_in_stage(Stage.MQL, owner=rep)
+    before = snapshot(lead)
+    with pytest.raises(InvalidInput, match="too long"):
+        transitions.accept_lead(lead, by=rep, note="x" * 2001)
+    assert snapshot(lead) == before
+
+
+def test_recycle_returns_lead_to_nurture_and_keeps_history(rep, marketer):
+    lead = lead_in_stage(Stage.REJECTED, owner=rep)
+    events_before = LeadEvent.objects.filter(lead=lead).count()
+    lead = transitions.recycle_lead(lead, by=marketer, note="new budget cycle")
+    assert lead.stage == Stage.LEAD
+    assert lead.owner is None
+    assert lead.rejection_reason is None
+    assert LeadEvent.objects.filter(lead=lead).count() == events_before + 1
+
+
+def test_recycled_lead_promoted_again_starts_a_new_episode(rep, marketer):
+    lead = lead_in_stage(Stage.REJECTED, owner=rep)
+    lead = transitions.recycle_lead(lead, by=marketer)
+    lead = transitions.promote_to_mql(lead, by=marketer)
+    assert lead.mql_episode == 2
+    assert lead.first_follow_up_at is None
+    promoted = LeadEvent.objects.filter(lead=lead, kind=EventKind.PROMOTED).order_by("id")
+    assert [e.episode for e in promoted] == [1, 2]
+
+
+def test_reassign_of_awaiting_mql_restarts_the_clock_for_the_new_owner(rep, other_rep, manager, settings):
+    settings.FUNNEL_DEFAULT_SLA_MINUTES = 60
+    lead = lead_in_stage(Stage.MQL, owner=rep)
+    now = timezone.now() + timedelta(hours=3)
+    lead = transitions.reassign_lead(lead, by=manager, to=other_rep, now=now)
+    assert lead.owner == other_rep
+    assert lead.sla_due_at == now + timedelta(hours=1)
+    event = LeadEvent.objects.filter(lead=lead).last()
+    assert event.kind == EventKind.REASSIGNED
+    assert event.payload["from_owner"] == rep.pk
+    assert event.payload["to_owner"] == other_rep.pk
+    assert event.payload["sla_restarted"] is True
+
+
+def test_reassign_of_accepted_lead_keeps_its_dates(rep, other_rep, manager):
+    lead = lead_in_stage(Stage.SAL, owner=rep)
+    due = lead.sla_due_at
+    lead = transitions.reassign_lead(lead, by=manager, to=other_rep)
+    assert lead.owner == other_rep
+    assert lead.sla_due_at == due
+
+
+def test_reassign_refuses_someone_outside_the_team_and_the_current_owner(rep, manager, marketer):
+    lead = lead_in_stage(Stage.MQL, owner=rep)
+    before = snapshot(lead)
+    with pytest.raises(InvalidInput, match="not an active rep"):
+        transitions.reassign_lead(lead, by=manager, to=marketer)
+    with pytest.raises(IllegalTransition, match="already owned"):
+        transitions.reassign_lead(lead, by=manager, to=rep)
+    with pytest.raises(InvalidInput):
+        transitions.reassign_lead(lead, by=manager, to=None)
+    assert snapshot(lead) == before
+
+
+def test_manager_assigns_an_unassigned_mql(rep, other_rep, manager, marketer):
+    TeamMember.objects.filter(role="rep").update(is_available=False)
+    lead = transitions.promote_to_mql(make_lead(), by=marketer)
+    assert lead.owner is None
+    lead = transitions.reassign_lead(lead, by=manager, to=rep)
+    assert lead.owner == rep
+    assert lead.sla_due_at is not None
+
+
+def test_logging_a_sales_activity_counts_as_first_follow_up(rep):
+    lead = lead_in_stage(Stage.MQL, owner=rep)
+    now = timezone.now()
+    lead = transitions.log_activity(lead, by=rep, kind="call", note="spoke to assistant", now=now)
+    assert lead.stage == Stage.MQL
+    assert lead.first_follow_up_at == now
+    activity = Activity.objects.get(lead=lead)
+    assert activity.kind == "call"
+    assert activity.actor == rep
+    event = LeadEvent.objects.filter(lead=lead).last()
+    assert event.kind == EventKind.ACTIVITY
+    assert event.payload["first_follow_up"] is True
+
+
+def test_second_activity_does_not_move_the_first_follow_up(rep):
+    lead = lead_in_stage(Stage.MQL, owner=rep)
+    first = timezone.now()
+    transitions.log_activity(lead, by=rep, kind="email", now=first)
+    lead = transitions.log_activity(lead, by=rep, kind="call", now=first + timedelta(minutes=5))
+    assert lead.first_follow_up_at == first
+
+
+def test_activity_refuses_marketing_kinds_and_future_times(rep):
+    lead = lead_in_stage(Stage.MQL, owner=rep)
+    before = snapshot(lead)
+    with pytest.raises(InvalidInput, match="Unknown sales activity"):
+        transitions.log_activity(lead, by=rep, kind="website_visit")
+    with pytest.raises(InvalidInput, match="future"):
+        transitions.log_activity(lead, by=rep, kind="call", occurred_at=timezone.now() + timedelta(hours=1))
+    assert snapshot(lead) == before
+
+
+def test_create_lead_refuses_duplicate_email_in_any_case(marketer):
+    make_lead(by=marketer, email="Jane.Doe@Example.com")
+    with pytest.raises(InvalidInput, match="already exists") as excinfo:
+        make_lead(by=marketer, email="jane.doe@example.COM")
+    assert excinfo.value.field == "email"
+    assert Lead.objects.count() == 1
+
+
+def test_create_lead_writes_created_event(marketer):
+    lead = make_lead(by=marketer, source="webinar")
+    event = LeadEvent.objects.get(lead=lead)
+    assert event.kind == EventKind.CREATED
+    assert event.actor == marketer
+    assert event.to_stage == Stage.LEAD
+
+
+def test_stale_copy_of_a_lead_cannot_overwrite_a_newer_action(rep, other_rep):
+    lead = lead_in_stage(Stage.MQL, owner=rep)
+    stale = Lead.objects.get(pk=lead.pk)
+    transitions.accept_lead(lead, by=rep)
+    with pytest.raises(IllegalTransition):
+        transitions.reject_lead(stale, by=rep, reason="no-budget")
+    assert Lead.objects.get(pk=lead.pk).stage == Stage.SAL
+
+
+def test_user_outside_the_team_cannot_act(rep):
+    outsider = make_user(role="rep")
+    lead = lead_in_stage(Stage.MQL, owner=rep)
+    before = snapshot(lead)
+    with pytest.raises(NotPermitted):
+        transitions.accept_lead(lead, by=outsider)
+    assert snapshot(lead) == before
+
+
+def test_promotion_emails_the_new_owner_after_commit(rep, marketer, mailoutbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        lead = transitions.promote_to_mql(make_lead(name="Jane Buyer", company="Globex"), by=marketer)
+    assert mailoutbox == []
+    assert len(callbacks) == 1
+    callbacks[0]()
+    assert len(mailoutbox) == 1
+    message = mailoutbox[0]
+    assert message.to == [lead.owner.email]
+    assert "Jane Buyer" in message.subject
+    assert f"/leads/{lead.pk}/" in message.body
+    assert message.alternatives[0][1] == "text/html"
+
+
+def test_refused_move_queues_no_email(rep, marketer, mailoutbox, django_capture_on_commit_callbacks):
+    lead = lead_in_stage(Stage.SAL, owner=rep)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(IllegalTransition):
+        transitions.promote_to_mql(lead, by=marketer)
+    assert callbacks == []
+    assert mailoutbox == []
+
+
+def test_reassignment_emails_the_new_owner(rep, other_rep, manager, mailoutbox, django_capture_on_commit_callbacks):
+    lead = lead_in_stage(Stage.MQL, owner=rep)
+    with django_capture_on_commit_callbacks(execute=True):
+        transitions.reassign_lead(lead, by=manager, to=other_rep)
+    assert [m.to for m in mailoutbox] == [[other_rep.email]]

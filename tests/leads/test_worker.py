@@ -1,0 +1,57 @@
+"""End-to-end: tasks travel through the configured broker to a real Celery worker.
+
+Locally that is kombu's filesystem transport; with REDIS_URL set (as in CI) it is Redis.
+"""
+
+import os
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings
+
+from funnelapp.celery import app
+from leads import transitions
+from leads.models import Stage
+
+from ..conftest import skip_or_fail
+from ..factories import make_lead
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(scope="session")
+def celery_worker():
+    app.loader.import_module("celery.contrib.testing.tasks")
+    app.conf.task_always_eager = False
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=True, shutdown_timeout=10) as worker:
+            yield worker
+    finally:
+        app.conf.task_always_eager = True
+
+
+@pytest.fixture
+def through_broker(celery_worker):
+    app.conf.task_always_eager = False
+    yield celery_worker
+    app.conf.task_always_eager = True
+
+
+def test_worker_sends_the_assignment_email_of_a_new_mql(through_broker, rep, marketer, mailoutbox):
+    from leads import tasks
+
+    lead = transitions.promote_to_mql(make_lead(name="Worker Test"), by=marketer)
+    assert lead.stage == Stage.MQL
+    result = tasks.send_assignment_email_task.delay(lead.pk)
+    assert result.get(timeout=20) == 1
+    subjects = [m.subject for m in mailoutbox]
+    assert any("Worker Test" in s for s in subjects)
+
+
+def test_redis_is_the_broker_when_redis_url_is_set():
+    if not os.environ.get("REDIS_URL"):
+        skip_or_fail("needs Redis: set REDIS_URL=redis://127.0.0.1:6379/0")
+    assert settings.CELERY_BROKER_URL.startswith("redis://")
+    with app.connection_for_write() as connection:
+        connection.ensure_connection(max_retries=1)
+        assert connection.transport_cls == "redis" or "redis" in type(connection.transport).__module__
