@@ -236,6 +236,10 @@ else:
         "store_processed": False,
         "polling_interval": 0.1,
     }
+    # The filesystem transport needs its folders before the first message is
+    # sent or received, by the web process and the worker alike.
+    for _folder in ("queue", "processed", "control", "results"):
+        (CELERY_DIR / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -248,12 +252,38 @@ CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE = {}
+# How often the periodic jobs run, in seconds. Every job is safe to run twice.
+SLA_SWEEP_INTERVAL_SECONDS = env_float("SLA_SWEEP_INTERVAL_SECONDS", 60.0)
+OUTBOX_INTERVAL_SECONDS = env_float("OUTBOX_INTERVAL_SECONDS", 60.0)
+ROUTING_INTERVAL_SECONDS = env_float("ROUTING_INTERVAL_SECONDS", 60.0)
+CELERY_BEAT_SCHEDULE = {
+    "flag-overdue-leads-every-minute": {
+        "task": "leads.tasks.flag_overdue_leads_task",
+        "schedule": SLA_SWEEP_INTERVAL_SECONDS,
+    },
+    "reassign-breached-leads-every-minute": {
+        "task": "leads.tasks.reassign_breached_leads_task",
+        "schedule": SLA_SWEEP_INTERVAL_SECONDS,
+    },
+    "deliver-outbox-every-minute": {
+        "task": "leads.tasks.deliver_outbox_task",
+        "schedule": OUTBOX_INTERVAL_SECONDS,
+    },
+    "route-waiting-mqls-every-minute": {
+        "task": "leads.tasks.route_waiting_mqls_task",
+        "schedule": ROUTING_INTERVAL_SECONDS,
+    },
+}
 
 # Product defaults
 FUNNEL_DEFAULT_SLA_MINUTES = env_int("FUNNEL_DEFAULT_SLA_MINUTES", 60)
-# Absolute links in e-mails.
+# Absolute links in e-mails, and the domain of their Message-IDs.
 FUNNEL_SITE_URL = os.environ.get("FUNNEL_SITE_URL", "http://127.0.0.1:8000")
+FUNNEL_MAIL_DOMAIN = os.environ.get("FUNNEL_MAIL_DOMAIN", "funnel.localhost")
+# An outbox e-mail claimed by a worker that died is retried after this lease.
+FUNNEL_OUTBOX_LEASE_SECONDS = env_int("FUNNEL_OUTBOX_LEASE_SECONDS", 300)
+FUNNEL_OUTBOX_MAX_ATTEMPTS = env_int("FUNNEL_OUTBOX_MAX_ATTEMPTS", 10)
+
 
 LOGGING = {
     "version": 1,

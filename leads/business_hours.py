@@ -97,17 +97,16 @@ def is_working_moment(instant, calendar):
 
 def due_at(start, window, calendar):
     """Return the UTC instant at which ``window`` of working time after ``start`` is used up (``calendar=None`` is round the clock); raises ValueError for a naive start, a window that is not positive, a calendar with no working time for ten years, or a due time past the year 9999."""
-    _require_aware(start, "start")
+    start_utc = _naive_utc(start, "start")
     if window <= timedelta(0):
         raise ValueError(f"The response window must be positive, got {window}.")
-    start_utc = start.astimezone(UTC)
     if calendar is None:
         try:
-            return start_utc + window
+            return (start_utc + window).replace(tzinfo=UTC)
         except OverflowError:
             raise ValueError(_OUT_OF_RANGE) from None
     remaining = window
-    for begin, end in _working_intervals(calendar, start_utc.replace(tzinfo=None), until=None):
+    for begin, end in _working_intervals(calendar, start_utc, until=None):
         if remaining <= end - begin:
             # "<=": a window used up exactly at closing time is due at closing.
             return (begin + remaining).replace(tzinfo=UTC)
@@ -117,10 +116,8 @@ def due_at(start, window, calendar):
 
 def working_time_between(start, end, calendar):
     """Return the working time in ``[start, end)``, zero when ``end`` is not after ``start``; raises ValueError for a naive datetime or a span reaching past the year 9999."""
-    _require_aware(start, "start")
-    _require_aware(end, "end")
-    start_utc = start.astimezone(UTC).replace(tzinfo=None)
-    end_utc = end.astimezone(UTC).replace(tzinfo=None)
+    start_utc = _naive_utc(start, "start")
+    end_utc = _naive_utc(end, "end")
     if end_utc <= start_utc:
         return timedelta(0)
     if calendar is None:
@@ -138,11 +135,20 @@ def _require_aware(value, name):
         raise ValueError(f"{name} must be timezone-aware, got the naive datetime {value.isoformat()}.")
 
 
+def _naive_utc(value, name):
+    _require_aware(value, name)
+    try:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:
+        raise ValueError(_OUT_OF_RANGE) from None
+
+
 def _working_intervals(calendar, start, *, until):
     """Yield the working intervals at or after ``start`` in order, as naive UTC ``(begin, end)`` pairs.
 
-    Stops once an interval reaches ``until``; without ``until`` runs until the
-    caller stops, or raises ValueError after ten years without working time.
+    With ``until``, stops before the first interval that begins at or after it
+    (the last one yielded may run past it); without, runs until the caller
+    stops, or raises ValueError after ten years without working time.
     """
     last_working = start
     for stretch_begin, stretch_end, offset in _constant_offset_stretches(calendar.zone, start):

@@ -1,31 +1,115 @@
-"""E-mails to people about their leads."""
+"""E-mails about leads, sent through the outbox table.
+
+A notification is queued as an ``OutboxMessage`` row in the same transaction as
+its cause; ``deliver_outbox`` claims unsent rows with a lease, renders and sends
+them, and marks each one sent right after its send.
+"""
 
 import logging
+import uuid
+from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
+from django.utils import timezone
 
-from .models import Lead
+from .models import OutboxMessage, TeamMember
 
 log = logging.getLogger(__name__)
+
+TEMPLATES = {
+    OutboxMessage.Kind.ASSIGNED: "emails/assigned",
+    OutboxMessage.Kind.SLA_BREACH_OWNER: "emails/sla_breach_owner",
+    OutboxMessage.Kind.SLA_BREACH_MANAGER: "emails/sla_breach_manager",
+}
 
 
 def site_url(path):
     return settings.FUNNEL_SITE_URL.rstrip("/") + path
 
 
-def send_assignment_email(lead_id):
-    """Tell a lead's owner that an MQL is waiting for them; returns how many e-mails were sent, raises nothing for a gone lead."""
-    lead = Lead.objects.select_related("owner", "team").filter(pk=lead_id).first()
-    if lead is None or lead.owner is None or not lead.owner.email:
-        log.info("assignment e-mail for lead %s skipped: no lead or no owner address", lead_id)
-        return 0
-    context = {"lead": lead, "owner": lead.owner, "url": site_url(lead.get_absolute_url())}
-    message = EmailMultiAlternatives(
-        subject=render_to_string("emails/assigned_subject.txt", context).strip(),
-        body=render_to_string("emails/assigned.txt", context),
-        to=[lead.owner.email],
+def queue_assignment_email(lead):
+    """Queue an e-mail telling ``lead``'s owner that the MQL is theirs; call inside the assigning transaction; raises nothing."""
+    owner = lead.owner
+    if owner is None or not owner.email:
+        return None
+    try:
+        with transaction.atomic():
+            return OutboxMessage.objects.create(
+                kind=OutboxMessage.Kind.ASSIGNED,
+                lead=lead,
+                recipient=owner,
+                to_email=owner.email,
+                dedupe_key=f"assigned:{lead.pk}:{lead.version}:{owner.pk}",
+            )
+    except IntegrityError:
+        return None
+
+
+def _claim(now, limit):
+    lease = timedelta(seconds=settings.FUNNEL_OUTBOX_LEASE_SECONDS)
+    token = uuid.uuid4().hex
+    due = (
+        OutboxMessage.objects.filter(sent_at__isnull=True, attempts__lt=settings.FUNNEL_OUTBOX_MAX_ATTEMPTS)
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - lease))
+        .order_by("created_at", "id")
+        .values_list("id", flat=True)[:limit]
     )
-    message.attach_alternative(render_to_string("emails/assigned.html", context), "text/html")
-    return message.send()
+    ids = list(due)
+    if not ids:
+        return []
+    # Conditional on the same lease test: of two deliverers, each row goes to one.
+    OutboxMessage.objects.filter(pk__in=ids, sent_at__isnull=True).filter(
+        Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - lease)
+    ).update(claimed_at=now, claim_token=token)
+    return list(
+        OutboxMessage.objects.filter(claim_token=token, claimed_at=now, sent_at__isnull=True)
+        .select_related("lead", "lead__owner", "lead__team", "lead__sla_policy", "recipient")
+        .order_by("id")
+    )
+
+
+def render(message):
+    """Return the EmailMultiAlternatives for an outbox row; raises TemplateDoesNotExist for an unknown kind."""
+    lead = message.lead
+    context = {
+        "lead": lead,
+        "recipient": message.recipient,
+        "url": site_url(lead.get_absolute_url()),
+        "managers": TeamMember.objects.filter(team_id=lead.team_id, role=TeamMember.Role.MANAGER),
+        **message.context,
+    }
+    base = TEMPLATES[message.kind]
+    email = EmailMultiAlternatives(
+        subject=render_to_string(f"{base}_subject.txt", context).strip(),
+        body=render_to_string(f"{base}.txt", context),
+        to=[message.to_email],
+        headers={"Message-ID": f"<funnel-outbox-{message.pk}@{settings.FUNNEL_MAIL_DOMAIN}>"},
+    )
+    email.attach_alternative(render_to_string(f"{base}.html", context), "text/html")
+    return email
+
+
+def deliver_outbox(*, now=None, limit=200):
+    """Send unsent outbox e-mails (claiming them with a lease first); returns how many were sent, raises nothing."""
+    now = now or timezone.now()
+    messages = _claim(now, limit)
+    sent = 0
+    with get_connection() as mail:
+        for message in messages:
+            try:
+                delivered = mail.send_messages([render(message)])
+            except Exception as exc:  # keep going; the row is retried after its lease
+                log.warning("outbox %s: send failed: %s", message.pk, exc)
+                OutboxMessage.objects.filter(pk=message.pk).update(
+                    attempts=message.attempts + 1, last_error=str(exc)[:2000]
+                )
+                continue
+            OutboxMessage.objects.filter(pk=message.pk, sent_at__isnull=True).update(
+                sent_at=timezone.now(), attempts=message.attempts + 1, last_error=""
+            )
+            sent += delivered or 0
+    return sent

@@ -62,3 +62,15 @@ def ensure_reasons(RejectionReason):
     """Create the standard rejection reasons if missing, leaving edited ones alone; raises nothing."""
     for position, (code, label) in enumerate(REASONS, start=1):
         RejectionReason.objects.get_or_create(code=code, defaults={"label": label, "position": position * 10})
+
+
+DEFAULT_POLICY_NAME = "Default: answer within 1 hour"
+
+
+def ensure_default_policy(SLAPolicy):
+    """Create the default SLA policy (1 hour, round the clock) unless a default exists; raises nothing."""
+    if not SLAPolicy.objects.filter(is_default=True).exists():
+        SLAPolicy.objects.get_or_create(
+            name=DEFAULT_POLICY_NAME,
+            defaults={"is_default": True, "response_minutes": 60, "position": 1000},
+        )

@@ -6,7 +6,7 @@ from django.db.models import Count, F, Q
 from .models import Stage, Team, TeamMember
 
 
-def eligible_reps(team):
+def eligible_reps(team, *, exclude=None):
     """Return the team's reps who may receive an MQL now, next in line first; raises nothing.
 
     A rep is eligible when active, marked available and below their cap of open
@@ -14,17 +14,19 @@ def eligible_reps(team):
     which makes the rotation fair over time.
     """
     open_mqls = Count("user__owned_leads", filter=Q(user__owned_leads__stage=Stage.MQL))
+    members = TeamMember.objects.filter(team=team, role=TeamMember.Role.REP, is_available=True, user__is_active=True)
+    if exclude is not None:
+        members = members.exclude(user=exclude)
     return (
-        TeamMember.objects.filter(team=team, role=TeamMember.Role.REP, is_available=True, user__is_active=True)
-        .annotate(open_mqls=open_mqls)
+        members.annotate(open_mqls=open_mqls)
         .filter(Q(mql_capacity__isnull=True) | Q(open_mqls__lt=F("mql_capacity")))
         .order_by(F("last_turn").asc(nulls_first=True), "id")
         .select_related("user")
     )
 
 
-def pick_owner(team, *, now):
-    """Return the next rep of ``team`` to own an MQL and advance the rotation, or None if nobody can take it.
+def pick_owner(team, *, now, exclude=None):
+    """Return the next rep of ``team`` (other than ``exclude``) to own an MQL and advance the rotation, or None if nobody can take it.
 
     Must run inside the caller's transaction; the team row is locked so two MQLs
     routed at the same instant never take the same turn. Raises nothing.
@@ -33,10 +35,44 @@ def pick_owner(team, *, now):
         return None
     with transaction.atomic():
         locked = Team.objects.select_for_update().get(pk=team.pk)
-        member = eligible_reps(team).first()
+        member = eligible_reps(team, exclude=exclude).first()
         if member is None:
             return None
         turn = locked.routing_turns + 1
         Team.objects.filter(pk=team.pk).update(routing_turns=turn)
         TeamMember.objects.filter(pk=member.pk).update(last_turn=turn, last_routed_at=now)
         return member.user
+
+
+def route_waiting_mqls(*, now=None, limit=500):
+    """Give unassigned MQLs (oldest first) to reps who have capacity again; returns how many were routed, raises nothing.
+
+    Each assignment goes through ``transitions.reassign_lead`` by the system, so a
+    second run (or a concurrent one) cannot assign the same lead twice.
+    """
+    from django.utils import timezone
+
+    from . import transitions
+    from .models import Lead
+
+    now = now or timezone.now()
+    waiting = (
+        Lead.objects.filter(stage=Stage.MQL, owner__isnull=True, team__isnull=False)
+        .select_related("team")
+        .order_by("mql_at", "id")[:limit]
+    )
+    routed = 0
+    full_teams = set()
+    for lead in waiting:
+        if lead.team_id in full_teams:
+            continue
+        owner = pick_owner(lead.team, now=now)
+        if owner is None:
+            full_teams.add(lead.team_id)
+            continue
+        try:
+            transitions.reassign_lead(lead, by=None, to=owner, note="Routed once a rep had capacity.", now=now)
+        except transitions.LeadError:
+            continue
+        routed += 1
+    return routed

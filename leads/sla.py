@@ -1,10 +1,174 @@
-"""SLA due times for MQLs."""
+"""SLA: which policy applies to an MQL, when its response is due, and the overdue sweep."""
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from . import business_hours
+from .models import EventKind, Lead, LeadEvent, OutboxMessage, SLAPolicy, Stage, TeamMember
+
+log = logging.getLogger(__name__)
+
+# Rows per INSERT ... SELECT when the sweep writes history and outbox rows; keeps
+# the number of bound parameters well under SQLite's and PostgreSQL's limits.
+CHUNK = 5000
 
 
-def response_due_at(start, *, lead=None):
-    """Return when the response window of an MQL routed at ``start`` closes; raises nothing."""
-    return start + timedelta(minutes=settings.FUNNEL_DEFAULT_SLA_MINUTES)
+def policy_for(lead):
+    """Return the SLA policy for ``lead``: the first active match by position, else the default; None if no policy exists; raises nothing."""
+    candidates = (
+        SLAPolicy.objects.filter(is_active=True)
+        .filter(Q(source="") | Q(source=lead.source))
+        .filter(Q(priority="") | Q(priority=lead.priority))
+        .select_related("business_hours")
+        .order_by("is_default", "position", "id")
+    )
+    return candidates.first()
+
+
+def calendar_of(policy):
+    """Return the business calendar of ``policy``, or None for round-the-clock; raises nothing."""
+    if policy is None or policy.business_hours is None:
+        return None
+    return policy.business_hours.calendar()
+
+
+def response_window(lead, start, policy=None):
+    """Return ``(policy, due_at)`` for an MQL of ``lead`` routed at ``start`` (under ``policy`` if given); raises ValueError if the calendar has no working time."""
+    policy = policy or policy_for(lead)
+    if policy is None:
+        return None, start + timedelta(minutes=settings.FUNNEL_DEFAULT_SLA_MINUTES)
+    return policy, business_hours.due_at(start, policy.window, calendar_of(policy))
+
+
+def business_time_left(lead, now, calendar=None):
+    """Return the working time from ``now`` until ``lead``'s due time (negative once overdue), or None without a due time; raises nothing."""
+    if lead.sla_due_at is None:
+        return None
+    if lead.sla_due_at <= now:
+        return lead.sla_due_at - now
+    return business_hours.working_time_between(now, lead.sla_due_at, calendar)
+
+
+_CLAIM_SQL = """
+UPDATE leads_lead
+   SET sla_breached_at = %s, version = version + 1
+ WHERE stage = 'mql'
+   AND first_follow_up_at IS NULL
+   AND sla_breached_at IS NULL
+   AND sla_due_at <= %s
+RETURNING id
+"""
+
+_BREACH_EVENTS_SQL = """
+INSERT INTO leads_leadevent (lead_id, kind, at, actor_id, from_stage, to_stage, owner_id, episode,
+                             reason_id, note, payload)
+SELECT id, 'sla_breached', %s, NULL, 'mql', 'mql', owner_id, mql_episode, NULL, '', {payload}
+  FROM leads_lead
+ WHERE id IN ({ids})
+"""
+
+_BREACH_OUTBOX_SQL = """
+INSERT INTO leads_outboxmessage (kind, lead_id, recipient_id, to_email, dedupe_key, context, created_at,
+                                 claimed_at, claim_token, attempts, sent_at, last_error)
+SELECT {kind}, lead.id, person.id, person.email,
+       {dedupe_prefix} || lead.id || ':' || lead.mql_episode || ':' || lead.version || ':' || person.id,
+       '{{}}', %s, NULL, '', 0, NULL, ''
+  FROM leads_lead lead
+  JOIN {join}
+  LEFT JOIN leads_slapolicy policy ON policy.id = lead.sla_policy_id
+ WHERE lead.id IN ({ids})
+   AND person.email <> ''
+   AND {policy_flag}
+"""
+
+
+def _payload_sql():
+    if connection.vendor == "postgresql":
+        return "jsonb_build_object('due_at', to_char(sla_due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))"
+    return "json_object('due_at', strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', sla_due_at))"
+
+
+def _chunks(ids):
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start : start + CHUNK]
+
+
+def flag_overdue_leads(*, now=None):
+    """Flag every MQL past its due time with no follow-up as SLA-breached, once, and queue its escalation e-mails; returns the claimed lead ids, raises nothing.
+
+    One conditional UPDATE claims the rows (only rows not yet flagged), so two
+    runs at once, or one after the other, flag and notify each lead exactly once.
+    History and outbox rows for the claimed leads are written in the same
+    transaction with set-based INSERT ... SELECT statements.
+    """
+    now = now or timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, [now, now])
+        claimed = [row[0] for row in cursor.fetchall()]
+        owner_join = "auth_user person ON person.id = lead.owner_id"
+        manager_join = (
+            "leads_teammember membership ON membership.team_id = lead.team_id "
+            f"AND membership.role = '{TeamMember.Role.MANAGER}' "
+            "JOIN auth_user person ON person.id = membership.user_id AND person.is_active"
+        )
+        notify_owner = "COALESCE(policy.notify_owner, TRUE)"
+        notify_managers = "COALESCE(policy.notify_managers, TRUE)"
+        for ids in _chunks(claimed):
+            marks = ", ".join(["%s"] * len(ids))
+            cursor.execute(_BREACH_EVENTS_SQL.format(payload=_payload_sql(), ids=marks), [now, *ids])
+            for kind, join, flag in (
+                (OutboxMessage.Kind.SLA_BREACH_OWNER, owner_join, notify_owner),
+                (OutboxMessage.Kind.SLA_BREACH_MANAGER, manager_join, notify_managers),
+            ):
+                sql = _BREACH_OUTBOX_SQL.format(kind="%s", dedupe_prefix="%s", join=join, ids=marks, policy_flag=flag)
+                cursor.execute(sql, [kind, f"{kind}:", now, *ids])
+    if claimed:
+        log.info("SLA sweep flagged %d overdue MQLs", len(claimed))
+    return claimed
+
+
+def reassign_breached_leads(*, now=None):
+    """Give breached MQLs whose policy says so to the next eligible rep of their team; returns how many moved, raises nothing.
+
+    Each reassignment goes through ``transitions.reassign_lead`` (by the system),
+    whose conditional update on the lead's version makes a second run, or a
+    concurrent one, a no-op for that lead.
+    """
+    from . import routing, transitions
+
+    now = now or timezone.now()
+    candidates = (
+        Lead.objects.filter(
+            stage=Stage.MQL,
+            first_follow_up_at__isnull=True,
+            sla_breached_at__isnull=False,
+            sla_policy__reassign_on_breach=True,
+            team__isnull=False,
+        )
+        .select_related("sla_policy", "team")
+        .order_by("sla_breached_at", "id")
+    )
+    moved = 0
+    for lead in candidates.iterator():
+        if lead.sla_breached_at + timedelta(minutes=lead.sla_policy.reassign_after_minutes) > now:
+            continue
+        new_owner = routing.pick_owner(lead.team, now=now, exclude=lead.owner)
+        if new_owner is None:
+            continue
+        try:
+            transitions.reassign_lead(lead, by=None, to=new_owner, note="Reassigned after an SLA breach.", now=now)
+        except transitions.LeadError as exc:
+            log.info("lead %s not reassigned after breach: %s", lead.pk, exc.message)
+            continue
+        moved += 1
+    return moved
+
+
+def breach_events(lead):
+    """Return the SLA breach history rows of ``lead``; raises nothing."""
+    return LeadEvent.objects.filter(lead=lead, kind=EventKind.SLA_BREACHED)

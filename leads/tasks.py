@@ -1,16 +1,43 @@
-"""Celery entry points: thin wrappers over the functions that do the work."""
+"""Celery entry points: thin wrappers over the functions that do the work.
+
+Every task takes ids or nothing and is safe to run twice or in parallel: the
+functions claim their rows with conditional updates.
+"""
 
 import logging
 
 from celery import shared_task
 
-from . import notifications
+from . import notifications, routing, sla
 
 log = logging.getLogger(__name__)
 
 
 @shared_task
-def send_assignment_email_task(lead_id):
-    sent = notifications.send_assignment_email(lead_id)
-    log.info("assignment e-mail for lead %s: %s sent", lead_id, sent)
+def flag_overdue_leads_task():
+    claimed = sla.flag_overdue_leads()
+    log.info("flag_overdue_leads: %d newly breached", len(claimed))
+    if claimed:
+        deliver_outbox_task.delay()
+    return len(claimed)
+
+
+@shared_task
+def reassign_breached_leads_task():
+    moved = sla.reassign_breached_leads()
+    log.info("reassign_breached_leads: %d reassigned", moved)
+    return moved
+
+
+@shared_task
+def deliver_outbox_task():
+    sent = notifications.deliver_outbox()
+    log.info("deliver_outbox: %d e-mails sent", sent)
     return sent
+
+
+@shared_task
+def route_waiting_mqls_task():
+    routed = routing.route_waiting_mqls()
+    log.info("route_waiting_mqls: %d routed", routed)
+    return routed

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import access, routing, sla, tasks
+from . import access, notifications, routing, sla, tasks
 from .models import (
     SALES_ACTIVITY_KINDS,
     Activity,
@@ -129,9 +129,23 @@ def _record(lead, kind, *, by, now, from_stage="", to_stage="", reason=None, not
     )
 
 
-def _notify_owner_after_commit(lead):
-    lead_id = lead.pk
-    transaction.on_commit(lambda: tasks.send_assignment_email_task.delay(lead_id))
+def _notify_owner(lead):
+    """Queue the owner's e-mail in this transaction; deliver it once committed."""
+    if notifications.queue_assignment_email(lead) is not None:
+        transaction.on_commit(tasks.deliver_outbox_task.delay)
+
+
+def _route_waiting_after_commit(lead):
+    """An answered MQL frees capacity: route the team's waiting MQLs right away."""
+    if Lead.objects.filter(team_id=lead.team_id, stage=Stage.MQL, owner__isnull=True).exists():
+        transaction.on_commit(tasks.route_waiting_mqls_task.delay)
+
+
+def _sla_window(lead, start, policy=None):
+    try:
+        return sla.response_window(lead, start, policy=policy)
+    except ValueError as exc:
+        raise InvalidInput(f"Cannot compute the SLA due time: {exc}") from None
 
 
 def _clean_note(note):
@@ -193,6 +207,7 @@ def promote_to_mql(lead, *, by, team=None, now=None, note=""):
         if team is None:
             raise InvalidInput("No sales team is configured to receive MQLs.", field="team")
         owner = routing.pick_owner(team, now=now)
+        policy, due = _sla_window(current, now)
         changes = {
             "stage": Stage.MQL,
             "team": team,
@@ -204,7 +219,8 @@ def promote_to_mql(lead, *, by, team=None, now=None, note=""):
             "qualified_at": None,
             "rejected_at": None,
             "rejection_reason": None,
-            "sla_due_at": sla.response_due_at(now, lead=current) if owner else None,
+            "sla_policy": policy,
+            "sla_due_at": due if owner else None,
             "sla_breached_at": None,
         }
         _write(current, now, **changes)
@@ -219,12 +235,12 @@ def promote_to_mql(lead, *, by, team=None, now=None, note=""):
             payload={
                 "team": team.pk,
                 "routed_to": owner.pk if owner else None,
+                "sla_policy": policy.name if policy else None,
                 "sla_due_at": current.sla_due_at.isoformat() if current.sla_due_at else None,
                 "score": current.score,
             },
         )
-        if owner is not None:
-            _notify_owner_after_commit(current)
+        _notify_owner(current)
     return current
 
 
@@ -238,6 +254,7 @@ def accept_lead(lead, *, by, note="", now=None):
         changes = {"stage": Stage.SAL, "accepted_at": now, **_follow_up_changes(current, now)}
         _write(current, now, **changes)
         _record(current, EventKind.ACCEPTED, by=by, now=now, from_stage=Stage.MQL, to_stage=Stage.SAL, note=note)
+        _route_waiting_after_commit(current)
     return current
 
 
@@ -267,6 +284,7 @@ def reject_lead(lead, *, by, reason, note="", now=None):
             note=note,
             payload={"reason_code": reason.code},
         )
+        _route_waiting_after_commit(current)
     return current
 
 
@@ -359,8 +377,9 @@ def reassign_lead(lead, *, by, to, note="", now=None):
         changes = {"owner": to}
         restarts_clock = current.is_awaiting_response
         if restarts_clock:
-            changes["sla_due_at"] = sla.response_due_at(now, lead=current)
-            changes["sla_breached_at"] = None
+            # The lead keeps the policy it was promised; only the clock restarts.
+            policy, due = _sla_window(current, now, policy=current.sla_policy)
+            changes.update(sla_policy=policy, sla_due_at=due, sla_breached_at=None)
         _write(current, now, **changes)
         _record(
             current,
@@ -377,7 +396,7 @@ def reassign_lead(lead, *, by, to, note="", now=None):
                 "sla_due_at": current.sla_due_at.isoformat() if restarts_clock else None,
             },
         )
-        _notify_owner_after_commit(current)
+        _notify_owner(current)
     return current
 
 

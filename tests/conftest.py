@@ -48,10 +48,11 @@ def reference_data(request):
     from django.contrib.auth.models import Group, Permission
 
     from leads import reference_data as data
-    from leads.models import RejectionReason
+    from leads.models import RejectionReason, SLAPolicy
 
     data.ensure_roles(Group, Permission)
     data.ensure_reasons(RejectionReason)
+    data.ensure_default_policy(SLAPolicy)
 
 
 @pytest.fixture

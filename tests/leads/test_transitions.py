@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from leads import transitions
-from leads.models import Activity, EventKind, Lead, LeadEvent, Stage, TeamMember
+from leads.models import Activity, EventKind, Lead, LeadEvent, OutboxMessage, Stage, TeamMember
 from leads.transitions import ALLOWED_MOVES, IllegalTransition, InvalidInput, NotPermitted
 
 from ..factories import lead_in_stage, make_lead, make_user, reason
@@ -307,7 +307,9 @@ def test_user_outside_the_team_cannot_act(rep):
     assert snapshot(lead) == before
 
 
-def test_promotion_emails_the_new_owner_after_commit(rep, marketer, mailoutbox, django_capture_on_commit_callbacks):
+def test_promotion_queues_the_owner_email_and_delivers_it_after_commit(
+    rep, marketer, mailoutbox, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         lead = transitions.promote_to_mql(make_lead(name="Jane Buyer", company="Globex"), by=marketer)
     assert mailoutbox == []
@@ -333,4 +335,7 @@ def test_reassignment_emails_the_new_owner(rep, other_rep, manager, mailoutbox, 
     lead = lead_in_stage(Stage.MQL, owner=rep)
     with django_capture_on_commit_callbacks(execute=True):
         transitions.reassign_lead(lead, by=manager, to=other_rep)
-    assert [m.to for m in mailoutbox] == [[other_rep.email]]
+    to_new_owner = [m for m in mailoutbox if m.to == [other_rep.email]]
+    assert len(to_new_owner) == 1
+    assert lead.name in to_new_owner[0].subject
+    assert OutboxMessage.objects.filter(recipient=other_rep, sent_at__isnull=False).count() == 1

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from leads import reference_data, transitions
-from leads.models import Lead, RejectionReason, Team, TeamMember
+from leads.models import Lead, RejectionReason, SLAPolicy, Team, TeamMember
 
 DEMO_PASSWORD = "funnel-demo"
 TEAM_NAME = "Demo Sales"
@@ -102,6 +102,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             reference_data.ensure_roles(Group, Permission)
             reference_data.ensure_reasons(RejectionReason)
+            reference_data.ensure_default_policy(SLAPolicy)
             team, users = self.ensure_people()
         if Lead.objects.filter(team=team).exists():
             self.stdout.write(f"Demo leads already present ({Lead.objects.count()} leads); not adding more.")

@@ -1,0 +1,316 @@
+import threading
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from leads import notifications, routing, sla, transitions
+from leads.models import (
+    BusinessHours,
+    EventKind,
+    Holiday,
+    Lead,
+    LeadEvent,
+    OutboxMessage,
+    SLAPolicy,
+    Stage,
+    TeamMember,
+)
+
+from ..factories import lead_in_stage, make_lead, make_user
+
+
+@pytest.fixture
+def office(db):
+    hours = BusinessHours.objects.create(
+        name="Berlin office", time_zone="Europe/Berlin", opens=time(9), closes=time(17)
+    )
+    Holiday.objects.create(business_hours=hours, date=datetime(2026, 12, 25).date(), name="Christmas")
+    return hours
+
+
+def promote_at(when, *, marketer, **fields):
+    return transitions.promote_to_mql(make_lead(now=when - timedelta(minutes=5), **fields), by=marketer, now=when)
+
+
+# Policies and due times
+
+
+def test_default_policy_exists_and_gives_one_hour_round_the_clock(rep, marketer):
+    now = datetime(2026, 11, 21, 23, 30, tzinfo=UTC)  # a Saturday night
+    lead = promote_at(now, marketer=marketer)
+    assert lead.sla_policy.is_default
+    assert lead.sla_due_at == now + timedelta(hours=1)
+
+
+def test_first_matching_policy_by_position_wins(rep, marketer, office):
+    SLAPolicy.objects.create(name="Webinar", position=20, source="webinar", response_minutes=120)
+    SLAPolicy.objects.create(name="Hot webinar", position=10, source="webinar", priority="high", response_minutes=15)
+    now = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    assert promote_at(now, marketer=marketer, source="webinar", priority="high").sla_policy.name == "Hot webinar"
+    assert promote_at(now, marketer=marketer, source="webinar").sla_policy.name == "Webinar"
+    assert promote_at(now, marketer=marketer, source="organic").sla_policy.is_default
+
+
+def test_business_hours_policy_due_time_skips_weekend_and_holiday(rep, marketer, office):
+    SLAPolicy.objects.create(name="Two business days", position=1, response_minutes=2 * 8 * 60, business_hours=office)
+    # Thursday 24 Dec 2026, 16:00 Berlin (15:00 UTC): 1 h that day, Christmas, weekend, Mon 8 h, Tue 7 h.
+    start = datetime(2026, 12, 24, 15, 0, tzinfo=UTC)
+    lead = promote_at(start, marketer=marketer)
+    assert lead.sla_due_at == datetime(2026, 12, 29, 15, 0, tzinfo=UTC)  # Tue 16:00 Berlin
+
+
+def test_changing_a_policy_keeps_the_due_times_already_promised(rep, marketer):
+    now = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    lead = promote_at(now, marketer=marketer)
+    SLAPolicy.objects.filter(is_default=True).update(response_minutes=5)
+    lead.refresh_from_db()
+    assert lead.sla_due_at == now + timedelta(hours=1)
+    assert promote_at(now, marketer=marketer).sla_due_at == now + timedelta(minutes=5)
+
+
+def test_business_time_left_counts_only_working_time(rep, marketer, office):
+    policy = SLAPolicy.objects.create(name="Office", position=1, response_minutes=60, business_hours=office)
+    friday_late = datetime(2026, 11, 27, 15, 30, tzinfo=UTC)  # 16:30 Berlin
+    lead = promote_at(friday_late, marketer=marketer)
+    assert lead.sla_due_at == datetime(2026, 11, 30, 8, 30, tzinfo=UTC)  # Mon 09:30 Berlin
+    left = sla.business_time_left(lead, friday_late, sla.calendar_of(policy))
+    assert left == timedelta(hours=1)
+    assert sla.business_time_left(lead, lead.sla_due_at + timedelta(minutes=10)) == -timedelta(minutes=10)
+
+
+# The sweep
+
+
+def overdue_mql(owner, *, minutes_late=5, now=None):
+    lead = lead_in_stage(Stage.MQL, owner=owner)
+    due = (now or timezone.now()) - timedelta(minutes=minutes_late)
+    Lead.objects.filter(pk=lead.pk).update(sla_due_at=due)
+    lead.refresh_from_db()
+    return lead
+
+
+def test_sweep_flags_overdue_unanswered_mqls_and_records_history(rep, other_rep, manager):
+    now = timezone.now()
+    late = overdue_mql(rep, now=now)
+    not_yet = lead_in_stage(Stage.MQL, owner=rep)
+    Lead.objects.filter(pk=not_yet.pk).update(sla_due_at=now + timedelta(minutes=5))
+    answered = overdue_mql(other_rep, now=now)
+    transitions.log_activity(answered, by=other_rep, kind="call", now=now - timedelta(minutes=1))
+
+    claimed = sla.flag_overdue_leads(now=now)
+
+    assert claimed == [late.pk]
+    late.refresh_from_db()
+    assert late.sla_breached_at == now
+    event = LeadEvent.objects.get(lead=late, kind=EventKind.SLA_BREACHED)
+    assert event.actor is None
+    assert event.owner == rep
+    assert event.at == now
+    assert event.from_stage == event.to_stage == Stage.MQL
+    assert event.payload["due_at"].startswith(late.sla_due_at.strftime("%Y-%m-%dT%H:%M"))
+    kinds = sorted(
+        OutboxMessage.objects.filter(lead=late).exclude(kind="assigned").values_list("kind", "recipient__username")
+    )
+    assert kinds == [("sla_breach_manager", "mona"), ("sla_breach_owner", "rita")]
+
+
+def test_sweep_flags_each_lead_once(rep, manager):
+    now = timezone.now()
+    late = overdue_mql(rep, now=now)
+    assert sla.flag_overdue_leads(now=now) == [late.pk]
+    assert sla.flag_overdue_leads(now=now + timedelta(minutes=1)) == []
+    assert LeadEvent.objects.filter(lead=late, kind=EventKind.SLA_BREACHED).count() == 1
+    assert OutboxMessage.objects.filter(lead=late).exclude(kind="assigned").count() == 2
+
+
+def test_sweep_respects_the_policys_notification_settings(rep, manager):
+    SLAPolicy.objects.filter(is_default=True).update(notify_managers=False)
+    now = timezone.now()
+    late = overdue_mql(rep, now=now)
+    sla.flag_overdue_leads(now=now)
+    assert list(OutboxMessage.objects.filter(lead=late).exclude(kind="assigned").values_list("kind", flat=True)) == [
+        "sla_breach_owner"
+    ]
+
+
+def test_breach_emails_are_sent_once_with_stable_message_ids(rep, manager, mailoutbox):
+    now = timezone.now()
+    late = overdue_mql(rep, now=now)
+    sla.flag_overdue_leads(now=now)
+    first = notifications.deliver_outbox(now=now)
+    again = notifications.deliver_outbox(now=now + timedelta(hours=1))
+    assert again == 0
+    breach_mails = [m for m in mailoutbox if "SLA missed" in m.subject]
+    assert sorted(m.to[0] for m in breach_mails) == [manager.email, rep.email]
+    assert first == len(mailoutbox)
+    assert all(m.extra_headers["Message-ID"].startswith("<funnel-outbox-") for m in mailoutbox)
+    owner_mail = next(m for m in breach_mails if m.to == [rep.email])
+    assert late.name in owner_mail.subject
+    assert f"/leads/{late.pk}/" in owner_mail.body
+
+
+def test_outbox_row_claimed_by_a_dead_worker_is_retried_after_its_lease(rep, manager, mailoutbox, settings):
+    settings.FUNNEL_OUTBOX_LEASE_SECONDS = 60
+    now = timezone.now()
+    overdue_mql(rep, now=now)
+    sla.flag_overdue_leads(now=now)
+    # A worker claimed everything and died before sending.
+    OutboxMessage.objects.update(claimed_at=now, claim_token="dead")
+    assert notifications.deliver_outbox(now=now + timedelta(seconds=30)) == 0
+    assert notifications.deliver_outbox(now=now + timedelta(seconds=61)) == OutboxMessage.objects.count()
+    assert OutboxMessage.objects.filter(sent_at__isnull=True).count() == 0
+
+
+def test_failed_send_is_recorded_and_retried(rep, manager, settings, monkeypatch):
+    settings.FUNNEL_OUTBOX_LEASE_SECONDS = 60
+    now = timezone.now()
+    overdue_mql(rep, now=now)
+    sla.flag_overdue_leads(now=now)
+
+    def refuse(self, messages):
+        raise OSError("SMTP server unavailable")
+
+    monkeypatch.setattr("django.core.mail.backends.locmem.EmailBackend.send_messages", refuse)
+    assert notifications.deliver_outbox(now=now) == 0
+    failed = OutboxMessage.objects.filter(sent_at__isnull=True)
+    assert failed.count() == OutboxMessage.objects.count()
+    assert all(m.attempts == 1 and "SMTP server unavailable" in m.last_error for m in failed)
+    monkeypatch.undo()
+    assert notifications.deliver_outbox(now=now + timedelta(minutes=2)) == failed.count()
+
+
+def test_answered_late_is_not_flagged_after_the_fact(rep):
+    now = timezone.now()
+    late = overdue_mql(rep, now=now)
+    transitions.accept_lead(late, by=rep, now=now)
+    assert sla.flag_overdue_leads(now=now + timedelta(minutes=1)) == []
+
+
+def test_reassignment_after_breach_restarts_the_clock_for_another_rep(rep, other_rep, manager):
+    SLAPolicy.objects.filter(is_default=True).update(reassign_on_breach=True, reassign_after_minutes=30)
+    now = timezone.now()
+    late = overdue_mql(rep, now=now)
+    sla.flag_overdue_leads(now=now)
+
+    assert sla.reassign_breached_leads(now=now + timedelta(minutes=10)) == 0
+    assert sla.reassign_breached_leads(now=now + timedelta(minutes=31)) == 1
+    assert sla.reassign_breached_leads(now=now + timedelta(minutes=32)) == 0
+
+    late.refresh_from_db()
+    assert late.owner == other_rep
+    assert late.sla_breached_at is None
+    assert late.sla_due_at == now + timedelta(minutes=31) + timedelta(hours=1)
+    moved = LeadEvent.objects.get(lead=late, kind=EventKind.REASSIGNED)
+    assert moved.actor is None
+    assert moved.payload["from_owner"] == rep.pk
+
+
+# Routing
+
+
+def test_rotation_is_fair_over_time(team, marketer):
+    reps = [make_user(f"r{i}", role="rep", team=team) for i in range(3)]
+    now = timezone.now()
+    owners = [promote_at(now, marketer=marketer).owner for _ in range(30)]
+    assert {rep: owners.count(rep) for rep in reps} == {rep: 10 for rep in reps}
+    assert owners[:3] == reps and owners[3:6] == reps
+
+
+def test_rep_at_capacity_is_skipped_and_gets_leads_again_once_below(rep, other_rep, marketer):
+    TeamMember.objects.filter(user=rep).update(mql_capacity=1)
+    now = timezone.now()
+    first = promote_at(now, marketer=marketer)
+    owners = [promote_at(now, marketer=marketer).owner for _ in range(3)]
+    assert first.owner == rep
+    assert owners == [other_rep, other_rep, other_rep]
+    transitions.accept_lead(first, by=rep)
+    assert promote_at(now, marketer=marketer).owner == rep
+
+
+def test_unassigned_mqls_are_routed_once_capacity_frees_up(rep, other_rep, manager, marketer):
+    TeamMember.objects.filter(role="rep").update(mql_capacity=1)
+    now = timezone.now()
+    held = [promote_at(now, marketer=marketer) for _ in range(2)]
+    waiting = promote_at(now, marketer=marketer)
+    assert waiting.owner is None
+    assert routing.route_waiting_mqls(now=now) == 0
+
+    transitions.accept_lead(held[0], by=held[0].owner, now=now)
+    assert routing.route_waiting_mqls(now=now + timedelta(minutes=1)) == 1
+    waiting.refresh_from_db()
+    assert waiting.owner == held[0].owner
+    assert waiting.sla_due_at == now + timedelta(minutes=1) + timedelta(hours=1)
+    assert routing.route_waiting_mqls(now=now + timedelta(minutes=2)) == 0
+
+
+def test_accepting_triggers_routing_of_waiting_mqls(
+    rep, other_rep, manager, marketer, django_capture_on_commit_callbacks
+):
+    TeamMember.objects.filter(role="rep").update(mql_capacity=1)
+    held = [promote_at(timezone.now(), marketer=marketer) for _ in range(2)]
+    waiting = promote_at(timezone.now(), marketer=marketer)
+    with django_capture_on_commit_callbacks(execute=True):
+        transitions.accept_lead(held[1], by=held[1].owner)
+    waiting.refresh_from_db()
+    assert waiting.owner == held[1].owner
+
+
+# Concurrency on PostgreSQL
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_at_once_flag_and_notify_each_lead_exactly_once(postgres_only, rep, other_rep, manager):
+    now = timezone.now()
+    late = [overdue_mql(owner, now=now) for owner in (rep, other_rep) for _ in range(20)]
+    barrier = threading.Barrier(2)
+    results = []
+
+    def sweep():
+        try:
+            barrier.wait(timeout=10)
+            results.append(sla.flag_overdue_leads(now=now))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    claimed = [lead_id for result in results for lead_id in result]
+    assert sorted(claimed) == sorted(lead.pk for lead in late)
+    assert LeadEvent.objects.filter(kind=EventKind.SLA_BREACHED).count() == len(late)
+    assert OutboxMessage.objects.filter(kind="sla_breach_owner").count() == len(late)
+    assert OutboxMessage.objects.filter(kind="sla_breach_manager").count() == len(late)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_deliverers_at_once_send_each_email_once(postgres_only, rep, other_rep, manager, mailoutbox):
+    now = timezone.now()
+    for _ in range(15):
+        overdue_mql(rep, now=now)
+    sla.flag_overdue_leads(now=now)
+    total = OutboxMessage.objects.filter(sent_at__isnull=True).count()
+    assert total == 30
+    mailoutbox.clear()
+    barrier = threading.Barrier(2)
+    counts = []
+
+    def deliver():
+        try:
+            barrier.wait(timeout=10)
+            counts.append(notifications.deliver_outbox(now=now))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sum(counts) == total
+    ids = [m.extra_headers["Message-ID"] for m in mailoutbox]
+    assert len(ids) == len(set(ids)) == total
