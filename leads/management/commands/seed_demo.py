@@ -29,8 +29,61 @@ PEOPLE = [
     ("admin", "Ada", "Admin", "admin", None),
 ]
 
-FIRST = "Anna Ben Carla David Elif Farid Grace Hiro Ines Jonas Kofi Laura Mateo Nina Omar Priya Quinn Rosa Stefan Tara Umar Vera Wei Xenia Yusuf Zoe".split()
-LAST = "Adams Berger Costa Dubois Eriksen Fischer Garcia Haddad Ito Jansen Kowalski Larsen Moreau Nakamura Olsen Petrov Quinn Rossi Svensson Tanaka Ueda Varga Weber Yilmaz Zimmer".split()
+FIRST = [
+    "Anna",
+    "Ben",
+    "Carla",
+    "David",
+    "Elif",
+    "Farid",
+    "Grace",
+    "Hiro",
+    "Ines",
+    "Jonas",
+    "Kofi",
+    "Laura",
+    "Mateo",
+    "Nina",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Stefan",
+    "Tara",
+    "Umar",
+    "Vera",
+    "Wei",
+    "Xenia",
+    "Yusuf",
+    "Zoe",
+]
+LAST = [
+    "Adams",
+    "Berger",
+    "Costa",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "Garcia",
+    "Haddad",
+    "Ito",
+    "Jansen",
+    "Kowalski",
+    "Larsen",
+    "Moreau",
+    "Nakamura",
+    "Olsen",
+    "Petrov",
+    "Quinn",
+    "Rossi",
+    "Svensson",
+    "Tanaka",
+    "Ueda",
+    "Varga",
+    "Weber",
+    "Yilmaz",
+    "Zimmer",
+]
 COMPANIES = [
     ("Northwind Logistics", 850, "DE"),
     ("Globex Manufacturing", 4200, "US"),
@@ -132,7 +185,7 @@ class Command(BaseCommand):
 
     def print_logins(self):
         self.stdout.write("")
-        self.stdout.write("Demo logins (password for all: %s)" % DEMO_PASSWORD)
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD})")
         for username, first, last, role, _ in PEOPLE:
             self.stdout.write(f"  {role:<9} {username:<9} {first} {last}")
         self.stdout.write("")
