@@ -100,6 +100,13 @@ def deliver_outbox(*, now=None, limit=200):
     sent = 0
     with get_connection() as mail:
         for message in messages:
+            # Renew this run's claim right before sending: if the lease ran out
+            # during a long batch and another run took the row, leave it to them.
+            renewed = OutboxMessage.objects.filter(
+                pk=message.pk, claim_token=message.claim_token, sent_at__isnull=True
+            ).update(claimed_at=timezone.now())
+            if not renewed:
+                continue
             try:
                 delivered = mail.send_messages([render(message)])
             except Exception as exc:  # keep going; the row is retried after its lease

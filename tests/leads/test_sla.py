@@ -314,3 +314,25 @@ def test_two_deliverers_at_once_send_each_email_once(postgres_only, rep, other_r
     assert sum(counts) == total
     ids = [m.extra_headers["Message-ID"] for m in mailoutbox]
     assert len(ids) == len(set(ids)) == total
+
+
+def test_a_row_taken_over_by_another_run_mid_batch_is_not_sent_twice(rep, manager, mailoutbox, monkeypatch):
+    now = timezone.now()
+    overdue_mql(rep, now=now)
+    sla.flag_overdue_leads(now=now)
+    pending = OutboxMessage.objects.filter(sent_at__isnull=True)
+    first, second = list(pending.order_by("id"))[-2:]
+    real_claim = notifications._claim
+
+    def claim_then_lose_one(now, limit):
+        claimed = real_claim(now, limit)
+        # Another run reclaims one row after this run's lease lapsed mid-batch.
+        OutboxMessage.objects.filter(pk=second.pk).update(claim_token="other-run")
+        return claimed
+
+    monkeypatch.setattr(notifications, "_claim", claim_then_lose_one)
+    sent = notifications.deliver_outbox(now=now)
+    assert sent == OutboxMessage.objects.filter(sent_at__isnull=False).count()
+    assert OutboxMessage.objects.get(pk=second.pk).sent_at is None
+    assert OutboxMessage.objects.get(pk=first.pk).sent_at is not None
+    assert all(m.extra_headers["Message-ID"] != f"<funnel-outbox-{second.pk}@funnel.localhost>" for m in mailoutbox)

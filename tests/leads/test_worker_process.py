@@ -1,0 +1,184 @@
+"""The SLA escalation through a real `celery worker --beat` process.
+
+The worker runs as a separate process against the test database (PostgreSQL, so
+both processes see committed rows), on the filesystem broker and on Redis. Beat
+drives the sweep and the outbox delivery, as in production. One test SIGKILLs the
+worker in the middle of sending the escalation e-mails and restarts it.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from leads.models import EventKind, Lead, LeadEvent, OutboxMessage
+
+from ..conftest import skip_or_fail
+from ..factories import lead_in_stage
+from ..support.slow_mail import message_ids
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+REDIS_TEST_URL = os.environ.get("REDIS_URL", "").rsplit("/", 1)[0] + "/13" if os.environ.get("REDIS_URL") else ""
+
+
+def database_url():
+    db = connection.settings_dict
+    auth = quote(db["USER"] or "")
+    if db.get("PASSWORD"):
+        auth += ":" + quote(db["PASSWORD"])
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class Worker:
+    """A `celery -A funnelapp worker --beat` child process with its own broker folder or Redis db."""
+
+    def __init__(self, tmp_path, broker, *, mail_delay=0.0, lease_seconds=300):
+        self.log = tmp_path / f"worker-{time.monotonic_ns()}.log"
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "FUNNEL_VAR_DIR": str(tmp_path / "var"),
+            "EMAIL_BACKEND": "tests.support.slow_mail.SlowFileBackend",
+            "EMAIL_FILE_PATH": str(tmp_path / "mail"),
+            "FUNNEL_TEST_MAIL_DELAY": str(mail_delay),
+            "FUNNEL_OUTBOX_LEASE_SECONDS": str(lease_seconds),
+            "SLA_SWEEP_INTERVAL_SECONDS": "0.5",
+            "OUTBOX_INTERVAL_SECONDS": "0.5",
+            "ROUTING_INTERVAL_SECONDS": "5",
+            "DB_CONN_MAX_AGE": "0",
+        }
+        self.env.pop("REDIS_URL", None)
+        if broker == "redis":
+            self.env["REDIS_URL"] = REDIS_TEST_URL
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "funnelapp", "worker", "--beat", "--pool=solo", "--loglevel=INFO"],
+            cwd=settings.BASE_DIR,
+            env=self.env,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return self
+
+    def kill(self):
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def output(self):
+        return self.log.read_text(errors="replace")[-4000:]
+
+
+def wait_for(condition, *, timeout, worker, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        if worker.process.poll() is not None:
+            pytest.fail(f"worker exited while waiting for {what}:\n{worker.output()}")
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}:\n{worker.output()}")
+
+
+@pytest.fixture(params=["filesystem", "redis"])
+def broker(request, postgres_only):
+    if request.param == "redis":
+        if not REDIS_TEST_URL:
+            skip_or_fail("needs Redis: set REDIS_URL=redis://127.0.0.1:6379/0")
+        import redis
+
+        redis.Redis.from_url(REDIS_TEST_URL).flushdb()
+    return request.param
+
+
+def overdue_leads(owners, count):
+    now = timezone.now()
+    leads = [lead_in_stage("mql", owner=owners[i % len(owners)]) for i in range(count)]
+    Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(sla_due_at=now - timedelta(minutes=5))
+    # The assignment e-mails of the setup are not what these tests count.
+    OutboxMessage.objects.filter(kind=OutboxMessage.Kind.ASSIGNED).update(sent_at=now)
+    return leads
+
+
+def escalations_sent():
+    return not OutboxMessage.objects.filter(sent_at__isnull=True).exists()
+
+
+def test_worker_with_beat_flags_overdue_leads_and_sends_escalations(broker, tmp_path, rep, other_rep, manager):
+    leads = overdue_leads([rep, other_rep], 6)
+    worker = Worker(tmp_path, broker).start()
+    try:
+        wait_for(
+            lambda: (
+                LeadEvent.objects.filter(kind=EventKind.SLA_BREACHED).count() == len(leads)
+                and OutboxMessage.objects.exclude(kind="assigned").count() == 2 * len(leads)
+                and escalations_sent()
+            ),
+            timeout=60,
+            worker=worker,
+            what="breaches flagged and e-mails sent",
+        )
+    finally:
+        worker.stop()
+    ids = message_ids(tmp_path / "mail")
+    assert len(ids) == 2 * len(leads)
+    assert len(set(ids)) == len(ids)
+
+
+def test_worker_killed_mid_escalation_loses_nothing_and_sends_nothing_twice(
+    postgres_only, tmp_path, rep, other_rep, manager
+):
+    leads = overdue_leads([rep, other_rep], 15)
+    expected = 2 * len(leads)  # owner + manager per lead
+    mail = tmp_path / "mail"
+    first = Worker(tmp_path, "filesystem", mail_delay=0.25, lease_seconds=2).start()
+    try:
+        wait_for(
+            lambda: len(message_ids(mail)) >= 5 if mail.exists() else False,
+            timeout=60,
+            worker=first,
+            what="the first escalation e-mails",
+        )
+        first.kill()
+    finally:
+        first.stop()
+    sent_before_kill = len(message_ids(mail))
+    assert 5 <= sent_before_kill < expected, "the kill must land in the middle of the escalation"
+    assert LeadEvent.objects.filter(kind=EventKind.SLA_BREACHED).count() == len(leads)
+
+    second = Worker(tmp_path, "filesystem", mail_delay=0.0, lease_seconds=2).start()
+    try:
+        wait_for(escalations_sent, timeout=60, worker=second, what="the remaining e-mails after the restart")
+        time.sleep(1.5)  # a few more beat ticks: nothing more may be sent
+    finally:
+        second.stop()
+
+    ids = message_ids(mail)
+    repeats = {mid: n for mid, n in Counter(ids).items() if n > 1}
+    assert repeats == {}
+    assert len(ids) == expected
+    assert LeadEvent.objects.filter(kind=EventKind.SLA_BREACHED).count() == len(leads)
+    per_lead = Counter(LeadEvent.objects.filter(kind=EventKind.SLA_BREACHED).values_list("lead_id", flat=True))
+    assert set(per_lead.values()) == {1}
+    assert Path(mail).exists()
