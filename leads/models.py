@@ -337,6 +337,66 @@ class Lead(models.Model):
         return self.stage == Stage.MQL and self.first_follow_up_at is None
 
 
+class MqlEpisode(models.Model):
+    """One MQL episode of a lead, from promotion to its outcome: what reports count.
+
+    A projection of the lead's history kept by ``leads.transitions`` in the same
+    transaction as each event. A recycled lead that becomes an MQL again starts a
+    new episode, so every MQL is counted once.
+    """
+
+    class RejectedFrom(models.TextChoices):
+        MQL = "mql", "Rejected as MQL"
+        SAL = "sal", "Disqualified after acceptance"
+
+    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="episodes")
+    number = models.PositiveIntegerField()
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # The current owner: updated on reassignment, so per-rep numbers follow the lead.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    source = models.CharField(max_length=60, blank=True)
+    campaign = models.CharField(max_length=120, blank=True)
+    mql_at = models.DateTimeField()
+    # The response window's end; a reassignment that restarts the clock moves it.
+    due_at = models.DateTimeField(null=True, blank=True)
+    first_follow_up_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    qualified_at = models.DateTimeField(null=True, blank=True)
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    rejected_from = models.CharField(max_length=3, choices=RejectedFrom.choices, blank=True)
+    rejection_reason = models.ForeignKey(
+        RejectionReason, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    rejection_note = models.TextField(blank=True)
+    recycled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-mql_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "number"], name="mqlepisode_unique_number_per_lead"),
+            models.CheckConstraint(
+                condition=Q(first_follow_up_at__isnull=True) | Q(first_follow_up_at__gte=F("mql_at")),
+                name="mqlepisode_follow_up_after_mql",
+            ),
+        ]
+        indexes = [
+            # Period reports: MQLs created in a date range.
+            models.Index(fields=["mql_at"], name="mqlepisode_mql_at_idx"),
+            # Period conversions: SALs, SQLs and rejections in a date range.
+            models.Index(fields=["accepted_at"], name="mqlepisode_accepted_at_idx"),
+            models.Index(fields=["qualified_at"], name="mqlepisode_qualified_at_idx"),
+            models.Index(fields=["rejected_at"], name="mqlepisode_rejected_at_idx"),
+            # Per-rep and per-team breakdowns.
+            models.Index(fields=["owner", "mql_at"], name="mqlepisode_owner_mql_idx"),
+            models.Index(fields=["team", "mql_at"], name="mqlepisode_team_mql_idx"),
+        ]
+
+    def __str__(self):
+        return f"MQL episode {self.number} of lead {self.lead_id}"
+
+
 class EventKind(models.TextChoices):
     CREATED = "created", "Created"
     PROMOTED = "promoted", "Became MQL"

@@ -20,6 +20,7 @@ from .models import (
     EventKind,
     Lead,
     LeadEvent,
+    MqlEpisode,
     RejectionReason,
     Stage,
     Team,
@@ -111,6 +112,12 @@ def _write(lead, now, **changes):
         setattr(lead, field, value)
     lead.version += 1
     return lead
+
+
+def _update_episode(lead, **fields):
+    """Mirror a change onto the lead's current MQL episode (the reports' read model)."""
+    if fields and lead.mql_episode:
+        MqlEpisode.objects.filter(lead_id=lead.pk, number=lead.mql_episode).update(**fields)
 
 
 def _record(lead, kind, *, by, now, from_stage="", to_stage="", reason=None, note="", payload=None):
@@ -224,6 +231,16 @@ def promote_to_mql(lead, *, by, team=None, now=None, note=""):
             "sla_breached_at": None,
         }
         _write(current, now, **changes)
+        MqlEpisode.objects.create(
+            lead=current,
+            number=current.mql_episode,
+            team=team,
+            owner=owner,
+            source=current.source,
+            campaign=current.campaign,
+            mql_at=now,
+            due_at=current.sla_due_at,
+        )
         _record(
             current,
             EventKind.PROMOTED,
@@ -251,8 +268,9 @@ def accept_lead(lead, *, by, note="", now=None):
     with transaction.atomic():
         current = _lock(lead)
         _check_move(current, "accept", by)
-        changes = {"stage": Stage.SAL, "accepted_at": now, **_follow_up_changes(current, now)}
-        _write(current, now, **changes)
+        follow_up = _follow_up_changes(current, now)
+        _write(current, now, stage=Stage.SAL, accepted_at=now, **follow_up)
+        _update_episode(current, accepted_at=now, **follow_up)
         _record(current, EventKind.ACCEPTED, by=by, now=now, from_stage=Stage.MQL, to_stage=Stage.SAL, note=note)
         _route_waiting_after_commit(current)
     return current
@@ -266,13 +284,16 @@ def reject_lead(lead, *, by, reason, note="", now=None):
     with transaction.atomic():
         current = _lock(lead)
         _check_move(current, "reject", by)
-        changes = {
-            "stage": Stage.REJECTED,
-            "rejected_at": now,
-            "rejection_reason": reason,
-            **_follow_up_changes(current, now),
-        }
-        _write(current, now, **changes)
+        follow_up = _follow_up_changes(current, now)
+        _write(current, now, stage=Stage.REJECTED, rejected_at=now, rejection_reason=reason, **follow_up)
+        _update_episode(
+            current,
+            rejected_at=now,
+            rejected_from=MqlEpisode.RejectedFrom.MQL,
+            rejection_reason=reason,
+            rejection_note=note,
+            **follow_up,
+        )
         _record(
             current,
             EventKind.REJECTED,
@@ -296,6 +317,7 @@ def qualify_lead(lead, *, by, note="", now=None):
         current = _lock(lead)
         _check_move(current, "qualify", by)
         _write(current, now, stage=Stage.SQL, qualified_at=now)
+        _update_episode(current, qualified_at=now)
         _record(current, EventKind.QUALIFIED, by=by, now=now, from_stage=Stage.SAL, to_stage=Stage.SQL, note=note)
     return current
 
@@ -309,6 +331,13 @@ def disqualify_lead(lead, *, by, reason, note="", now=None):
         current = _lock(lead)
         _check_move(current, "disqualify", by)
         _write(current, now, stage=Stage.REJECTED, rejected_at=now, rejection_reason=reason)
+        _update_episode(
+            current,
+            rejected_at=now,
+            rejected_from=MqlEpisode.RejectedFrom.SAL,
+            rejection_reason=reason,
+            rejection_note=note,
+        )
         _record(
             current,
             EventKind.DISQUALIFIED,
@@ -331,6 +360,7 @@ def recycle_lead(lead, *, by, note="", now=None):
         current = _lock(lead)
         _check_move(current, "recycle", by)
         previous_owner = current.owner_id
+        _update_episode(current, recycled_at=now)
         changes = {
             "stage": Stage.LEAD,
             "owner": None,
@@ -381,6 +411,7 @@ def reassign_lead(lead, *, by, to, note="", now=None):
             policy, due = _sla_window(current, now, policy=current.sla_policy)
             changes.update(sla_policy=policy, sla_due_at=due, sla_breached_at=None)
         _write(current, now, **changes)
+        _update_episode(current, owner=to, **({"due_at": current.sla_due_at} if restarts_clock else {}))
         _record(
             current,
             EventKind.REASSIGNED,
@@ -416,6 +447,7 @@ def log_activity(lead, *, by, kind, note="", occurred_at=None, now=None):
         activity = Activity.objects.create(lead=current, kind=kind, occurred_at=occurred_at, actor=by, note=note)
         changes = _follow_up_changes(current, occurred_at)
         _write(current, now, **changes)
+        _update_episode(current, **changes)
         _record(
             current,
             EventKind.ACTIVITY,

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from leads import transitions
-from leads.models import Lead, RejectionReason, Stage, Team, TeamMember
+from leads.models import Lead, MqlEpisode, RejectionReason, Stage, Team, TeamMember
 
 _counter = itertools.count(1)
 
@@ -48,6 +48,7 @@ def lead_in_stage(stage, *, owner=None, team=None, now=None, reason_code="no-bud
     lead = transitions.promote_to_mql(lead, by=None, team=team, now=now - timedelta(minutes=20))
     if owner is not None and lead.owner_id != owner.pk:
         Lead.objects.filter(pk=lead.pk).update(owner=owner)
+        MqlEpisode.objects.filter(lead=lead, number=lead.mql_episode).update(owner=owner)
         lead.refresh_from_db()
     if stage == Stage.MQL:
         return lead

@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from leads import transitions
-from leads.models import Activity, EventKind, Lead, LeadEvent, OutboxMessage, Stage, TeamMember
+from leads.models import Activity, EventKind, Lead, LeadEvent, MqlEpisode, OutboxMessage, Stage, TeamMember
 from leads.transitions import ALLOWED_MOVES, IllegalTransition, InvalidInput, NotPermitted
 
 from ..factories import lead_in_stage, make_lead, make_user, reason
@@ -339,3 +339,40 @@ def test_reassignment_emails_the_new_owner(rep, other_rep, manager, mailoutbox, 
     assert len(to_new_owner) == 1
     assert lead.name in to_new_owner[0].subject
     assert OutboxMessage.objects.filter(recipient=other_rep, sent_at__isnull=False).count() == 1
+
+
+def test_each_mql_episode_is_mirrored_for_reports(rep, other_rep, manager, marketer):
+    start = timezone.now() - timedelta(days=2)
+    lead = transitions.promote_to_mql(make_lead(source="webinar", campaign="Q3"), by=marketer, now=start)
+    owner = lead.owner
+    lead = transitions.log_activity(lead, by=owner, kind="call", now=start + timedelta(minutes=7))
+    lead = transitions.accept_lead(lead, by=owner, now=start + timedelta(minutes=9))
+    lead = transitions.disqualify_lead(
+        lead, by=owner, reason="no-budget", note="frozen", now=start + timedelta(hours=2)
+    )
+    lead = transitions.recycle_lead(lead, by=marketer, now=start + timedelta(days=1))
+    lead = transitions.promote_to_mql(lead, by=marketer, now=start + timedelta(days=1, hours=1))
+
+    first, second = MqlEpisode.objects.filter(lead=lead).order_by("number")
+    assert (first.number, second.number) == (1, 2)
+    assert first.source == "webinar" and first.campaign == "Q3"
+    assert first.mql_at == start
+    assert first.first_follow_up_at == start + timedelta(minutes=7)
+    assert first.accepted_at == start + timedelta(minutes=9)
+    assert first.rejected_at == start + timedelta(hours=2)
+    assert first.rejected_from == "sal"
+    assert first.rejection_reason.code == "no-budget"
+    assert first.rejection_note == "frozen"
+    assert first.recycled_at == start + timedelta(days=1)
+    assert second.mql_at == start + timedelta(days=1, hours=1)
+    assert second.first_follow_up_at is None
+    assert second.due_at == lead.sla_due_at
+
+
+def test_reassignment_moves_the_episode_owner_and_due_time(rep, other_rep, manager):
+    lead = lead_in_stage(Stage.MQL, owner=rep)
+    now = timezone.now()
+    lead = transitions.reassign_lead(lead, by=manager, to=other_rep, now=now)
+    episode = MqlEpisode.objects.get(lead=lead)
+    assert episode.owner == other_rep
+    assert episode.due_at == lead.sla_due_at
