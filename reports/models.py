@@ -1,0 +1,37 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class MonthlyTarget(models.Model):
+    """How many MQLs marketing means to hand to sales in a month (for all teams, or one)."""
+
+    month = models.DateField(help_text="The first day of the month.")
+    team = models.ForeignKey("leads.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    mql_target = models.PositiveIntegerField(validators=[MaxValueValidator(10_000_000)])
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-month"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month"], condition=Q(team__isnull=True), name="monthlytarget_one_overall_per_month"
+            ),
+            models.UniqueConstraint(
+                fields=["month", "team"], condition=Q(team__isnull=False), name="monthlytarget_one_per_team_month"
+            ),
+        ]
+
+    def __str__(self):
+        scope = self.team or "all teams"
+        return f"{self.month:%B %Y}: {self.mql_target} MQLs ({scope})"
+
+    def clean(self):
+        if self.month and self.month.day != 1:
+            raise ValidationError({"month": "Give the first day of the month."})
