@@ -80,6 +80,15 @@ class InvalidInput(LeadError):
     status_code = 400
 
 
+def available_actions(lead, user):
+    """Return the verbs ``user`` may perform on ``lead`` in its current stage (what to offer in a UI); raises nothing."""
+    return frozenset(
+        verb
+        for verb, (sources, _) in ALLOWED_MOVES.items()
+        if lead.stage in sources and access.can_act(user, lead, verb)
+    )
+
+
 def _stage_label(stage):
     return Stage(stage).label if stage in Stage.values else stage
 

@@ -25,8 +25,8 @@ from .forms import (
     ActivityForm,
     NoteForm,
     PromoteForm,
-    ReassignForm,
     ReasonForm,
+    ReassignForm,
     RejectedFilterForm,
 )
 from .models import SALES_ACTIVITY_KINDS, EventKind, LeadEvent, RejectionReason, Stage, Team, TeamMember

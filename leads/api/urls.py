@@ -1,1 +1,21 @@
-urlpatterns = []
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+app_name = "api"
+
+router = SimpleRouter()
+router.register("leads", views.LeadViewSet, basename="lead")
+
+urlpatterns = [
+    *router.urls,
+    path("rejection-reasons/", views.RejectionReasonList.as_view(), name="rejection-reasons"),
+    path("auth/token/", views.ObtainToken.as_view(), name="token"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", views.RedocView.as_view(url_name="api:schema"), name="redoc"),
+    # [\s\S]: also paths with a newline, which "." would leave to the HTML 404.
+    re_path(r"^(?P<path>[\s\S]*)$", views.not_found, name="not-found"),
+]

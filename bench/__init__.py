@@ -1,0 +1,1 @@
+"""Funnel's benchmark harness: ``python -m bench`` (or ``make bench``); not part of the test suite."""

@@ -1,0 +1,206 @@
+"""What the API shows of a lead and its history, and the input of each action.
+
+Input serializers only check the shape of a request (types, lengths, known
+ids); the business rules (who may act, which move is legal, which reason code
+exists) stay in ``leads.transitions``, which the HTML views call too.
+"""
+
+from django.contrib.auth import get_user_model
+from django.db import models
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from leads.models import SALES_ACTIVITY_KINDS, Lead, LeadEvent, RejectionReason, Stage, Team
+from leads.transitions import MAX_NOTE_LENGTH
+
+
+class RawLengthMixin:
+    """The length limit applies to the text as sent, before DRF trims whitespace,
+    so the maxLength the schema documents is exact."""
+
+    def to_internal_value(self, data):
+        if self.max_length is not None and isinstance(data, str) and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return super().to_internal_value(data)
+
+
+class CharField(RawLengthMixin, serializers.CharField):
+    pass
+
+
+class EmailField(RawLengthMixin, serializers.EmailField):
+    pass
+
+
+class LeadSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:lead-detail")
+    owner_name = serializers.SerializerMethodField()
+    team_name = serializers.CharField(source="team.name", read_only=True, allow_null=True, default=None)
+    rejection_reason = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id",
+            "url",
+            "name",
+            "email",
+            "phone",
+            "company",
+            "job_title",
+            "company_size",
+            "country",
+            "source",
+            "campaign",
+            "priority",
+            "stage",
+            "owner",
+            "owner_name",
+            "team",
+            "team_name",
+            "score",
+            "mql_episode",
+            "version",
+            "created_at",
+            "updated_at",
+            "mql_at",
+            "first_follow_up_at",
+            "accepted_at",
+            "qualified_at",
+            "rejected_at",
+            "rejection_reason",
+            "sla_due_at",
+            "sla_breached_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_owner_name(self, lead):
+        return display_name(lead.owner)
+
+
+class LeadCreateSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: CharField,
+        models.EmailField: EmailField,
+    }
+    # Explicit bounds: the model's own depend on the database backend.
+    company_size = serializers.IntegerField(
+        min_value=0, max_value=10_000_000, required=False, allow_null=True, help_text="Number of employees."
+    )
+    country = serializers.RegexField(
+        r"^[A-Za-z]{2}$",
+        required=False,
+        allow_blank=True,
+        help_text="ISO 3166-1 alpha-2 code, e.g. DE.",
+        error_messages={"invalid": "Use a two-letter ISO 3166-1 country code, e.g. DE."},
+    )
+
+    class Meta:
+        model = Lead
+        fields = [
+            "name",
+            "email",
+            "phone",
+            "company",
+            "job_title",
+            "company_size",
+            "country",
+            "source",
+            "campaign",
+            "priority",
+        ]
+
+    def validate_country(self, value):
+        return value.upper()
+
+
+@extend_schema_field({"type": "string", "enum": ["", *Stage.values], "description": "Empty when not a move."})
+class EventStageField(serializers.CharField):
+    pass
+
+
+class LeadEventSerializer(serializers.ModelSerializer):
+    from_stage = EventStageField(read_only=True)
+    to_stage = EventStageField(read_only=True)
+    actor_username = serializers.CharField(source="actor.username", read_only=True, allow_null=True, default=None)
+    reason = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    reason_label = serializers.CharField(source="reason.label", read_only=True, allow_null=True, default=None)
+
+    class Meta:
+        model = LeadEvent
+        fields = [
+            "id",
+            "kind",
+            "at",
+            "actor",
+            "actor_username",
+            "from_stage",
+            "to_stage",
+            "owner",
+            "episode",
+            "reason",
+            "reason_label",
+            "note",
+            "payload",
+        ]
+        read_only_fields = fields
+
+
+class RejectionReasonSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RejectionReason
+        fields = ["code", "label"]
+        read_only_fields = fields
+
+
+def display_name(user):
+    if user is None:
+        return None
+    return user.get_full_name() or user.get_username()
+
+
+# Input of the actions. ``note`` is optional everywhere and lands in the history.
+
+
+class NoteInput(serializers.Serializer):
+    note = CharField(required=False, allow_blank=True, max_length=MAX_NOTE_LENGTH)
+
+
+class PromoteInput(NoteInput):
+    team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        help_text="Team to route the MQL to; defaults to the lead's team, then the first active team.",
+        error_messages={
+            "does_not_exist": "No active team has the id {pk_value}.",
+            "incorrect_type": "Give the team's id (a whole number).",
+        },
+    )
+
+
+class ReasonInput(NoteInput):
+    reason = CharField(
+        max_length=50,
+        help_text="Code of an active rejection reason (see /api/rejection-reasons/).",
+        error_messages={"required": "A rejection reason is required.", "blank": "A rejection reason is required."},
+    )
+
+
+class ReassignInput(NoteInput):
+    to = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.filter(is_active=True),
+        help_text="Id of the rep of the lead's team who takes the lead over.",
+        error_messages={
+            "required": "Choose the rep to give this lead to.",
+            "does_not_exist": "No active user has the id {pk_value}.",
+            "incorrect_type": "Give the rep's user id (a whole number).",
+        },
+    )
+
+
+class ActivityInput(NoteInput):
+    kind = serializers.ChoiceField(choices=[(kind.value, kind.label) for kind in SALES_ACTIVITY_KINDS])
+    occurred_at = serializers.DateTimeField(required=False, help_text="When it happened; defaults to now.")

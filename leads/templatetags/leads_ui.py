@@ -1,0 +1,84 @@
+"""Template helpers for the lead pages: which buttons to show, SLA countdowns, names."""
+
+from datetime import timedelta
+
+from django import template
+from django.utils import timezone
+from django.utils.timesince import timesince
+
+from leads import access, transitions
+
+register = template.Library()
+
+ROLE_LABELS = {
+    access.REP: "Sales rep",
+    access.MANAGER: "Sales manager",
+    access.MARKETER: "Marketer",
+    access.ADMIN: "Admin",
+}
+
+
+@register.simple_tag(takes_context=True)
+def allowed_actions(context, lead):
+    """The verbs the current user may perform on ``lead`` in its stage; the transition still enforces them."""
+    return transitions.available_actions(lead, context["request"].user)
+
+
+@register.filter
+def person(user, fallback="—"):
+    """A user's full name, else username; ``fallback`` when there is no user."""
+    if user is None:
+        return fallback
+    return user.get_full_name() or user.get_username()
+
+
+@register.filter
+def role_labels(roles):
+    return ", ".join(ROLE_LABELS[role] for role in access.ROLES if role in roles)
+
+
+@register.filter
+def iso(value):
+    """An ISO 8601 timestamp without microseconds, which every browser's Date.parse reads."""
+    if value is None:
+        return ""
+    return value.replace(microsecond=0).isoformat()
+
+
+@register.filter
+def ago(value):
+    """'5 minutes ago', or 'just now' within the first minute."""
+    if value is None:
+        return ""
+    if timezone.now() - value < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(value, depth=1)} ago"
+
+
+@register.filter
+def is_overdue(due):
+    return due is not None and due <= timezone.now()
+
+
+@register.filter
+def countdown(due):
+    """'due in 42m 05s' or 'overdue by 1h 03m', the same text the page's script keeps up to date."""
+    if due is None:
+        return ""
+    seconds = int((due - timezone.now()).total_seconds())
+    if seconds < 0:
+        return f"overdue by {duration(-seconds)}"
+    return f"due in {duration(seconds)}"
+
+
+def duration(seconds):
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"

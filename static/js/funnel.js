@@ -1,0 +1,298 @@
+/* Funnel page behaviour: SLA countdowns, row panels, keyboard shortcuts and
+   the htmx glue (announcements, focus after a row is answered). No framework;
+   htmx (served by django-htmx) does the requests. */
+(function () {
+  "use strict";
+
+  // ---------- SLA countdowns ----------
+
+  function duration(seconds) {
+    var days = Math.floor(seconds / 86400);
+    var hours = Math.floor((seconds % 86400) / 3600);
+    var minutes = Math.floor((seconds % 3600) / 60);
+    var secs = seconds % 60;
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    if (days) return days + "d " + hours + "h";
+    if (hours) return hours + "h " + pad(minutes) + "m";
+    if (minutes) return minutes + "m " + pad(secs) + "s";
+    return secs + "s";
+  }
+
+  function updateCountdowns() {
+    var now = Date.now();
+    document.querySelectorAll("[data-due]").forEach(function (el) {
+      var due = Date.parse(el.dataset.due);
+      if (isNaN(due)) return;
+      var seconds = Math.round((due - now) / 1000);
+      var overdue = seconds < 0;
+      var text = overdue ? "overdue by " + duration(-seconds) : "due in " + duration(seconds);
+      if (el.textContent !== text) el.textContent = text;
+      el.classList.toggle("is-overdue", overdue);
+      el.classList.toggle("is-soon", !overdue && seconds < 15 * 60);
+    });
+  }
+
+  var timeFormat = new Intl.DateTimeFormat(undefined, {
+    month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+  });
+
+  function localizeTimes(root) {
+    root.querySelectorAll("[data-local-time]").forEach(function (el) {
+      var at = Date.parse(el.dataset.localTime);
+      if (!isNaN(at)) {
+        el.textContent = timeFormat.format(new Date(at));
+        el.title = new Date(at).toString();
+      }
+    });
+  }
+
+  // ---------- Announcements ----------
+
+  function announce(text) {
+    var live = document.getElementById("live");
+    if (!live || !text) return;
+    live.textContent = "";
+    window.setTimeout(function () { live.textContent = text; }, 30);
+  }
+
+  function toast(text) {
+    var box = document.getElementById("toasts");
+    if (!box) return;
+    var p = document.createElement("p");
+    p.className = "message message-error";
+    p.setAttribute("role", "alert");
+    p.textContent = text;
+    box.appendChild(p);
+    window.setTimeout(function () { p.remove(); }, 8000);
+  }
+
+  // ---------- Rows and panels ----------
+
+  function keyboardList() {
+    return document.querySelector("[data-keyboard-list]");
+  }
+
+  function rows() {
+    var list = keyboardList();
+    return list ? Array.prototype.slice.call(list.querySelectorAll(".lead-row[data-lead-id]")) : [];
+  }
+
+  function selectedRow() {
+    var active = document.activeElement;
+    var row = active && active.closest ? active.closest(".lead-row[data-lead-id]") : null;
+    return row || document.querySelector(".lead-row.is-selected");
+  }
+
+  function select(row, focus) {
+    if (!row) return;
+    document.querySelectorAll(".lead-row.is-selected").forEach(function (r) {
+      r.classList.remove("is-selected");
+      r.removeAttribute("aria-current");
+    });
+    row.classList.add("is-selected");
+    row.setAttribute("aria-current", "true");
+    if (focus) {
+      row.focus({ preventScroll: true });
+      row.scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  function move(step) {
+    var all = rows();
+    if (!all.length) return;
+    var index = all.indexOf(selectedRow());
+    var next = index < 0 ? 0 : Math.min(all.length - 1, Math.max(0, index + step));
+    select(all[next], true);
+  }
+
+  function setPanel(toggle, open) {
+    var panel = document.getElementById(toggle.getAttribute("aria-controls"));
+    if (!panel) return;
+    var row = toggle.closest(".lead-row");
+    if (open && row) {
+      // One open panel per row: opening "disqualify" closes "log activity".
+      row.querySelectorAll("[data-toggle][aria-expanded=true]").forEach(function (other) {
+        if (other !== toggle) setPanel(other, false);
+      });
+    }
+    panel.classList.toggle("is-open", open);
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    if (open) {
+      var first = panel.querySelector("select, input:not([type=hidden])");
+      if (first) first.focus();
+    }
+  }
+
+  function closePanel(panel) {
+    var toggle = document.querySelector('[aria-controls="' + panel.id + '"]');
+    if (toggle) setPanel(toggle, false);
+    var row = panel.closest(".lead-row");
+    if (row) select(row, true);
+  }
+
+  function updateCounts() {
+    var list = keyboardList() || document.querySelector(".lead-list");
+    if (!list) return;
+    var remaining = list.querySelectorAll(".lead-row[data-lead-id]").length;
+    document.querySelectorAll("[data-row-count]").forEach(function (el) { el.textContent = remaining; });
+    var empty = document.querySelector("[data-empty-state]");
+    if (empty && remaining === 0 && !list.querySelector(".lead-row")) empty.hidden = false;
+  }
+
+  function settleDoneRow(row) {
+    announce(row.dataset.announce);
+    var next = row.nextElementSibling;
+    while (next && !next.matches(".lead-row[data-lead-id]")) next = next.nextElementSibling;
+    if (!next) {
+      next = row.previousElementSibling;
+      while (next && !next.matches(".lead-row[data-lead-id]")) next = next.previousElementSibling;
+    }
+    var focusWasLost = !document.activeElement || document.activeElement === document.body ||
+      row.contains(document.activeElement);
+    if (next) select(next, focusWasLost);
+    updateCounts();
+    var removed = false;
+    var remove = function () {
+      if (removed) return;
+      removed = true;
+      row.remove();
+      updateCounts();
+    };
+    row.addEventListener("animationend", remove);
+    window.setTimeout(remove, 4000);
+  }
+
+  function toggleHelp() {
+    var dialog = document.getElementById("shortcut-help");
+    if (!dialog) return;
+    if (dialog.open) dialog.close();
+    else dialog.showModal();
+  }
+
+  // ---------- Events ----------
+
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest("[data-toggle]");
+    if (toggle) {
+      setPanel(toggle, toggle.getAttribute("aria-expanded") !== "true");
+      return;
+    }
+    var cancel = event.target.closest("[data-cancel]");
+    if (cancel) {
+      closePanel(cancel.closest(".row-panel"));
+      return;
+    }
+    if (event.target.closest("[data-help-toggle]")) {
+      toggleHelp();
+      return;
+    }
+    var row = event.target.closest(".lead-row[data-lead-id]");
+    if (row && keyboardList() && keyboardList().contains(row)) select(row, false);
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+    var target = event.target;
+    var typing = target.closest && target.closest("input, textarea, select, [contenteditable]");
+
+    if (event.key === "Escape") {
+      var panel = target.closest && target.closest(".row-panel.is-open");
+      panel = panel || (selectedRow() && selectedRow().querySelector(".row-panel.is-open"));
+      if (panel) {
+        event.preventDefault();
+        closePanel(panel);
+      }
+      return;
+    }
+    if (typing) {
+      // A select does not submit its form on Enter by itself; in a row panel it should.
+      if (event.key === "Enter" && target.tagName === "SELECT" && target.form && target.closest(".row-panel")) {
+        event.preventDefault();
+        target.form.requestSubmit();
+      }
+      return;
+    }
+    if (event.key === "?") {
+      event.preventDefault();
+      toggleHelp();
+      return;
+    }
+    if (!keyboardList() || document.querySelector("dialog[open]")) return;
+    var row = selectedRow();
+    var button;
+    switch (event.key) {
+      case "j":
+        event.preventDefault();
+        move(1);
+        break;
+      case "k":
+        event.preventDefault();
+        move(-1);
+        break;
+      case "a":
+        button = row && row.querySelector('[data-action="accept"]');
+        if (button) {
+          event.preventDefault();
+          button.click();
+        }
+        break;
+      case "r":
+        button = row && row.querySelector('[data-action="reject"]');
+        if (button) {
+          event.preventDefault();
+          setPanel(button, true);
+        }
+        break;
+    }
+  });
+
+  // An inline error (400/403/409 retargeted to the row) must not be taken over by
+  // django-htmx's debug error page, which listens further up on document.
+  document.body.addEventListener("htmx:beforeOnLoad", function (event) {
+    var xhr = event.detail.xhr;
+    if (xhr && xhr.getResponseHeader("HX-Retarget")) event.stopPropagation();
+  });
+
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    var loginUrl = document.body.dataset.loginUrl;
+    // The session ended: the POST was redirected to the login page. Go there for real.
+    if (xhr && xhr.responseURL && loginUrl && new URL(xhr.responseURL).pathname === loginUrl) {
+      event.detail.shouldSwap = false;
+      window.location.assign(xhr.responseURL);
+    }
+  });
+
+  document.body.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    var text = status === 404
+      ? "That lead is no longer available to you. Reload the page to see the current list."
+      : "Something went wrong (" + status + "). Nothing was changed; please try again.";
+    toast(text);
+    announce(text);
+  });
+
+  document.body.addEventListener("htmx:sendError", function () {
+    toast("Could not reach the server. Check your connection and try again.");
+  });
+
+  document.body.addEventListener("htmx:load", function (event) {
+    var el = event.detail.elt;
+    localizeTimes(el);
+    if (el.matches && el.matches(".lead-row.is-done")) {
+      settleDoneRow(el);
+    } else if (el.matches && el.matches(".lead-row[data-lead-id]")) {
+      var flash = el.querySelector("[data-announce]");
+      if (flash) announce(flash.dataset.announce);
+      select(el, !document.activeElement || document.activeElement === document.body);
+    }
+  });
+
+  // ---------- Start ----------
+
+  localizeTimes(document);
+  updateCountdowns();
+  window.setInterval(updateCountdowns, 1000);
+  var first = rows()[0];
+  if (first) select(first, false);
+})();
