@@ -41,3 +41,14 @@ def route_waiting_mqls_task():
     routed = routing.route_waiting_mqls()
     log.info("route_waiting_mqls: %d routed", routed)
     return routed
+
+
+@shared_task
+def rescore_leads_task(run_id):
+    from . import scoring
+
+    run = scoring.rescore_leads(run_id)
+    log.info(
+        "rescore %s: %s of %s leads, %s changed, %s promoted", run_id, run.done, run.total, run.changed, run.promoted
+    )
+    return run.done

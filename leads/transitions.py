@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import access, notifications, routing, sla, tasks
+from . import access, notifications, routing, scoring, sla, tasks
 from .models import (
     SALES_ACTIVITY_KINDS,
     Activity,
@@ -207,6 +207,8 @@ def create_lead(*, by, now=None, **fields):
                 raise InvalidInput(f"A lead with the e-mail address {email} already exists.", field="email")
             lead = Lead.objects.create(created_at=now, updated_at=now, **fields)
             _record(lead, EventKind.CREATED, by=by, now=now, to_stage=Stage.LEAD, payload={"source": lead.source})
+            # Demographic rules score a new lead at once; it may already be an MQL.
+            lead = scoring.score_lead(lead, now=now, cause="created")
     except IntegrityError:
         raise InvalidInput(f"A lead with the e-mail address {email} already exists.", field="email") from None
     return lead
