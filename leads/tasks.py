@@ -52,3 +52,19 @@ def rescore_leads_task(run_id):
         "rescore %s: %s of %s leads, %s changed, %s promoted", run_id, run.done, run.total, run.changed, run.promoted
     )
     return run.done
+
+
+@shared_task
+def import_leads_task(job_id):
+    from . import imports
+
+    job = imports.run_import(job_id)
+    log.info(
+        "import %s: %s rows, %s created, %s updated, %s failed",
+        job_id,
+        job.rows_seen,
+        job.created_count,
+        job.updated_count,
+        job.failed_count,
+    )
+    return job.rows_seen
