@@ -5,6 +5,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("leads.api.urls")),
     path("reports/", include("reports.urls")),
+    path("marketing/", include("leads.scoring_urls")),
     path("", include("django.contrib.auth.urls")),
     path("", include("leads.urls")),
 ]
