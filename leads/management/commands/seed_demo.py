@@ -6,15 +6,29 @@ transition functions with ``now=`` in the past, so its history is consistent.
 """
 
 import random
-from datetime import timedelta
+from datetime import date, timedelta
+from datetime import time as datetime_time
 
 from django.contrib.auth.models import Group, Permission, User
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from leads import reference_data, transitions
-from leads.models import Lead, RejectionReason, SLAPolicy, Team, TeamMember
+from leads import reference_data, scoring, transitions
+from leads.models import (
+    Activity,
+    BusinessHours,
+    Holiday,
+    Lead,
+    RejectionReason,
+    ScoringConfig,
+    ScoringRule,
+    SLAPolicy,
+    Stage,
+    Team,
+    TeamMember,
+)
+from reports.models import MonthlyTarget
 
 DEMO_PASSWORD = "funnel-demo"
 TEAM_NAME = "Demo Sales"
@@ -141,6 +155,57 @@ ACTIVITY_NOTES = {
 }
 
 
+SCORING_RULES = [
+    # name, points, cap, conditions
+    ("Title contains CEO", 30, None, {"field": "job_title", "operator": "contains", "value": "ceo"}),
+    ("Title contains CTO or CFO", 25, None, {"field": "job_title", "operator": "one_of", "value": "CTO, CFO"}),
+    ("Head of / VP", 15, None, {"field": "job_title", "operator": "contains", "value": "head of"}),
+    (
+        "50-5000 employees",
+        20,
+        None,
+        {"field": "company_size", "operator": "between", "min_value": 50, "max_value": 5000},
+    ),
+    ("DACH region", 10, None, {"field": "country", "operator": "one_of", "value": "DE, AT, CH"}),
+    (
+        "Student or intern",
+        -30,
+        None,
+        {"field": "job_title", "operator": "one_of", "value": "Student, Marketing Intern"},
+    ),
+    ("Free-mail address", -40, None, {"field": "email_domain", "operator": "free_mail"}),
+    ("Visited /pricing", 15, 45, {"activity_kind": "website_visit", "url_contains": "/pricing"}),
+    ("Visited /careers (job seeker)", -10, 20, {"activity_kind": "website_visit", "url_contains": "/careers"}),
+    ("Attended a webinar", 25, 50, {"activity_kind": "webinar"}),
+    ("Downloaded content", 10, 30, {"activity_kind": "content_download"}),
+    ("Filled in a form", 20, 40, {"activity_kind": "form_completion"}),
+    ("E-mail click-through", 5, 20, {"activity_kind": "email_click"}),
+    ("Social interaction", 3, 9, {"activity_kind": "social"}),
+]
+
+HEAVY_BEHAVIOUR = (
+    (4, 9),
+    [
+        ("website_visit", "https://funnel.example/pricing"),
+        ("website_visit", "https://funnel.example/pricing/enterprise"),
+        ("webinar", ""),
+        ("content_download", "https://funnel.example/reports/state-of-revops"),
+        ("form_completion", "https://funnel.example/demo"),
+        ("email_click", "https://funnel.example/newsletter"),
+        ("website_visit", "https://funnel.example/product"),
+    ],
+)
+LIGHT_BEHAVIOUR = (
+    (0, 3),
+    [
+        ("website_visit", "https://funnel.example/blog/lead-scoring"),
+        ("website_visit", "https://funnel.example/careers"),
+        ("email_click", "https://funnel.example/newsletter"),
+        ("social", ""),
+    ],
+)
+
+
 class Command(BaseCommand):
     help = "Load demo data (idempotent) and print one login per role."
 
@@ -157,6 +222,7 @@ class Command(BaseCommand):
             reference_data.ensure_reasons(RejectionReason)
             reference_data.ensure_default_policy(SLAPolicy)
             team, users = self.ensure_people()
+            self.ensure_sla_and_scoring()
         if Lead.objects.filter(team=team).exists():
             self.stdout.write(f"Demo leads already present ({Lead.objects.count()} leads); not adding more.")
         else:
@@ -182,6 +248,39 @@ class Command(BaseCommand):
                 TeamMember.objects.get_or_create(team=team, user=user, defaults={"role": team_role})
             users[username] = user
         return team, users
+
+    def ensure_sla_and_scoring(self):
+        """A business-hours SLA for webinar leads, the scoring matrix, threshold and monthly targets."""
+        office, _ = BusinessHours.objects.get_or_create(
+            name="Berlin office",
+            defaults={"time_zone": "Europe/Berlin", "opens": datetime_time(9), "closes": datetime_time(17)},
+        )
+        for day, name in [((12, 24), "Christmas Eve"), ((12, 25), "Christmas Day"), ((12, 26), "Boxing Day")]:
+            for year in (2026, 2027):
+                Holiday.objects.get_or_create(business_hours=office, date=date(year, *day), defaults={"name": name})
+        SLAPolicy.objects.get_or_create(
+            name="Webinar leads: 4 business hours",
+            defaults={
+                "position": 10,
+                "source": "webinar",
+                "response_minutes": 240,
+                "business_hours": office,
+                "reassign_on_breach": True,
+                "reassign_after_minutes": 60,
+            },
+        )
+        if not ScoringRule.objects.exists():
+            for name, points, cap, fields in SCORING_RULES:
+                category = (
+                    ScoringRule.Category.BEHAVIOUR if "activity_kind" in fields else ScoringRule.Category.DEMOGRAPHIC
+                )
+                ScoringRule.objects.create(name=name, category=category, points=points, cap=cap, **fields)
+        ScoringConfig.current()
+        today = timezone.now().date()
+        month = today.replace(day=1)
+        for back in range(4):
+            first = (month - timedelta(days=28 * back)).replace(day=1)
+            MonthlyTarget.objects.get_or_create(month=first, team=None, defaults={"mql_target": 80})
 
     def print_logins(self):
         self.stdout.write("")
@@ -224,14 +323,36 @@ class Command(BaseCommand):
             )
             created += 1
             if index >= 25 and rng.random() < 0.2:
-                continue  # stays in nurture
-            mql_at = born + timedelta(minutes=rng.randint(1, 120)) if index >= 25 else born
-            if mql_at > real_now:
+                # Stays in nurture: a little engagement, not enough to become an MQL.
+                self.engage(lead, born, real_now, rng, heavy=False)
                 continue
-            lead = transitions.promote_to_mql(lead, by=marketer if rng.random() < 0.3 else None, now=mql_at)
+            mql_at = born + timedelta(minutes=rng.randint(30, 60 * 24 * 10)) if index >= 25 else born
+            mql_at = min(mql_at, real_now - timedelta(minutes=rng.randint(5, 200)) if index < 25 else real_now)
+            if mql_at <= born:
+                mql_at = born + timedelta(seconds=1)
+            if index >= 25:
+                lead = self.engage(lead, born, mql_at, rng, heavy=rng.random() < 0.7)
+            if lead.stage == Stage.LEAD:
+                # Not (yet) over the threshold: marketing hands it over by hand.
+                lead = transitions.promote_to_mql(lead, by=marketer, now=mql_at, note="Hand-picked after a call.")
             owner = by_username.get(lead.owner_id) or manager
             self.play_out(lead, owner, manager, marketer, reps, reasons, rng, real_now, fresh=index < 25)
         return created
+
+    def engage(self, lead, start, end, rng, *, heavy):
+        """Marketing behaviour between ``start`` and ``end``; scoring may promote the lead on the way."""
+        span = (end - start).total_seconds()
+        if span <= 60:
+            return lead
+        plan = HEAVY_BEHAVIOUR if heavy else LIGHT_BEHAVIOUR
+        moments = sorted(start + timedelta(seconds=rng.uniform(30, span - 1)) for _ in range(rng.randint(*plan[0])))
+        for at in moments:
+            kind, url = rng.choice(plan[1])
+            activity = Activity.objects.create(lead=lead, kind=kind, url=url, occurred_at=at, created_at=at)
+            lead = scoring.apply_activities(lead, [activity], now=at)
+            if lead.stage != Stage.LEAD:
+                break
+        return lead
 
     def play_out(self, lead, owner, manager, marketer, reps, reasons, rng, real_now, *, fresh):
         """Walk an MQL through a plausible sales story, never past the real present."""
