@@ -170,6 +170,26 @@ def _followed_up_q(as_of):
     return Q(first_follow_up_at__isnull=False, first_follow_up_at__lte=as_of)
 
 
+def _sla_expired_q(as_of):
+    return Q(due_at__isnull=False, due_at__lte=as_of)
+
+
+def _sla_closed_q(as_of):
+    return _followed_up_q(as_of) | _sla_expired_q(as_of)
+
+
+def _sla_within_q(as_of):
+    return _followed_up_q(as_of) & _within_window_q()
+
+
+def _sla_late_q(as_of):
+    return _followed_up_q(as_of) & Q(due_at__isnull=False, first_follow_up_at__gt=F("due_at"))
+
+
+def _within_window_q():
+    return Q(due_at__isnull=True) | Q(first_follow_up_at__lte=F("due_at"))
+
+
 def ignored_episodes(period, filters, *, as_of=None):
     """Return the period's MQLs whose SLA window expired with no follow-up as of ``as_of``; raises nothing."""
     as_of = _as_of(as_of)
@@ -252,6 +272,42 @@ def ignore_rate(period, filters, *, as_of=None):
     return IgnoreRate(as_of=as_of, **counts)
 
 
+def _rep_name(row):
+    if not row["owner_id"]:
+        return "Unassigned"
+    return f"{row['owner__first_name']} {row['owner__last_name']}".strip() or row["owner__username"]
+
+
+def ignore_rate_by_rep(period, filters, *, as_of=None):
+    """Return ((rep_id, rep_name, IgnoreRate), ...) for the period's MQLs by current owner, in one query; raises nothing."""
+    as_of = _as_of(as_of)
+    rows = (
+        mql_episodes(period, filters, as_of=as_of)
+        .values("owner_id", "owner__username", "owner__first_name", "owner__last_name")
+        .annotate(
+            mqls=Count("id"),
+            ignored=Count("id", filter=_ignored_q(as_of)),
+            awaiting=Count("id", filter=_awaiting_q(as_of)),
+            followed_up=Count("id", filter=_followed_up_q(as_of)),
+        )
+        .order_by("owner__username")
+    )
+    return tuple(
+        (
+            row["owner_id"],
+            _rep_name(row),
+            IgnoreRate(
+                as_of=as_of,
+                mqls=row["mqls"],
+                ignored=row["ignored"],
+                awaiting=row["awaiting"],
+                followed_up=row["followed_up"],
+            ),
+        )
+        for row in rows
+    )
+
+
 @dataclass(frozen=True)
 class Conversion:
     formula_sal = "SALs ÷ MQLs × 100"
@@ -312,15 +368,11 @@ class SlaCompliance:
 def sla_compliance(period, filters, *, as_of=None):
     """Return SLA compliance of the period's MQLs: a window closes when answered or when it expires; raises nothing."""
     as_of = _as_of(as_of)
-    followed = _followed_up_q(as_of)
-    expired = Q(due_at__isnull=False, due_at__lte=as_of)
-    within = followed & (Q(due_at__isnull=True) | Q(first_follow_up_at__lte=F("due_at")))
-    late = followed & Q(due_at__isnull=False, first_follow_up_at__gt=F("due_at"))
     counts = mql_episodes(period, filters, as_of=as_of).aggregate(
-        closed=Count("id", filter=followed | expired),
-        within=Count("id", filter=within),
-        late=Count("id", filter=late),
-        never=Count("id", filter=expired & _not_followed_up_by(as_of)),
+        closed=Count("id", filter=_sla_closed_q(as_of)),
+        within=Count("id", filter=_sla_within_q(as_of)),
+        late=Count("id", filter=_sla_late_q(as_of)),
+        never=Count("id", filter=_sla_expired_q(as_of) & _not_followed_up_by(as_of)),
     )
     return SlaCompliance(**counts)
 
@@ -374,6 +426,13 @@ class SpeedToLead:
 
 _RESPONSE = ExpressionWrapper(F("first_follow_up_at") - F("mql_at"), output_field=DurationField())
 _WINDOW = ExpressionWrapper(F("due_at") - F("mql_at"), output_field=DurationField())
+# Over episodes annotated with ``_response=_RESPONSE``.
+_WITHIN_HOUR = Q(_response__lte=timedelta(hours=1))
+
+
+def _band_q(index):
+    _label, low, high = SPEED_BANDS[index]
+    return Q(_response__gte=low) & (Q(_response__lt=high) if high is not None else Q())
 
 
 def _percentile(queryset, expression, fraction, count):
@@ -394,18 +453,12 @@ def speed_to_lead(period, filters, *, as_of=None):
     """Return speed to lead for the period's MQLs answered by ``as_of``: median, mean, p90, bands, by rep, against the SLA; raises nothing."""
     as_of = _as_of(as_of)
     answered = followed_up_episodes(period, filters, as_of=as_of)
-    band_counts = {
-        f"band_{index}": Count(
-            "id",
-            filter=Q(_response__gte=low) & (Q(_response__lt=high) if high is not None else Q()),
-        )
-        for index, (_label, low, high) in enumerate(SPEED_BANDS)
-    }
-    within_sla = Q(due_at__isnull=True) | Q(first_follow_up_at__lte=F("due_at"))
+    band_counts = {f"band_{index}": Count("id", filter=_band_q(index)) for index in range(len(SPEED_BANDS))}
+    within_sla = _within_window_q()
     totals = answered.annotate(_response=_RESPONSE).aggregate(
         responded=Count("id"),
         mean=Avg("_response"),
-        within_hour=Count("id", filter=Q(_response__lte=timedelta(hours=1))),
+        within_hour=Count("id", filter=_WITHIN_HOUR),
         within_sla=Count("id", filter=within_sla),
         **band_counts,
     )
@@ -418,7 +471,7 @@ def speed_to_lead(period, filters, *, as_of=None):
         .annotate(
             responded=Count("id"),
             mean=Avg("_response"),
-            within_hour=Count("id", filter=Q(_response__lte=timedelta(hours=1))),
+            within_hour=Count("id", filter=_WITHIN_HOUR),
             within_sla=Count("id", filter=within_sla),
         )
         .order_by("owner__username")
@@ -618,3 +671,180 @@ def mql_target(period, filters, *, as_of=None):
         MonthlyTarget.objects.filter(month__in=months, team_id=filters.team).values_list("month", "mql_target")
     )
     return MqlTarget(months=tuple(MonthTarget(month=m, mqls=produced.get(m, 0), target=targets.get(m)) for m in months))
+
+
+# The lists behind the numbers of the SLA and speed reports
+
+
+def sla_closed_episodes(period, filters, *, as_of=None):
+    """Return the period's MQLs whose window has closed: answered, or expired unanswered, as of ``as_of``; raises nothing."""
+    as_of = _as_of(as_of)
+    return mql_episodes(period, filters, as_of=as_of).filter(_sla_closed_q(as_of))
+
+
+def sla_met_episodes(period, filters, *, as_of=None):
+    """Return the period's MQLs followed up within their window by ``as_of``; raises nothing."""
+    as_of = _as_of(as_of)
+    return mql_episodes(period, filters, as_of=as_of).filter(_sla_within_q(as_of))
+
+
+def sla_late_episodes(period, filters, *, as_of=None):
+    """Return the period's MQLs followed up by ``as_of`` but after their window closed; raises nothing."""
+    as_of = _as_of(as_of)
+    return mql_episodes(period, filters, as_of=as_of).filter(_sla_late_q(as_of))
+
+
+def responded_episodes(period, filters, *, band=None, within_hour=False, within_sla=False, as_of=None):
+    """Return the period's MQLs answered by ``as_of``, optionally only one speed band (index into SPEED_BANDS), those within an hour or within their window; raises ReportInputError for an unknown band."""
+    answered = followed_up_episodes(period, filters, as_of=as_of).annotate(_response=_RESPONSE)
+    if band is not None:
+        if not 0 <= band < len(SPEED_BANDS):
+            raise ReportInputError(f"Unknown speed band {band!r}.", field="bucket")
+        answered = answered.filter(_band_q(band))
+    if within_hour:
+        answered = answered.filter(_WITHIN_HOUR)
+    if within_sla:
+        answered = answered.filter(_within_window_q())
+    return answered
+
+
+# One registry of every number's list, for the drill-down page and the API's
+# leads_url: (metric, bucket) -> (title, what the rows are, how to find them).
+
+EPISODE_ROWS = "episodes"
+LEAD_ROWS = "leads"
+
+
+def _speed_bands():
+    return {
+        f"band_{index}": (
+            f"MQLs answered in {label}",
+            EPISODE_ROWS,
+            lambda p, f, *, index=index, **kw: responded_episodes(p, f, band=index, as_of=kw["as_of"]),
+        )
+        for index, (label, _low, _high) in enumerate(SPEED_BANDS)
+    }
+
+
+DRILL_DOWNS = {
+    "ignore_rate": {
+        "mqls": ("MQLs of the period", EPISODE_ROWS, lambda p, f, **kw: mql_episodes(p, f, as_of=kw["as_of"])),
+        "ignored": (
+            "Ignored MQLs: window expired, never followed up",
+            EPISODE_ROWS,
+            lambda p, f, **kw: ignored_episodes(p, f, as_of=kw["as_of"]),
+        ),
+        "awaiting": (
+            "MQLs awaiting response: inside their window",
+            EPISODE_ROWS,
+            lambda p, f, **kw: awaiting_episodes(p, f, as_of=kw["as_of"]),
+        ),
+        "followed_up": (
+            "MQLs followed up",
+            EPISODE_ROWS,
+            lambda p, f, **kw: followed_up_episodes(p, f, as_of=kw["as_of"]),
+        ),
+    },
+    "conversion": {
+        "mqls": ("MQLs of the period", EPISODE_ROWS, lambda p, f, **kw: mql_episodes(p, f, as_of=kw["as_of"])),
+        "sals": (
+            "SALs: MQLs accepted by sales",
+            EPISODE_ROWS,
+            lambda p, f, **kw: accepted_episodes(p, f, view=kw["view"], as_of=kw["as_of"]),
+        ),
+        "sqls": (
+            "SQLs: MQLs qualified to opportunities",
+            EPISODE_ROWS,
+            lambda p, f, **kw: qualified_episodes(p, f, view=kw["view"], as_of=kw["as_of"]),
+        ),
+    },
+    "sla_compliance": {
+        "closed": (
+            "MQLs whose SLA window has closed",
+            EPISODE_ROWS,
+            lambda p, f, **kw: sla_closed_episodes(p, f, as_of=kw["as_of"]),
+        ),
+        "within": (
+            "MQLs followed up within their window",
+            EPISODE_ROWS,
+            lambda p, f, **kw: sla_met_episodes(p, f, as_of=kw["as_of"]),
+        ),
+        "late": (
+            "MQLs followed up after their window closed",
+            EPISODE_ROWS,
+            lambda p, f, **kw: sla_late_episodes(p, f, as_of=kw["as_of"]),
+        ),
+        "never": (
+            "MQLs never followed up, window expired",
+            EPISODE_ROWS,
+            lambda p, f, **kw: ignored_episodes(p, f, as_of=kw["as_of"]),
+        ),
+        "missed": (
+            "MQLs that missed the SLA (late or never)",
+            EPISODE_ROWS,
+            lambda p, f, **kw: sla_missed_episodes(p, f, as_of=kw["as_of"]),
+        ),
+    },
+    "speed_to_lead": {
+        "responded": ("MQLs followed up", EPISODE_ROWS, lambda p, f, **kw: responded_episodes(p, f, as_of=kw["as_of"])),
+        "within_hour": (
+            "MQLs followed up within an hour",
+            EPISODE_ROWS,
+            lambda p, f, **kw: responded_episodes(p, f, within_hour=True, as_of=kw["as_of"]),
+        ),
+        "within_sla": (
+            "MQLs followed up within their SLA window",
+            EPISODE_ROWS,
+            lambda p, f, **kw: responded_episodes(p, f, within_sla=True, as_of=kw["as_of"]),
+        ),
+        **_speed_bands(),
+    },
+    "rejection_reasons": {
+        "rejected": (
+            "Rejected and disqualified MQLs",
+            EPISODE_ROWS,
+            lambda p, f, **kw: rejected_episodes(p, f, reason=kw["reason"], as_of=kw["as_of"]),
+        ),
+    },
+    "conversation_rate": {
+        "mql_contacted": ("MQLs contacted", LEAD_ROWS, lambda p, f, **kw: contacted_leads(p, f, warmth="mql")),
+        "mql_conversations": (
+            "MQLs with a logged conversation",
+            LEAD_ROWS,
+            lambda p, f, **kw: contacted_leads(p, f, warmth="mql", conversations_only=True),
+        ),
+        "colder_contacted": (
+            "Colder leads contacted",
+            LEAD_ROWS,
+            lambda p, f, **kw: contacted_leads(p, f, warmth="colder"),
+        ),
+        "colder_conversations": (
+            "Colder leads with a logged conversation",
+            LEAD_ROWS,
+            lambda p, f, **kw: contacted_leads(p, f, warmth="colder", conversations_only=True),
+        ),
+    },
+    "mql_target": {
+        "mqls": ("MQLs produced", EPISODE_ROWS, lambda p, f, **kw: mql_episodes(p, f, as_of=kw["as_of"])),
+    },
+}
+
+
+def drill_down(metric, bucket, period, filters, *, view=PERIOD_VIEW, as_of=None, reason=""):
+    """Return (title, row kind, queryset) of the leads behind one number; raises ReportInputError for an unknown metric, bucket or view."""
+    _check_view(view)
+    if metric not in DRILL_DOWNS:
+        choices = ", ".join(sorted(DRILL_DOWNS))
+        raise ReportInputError(f"Unknown metric {metric!r}; choose one of {choices}.", field="metric")
+    buckets = DRILL_DOWNS[metric]
+    if bucket not in buckets:
+        choices = ", ".join(buckets)
+        raise ReportInputError(f"Unknown number {bucket!r} for {metric}; choose one of {choices}.", field="bucket")
+    title, rows, find = buckets[bucket]
+    return title, rows, find(period, filters, view=view, as_of=_as_of(as_of), reason=reason)
+
+
+def month_part(period, month):
+    """Return the part of ``period`` inside the calendar month that starts on ``month``, for a month's drill-down; raises ReportInputError when they do not overlap."""
+    last = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    return Period(max(month, period.start), min(last, period.end), period.tz)

@@ -1,0 +1,350 @@
+"""Report forms: the period and filters every report page and API twin reads, and the monthly targets.
+
+``ReportForm`` turns query parameters into a ``metrics.Period``, ``metrics.Filters``,
+a view and an ``as_of`` instant, scoped by the user's role: a rep sees only their
+own numbers, a manager those of the teams they manage, marketers and admins all.
+Bad input becomes field errors (shown on the page, a 400 in the API).
+"""
+
+from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from leads import access
+from leads.models import Team, TeamMember
+
+from . import metrics
+from .models import MonthlyTarget
+
+DEFAULT_DAYS = 30
+DATE_FORMAT = "%Y-%m-%d"
+ID_MAX = 2**63 - 1
+
+VIEW_CHOICES = [
+    (metrics.PERIOD_VIEW, "Period"),
+    (metrics.COHORT_VIEW, "Cohort"),
+]
+
+
+def person_label(user):
+    return user.get_full_name() or user.get_username()
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self):
+        super().__init__(format=DATE_FORMAT)
+
+
+class ReportForm(forms.Form):
+    """The period (``from``, ``to``), ``view``, ``as_of``, ``tz`` and the filters of a report."""
+
+    view = forms.ChoiceField(
+        choices=VIEW_CHOICES,
+        required=False,
+        label="View",
+        help_text="Period: events that happened in the period. Cohort: the period's MQLs, followed to date.",
+        error_messages={"invalid_choice": "Choose 'period' or 'cohort'."},
+    )
+    as_of = forms.DateTimeField(
+        required=False,
+        label="As of",
+        help_text="Judge the numbers as of this moment (default: now).",
+        error_messages={"invalid": "Give 'as_of' as an ISO 8601 date-time, e.g. 2026-11-30T18:00:00+00:00."},
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}),
+    )
+    tz = forms.CharField(required=False, max_length=64, label="Time zone")
+    source = forms.CharField(required=False, max_length=60, label="Source")
+    campaign = forms.CharField(required=False, max_length=120, label="Campaign")
+    team = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Team")
+    rep = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Rep")
+
+    # Query parameters a report link carries besides the filters (drill-down, CSV).
+    EXTRA = ()
+
+    def __init__(self, data=None, *, user, today=None):
+        data = data.copy() if data is not None else {}
+        self.user = user
+        roles = access.roles_of(user)
+        self.sees_all = bool(roles & {access.ADMIN, access.MARKETER})
+        self.managed = () if self.sees_all else tuple(sorted(access.managed_team_ids(user)))
+        self.own_only = not self.sees_all and not self.managed
+        tz = data.get("tz") or settings.TIME_ZONE
+        try:
+            zone = ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError, TypeError):
+            zone = ZoneInfo(settings.TIME_ZONE)
+        today = today or timezone.now().astimezone(zone).date()
+        # Defaults go into the data, so the inputs show them and links repeat them.
+        for name, value in (("tz", settings.TIME_ZONE), ("view", metrics.PERIOD_VIEW)):
+            if not data.get(name):
+                data[name] = value
+        if not data.get("to"):
+            data["to"] = today.strftime(DATE_FORMAT)
+        if not data.get("from"):
+            data["from"] = self._default_from(data["to"], today).strftime(DATE_FORMAT)
+        super().__init__(data)
+        date_errors = {
+            "invalid": "Enter a date as YYYY-MM-DD.",
+            "required": "Give a date as YYYY-MM-DD.",
+        }
+        self.fields = {
+            "from": forms.DateField(
+                label="From", input_formats=[DATE_FORMAT], widget=DateInput(), error_messages=date_errors
+            ),
+            "to": forms.DateField(
+                label="To", input_formats=[DATE_FORMAT], widget=DateInput(), error_messages=date_errors
+            ),
+            **self.fields,
+        }
+        self._scope_choices()
+
+    @staticmethod
+    def _default_from(to, today):
+        try:
+            end = datetime.strptime(str(to), DATE_FORMAT).date()
+        except ValueError:
+            end = today
+        try:
+            return end - timedelta(days=DEFAULT_DAYS - 1)
+        except OverflowError:
+            return end
+
+    def _scope_choices(self):
+        team_field, rep_field = self.fields["team"], self.fields["rep"]
+        User = get_user_model()
+        if self.sees_all:
+            teams = Team.objects.filter(is_active=True).values_list("pk", "name")
+            reps = User.objects.filter(memberships__role=TeamMember.Role.REP).distinct()
+            team_field.choices = [("", "All teams"), *teams]
+            team_field.error_messages["invalid_choice"] = "Unknown team."
+            rep_field.error_messages["invalid_choice"] = "Unknown rep."
+        elif self.managed:
+            teams = Team.objects.filter(pk__in=self.managed).values_list("pk", "name")
+            reps = User.objects.filter(
+                memberships__team_id__in=self.managed, memberships__role=TeamMember.Role.REP
+            ).distinct()
+            team_field.choices = list(teams)
+            team_field.error_messages["invalid_choice"] = "You can see reports only for the teams you manage."
+            rep_field.error_messages["invalid_choice"] = "You can see reports only for the reps of your teams."
+            if not self.data.get("team") and team_field.choices:
+                # A manager looks at one team at a time; the first one by name to start with.
+                self.data["team"] = str(team_field.choices[0][0])
+        else:
+            teams, reps = [], [self.user]
+            team_field.choices = [("", "Your leads in any team")]
+            team_field.error_messages["invalid_choice"] = "Reps see their own numbers: leave the team empty."
+            rep_field.error_messages["invalid_choice"] = "You can see only your own numbers."
+            self.data.setdefault("rep", str(self.user.pk))
+        reps = sorted(reps, key=lambda user: person_label(user).lower()) if not self.own_only else reps
+        rep_field.choices = ([] if self.own_only else [("", "All reps")]) + [(u.pk, person_label(u)) for u in reps]
+
+    def clean_tz(self):
+        return self.cleaned_data["tz"] or settings.TIME_ZONE
+
+    def clean_view(self):
+        return self.cleaned_data["view"] or metrics.PERIOD_VIEW
+
+    def clean_as_of(self):
+        value = self.cleaned_data["as_of"]
+        if value is None:
+            return None
+        try:
+            value = value.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError("'as_of' is out of range.") from None
+        if not metrics.EARLIEST_YEAR <= value.year <= metrics.LATEST_YEAR:
+            raise forms.ValidationError(
+                f"'as_of' must be between {metrics.EARLIEST_YEAR} and {metrics.LATEST_YEAR}, got {value:%Y-%m-%d}."
+            )
+        return value
+
+    def clean(self):
+        data = super().clean()
+        if self.errors.get("tz") is None and "from" in data and "to" in data:
+            try:
+                data["period"] = metrics.Period(data["from"], data["to"], data["tz"])
+            except metrics.ReportInputError as error:
+                self.add_error(error.field if error.field in self.fields else None, error.message)
+        if self.own_only:
+            data["rep"] = self.user.pk
+        return data
+
+    @property
+    def period(self):
+        return self.cleaned_data["period"]
+
+    @property
+    def filters(self):
+        data = self.cleaned_data
+        return metrics.Filters(
+            source=data.get("source", ""), campaign=data.get("campaign", ""), team=data.get("team"), rep=data.get("rep")
+        )
+
+    @property
+    def selected_view(self):
+        return self.cleaned_data["view"]
+
+    @property
+    def selected_as_of(self):
+        """The 'as of' instant asked for, or None for now."""
+        return self.cleaned_data.get("as_of")
+
+    def error_messages(self):
+        """The errors as {field: [message, ...]}, non-field errors under "detail" (DRF's shape)."""
+        errors = {name: list(messages) for name, messages in self.errors.items()}
+        if "__all__" in errors:
+            errors["detail"] = errors.pop("__all__")
+        return errors
+
+    def params(self, *, as_of=None, period=None, **extra):
+        """The report's query parameters, as the form read them, with ``extra`` ones added (None drops one)."""
+        period = period or self.period
+        data = self.cleaned_data
+        params = {
+            "from": period.start.isoformat(),
+            "to": period.end.isoformat(),
+            "view": data["view"],
+            "tz": data["tz"],
+            "as_of": (as_of or self.selected_as_of).isoformat() if (as_of or self.selected_as_of) else None,
+            "source": data.get("source") or None,
+            "campaign": data.get("campaign") or None,
+            "team": data.get("team"),
+            "rep": None if self.own_only else data.get("rep"),
+        }
+        for name in self.EXTRA:
+            params[name] = data.get(name) or None
+        params.update(extra)
+        return {name: value for name, value in params.items() if value not in (None, "")}
+
+    def query(self, **extra):
+        return urlencode(self.params(**extra))
+
+    def echo(self):
+        """The period and filters as read, for the API's answer."""
+        period, filters = self.period, self.filters
+        return {
+            "period": {"from": period.start, "to": period.end, "tz": period.tz, "days": period.days},
+            "filters": {
+                "source": filters.source,
+                "campaign": filters.campaign,
+                "team": filters.team,
+                "rep": filters.rep,
+            },
+        }
+
+
+class DrillDownForm(ReportForm):
+    """A report's period and filters plus which number's leads to list."""
+
+    metric = forms.ChoiceField(
+        choices=[(name, name) for name in metrics.DRILL_DOWNS],
+        error_messages={"required": "Say which report: metric=...", "invalid_choice": "Unknown metric."},
+    )
+    bucket = forms.CharField(
+        max_length=40, error_messages={"required": "Say which number of the report: bucket=..."}, label="Number"
+    )
+    reason = forms.SlugField(required=False, max_length=50, label="Reason code")
+
+    EXTRA = ("metric", "bucket", "reason")
+
+    def clean(self):
+        data = super().clean()
+        metric, bucket = data.get("metric"), data.get("bucket")
+        if metric and bucket and bucket not in metrics.DRILL_DOWNS[metric]:
+            choices = ", ".join(metrics.DRILL_DOWNS[metric])
+            self.add_error("bucket", f"Unknown number {bucket!r} for {metric}; choose one of {choices}.")
+        return data
+
+    @property
+    def hidden_params(self):
+        """Which number the page lists, carried through the filter form as hidden inputs."""
+        return [(name, self.data[name]) for name in self.EXTRA if self.data.get(name)]
+
+    def leads(self):
+        """Return (title, row kind, queryset) of the chosen number; the form must be valid."""
+        data = self.cleaned_data
+        return metrics.drill_down(
+            data["metric"],
+            data["bucket"],
+            self.period,
+            self.filters,
+            view=self.selected_view,
+            as_of=self.selected_as_of,
+            reason=data.get("reason") or "",
+        )
+
+
+class TargetMonthsForm(forms.Form):
+    """Which months and team the target editor shows."""
+
+    year = forms.IntegerField(
+        min_value=metrics.EARLIEST_YEAR,
+        max_value=metrics.LATEST_YEAR,
+        required=False,
+        error_messages={
+            "min_value": f"Choose a year from {metrics.EARLIEST_YEAR} to {metrics.LATEST_YEAR}.",
+            "max_value": f"Choose a year from {metrics.EARLIEST_YEAR} to {metrics.LATEST_YEAR}.",
+            "invalid": "Give the year as a number, e.g. 2026.",
+        },
+    )
+    team = forms.TypedChoiceField(
+        coerce=int, required=False, empty_value=None, error_messages={"invalid_choice": "Unknown team."}
+    )
+
+    def __init__(self, data=None, *, teams):
+        super().__init__(data)
+        self.fields["team"].choices = [("", "All teams (overall target)"), *((t.pk, t.name) for t in teams)]
+
+    def months(self, today):
+        year = (self.cleaned_data.get("year") if self.is_valid() else None) or today.year
+        return [date(year, month, 1) for month in range(1, 13)]
+
+
+class TargetsForm(forms.Form):
+    """One optional MQL target per month; an empty box removes that month's target."""
+
+    def __init__(self, data=None, *, months, team, current):
+        super().__init__(data)
+        self.months = months
+        self.team = team
+        for month in months:
+            self.fields[self.field_name(month)] = forms.IntegerField(
+                required=False,
+                min_value=0,
+                max_value=10_000_000,
+                label=f"{month:%B %Y}",
+                initial=current.get(month),
+                error_messages={
+                    "invalid": "Give a whole number of MQLs.",
+                    "min_value": "A target cannot be negative.",
+                    "max_value": "At most 10,000,000 MQLs a month.",
+                },
+                widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": 0, "step": 1}),
+            )
+
+    @staticmethod
+    def field_name(month):
+        return f"target_{month:%Y_%m}"
+
+    def rows(self):
+        return [(month, self[self.field_name(month)]) for month in self.months]
+
+    def save(self, *, by, now=None):
+        """Write the targets: create or update the filled months, delete the emptied ones."""
+        now = now or timezone.now()
+        for month in self.months:
+            value = self.cleaned_data[self.field_name(month)]
+            existing = MonthlyTarget.objects.filter(month=month, team=self.team)
+            if value is None:
+                existing.delete()
+            elif not existing.update(mql_target=value, updated_by=by, updated_at=now):
+                MonthlyTarget.objects.create(
+                    month=month, team=self.team, mql_target=value, updated_by=by, updated_at=now
+                )

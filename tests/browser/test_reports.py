@@ -1,0 +1,171 @@
+"""The report pages in a real browser: every page draws its chart, the period form
+changes the numbers, a number opens the leads behind it, and the overview reads well
+on a desktop and a phone (screenshots in $FUNNEL_SHOTS_DIR, e.g. /tmp/shots)."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from leads import transitions
+from leads.models import Stage
+from reports.models import MonthlyTarget
+from tests.factories import lead_in_stage
+from tests.reports.conftest import episodes
+
+pytestmark = pytest.mark.browser
+
+REPORT_PAGES = [
+    ("/reports/", "Reports"),
+    ("/reports/ignore-rate/", "Ignore rate"),
+    ("/reports/conversion/", "MQL → SQL conversion"),
+    ("/reports/speed-to-lead/", "Speed to lead"),
+    ("/reports/sla-compliance/", "SLA compliance"),
+    ("/reports/rejection-reasons/", "Rejection reasons"),
+    ("/reports/conversation-rate/", "Conversation rate"),
+    ("/reports/mql-target/", "MQL target"),
+]
+
+
+@pytest.fixture
+def report_data(rep, other_rep, team):
+    """A month of MQLs: answered fast, answered late, ignored, accepted, qualified, rejected with notes."""
+    now = timezone.now()
+    start = now - timedelta(days=20)
+    hour = timedelta(hours=1)
+    episodes(
+        14, start=start, step=hour * 9, owner=rep, team=team, first_follow_up_at=lambda t: t + timedelta(minutes=4)
+    )
+    episodes(
+        9,
+        start=start + hour,
+        step=hour * 13,
+        owner=other_rep,
+        team=team,
+        first_follow_up_at=lambda t: t + timedelta(minutes=40),
+        accepted_at=lambda t: t + timedelta(minutes=40),
+    )
+    episodes(
+        6,
+        start=start + 2 * hour,
+        step=hour * 17,
+        owner=rep,
+        team=team,
+        first_follow_up_at=lambda t: t + timedelta(minutes=20),
+        accepted_at=lambda t: t + timedelta(minutes=20),
+        qualified_at=lambda t: t + timedelta(days=2),
+    )
+    episodes(
+        5, start=start + 3 * hour, step=hour * 29, owner=other_rep, team=team, first_follow_up_at=lambda t: t + 3 * hour
+    )
+    episodes(7, start=start + 4 * hour, step=hour * 31, owner=rep, team=team)  # ignored
+    notes = [
+        ("personal-email", "Signed up with a gmail address, no company found."),
+        ("no-budget", "Budget frozen until next fiscal year."),
+        ("no-budget", "Two-person agency, below our minimum."),
+        ("student-job-seeker", "Student writing a thesis about CRM tools."),
+    ]
+    for index, (code, note) in enumerate(notes):
+        lead = lead_in_stage(Stage.MQL, owner=other_rep, team=team, now=now - timedelta(days=3 + 4 * index))
+        transitions.reject_lead(lead, by=other_rep, reason=code, note=note, now=now - timedelta(days=3 + 4 * index))
+    month = now.date().replace(day=1)
+    MonthlyTarget.objects.create(month=month, mql_target=60)
+    MonthlyTarget.objects.create(month=(month - timedelta(days=1)).replace(day=1), mql_target=40)
+
+
+def _drawn_charts(page):
+    return page.evaluate("[...document.querySelectorAll('canvas[data-chart]')].filter(c => Chart.getChart(c)).length")
+
+
+def test_every_report_page_draws_its_charts_and_fits_a_phone(browser, live_server, report_data, marketer):
+    for width in (1280, 375):
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda error, errors=errors: errors.append(str(error)))
+        page.goto(f"{live_server.url}/login/")
+        page.get_by_label("Username").fill("mark")
+        page.get_by_label("Password").fill("pw-Funnel-2026")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_load_state()
+        for path, title in REPORT_PAGES:
+            page.goto(f"{live_server.url}{path}")
+            expect(page.get_by_role("heading", level=1)).to_have_text(title)
+            page.wait_for_function("typeof Chart !== 'undefined'")
+            canvases = page.locator("canvas[data-chart]").count()
+            assert canvases >= 1, path
+            assert _drawn_charts(page) == canvases, path
+            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at {width}px"
+        assert errors == [], errors
+        context.close()
+
+
+def test_changing_the_period_changes_the_numbers(login, live_server, report_data, marketer):
+    page = login("mark")
+    page.goto(f"{live_server.url}/reports/ignore-rate/")
+    mqls = page.locator(".kpi", has_text="MQLs").filter(has_text="created in the period").locator(".kpi-value")
+    assert mqls.inner_text() == "45"
+
+    today = timezone.now().date()
+    page.get_by_label("From", exact=True).fill((today - timedelta(days=6)).isoformat())
+    page.get_by_label("To", exact=True).fill(today.isoformat())
+    page.get_by_role("button", name="Apply").click()
+
+    expect(page).to_have_url(re.compile(rf"from={(today - timedelta(days=6)).isoformat()}"))
+    assert int(mqls.inner_text()) < 45
+
+    page.get_by_label("From", exact=True).fill(today.isoformat())
+    page.get_by_label("To", exact=True).fill((today - timedelta(days=1)).isoformat())
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_role("alert").first).to_contain_text("The period ends before it starts")
+
+
+def test_a_number_opens_the_leads_behind_it(login, live_server, report_data, manager):
+    page = login("mona")
+    page.goto(f"{live_server.url}/reports/ignore-rate/")
+    ignored = page.locator(".kpi", has_text="Ignore rate").locator(".kpi-value")
+    expect(ignored).to_have_text("15.6%")  # 7 of 45 (41 bulk + 4 rejected)
+
+    ignored.click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ignored MQLs: window expired, never followed up")
+    expect(page.locator("[data-row-count]")).to_have_text("7")
+    expect(page.locator(".lead-table tbody tr")).to_have_count(7)
+    expect(page.locator(".lead-table tbody .badge").first).to_have_text("Ignored (window expired)")
+
+    page.locator(".lead-table tbody th a").first.click()
+    expect(page).to_have_url(re.compile(r"/leads/\d+/$"))
+
+
+def test_marketer_reviews_rejections_by_reason_with_notes(login, live_server, report_data, marketer):
+    page = login("mark")
+    page.goto(f"{live_server.url}/reports/rejection-reasons/")
+    review = page.locator(".rejection-review")
+    expect(review.locator(".note-item")).to_have_count(4)
+
+    review.get_by_role("link", name=re.compile(r"^No budget")).click()
+
+    expect(review.locator(".note-item")).to_have_count(2)
+    expect(review).to_contain_text("Budget frozen until next fiscal year.")
+    expect(review).not_to_contain_text("gmail")
+
+
+def test_overview_screenshots(browser, live_server, report_data, marketer, shots_dir):
+    for suffix, width in (("", 1280), ("-mobile", 375)):
+        # Reduced motion: the charts are drawn at once, not mid-animation.
+        context = browser.new_context(viewport={"width": width, "height": 900}, reduced_motion="reduce")
+        page = context.new_page()
+        page.goto(f"{live_server.url}/login/")
+        page.get_by_label("Username").fill("mark")
+        page.get_by_label("Password").fill("pw-Funnel-2026")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_load_state()
+        page.goto(f"{live_server.url}/reports/")
+        page.wait_for_function("typeof Chart !== 'undefined' && Chart.getChart(document.querySelector('canvas'))")
+        page.screenshot(path=str(shots_dir / f"reports-overview{suffix}.png"), full_page=True)
+        context.close()
+    assert (shots_dir / "reports-overview.png").exists()
+    assert (shots_dir / "reports-overview-mobile.png").exists()
