@@ -510,8 +510,10 @@ class Activity(models.Model):
         ordering = ["-occurred_at", "-id"]
         verbose_name_plural = "activities"
         indexes = [
-            # Conversation-rate reports and a lead's activity list.
+            # A lead's activity list, and scoring a lead's behaviour.
             models.Index(fields=["lead", "kind", "occurred_at"], name="activity_lead_kind_idx"),
+            # Conversation-rate reports: sales activities in a period.
+            models.Index(fields=["kind", "occurred_at"], name="activity_kind_occurred_idx"),
         ]
 
     def __str__(self):
