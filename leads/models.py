@@ -245,6 +245,12 @@ class LeadQuerySet(models.QuerySet):
     def overdue(self, now):
         return self.awaiting_response().filter(sla_due_at__lte=now)
 
+    def breached(self, now):
+        """MQLs whose response SLA is breached: flagged by the sweep, or past due with no follow-up yet."""
+        flagged = Q(sla_breached_at__isnull=False)
+        past_due = Q(first_follow_up_at__isnull=True, sla_due_at__lte=now)
+        return self.filter(flagged | past_due, stage=Stage.MQL)
+
     def owned_by(self, user):
         return self.filter(owner=user)
 

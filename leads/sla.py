@@ -1,7 +1,7 @@
 """SLA: which policy applies to an MQL, when its response is due, and the overdue sweep."""
 
 import logging
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -106,7 +106,8 @@ def flag_overdue_leads(*, now=None):
     History and outbox rows for the claimed leads are written in the same
     transaction with set-based INSERT ... SELECT statements.
     """
-    now = now or timezone.now()
+    # SQLite compares timestamps as text: always bind UTC.
+    now = (now or timezone.now()).astimezone(UTC)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_CLAIM_SQL, [now, now])
         claimed = [row[0] for row in cursor.fetchall()]

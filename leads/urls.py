@@ -9,6 +9,7 @@ urlpatterns = [
     path("queue/", views.queue, name="queue"),
     path("accepted/", views.accepted, name="accepted"),
     path("team/", views.team, name="team"),
+    path("team/breached/", views.breached, name="breached"),
     path("rejected/", views.rejected, name="rejected"),
     path("leads/<int:pk>/", views.detail, name="detail"),
     path("leads/<int:pk>/accept/", views.accept, name="accept"),

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, F, Max, OuterRef, Q, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
@@ -30,6 +31,7 @@ from .forms import (
     RejectedFilterForm,
 )
 from .models import SALES_ACTIVITY_KINDS, EventKind, LeadEvent, RejectionReason, Stage, Team, TeamMember
+from .templatetags.sla_ui import SlaClocks
 
 # Where "/" takes each role, first match wins.
 HOME_PAGES = (
@@ -71,8 +73,10 @@ def queue(request):
         access.visible_leads(request.user)
         .owned_by(request.user)
         .open_mqls()
+        .select_related("sla_policy__business_hours")
         .order_by(F("sla_due_at").asc(nulls_last=True), "mql_at", "id")
     )
+    leads = SlaClocks(timezone.now()).attach(list(leads))
     return render(request, "leads/lead_queue.html", {"leads": leads, "reasons": _active_reasons()})
 
 
@@ -89,12 +93,36 @@ def accepted(request):
 
 @role_required(access.MANAGER, access.ADMIN)
 def team(request):
-    leads = access.visible_leads(request.user).select_related("owner", "team")
+    leads = access.visible_leads(request.user).select_related("owner", "team", "sla_policy__business_hours")
     # Unassigned MQLs first: nobody is working them.
     mqls = list(leads.open_mqls().order_by(F("sla_due_at").asc(nulls_first=True), "mql_at", "id"))
     sals = list(leads.filter(stage=Stage.SAL).order_by("-accepted_at", "-id"))
     _attach_rep_choices(mqls + sals)
-    return render(request, "leads/lead_team.html", {"mqls": mqls, "sals": sals})
+    SlaClocks(timezone.now()).attach(mqls + sals)
+    context = {
+        "mqls": mqls,
+        "sals": sals,
+        "unassigned_count": sum(1 for lead in mqls if lead.owner_id is None),
+        # The same leads Lead.objects.breached() counts for the navigation, already at hand.
+        "breached_count": sum(1 for lead in mqls if lead.sla_clock.breached),
+    }
+    return render(request, "leads/lead_team.html", context)
+
+
+@role_required(access.MANAGER, access.ADMIN)
+def breached(request):
+    now = timezone.now()
+    visible = access.visible_leads(request.user)
+    leads = visible.breached(now).select_related("owner", "team", "sla_policy__business_hours")
+    leads = list(leads.order_by("sla_due_at", "id"))
+    _attach_rep_choices(leads)
+    SlaClocks(now).attach(leads)
+    context = {
+        "leads": leads,
+        "breached_count": len(leads),
+        "unassigned_count": visible.open_mqls().filter(owner__isnull=True).count(),
+    }
+    return render(request, "leads/lead_breached.html", context)
 
 
 @role_required(access.MARKETER, access.MANAGER, access.ADMIN)
@@ -109,9 +137,13 @@ def rejected(request):
 @login_required
 def detail(request, pk):
     lead = get_object_or_404(
-        access.visible_leads(request.user).select_related("owner", "team", "rejection_reason"), pk=pk
+        access.visible_leads(request.user).select_related(
+            "owner", "team", "rejection_reason", "sla_policy__business_hours"
+        ),
+        pk=pk,
     )
     _attach_rep_choices([lead])
+    SlaClocks(timezone.now()).attach([lead])
     context = {
         "lead": lead,
         "events": lead.events.select_related("actor", "reason", "owner"),
@@ -170,7 +202,7 @@ def promote(request, pk):
 def reassign(request, pk):
     form = ReassignForm(request.POST)
     message = "Reassigned {name} to {owner}."
-    return _perform(request, pk, form, transitions.reassign_lead, message, htmx_row=_team_row)
+    return _perform(request, pk, form, transitions.reassign_lead, message, htmx_row=_reassigned_row)
 
 
 @login_required
@@ -217,10 +249,22 @@ def _redirect_back(request, lead):
     return redirect(target)
 
 
-def _team_row(request, lead, message):
-    lead = access.visible_leads(request.user).select_related("owner", "team").get(pk=lead.pk)
-    _attach_rep_choices([lead])
-    return render(request, "leads/_team_row.html", {"lead": lead, "message": message})
+def _reassigned_row(request, lead, message):
+    """The row again, as the list it was reassigned from shows it; a lead no longer breached leaves the breached list."""
+    now = timezone.now()
+    leads = access.visible_leads(request.user).select_related("owner", "team", "sla_policy__business_hours")
+    from_breached_list = request.POST.get("list") == "breached"
+    if from_breached_list:
+        leads = leads.breached(now)
+    row = leads.filter(pk=lead.pk).first()
+    if row is None:
+        if lead.is_awaiting_response:
+            message = f"{message} Its SLA clock restarted for the new owner."
+        return render(request, "leads/_row_done.html", {"lead": lead, "message": message})
+    _attach_rep_choices([row])
+    SlaClocks(now).attach([row])
+    template = "leads/_breached_row.html" if from_breached_list else "leads/_team_row.html"
+    return render(request, template, {"lead": row, "message": message})
 
 
 def _accepted_row(request, lead, message):

@@ -1,4 +1,4 @@
-"""Template helpers for the lead pages: which buttons to show, SLA countdowns, names."""
+"""Template helpers for the lead pages: which buttons to show, names, times. SLA clocks are in ``sla_ui``."""
 
 from datetime import timedelta
 
@@ -53,32 +53,3 @@ def ago(value):
     if timezone.now() - value < timedelta(minutes=1):
         return "just now"
     return f"{timesince(value, depth=1)} ago"
-
-
-@register.filter
-def is_overdue(due):
-    return due is not None and due <= timezone.now()
-
-
-@register.filter
-def countdown(due):
-    """'due in 42m 05s' or 'overdue by 1h 03m', the same text the page's script keeps up to date."""
-    if due is None:
-        return ""
-    seconds = int((due - timezone.now()).total_seconds())
-    if seconds < 0:
-        return f"overdue by {duration(-seconds)}"
-    return f"due in {duration(seconds)}"
-
-
-def duration(seconds):
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"

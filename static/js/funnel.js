@@ -5,17 +5,83 @@
   "use strict";
 
   // ---------- SLA countdowns ----------
+  //
+  // A countdown carries its due time (data-due). A business-hours clock also
+  // carries the business time left when the server rendered it (data-now,
+  // data-business-left in seconds), whether working time was running then
+  // (data-working-now) and the instants at which working time next starts or
+  // stops (data-changes), so it counts down only while working time runs and
+  // says until when it is paused. Past the due time every clock counts overdue
+  // time on the wall clock, as the SLA job does.
 
-  function duration(seconds) {
-    var days = Math.floor(seconds / 86400);
-    var hours = Math.floor((seconds % 86400) / 3600);
+  var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+
+  function duration(seconds, withDays) {
+    var days = withDays ? Math.floor(seconds / 86400) : 0;
+    var hours = Math.floor((seconds - days * 86400) / 3600);
     var minutes = Math.floor((seconds % 3600) / 60);
     var secs = seconds % 60;
-    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
     if (days) return days + "d " + hours + "h";
     if (hours) return hours + "h " + pad(minutes) + "m";
     if (minutes) return minutes + "m " + pad(secs) + "s";
     return secs + "s";
+  }
+
+  // The same words as the server's "span" filter: "12 min", "2h 5m", "3d 4h".
+  function span(milliseconds) {
+    var minutes = Math.floor(milliseconds / 60000);
+    if (minutes < 1) return "less than a minute";
+    if (minutes < 60) return minutes + " min";
+    var days = Math.floor(minutes / 1440);
+    var hours = Math.floor((minutes % 1440) / 60);
+    minutes = minutes % 60;
+    if (days) return days + "d" + (hours ? " " + hours + "h" : "");
+    return hours + "h" + (minutes ? " " + minutes + "m" : "");
+  }
+
+  var dayTimeFormat = new Intl.DateTimeFormat(undefined, {
+    weekday: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+  });
+  var dateTimeFormat = new Intl.DateTimeFormat(undefined, {
+    month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+  });
+
+  function dayTime(at) {
+    // A weekday names the right day only within the coming week.
+    return (at - Date.now() < 6 * 86400000 ? dayTimeFormat : dateTimeFormat).format(new Date(at));
+  }
+
+  function businessClock(el, now) {
+    if (!el._changes) {
+      el._changes = (el.dataset.changes || "").split(" ").filter(Boolean).map(Date.parse);
+    }
+    var left = Number(el.dataset.businessLeft) * 1000;
+    var working = el.dataset.workingNow === "true";
+    var from = Date.parse(el.dataset.now);
+    var next = null;
+    for (var i = 0; i < el._changes.length; i++) {
+      var change = el._changes[i];
+      if (change > now) {
+        next = change;
+        break;
+      }
+      if (working) left -= change - from;
+      from = change;
+      working = !working;
+    }
+    if (working && now > from) left -= now - from;
+    return { left: left, working: working, next: next };
+  }
+
+  function showPause(el, paused, next) {
+    var note = el.parentNode.querySelector("[data-paused]");
+    if (!note) return;
+    note.hidden = !paused;
+    var until = note.querySelector("[data-until]");
+    if (paused && until) {
+      var text = next ? dayTime(next) : "the next working hours";
+      if (until.textContent !== text) until.textContent = text;
+    }
   }
 
   function updateCountdowns() {
@@ -25,10 +91,32 @@
       if (isNaN(due)) return;
       var seconds = Math.round((due - now) / 1000);
       var overdue = seconds < 0;
-      var text = overdue ? "overdue by " + duration(-seconds) : "due in " + duration(seconds);
+      var business = el.dataset.businessLeft !== undefined;
+      var paused = false;
+      var next = null;
+      var text;
+      if (overdue) {
+        text = "overdue by " + duration(-seconds, true);
+      } else if (business) {
+        var clock = businessClock(el, now);
+        seconds = Math.max(0, Math.round(clock.left / 1000));
+        paused = !clock.working;
+        next = clock.next;
+        text = "due in " + duration(seconds, false) + " of business time";
+      } else {
+        text = "due in " + duration(seconds, true);
+      }
       if (el.textContent !== text) el.textContent = text;
       el.classList.toggle("is-overdue", overdue);
-      el.classList.toggle("is-soon", !overdue && seconds < 15 * 60);
+      el.classList.toggle("is-paused", paused);
+      el.classList.toggle("is-soon", !overdue && !paused && seconds < 15 * 60);
+      if (business) showPause(el, paused, next);
+    });
+    document.querySelectorAll("[data-breached-since]").forEach(function (el) {
+      var since = Date.parse(el.dataset.breachedSince);
+      if (isNaN(since)) return;
+      var text = "breached " + span(now - since) + " ago";
+      if (el.textContent !== text) el.textContent = text;
     });
   }
 
@@ -134,7 +222,12 @@
     var list = keyboardList() || document.querySelector(".lead-list");
     if (!list) return;
     var remaining = list.querySelectorAll(".lead-row[data-lead-id]").length;
-    document.querySelectorAll("[data-row-count]").forEach(function (el) { el.textContent = remaining; });
+    document.querySelectorAll("[data-row-count]").forEach(function (el) {
+      el.textContent = remaining;
+      // The navigation's breached count goes away with the last breached row.
+      var navCount = el.closest("[data-nav-count]");
+      if (navCount) navCount.hidden = remaining === 0;
+    });
     var empty = document.querySelector("[data-empty-state]");
     if (empty && remaining === 0 && !list.querySelector(".lead-row")) empty.hidden = false;
   }
@@ -279,6 +372,7 @@
   document.body.addEventListener("htmx:load", function (event) {
     var el = event.detail.elt;
     localizeTimes(el);
+    updateCountdowns();
     if (el.matches && el.matches(".lead-row.is-done")) {
       settleDoneRow(el);
     } else if (el.matches && el.matches(".lead-row[data-lead-id]")) {

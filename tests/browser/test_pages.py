@@ -108,6 +108,7 @@ def test_every_page_fits_the_screen(browser, live_server, showcase, shots_dir, w
         ("rita", "accepted", "/accepted/"),
         ("rita", "detail", showcase["detail"].get_absolute_url()),
         ("mona", "team", "/team/"),
+        ("mona", "breached", "/team/breached/"),
         ("mark", "rejected", "/rejected/"),
         ("mark", "reports", "/reports/"),
     ]

@@ -1,13 +1,17 @@
 """The browser UI: pages per role, scoping, htmx actions in place and their plain-POST fallbacks."""
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from leads.models import ActivityKind, EventKind, Lead, LeadEvent, Stage, TeamMember
+from leads import sla, transitions
+from leads.business_hours import BusinessCalendar
+from leads.models import ActivityKind, BusinessHours, EventKind, Lead, LeadEvent, SLAPolicy, Stage, TeamMember
+from leads.templatetags.sla_ui import working_time_changes
 from tests.factories import lead_in_stage, make_lead, make_team, make_user
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -106,6 +110,7 @@ PAGE_MATRIX = {
     "leads:queue": {"rep"},
     "leads:accepted": {"rep"},
     "leads:team": {"manager", "admin"},
+    "leads:breached": {"manager", "admin"},
     "leads:rejected": {"manager", "marketer", "admin"},
     "reports:index": {"rep", "manager", "marketer", "admin"},
 }
@@ -128,10 +133,10 @@ def test_pages_send_anonymous_visitors_to_login(client, db, page):
 @pytest.mark.parametrize(
     ("persona", "shown", "hidden"),
     [
-        ("rep", ["Queue", "Accepted", "Reports"], ["Team", "Rejected", "Admin"]),
-        ("manager", ["Team", "Rejected", "Reports"], ["Queue", "Accepted", "Admin"]),
-        ("marketer", ["Rejected", "Reports"], ["Queue", "Accepted", "Team", "Admin"]),
-        ("admin", ["Team", "Rejected", "Reports", "Admin"], ["Queue", "Accepted"]),
+        ("rep", ["Queue", "Accepted", "Reports"], ["Team", "Breached", "Rejected", "Admin"]),
+        ("manager", ["Team", "Breached", "Rejected", "Reports"], ["Queue", "Accepted", "Admin"]),
+        ("marketer", ["Rejected", "Reports"], ["Queue", "Accepted", "Team", "Breached", "Admin"]),
+        ("admin", ["Team", "Breached", "Rejected", "Reports", "Admin"], ["Queue", "Accepted"]),
     ],
 )
 def test_navigation_shows_only_what_the_role_may_use(request, as_user, persona, shown, hidden):
@@ -160,7 +165,9 @@ def test_queue_lists_own_open_mqls_soonest_due_first(as_user, rep, other_rep, te
 
 
 def test_queue_row_carries_countdown_actions_and_shortcuts(as_user, rep, team):
-    lead = mql_for(rep, team, minutes_ago=0, source="webinar", campaign="Q4 Cloud", job_title="CTO", score=77)
+    lead = mql_for(rep, team, minutes_ago=0, source="webinar", campaign="Q4 Cloud", job_title="CTO")
+    # Scoring recomputes the score on creation; the queue shows whatever the lead holds.
+    Lead.objects.filter(pk=lead.pk).update(score=77)
     html = as_user(rep).get(reverse("leads:queue")).content.decode()
 
     assert f'data-due="{fresh(lead).sla_due_at.replace(microsecond=0).isoformat()}"' in html
@@ -370,8 +377,6 @@ def test_accepted_lists_own_sals_with_their_last_activity(as_user, rep, other_re
     lead = lead_in_stage(Stage.SAL, owner=rep, team=team, name="Worked Lead")
     lead_in_stage(Stage.SAL, owner=other_rep, team=team, name="Oscars SAL")
     lead_in_stage(Stage.SQL, owner=rep, team=team, name="Qualified Lead")
-    from leads import transitions
-
     transitions.log_activity(lead, by=rep, kind=ActivityKind.CALL, now=timezone.now() - timedelta(minutes=3))
 
     html = as_user(rep).get(reverse("leads:accepted")).content.decode()
@@ -439,8 +444,6 @@ def test_log_activity_refuses_marketing_kinds(as_user, rep, team):
 
 def test_detail_shows_the_whole_history_oldest_first(as_user, rep, team):
     lead = lead_in_stage(Stage.REJECTED, owner=rep, team=team, name="History Lead", reason_code="competitor")
-    from leads import transitions
-
     lead = transitions.recycle_lead(lead, by=None, note="nurture again")
     html = as_user(rep).get(reverse("leads:detail", args=[lead.pk]))
     # A recycled lead has no owner, so its former rep no longer sees it.
@@ -516,6 +519,8 @@ def test_team_queue_shows_team_mqls_unassigned_first_and_sals(as_user, manager, 
 
     assert html.index("Nobodys MQL") < html.index("Ritas MQL") < html.index("Oscars SAL")
     assert "Unassigned" in html
+    assert "1 MQL waits for a rep." in html
+    assert "No SLA clock until a rep is assigned" in html
     assert "Southern MQL" not in html
     # The reassign select offers the team's reps.
     assert "Rita Rep" in html and "Oscar Other" in html and "sam" not in html
@@ -574,8 +579,6 @@ def test_rep_may_not_reassign(as_user, rep, other_rep, team):
 
 @pytest.fixture
 def rejected_leads(rep, other_rep, team):
-    from leads import transitions
-
     leads = {
         "budget": lead_in_stage(
             Stage.REJECTED, owner=rep, team=team, name="Budget Lead", source="webinar", campaign="Q4"
@@ -679,6 +682,286 @@ def test_rejected_review_paginates(as_user, marketer, rep, team, monkeypatch):
     assert "?source=webinar&amp;page=2" in html
     html = client.get(reverse("leads:rejected"), {"source": "webinar", "page": 2}).content.decode()
     assert html.count('class="lead-row"') == 1
+
+
+# ---------- the response SLA: business-time countdowns, the breached list, the detail panel ----------
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def berlin(day, hour, minute=0):
+    """A wall-clock time in Berlin in the first week of March 2026 (Monday is the 2nd, Friday the 27th of February)."""
+    month = 2 if day > 20 else 3
+    return datetime(2026, month, day, hour, minute, tzinfo=BERLIN)
+
+
+@pytest.fixture
+def clock_at(monkeypatch):
+    """Fix the time the views and templates read (timezone.now), so countdowns are exact."""
+
+    def freeze(instant):
+        monkeypatch.setattr(timezone, "now", lambda: instant.astimezone(UTC))
+
+    return freeze
+
+
+@pytest.fixture
+def berlin_policy(db):
+    """Four business hours, Monday to Friday 09:00-17:00 in Berlin: tried before the default policy."""
+    hours = BusinessHours.objects.create(
+        name="Berlin office", time_zone="Europe/Berlin", opens=time(9), closes=time(17)
+    )
+    return SLAPolicy.objects.create(
+        name="Berlin inbound", position=10, response_minutes=240, business_hours=hours, reassign_on_breach=True
+    )
+
+
+def routed_at(when, owner, team, **fields):
+    """An MQL routed to ``owner`` at ``when`` (the factory routes 20 minutes before its ``now``)."""
+    return lead_in_stage(Stage.MQL, owner=owner, team=team, now=when + timedelta(minutes=20), **fields)
+
+
+def test_queue_counts_down_business_time_under_a_business_hours_policy(as_user, clock_at, rep, team, berlin_policy):
+    # Routed Monday 15:00 with four business hours: two today, two tomorrow, due Tuesday 11:00.
+    lead = routed_at(berlin(2, 15), rep, team)
+    assert fresh(lead).sla_due_at == berlin(3, 11)
+    clock_at(berlin(2, 16))
+
+    html = as_user(rep).get(reverse("leads:queue")).content.decode()
+
+    assert "due in 3h 00m of business time" in html
+    assert 'data-business-left="10800"' in html
+    assert 'data-working-now="true"' in html
+    # The script pauses the clock at 17:00 and restarts it at 09:00 (UTC below), then the lead is due.
+    assert 'data-changes="2026-03-02T16:00:00+00:00 2026-03-03T08:00:00+00:00"' in html
+    assert 'data-due="2026-03-03T10:00:00+00:00"' in html
+    assert "SLA breached" not in html
+
+
+def test_queue_shows_a_paused_clock_outside_business_hours(as_user, clock_at, rep, team, berlin_policy):
+    # Routed Friday 16:00: one business hour on Friday, three on Monday, due Monday 12:00.
+    routed_at(berlin(27, 16), rep, team)
+    clock_at(berlin(27, 18))
+
+    html = as_user(rep).get(reverse("leads:queue")).content.decode()
+
+    assert "due in 3h 00m of business time" in html
+    assert 'class="countdown is-paused"' in html
+    assert 'data-working-now="false"' in html
+    assert "Paused until <span data-until>Mon 09:00 CET</span>" in html
+    assert 'data-changes="2026-03-02T08:00:00+00:00"' in html
+
+
+def test_round_the_clock_countdown_has_no_business_time(as_user, clock_at, rep, team):
+    routed_at(berlin(27, 17, 30), rep, team)
+    clock_at(berlin(27, 18))
+    html = as_user(rep).get(reverse("leads:queue")).content.decode()
+    assert "due in 30m 00s" in html
+    assert "data-business-left" not in html and "Paused until" not in html
+
+
+def test_breached_leads_stand_out_in_the_queue(as_user, rep, team):
+    flagged = mql_for(rep, team, minutes_ago=90, name="Flagged Lead")
+    sla.flag_overdue_leads()
+    unflagged = mql_for(rep, team, minutes_ago=70, name="Late Lead")
+    on_time = mql_for(rep, team, name="On Time Lead")
+
+    html = as_user(rep).get(reverse("leads:queue")).content.decode()
+
+    for lead in (flagged, unflagged):
+        row = html[html.index(f'id="lead-{lead.pk}"') :]
+        row = row[: row.index("</li>")]
+        assert ">SLA breached</span>" in row
+        assert "countdown is-overdue" in row
+    assert f'<li class="lead-row is-breached" id="lead-{flagged.pk}"' in html
+    assert f'<li class="lead-row" id="lead-{on_time.pk}"' in html
+    assert html.count(">SLA breached</span>") == 2
+
+
+@pytest.mark.parametrize("count", [1, 4])
+def test_queue_query_count_stays_flat_with_business_hours_policies(
+    as_user, rep, team, berlin_policy, django_assert_num_queries, count
+):
+    for _ in range(count):
+        mql_for(rep, team)
+        mql_for(rep, team, minutes_ago=90)
+    client = as_user(rep)
+    # session, user, the user's role groups, the open MQLs (with policy and business hours),
+    # the active rejection reasons, the one business calendar's holidays
+    with django_assert_num_queries(6):
+        response = client.get(reverse("leads:queue"))
+    assert response.content.decode().count("data-lead-id=") == 2 * count
+
+
+def test_working_time_changes_skip_weekends_and_holidays(db):
+    calendar = BusinessCalendar("Europe/Berlin", frozenset(range(5)), time(9), time(17), frozenset({date(2026, 3, 2)}))
+    changes = working_time_changes(berlin(27, 16), calendar, limit=4)
+    assert changes == (berlin(27, 17), berlin(3, 9), berlin(3, 17), berlin(4, 9))
+    # From a closed moment the first change is the next opening.
+    assert working_time_changes(berlin(28, 12), calendar, limit=1) == (berlin(3, 9),)
+
+
+@pytest.fixture
+def breached_board(clock_at, rep, other_rep, team):
+    """Leads around noon on Monday 2 March: two breached and flagged, one breached unflagged, the rest not breached."""
+    noon = berlin(2, 12)
+    leads = {
+        # Default policy, one hour round the clock: due 2h 5m ago.
+        "oldest": routed_at(noon - timedelta(hours=3, minutes=5), rep, team, name="Oldest Breach"),
+        "answered_late": routed_at(noon - timedelta(hours=2), other_rep, team, name="Called Too Late"),
+        "recent": routed_at(noon - timedelta(minutes=70), other_rep, team, name="Recent Breach"),
+        "in_time": routed_at(noon - timedelta(minutes=10), rep, team, name="Still In Time"),
+        "accepted_late": routed_at(noon - timedelta(hours=4), rep, team, name="Accepted Late"),
+    }
+    sla.flag_overdue_leads(now=(noon - timedelta(hours=1)).astimezone(UTC))
+    transitions.log_activity(leads["answered_late"], by=other_rep, kind="call", now=noon - timedelta(minutes=30))
+    transitions.accept_lead(leads["accepted_late"], by=rep, now=noon - timedelta(minutes=20))
+    unassigned_mql(team, name="Nobody Free")
+    elsewhere = make_team("South")
+    routed_at(
+        noon - timedelta(hours=3), make_user("sam", role="rep", team=elsewhere), elsewhere, name="Southern Breach"
+    )
+    clock_at(noon)
+    return leads
+
+
+def test_breached_page_lists_breached_mqls_of_managed_teams_oldest_first(as_user, manager, breached_board):
+    html = as_user(manager).get(reverse("leads:breached")).content.decode()
+
+    names = ["Oldest Breach", "Called Too Late", "Recent Breach"]
+    assert [html.index(name) for name in names] == sorted(html.index(name) for name in names)
+    for absent in ("Still In Time", "Accepted Late", "Nobody Free", "Southern Breach"):
+        assert absent not in html
+    rows = {name: html[html.index(name) :][: html[html.index(name) :].index("</li>")] for name in names}
+    assert "breached 2h 5m ago" in rows["Oldest Breach"] and "Rita Rep" in rows["Oldest Breach"]
+    assert "escalated" in rows["Oldest Breach"]
+    assert "breached 10 min ago" in rows["Recent Breach"] and "not escalated yet" in rows["Recent Breach"]
+    assert "Oscar Other" in rows["Recent Breach"]
+    assert "Followed up" in rows["Called Too Late"]
+    assert "Default: answer within 1 hour" in rows["Oldest Breach"]
+    # The reassign select offers the team's reps and says where the answer goes.
+    assert '<input type="hidden" name="list" value="breached">' in rows["Oldest Breach"]
+    assert "Oscar Other</option>" in rows["Oldest Breach"]
+    assert '<span class="count-pill count-pill-danger" data-row-count>3</span>' in html
+    # The unassigned MQL is not breached (its clock has not started) but the manager hears of it.
+    assert "1 MQL waits for a rep." in html
+
+
+def test_navigation_shows_managers_the_breached_count(as_user, manager, breached_board):
+    html = as_user(manager).get(reverse("reports:index")).content.decode()
+    nav = html[html.index('<nav class="mainnav"') : html.index("</nav>")]
+    assert '>Breached <span data-nav-count><span class="nav-count">3</span>' in nav
+
+
+def test_admin_sees_every_teams_breaches(as_user, admin, breached_board):
+    html = as_user(admin).get(reverse("leads:breached")).content.decode()
+    assert "Southern Breach" in html and "Oldest Breach" in html
+
+
+def test_manager_reassigns_from_the_breached_list_and_the_lead_leaves_it(as_user, manager, other_rep, breached_board):
+    lead = breached_board["oldest"]
+    client = as_user(manager)
+    response = client.post(reverse("leads:reassign", args=[lead.pk]), {"to": other_rep.pk, "list": "breached"}, **HTMX)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.startswith(f'<li class="lead-row is-done" id="lead-{lead.pk}"')
+    assert "Reassigned Oldest Breach to Oscar Other." in html
+    lead = fresh(lead)
+    assert lead.owner == other_rep
+    assert lead.sla_breached_at is None
+    assert lead.sla_due_at == berlin(2, 13)
+    assert "Oldest Breach" not in client.get(reverse("leads:breached")).content.decode()
+
+
+def test_a_followed_up_breach_stays_listed_with_its_new_owner(as_user, manager, rep, breached_board):
+    lead = breached_board["answered_late"]
+    response = as_user(manager).post(
+        reverse("leads:reassign", args=[lead.pk]), {"to": rep.pk, "list": "breached"}, **HTMX
+    )
+    html = response.content.decode()
+    assert html.startswith(f'<li class="lead-row is-breached" id="lead-{lead.pk}"')
+    assert "Reassigned Called Too Late to Rita Rep." in html
+    assert "<span>Rita Rep</span>" in html
+
+
+def test_plain_reassign_from_the_breached_list_goes_back_to_it(as_user, manager, other_rep, breached_board):
+    lead = breached_board["oldest"]
+    response = as_user(manager).post(
+        reverse("leads:reassign", args=[lead.pk]),
+        {"to": other_rep.pk, "list": "breached", "next": reverse("leads:breached")},
+        follow=True,
+    )
+    assert response.redirect_chain == [(reverse("leads:breached"), 302)]
+    html = response.content.decode()
+    assert "Reassigned Oldest Breach to Oscar Other." in html
+    assert f'id="lead-{lead.pk}"' not in html
+
+
+@pytest.mark.parametrize("count", [1, 4])
+def test_breached_query_count_does_not_grow_with_leads(
+    as_user, manager, rep, team, berlin_policy, django_assert_num_queries, count
+):
+    for _ in range(count):
+        # Breached under the business-hours policy: past due, so no calendar is needed to show them.
+        lead = mql_for(rep, team)
+        Lead.objects.filter(pk=lead.pk).update(sla_due_at=timezone.now() - timedelta(hours=1))
+        mql_for(rep, team)
+    client = as_user(manager)
+    # session, user, the user's role groups, the teams they manage, the breached MQLs (with owner, team,
+    # policy and business hours), the reps of those teams for the reassign selects, the unassigned MQLs' count
+    with django_assert_num_queries(7):
+        response = client.get(reverse("leads:breached"))
+    assert response.content.decode().count('class="lead-row is-breached"') == count
+
+
+def test_detail_shows_the_policy_due_time_and_breach(as_user, clock_at, manager, rep, team, berlin_policy):
+    lead = routed_at(berlin(2, 9), rep, team, name="Slow Answer")
+    sla.flag_overdue_leads(now=berlin(2, 13, 1).astimezone(UTC))
+    clock_at(berlin(2, 14))
+
+    html = as_user(manager).get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    panel = html[html.index('aria-labelledby="sla-title"') :]
+    panel = panel[: panel.index("</section>")]
+
+    for text in (
+        "Berlin inbound",
+        "4 h of business time",
+        "Mon–Fri, 09:00–17:00",
+        "Europe/Berlin",
+        "Mon Mar 2, 2026 13:00 CET",
+        'data-local-time="2026-03-02T12:00:00+00:00"',
+        "overdue by 1h 00m",
+        "SLA breached",
+        'data-local-time="2026-03-02T12:01:00+00:00"',
+        "E-mail the owner and the team&#x27;s managers; reassign at once",
+    ):
+        assert text in panel, text
+    history = html[html.index('<ol class="timeline">') :]
+    breach = history[history.index("timeline-sla_breached") :]
+    breach = breach[: breach.index("</li>")]
+    assert "SLA breached" in breach and "by System" in breach
+    assert "The response was due" in breach and 'datetime="2026-03-02T12:00:00+00:00"' in breach
+    assert "under the SLA policy “Berlin inbound”" in history
+
+
+@pytest.mark.parametrize(
+    ("answered_after", "expected"),
+    [(timedelta(minutes=12), "Answered in 12 min (within SLA)"), (timedelta(hours=4), "Answered 3h late")],
+)
+def test_detail_says_how_fast_the_lead_was_answered(as_user, clock_at, rep, team, answered_after, expected):
+    lead = routed_at(berlin(2, 9), rep, team)
+    transitions.accept_lead(lead, by=rep, now=berlin(2, 9) + answered_after)
+    clock_at(berlin(2, 15))
+    html = as_user(rep).get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    assert expected in html
+
+
+def test_detail_of_an_unassigned_mql_says_the_clock_waits_for_a_rep(as_user, manager, team, rep):
+    lead = unassigned_mql(team, name="Waiting")
+    html = as_user(manager).get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    assert "Starts when a rep is assigned" in html
+    assert "No rep had capacity: waiting unassigned" in html
 
 
 # ---------- reports index ----------
