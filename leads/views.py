@@ -20,7 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
-from . import access, transitions
+from . import access, scoring, transitions
 from .forms import (
     SALES_ACTIVITY_CHOICES,
     ActivityForm,
@@ -151,6 +151,8 @@ def detail(request, pk):
         "reasons": RejectionReason.objects.filter(is_active=True),
         "activity_kinds": SALES_ACTIVITY_CHOICES,
         "teams": Team.objects.filter(is_active=True),
+        "score_lines": scoring.explain(lead),
+        "mql_threshold": scoring.threshold(),
     }
     return render(request, "leads/lead_detail.html", context)
 

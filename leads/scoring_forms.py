@@ -1,0 +1,254 @@
+"""Marketing forms: scoring rules, the MQL threshold, the threshold what-if and the CSV upload.
+
+The rule form is where the matrix's shape rules live (which fields a behaviour
+or a demographic rule needs); the database constraints on ``ScoringRule`` back
+the structural ones up. Fields that do not apply to the chosen kind of rule are
+emptied rather than refused, because the page hides them and the browser still
+sends what was typed before the marketer changed their mind.
+"""
+
+from django import forms
+
+from .models import SALES_ACTIVITY_KINDS, ActivityKind, ScoringConfig, ScoringRule
+
+Category = ScoringRule.Category
+Field = ScoringRule.Field
+Operator = ScoringRule.Operator
+
+BEHAVIOUR_KIND_CHOICES = [(kind.value, kind.label) for kind in ActivityKind if kind not in SALES_ACTIVITY_KINDS]
+POINTS_LIMIT = 1000
+THRESHOLD_LIMIT = 100_000
+# Bounds of "is between": company sizes, as the import accepts them.
+NUMBER_LIMIT = 10_000_000
+RANGE_ERRORS = {
+    "min_value": "Enter a number of 0 or more.",
+    "max_value": f"Enter a number up to {NUMBER_LIMIT:,}.",
+}
+# Operators that compare the lead's field with the text in "value".
+TEXT_OPERATORS = (Operator.CONTAINS, Operator.EQUALS, Operator.ONE_OF)
+
+
+class ScoringRuleForm(forms.ModelForm):
+    activity_kind = forms.ChoiceField(
+        label="Activity",
+        required=False,
+        choices=[("", "Choose an activity…"), *BEHAVIOUR_KIND_CHOICES],
+        error_messages={
+            "invalid_choice": "Choose one of the marketing behaviours listed; sales activities never score."
+        },
+    )
+    points = forms.IntegerField(
+        min_value=-POINTS_LIMIT,
+        max_value=POINTS_LIMIT,
+        error_messages={
+            "required": "Give the points this rule is worth, e.g. 10 or -20.",
+            "invalid": "Points are a whole number, e.g. 10 or -20.",
+            "min_value": f"Points must be between -{POINTS_LIMIT} and {POINTS_LIMIT}.",
+            "max_value": f"Points must be between -{POINTS_LIMIT} and {POINTS_LIMIT}.",
+        },
+    )
+    cap = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=100_000,
+        help_text="The most points (plus or minus) this rule may give one lead. Empty: no cap.",
+        error_messages={
+            "invalid": "The cap is a whole number of points.",
+            "min_value": "The cap must be a positive number of points, or empty for no cap.",
+            "max_value": "The cap can be at most 100000 points.",
+        },
+    )
+    min_value = forms.IntegerField(
+        label="From",
+        required=False,
+        min_value=0,
+        max_value=NUMBER_LIMIT,
+        error_messages=RANGE_ERRORS | {"invalid": "Enter a whole number, e.g. 50."},
+    )
+    max_value = forms.IntegerField(
+        label="To",
+        required=False,
+        min_value=0,
+        max_value=NUMBER_LIMIT,
+        error_messages=RANGE_ERRORS | {"invalid": "Enter a whole number, e.g. 1000."},
+    )
+
+    class Meta:
+        model = ScoringRule
+        fields = [
+            "name",
+            "category",
+            "activity_kind",
+            "url_contains",
+            "field",
+            "operator",
+            "value",
+            "min_value",
+            "max_value",
+            "points",
+            "cap",
+            "is_active",
+        ]
+        labels = {
+            "category": "Kind of rule",
+            "url_contains": "Only URLs containing",
+            "field": "Lead field",
+            "operator": "Condition",
+            "value": "Value",
+            "is_active": "Active (counts towards scores)",
+        }
+        help_texts = {
+            "url_contains": "e.g. /pricing or /careers. Empty: any page.",
+            "value": "For “is one of”, separate the values with commas: DE, AT, CH.",
+        }
+        error_messages = {
+            "name": {"required": "Give the rule a name marketers will recognise."},
+            "category": {
+                "required": "Choose behaviour or demographic.",
+                "invalid_choice": "Choose behaviour or demographic.",
+            },
+            "field": {"invalid_choice": "Choose one of the listed lead fields."},
+            "operator": {"invalid_choice": "Choose one of the listed conditions."},
+        }
+        widgets = {
+            "category": forms.RadioSelect,
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = Category.choices
+        self.fields["field"].choices = [("", "Choose a field…"), *Field.choices]
+        self.fields["operator"].choices = [("", "Choose a condition…"), *Operator.choices]
+        # Required for one kind of rule only (checked in clean); the page shows them without "(optional)".
+        for name in ("activity_kind", "field", "operator", "value"):
+            self.fields[name].required_when = True
+        self.fields["name"].widget.attrs["placeholder"] = "e.g. Visited the pricing page"
+
+    def clean_name(self):
+        return self.cleaned_data["name"].strip()
+
+    def clean_points(self):
+        points = self.cleaned_data["points"]
+        if points == 0:
+            raise forms.ValidationError("A rule worth 0 points changes nothing: give it points, or deactivate it.")
+        return points
+
+    def clean(self):
+        data = super().clean()
+        category = data.get("category")
+        if category == Category.BEHAVIOUR:
+            self._clean_behaviour(data)
+        elif category == Category.DEMOGRAPHIC:
+            self._clean_demographic(data)
+        return data
+
+    def _clean_behaviour(self, data):
+        kind = data.get("activity_kind")
+        if not kind and "activity_kind" not in self.errors:
+            self.add_error("activity_kind", "A behaviour rule needs the activity it counts.")
+        data["url_contains"] = (data.get("url_contains") or "").strip()
+        if data["url_contains"] and kind and kind != ActivityKind.WEBSITE_VISIT:
+            self.add_error("url_contains", "A URL pattern only applies to website visits: empty it or count visits.")
+        data.update(field="", operator="", value="", min_value=None, max_value=None)
+
+    def _clean_demographic(self, data):
+        data.update(activity_kind="", url_contains="")
+        field, operator = data.get("field"), data.get("operator")
+        if not field and "field" not in self.errors:
+            self.add_error("field", "A demographic rule needs the lead field it looks at.")
+        if not operator and "operator" not in self.errors:
+            self.add_error("operator", "A demographic rule needs a condition.")
+        value = " ".join((data.get("value") or "").split())
+        if operator in TEXT_OPERATORS:
+            data.update(min_value=None, max_value=None)
+            if operator == Operator.ONE_OF:
+                items = [item.strip() for item in value.split(",") if item.strip()]
+                if not items:
+                    self.add_error("value", "List the values to match, separated by commas, e.g. DE, AT, CH.")
+                value = ", ".join(items)
+            elif not value:
+                self.add_error("value", "Enter the text to compare the field with.")
+            data["value"] = value
+        elif operator == Operator.BETWEEN:
+            data["value"] = ""
+            self._clean_range(data, field)
+        elif operator == Operator.FREE_MAIL:
+            data.update(value="", min_value=None, max_value=None)
+            if field and field != Field.EMAIL_DOMAIN:
+                self.add_error("field", "The free-mail check looks at the e-mail domain: choose E-mail domain.")
+
+    def _clean_range(self, data, field):
+        if field and field != Field.COMPANY_SIZE:
+            self.add_error("operator", "“Is between” compares numbers: only Company size is a number.")
+        low, high = data.get("min_value"), data.get("max_value")
+        if "min_value" in self.errors or "max_value" in self.errors:
+            return
+        if low is None and high is None:
+            self.add_error("min_value", "Give at least one bound: from, to, or both.")
+        elif low is not None and high is not None and low > high:
+            self.add_error("max_value", f"“To” ({high}) must not be below “From” ({low}).")
+
+
+class ThresholdForm(forms.ModelForm):
+    mql_threshold = forms.IntegerField(
+        label="Score that makes an MQL",
+        min_value=1,
+        max_value=THRESHOLD_LIMIT,
+        help_text="A lead still with marketing becomes an MQL when its score reaches this.",
+        error_messages={
+            "required": "Give the score at which a lead becomes an MQL.",
+            "invalid": "The threshold is a whole number of points.",
+            "min_value": f"The threshold must be between 1 and {THRESHOLD_LIMIT}.",
+            "max_value": f"The threshold must be between 1 and {THRESHOLD_LIMIT}.",
+        },
+    )
+
+    class Meta:
+        model = ScoringConfig
+        fields = ["mql_threshold"]
+
+
+class WhatIfForm(forms.Form):
+    threshold = forms.IntegerField(
+        label="Candidate threshold",
+        min_value=1,
+        max_value=THRESHOLD_LIMIT,
+        error_messages={
+            "required": "Give the threshold to try.",
+            "invalid": "The threshold is a whole number of points.",
+            "min_value": f"The threshold must be between 1 and {THRESHOLD_LIMIT}.",
+            "max_value": f"The threshold must be between 1 and {THRESHOLD_LIMIT}.",
+        },
+    )
+    weeks = forms.IntegerField(
+        label="Weeks to replay",
+        min_value=1,
+        max_value=52,
+        initial=8,
+        error_messages={
+            "required": "Give the number of weeks to replay (1 to 52).",
+            "invalid": "Weeks are a whole number from 1 to 52.",
+            "min_value": "Replay at least 1 week.",
+            "max_value": "Replay at most 52 weeks.",
+        },
+    )
+
+
+class ImportUploadForm(forms.Form):
+    """The CSV file; the column mapping arrives as ``map-<n>`` fields and is checked by the view against the file."""
+
+    file = forms.FileField(
+        label="CSV file",
+        error_messages={
+            "required": "Choose a CSV file to import.",
+            "empty": "The file is empty: choose a CSV file with a header row and at least one lead.",
+            "invalid": "Choose a CSV file to import.",
+        },
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.tsv,.txt,text/csv"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith((".csv", ".txt", ".tsv")):
+            raise forms.ValidationError(f"“{upload.name}” is not a CSV file: export the sheet as .csv and try again.")
+        return upload
