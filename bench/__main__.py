@@ -13,6 +13,8 @@ from .database import BenchError, setup_django
 
 BENCHMARKS = {
     "sla_sweep": "bench.sla_sweep",
+    "activity_ingest": "bench.activity_ingest",
+    "csv_import": "bench.csv_import",
 }
 
 
@@ -30,8 +32,7 @@ def main(argv=None):
     if options.repeat < 1:
         parser.error("--repeat must be at least 1")
     try:
-        url = setup_django()
-        print(f"Benchmark database: {url}")
+        print(f"Benchmark database: {setup_django()}")
         for name in options.names or BENCHMARKS:
             importlib.import_module(BENCHMARKS[name]).run(options)
     except BenchError as exc:

@@ -32,15 +32,22 @@ def ensure_database(url):
         "user": config["USER"] or None,
         "password": config["PASSWORD"] or None,
     }
-    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]).fetchone()
-        if not exists:
+    try:
+        psycopg.connect(dbname=config["NAME"], **params).close()
+        return
+    except psycopg.OperationalError as exc:
+        if "does not exist" not in str(exc):
+            raise BenchError(f"Cannot connect to PostgreSQL: {exc}".strip()) from None
+    try:
+        with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config["NAME"])))
-            print(f"Created database {config['NAME']}.")
+    except psycopg.Error as exc:
+        raise BenchError(f"Cannot create database {config['NAME']}: {exc}".strip()) from None
+    print(f"Created database {config['NAME']}.")
 
 
 def setup_django():
-    """Configure Django for the benchmark database, migrate it, and return its URL."""
+    """Configure Django for the benchmark database, migrate it, and return a description of it (no password)."""
     url = database_url()
     ensure_database(url)
     os.environ["DATABASE_URL"] = url
@@ -55,4 +62,5 @@ def setup_django():
     # Production runs with DEBUG off; a debug cursor would also record and format
     # every statement (the sweep sends 5,000 ids per statement), skewing the timings.
     settings.DEBUG = False
-    return url
+    config = settings.DATABASES["default"]
+    return f"{config['NAME']} on {config['HOST'] or 'localhost'}:{config['PORT'] or 5432} as {config['USER']}"

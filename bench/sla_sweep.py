@@ -14,6 +14,8 @@ work, and the sweep's claim with the hand-written claim.
 """
 
 import json
+import logging
+import os
 import time
 from datetime import UTC, datetime
 
@@ -150,6 +152,8 @@ _OUTCOME_FIELDS = ("claimed", "claimed_digest", "events", "events_digest", "outb
 
 def run(options):
     """Build or reuse the data, time the four contenders, print the table and write var/bench/sla_sweep.json."""
+    # The sweep logs a line per run; the progress lines already say as much.
+    logging.getLogger("leads.sla").setLevel(logging.WARNING)
     ensure_dataset(rebuild=options.rebuild)
     contenders = [
         harness.Contender("sweep", "flag_overdue_leads (full sweep)", run_sweep, outcome),
@@ -157,11 +161,15 @@ def run(options):
         harness.Contender("sweep_claim", "the sweep's claim alone (sla._CLAIM_SQL)", run_sweep_claim, outcome),
         harness.Contender("sql_claim", "hand-written claim UPDATE alone", run_sql_claim, outcome),
     ]
+    if not hasattr(sla, "_CLAIM_SQL"):
+        print("  leads.sla no longer has _CLAIM_SQL: the sweep's claim is not timed on its own.")
+        contenders = [contender for contender in contenders if contender.name != "sweep_claim"]
     print(f"SLA sweep: {LEADS:,} open MQLs, {OVERDUE:,} overdue; {options.repeat} runs each after a warm-up")
+    load_before = harness.load_average()
     timings, outcomes = harness.measure(contenders, repeat=options.repeat, prepare=reset_state)
     check_same_work(outcomes, "sweep", "sql_sweep")
     check_same_work(outcomes, "sweep_claim", "sql_claim")
-    results = summarise(contenders, timings, outcomes)
+    results = summarise(contenders, timings, outcomes, load_before)
     print_results(results)
     path = harness.write_json("sla_sweep", results)
     print(f"  results written to {path}")
@@ -218,6 +226,8 @@ def reset_state():
 
 
 def check_same_work(outcomes, first, second):
+    if first not in outcomes:
+        return
     if outcomes[first] != outcomes[second]:
         raise BenchError(f"{first} and {second} did different work: {outcomes[first]} != {outcomes[second]}")
     if outcomes[first]["claimed"] != OVERDUE:
@@ -231,8 +241,8 @@ def ensure_dataset(*, rebuild):
     """Reuse the stored leads if they match SPEC, else (or with ``rebuild``) generate them; refuse foreign data."""
     with connection.cursor() as cursor:
         cursor.execute(_MARKER_TABLE_SQL)
-        cursor.execute("SELECT name, spec FROM bench_dataset")
-        markers = dict(cursor.fetchall())
+        cursor.execute("SELECT name, spec::text FROM bench_dataset")
+        markers = {name: json.loads(spec) for name, spec in cursor.fetchall()}
         cursor.execute("SELECT EXISTS (SELECT 1 FROM leads_lead)")
         (has_leads,) = cursor.fetchone()
     if has_leads and not markers:
@@ -314,47 +324,53 @@ def ensure_team():
 # The report
 
 
-def summarise(contenders, timings, outcomes):
+def summarise(contenders, timings, outcomes, load_before):
     stats = {c.name: {"label": c.label, **harness.summary(timings[c.name])} for c in contenders}
     work = outcomes["sweep"]
     ratios = {
-        "sweep_vs_sql_sweep": ratio(stats, "sweep", "sql_sweep", "median_s"),
-        "sweep_claim_vs_sql_claim": ratio(stats, "sweep_claim", "sql_claim", "median_s"),
-        "sweep_vs_sql_claim": ratio(stats, "sweep", "sql_claim", "median_s"),
-        "cpu_sweep_vs_sql_sweep": ratio(stats, "sweep", "sql_sweep", "cpu"),
-        "cpu_sweep_claim_vs_sql_claim": ratio(stats, "sweep_claim", "sql_claim", "cpu"),
+        "sweep_vs_sql_sweep": ratio(stats, "sweep", "sql_sweep"),
+        "sweep_claim_vs_sql_claim": ratio(stats, "sweep_claim", "sql_claim"),
+        "sweep_vs_sql_claim": ratio(stats, "sweep", "sql_claim"),
+        "cpu_sweep_vs_sql_sweep": ratio(stats, "sweep", "sql_sweep", by_cpu=True),
+        "cpu_sweep_claim_vs_sql_claim": ratio(stats, "sweep_claim", "sql_claim", by_cpu=True),
     }
     sweep = stats["sweep"]["median_s"]
+    targets = {
+        f"sweep median <= {TARGET_SECONDS} s": sweep <= TARGET_SECONDS,
+        f"sweep / hand-written sweep <= {TARGET_RATIO}x": ratios["sweep_vs_sql_sweep"] <= TARGET_RATIO,
+    }
+    if ratios["sweep_claim_vs_sql_claim"] is not None:
+        targets[f"sweep claim / hand-written claim <= {TARGET_RATIO}x"] = (
+            ratios["sweep_claim_vs_sql_claim"] <= TARGET_RATIO
+        )
     return {
         "benchmark": "sla_sweep",
         "ran_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "dataset": SPEC,
         "work": {key: work[key] for key in ("claimed", "events", "outbox")},
         "server": harness.server_facts(),
-        "machine": harness.machine_facts(),
+        "machine": {"cpus": os.cpu_count(), "load_before": load_before, "load_after": harness.load_average()},
         "contenders": stats,
         "ratios": ratios,
-        "targets": {
-            f"sweep median <= {TARGET_SECONDS} s": sweep <= TARGET_SECONDS,
-            f"sweep / hand-written sweep <= {TARGET_RATIO}x": ratios["sweep_vs_sql_sweep"] <= TARGET_RATIO,
-            f"sweep claim / hand-written claim <= {TARGET_RATIO}x": ratios["sweep_claim_vs_sql_claim"] <= TARGET_RATIO,
-        },
+        "targets": targets,
     }
 
 
-def ratio(stats, first, second, key):
-    """``first`` over ``second`` by median wall time, or by median CPU time (database plus Python) for "cpu"."""
+def ratio(stats, first, second, *, by_cpu=False):
+    """``first`` over ``second`` by median wall time, or by median CPU time (database plus Python); None if unknown."""
 
     def value(name):
-        if key != "cpu":
-            return stats[name][key]
+        if name not in stats:
+            return None
+        if not by_cpu:
+            return stats[name]["median_s"]
         if stats[name]["median_db_cpu_s"] is None:
             return None
         return stats[name]["median_db_cpu_s"] + stats[name]["median_py_cpu_s"]
 
     if value(first) is None or not value(second):
         return None
-    return round(value(first) / value(second), 3)
+    return round(value(first) / value(second), 2)
 
 
 def print_results(results):
@@ -363,7 +379,7 @@ def print_results(results):
         f"\n  Each run claims {work['claimed']:,} leads; the full sweeps also write {work['events']:,} history rows"
         f" and {work['outbox']:,} outbox e-mails.\n  PostgreSQL {server['server_version'].split()[0]}"
         f" (shared_buffers {server['shared_buffers']}, jit {server['jit']}); {machine['cpus']} CPUs,"
-        f" load average {machine['load_average'][0]:.1f} at the end.\n"
+        f" 1-minute load average {machine['load_before']:.1f} before, {machine['load_after']:.1f} after.\n"
     )
     rows = [
         (
@@ -377,13 +393,21 @@ def print_results(results):
         for stats in results["contenders"].values()
     ]
     harness.print_table(("contender", "median", "min", "max", "db CPU", "py CPU"), rows)
-    ratios = results["ratios"]
-    print(
-        f"\n  sweep / hand-written sweep:        {ratios['sweep_vs_sql_sweep']:.2f}x"
-        f"  (by CPU time {ratios['cpu_sweep_vs_sql_sweep'] or float('nan'):.2f}x)"
-        f"\n  sweep claim / hand-written claim:  {ratios['sweep_claim_vs_sql_claim']:.2f}x"
-        f"  (by CPU time {ratios['cpu_sweep_claim_vs_sql_claim'] or float('nan'):.2f}x)"
-        f"\n  sweep / hand-written claim alone:  {ratios['sweep_vs_sql_claim']:.2f}x\n"
-    )
+    print()
+    for key, label in (
+        ("sweep_vs_sql_sweep", "sweep / hand-written sweep"),
+        ("sweep_claim_vs_sql_claim", "sweep claim / hand-written claim"),
+        ("sweep_vs_sql_claim", "sweep / hand-written claim alone"),
+    ):
+        by_cpu = results["ratios"].get(f"cpu_{key}")
+        if results["ratios"][key] is not None:
+            cpu = f"  (by CPU time {by_cpu:.2f}x)" if by_cpu is not None else ""
+            print(f"  {label + ':':<36}{results['ratios'][key]:.2f}x{cpu}")
+    print()
     for target, met in results["targets"].items():
         print(f"  {'PASS' if met else 'FAIL'}  {target}")
+    if max(machine["load_before"], machine["load_after"]) > machine["cpus"]:
+        print(
+            f"  Note: the machine was busy (load above {machine['cpus']} CPUs), which inflates wall times;"
+            " the CPU columns and CPU ratios are much less affected."
+        )

@@ -239,6 +239,8 @@ if REDIS_URL:
     }
 else:
     CELERY_BROKER_URL = "filesystem://"
+    # kombu's own filesystem transport can hand a worker a half-written message.
+    CELERY_BROKER_TRANSPORT = "funnelapp.brokers:AtomicFilesystemTransport"
     CELERY_RESULT_BACKEND = f"file://{CELERY_DIR / 'results'}"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_DIR / "queue"),

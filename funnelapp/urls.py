@@ -3,7 +3,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/reports/", include("reports.api")),
+    path("api/reports/", include("reports.api.urls")),
     path("api/", include("leads.api.urls")),
     path("reports/", include("reports.urls")),
     path("marketing/", include("leads.scoring_urls")),

@@ -268,10 +268,18 @@ class Lead(models.Model):
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
 
     stage = models.CharField(max_length=10, choices=Stage.choices, default=Stage.LEAD)
+    # Both are the leading columns of composite indexes below; no separate index.
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="owned_leads"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="owned_leads",
+        db_index=False,
     )
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="leads")
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="leads", db_index=False
+    )
     score = models.IntegerField(default=0)
     # Bumped by every write through leads.transitions; a conditional UPDATE on it
     # makes exactly one of two concurrent actions win.
@@ -324,11 +332,12 @@ class Lead(models.Model):
             models.Index(fields=["owner", "stage", "sla_due_at"], name="lead_queue_idx"),
             # The manager's team views and the API's team filter.
             models.Index(fields=["team", "stage"], name="lead_team_stage_idx"),
-            # The SLA sweep: open MQLs past due with no follow-up.
+            # The SLA sweep: open MQLs past due with no follow-up. The breach flag
+            # is left out of the condition so the sweep's claim is a HOT update.
             models.Index(
                 fields=["sla_due_at"],
                 name="lead_awaiting_due_idx",
-                condition=Q(stage="mql", first_follow_up_at__isnull=True, sla_breached_at__isnull=True),
+                condition=Q(stage="mql", first_follow_up_at__isnull=True),
             ),
         ]
 
@@ -436,7 +445,8 @@ class LeadEvent(models.Model):
     migration 0002), so nothing written here is ever lost.
     """
 
-    lead = models.ForeignKey(Lead, on_delete=models.DO_NOTHING, related_name="events", db_constraint=True)
+    # Indexed as the leading column of leadevent_lead_at_idx.
+    lead = models.ForeignKey(Lead, on_delete=models.DO_NOTHING, related_name="events", db_index=False)
     kind = models.CharField(max_length=20, choices=EventKind.choices)
     at = models.DateTimeField(default=timezone.now)
     actor = models.ForeignKey(
@@ -541,14 +551,15 @@ class OutboxMessage(models.Model):
 
     class Kind(models.TextChoices):
         ASSIGNED = "assigned", "New MQL assigned"
-        SLA_BREACH_OWNER = "sla_breach_owner", "SLA breach (owner)"
-        SLA_BREACH_MANAGER = "sla_breach_manager", "SLA breach (manager)"
+        SLA_BREACH_OWNER = "sla_breach_owner", "SLA breaches (owner digest)"
+        SLA_BREACH_MANAGER = "sla_breach_manager", "SLA breaches (manager digest)"
 
     kind = models.CharField(max_length=30, choices=Kind.choices)
-    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="+")
+    # Empty for a digest, whose leads are listed in ``context["lead_ids"]``.
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     to_email = models.EmailField(max_length=254)
-    dedupe_key = models.CharField(max_length=200, unique=True)
+    dedupe_key = models.CharField(max_length=200)
     context = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)
@@ -560,6 +571,7 @@ class OutboxMessage(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         verbose_name = "outbox e-mail"
+        constraints = [models.UniqueConstraint(fields=["dedupe_key"], name="outbox_unique_dedupe_key")]
         indexes = [
             # The delivery job: unsent messages, oldest first.
             models.Index(fields=["created_at"], name="outbox_unsent_idx", condition=Q(sent_at__isnull=True)),

@@ -14,11 +14,18 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
-from .models import OutboxMessage, TeamMember
+from .models import Lead, OutboxMessage, TeamMember
 
 log = logging.getLogger(__name__)
+
+# Where a digest's "see them all" link goes.
+DIGEST_PAGES = {
+    OutboxMessage.Kind.SLA_BREACH_OWNER: "leads:queue",
+    OutboxMessage.Kind.SLA_BREACH_MANAGER: "leads:breached",
+}
 
 TEMPLATES = {
     OutboxMessage.Kind.ASSIGNED: "emails/assigned",
@@ -72,16 +79,27 @@ def _claim(now, limit):
     )
 
 
+DIGEST_LISTED = 50
+
+
 def render(message):
-    """Return the EmailMultiAlternatives for an outbox row; raises TemplateDoesNotExist for an unknown kind."""
-    lead = message.lead
-    context = {
-        "lead": lead,
-        "recipient": message.recipient,
-        "url": site_url(lead.get_absolute_url()),
-        "managers": TeamMember.objects.filter(team_id=lead.team_id, role=TeamMember.Role.MANAGER),
-        **message.context,
-    }
+    """Return the EmailMultiAlternatives for an outbox row (one lead, or a digest of several); raises TemplateDoesNotExist for an unknown kind."""
+    context = {"recipient": message.recipient, **message.context}
+    if message.lead_id:
+        lead = message.lead
+        context.update(lead=lead, url=site_url(lead.get_absolute_url()))
+        context["managers"] = TeamMember.objects.filter(team_id=lead.team_id, role=TeamMember.Role.MANAGER)
+    else:
+        ids = list(message.context.get("lead_ids", []))
+        listed = Lead.objects.filter(pk__in=ids[:DIGEST_LISTED]).select_related("owner", "team", "sla_policy")
+        order = {lead_id: position for position, lead_id in enumerate(ids)}
+        leads = sorted(listed, key=lambda lead: order[lead.pk])
+        context.update(
+            leads=[(lead, site_url(lead.get_absolute_url())) for lead in leads],
+            total=len(ids),
+            more=max(0, len(ids) - len(leads)),
+            url=site_url(reverse(DIGEST_PAGES[message.kind])),
+        )
     base = TEMPLATES[message.kind]
     email = EmailMultiAlternatives(
         subject=render_to_string(f"{base}_subject.txt", context).strip(),

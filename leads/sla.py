@@ -1,5 +1,6 @@
 """SLA: which policy applies to an MQL, when its response is due, and the overdue sweep."""
 
+import json
 import logging
 from datetime import UTC, timedelta
 
@@ -12,10 +13,6 @@ from . import business_hours
 from .models import EventKind, Lead, LeadEvent, OutboxMessage, SLAPolicy, Stage, TeamMember
 
 log = logging.getLogger(__name__)
-
-# Rows per INSERT ... SELECT when the sweep writes history and outbox rows; keeps
-# the number of bound parameters well under SQLite's and PostgreSQL's limits.
-CHUNK = 5000
 
 
 def policy_for(lead):
@@ -69,67 +66,80 @@ INSERT INTO leads_leadevent (lead_id, kind, at, actor_id, from_stage, to_stage, 
                              reason_id, note, payload)
 SELECT id, 'sla_breached', %s, NULL, 'mql', 'mql', owner_id, mql_episode, NULL, '', {payload}
   FROM leads_lead
- WHERE id IN ({ids})
+ WHERE id IN ({claimed})
 """
 
-_BREACH_OUTBOX_SQL = """
+# One digest per recipient per sweep: a catch-up of thousands of breaches is one
+# e-mail listing them, not thousands of e-mails.
+_BREACH_DIGEST_SQL = """
 INSERT INTO leads_outboxmessage (kind, lead_id, recipient_id, to_email, dedupe_key, context, created_at,
                                  claimed_at, claim_token, attempts, sent_at, last_error)
-SELECT {kind}, lead.id, person.id, person.email,
-       {dedupe_prefix} || lead.id || ':' || lead.mql_episode || ':' || lead.version || ':' || person.id,
-       '{{}}', %s, NULL, '', 0, NULL, ''
-  FROM leads_lead lead
+SELECT %s, NULL, person.id, person.email, %s || person.id, {context}, %s, NULL, '', 0, NULL, ''
+  FROM {leads} lead
   JOIN {join}
   LEFT JOIN leads_slapolicy policy ON policy.id = lead.sla_policy_id
- WHERE lead.id IN ({ids})
+ WHERE lead.id IN ({claimed})
    AND person.email <> ''
    AND {policy_flag}
+ GROUP BY person.id, person.email
 """
 
+_OWNER_JOIN = "auth_user person ON person.id = lead.owner_id"
+_MANAGER_JOIN = (
+    "leads_teammember membership ON membership.team_id = lead.team_id "
+    f"AND membership.role = '{TeamMember.Role.MANAGER}' "
+    "JOIN auth_user person ON person.id = membership.user_id AND person.is_active"
+)
 
-def _payload_sql():
+
+def _vendor_sql():
+    """The few expressions PostgreSQL and SQLite spell differently: (claimed ids, event payload, digest context, leads in due order)."""
     if connection.vendor == "postgresql":
-        return "jsonb_build_object('due_at', to_char(sla_due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))"
-    return "json_object('due_at', strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', sla_due_at))"
-
-
-def _chunks(ids):
-    for start in range(0, len(ids), CHUNK):
-        yield ids[start : start + CHUNK]
+        return (
+            "SELECT unnest(%s::bigint[])",
+            "jsonb_build_object('due_at', to_char(sla_due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))",
+            "jsonb_build_object('lead_ids', jsonb_agg(lead.id ORDER BY lead.sla_due_at, lead.id))",
+            "leads_lead",
+        )
+    return (
+        "SELECT value FROM json_each(%s)",
+        "json_object('due_at', strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', sla_due_at))",
+        "json_object('lead_ids', json_group_array(lead.id))",
+        # SQLite aggregates in the order rows arrive: most overdue first.
+        "(SELECT * FROM leads_lead ORDER BY sla_due_at, id)",
+    )
 
 
 def flag_overdue_leads(*, now=None):
-    """Flag every MQL past its due time with no follow-up as SLA-breached, once, and queue its escalation e-mails; returns the claimed lead ids, raises nothing.
+    """Flag every MQL past its due time with no follow-up as SLA-breached, once, and queue the escalation digests; returns the claimed lead ids, raises nothing.
 
     One conditional UPDATE claims the rows (only rows not yet flagged), so two
     runs at once, or one after the other, flag and notify each lead exactly once.
-    History and outbox rows for the claimed leads are written in the same
-    transaction with set-based INSERT ... SELECT statements.
+    In the same transaction one INSERT ... SELECT writes a history event per
+    claimed lead and one more per kind queues a digest e-mail per owner and
+    manager listing the leads this run claimed (as the leads' policies ask).
     """
     # SQLite compares timestamps as text: always bind UTC.
     now = (now or timezone.now()).astimezone(UTC)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_CLAIM_SQL, [now, now])
         claimed = [row[0] for row in cursor.fetchall()]
-        owner_join = "auth_user person ON person.id = lead.owner_id"
-        manager_join = (
-            "leads_teammember membership ON membership.team_id = lead.team_id "
-            f"AND membership.role = '{TeamMember.Role.MANAGER}' "
-            "JOIN auth_user person ON person.id = membership.user_id AND person.is_active"
-        )
-        notify_owner = "COALESCE(policy.notify_owner, TRUE)"
-        notify_managers = "COALESCE(policy.notify_managers, TRUE)"
-        for ids in _chunks(claimed):
-            marks = ", ".join(["%s"] * len(ids))
-            cursor.execute(_BREACH_EVENTS_SQL.format(payload=_payload_sql(), ids=marks), [now, *ids])
-            for kind, join, flag in (
-                (OutboxMessage.Kind.SLA_BREACH_OWNER, owner_join, notify_owner),
-                (OutboxMessage.Kind.SLA_BREACH_MANAGER, manager_join, notify_managers),
-            ):
-                sql = _BREACH_OUTBOX_SQL.format(kind="%s", dedupe_prefix="%s", join=join, ids=marks, policy_flag=flag)
-                cursor.execute(sql, [kind, f"{kind}:", now, *ids])
-    if claimed:
-        log.info("SLA sweep flagged %d overdue MQLs", len(claimed))
+        if not claimed:
+            return claimed
+        claimed_sql, payload_sql, context_sql, leads_sql = _vendor_sql()
+        ids = claimed if connection.vendor == "postgresql" else json.dumps(claimed)
+        cursor.execute(_BREACH_EVENTS_SQL.format(payload=payload_sql, claimed=claimed_sql), [now, ids])
+        stamp = now.strftime("%Y%m%dT%H%M%S.%fZ")
+        for kind, join, flag in (
+            (OutboxMessage.Kind.SLA_BREACH_OWNER, _OWNER_JOIN, "COALESCE(policy.notify_owner, TRUE)"),
+            (OutboxMessage.Kind.SLA_BREACH_MANAGER, _MANAGER_JOIN, "COALESCE(policy.notify_managers, TRUE)"),
+        ):
+            sql = _BREACH_DIGEST_SQL.format(
+                context=context_sql, leads=leads_sql, join=join, claimed=claimed_sql, policy_flag=flag
+            )
+            # The first claimed id makes the key unique to this run's claim.
+            cursor.execute(sql, [kind, f"{kind}:{stamp}:{claimed[0]}:", now, ids])
+    log.info("SLA sweep flagged %d overdue MQLs", len(claimed))
     return claimed
 
 

@@ -43,7 +43,7 @@ def route_waiting_mqls_task():
     return routed
 
 
-@shared_task
+@shared_task(soft_time_limit=3 * 3600, time_limit=3 * 3600 + 300)
 def rescore_leads_task(run_id):
     from . import scoring
 
@@ -54,7 +54,9 @@ def rescore_leads_task(run_id):
     return run.done
 
 
-@shared_task
+# A million-row import takes minutes; the global soft limit would make it hop
+# from task to task (it resumes correctly, but re-reads what it committed).
+@shared_task(soft_time_limit=3 * 3600, time_limit=3 * 3600 + 300)
 def import_leads_task(job_id):
     from . import imports
 

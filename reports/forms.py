@@ -268,9 +268,9 @@ class DrillDownForm(ReportForm):
         return [(name, self.data[name]) for name in self.EXTRA if self.data.get(name)]
 
     def leads(self):
-        """Return (title, row kind, queryset) of the chosen number; the form must be valid."""
+        """Return (title, row kind, queryset) of the chosen number, newest first, ready to list; the form must be valid."""
         data = self.cleaned_data
-        return metrics.drill_down(
+        title, rows, found = metrics.drill_down(
             data["metric"],
             data["bucket"],
             self.period,
@@ -279,6 +279,11 @@ class DrillDownForm(ReportForm):
             as_of=self.selected_as_of,
             reason=data.get("reason") or "",
         )
+        if rows == metrics.EPISODE_ROWS:
+            found = found.select_related("lead", "owner", "rejection_reason").order_by("-mql_at", "-id")
+        else:
+            found = found.select_related("owner").order_by("-first_contact", "-id")
+        return title, rows, found
 
 
 class TargetMonthsForm(forms.Form):

@@ -48,11 +48,12 @@ def reference_data(request):
     from django.contrib.auth.models import Group, Permission
 
     from leads import reference_data as data
-    from leads.models import RejectionReason, SLAPolicy
+    from leads.models import RejectionReason, ScoringConfig, SLAPolicy
 
     data.ensure_roles(Group, Permission)
     data.ensure_reasons(RejectionReason)
     data.ensure_default_policy(SLAPolicy)
+    ScoringConfig.current()
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import activities, views
 
 app_name = "api"
 
@@ -13,6 +13,7 @@ urlpatterns = [
     *router.urls,
     path("rejection-reasons/", views.RejectionReasonList.as_view(), name="rejection-reasons"),
     path("auth/token/", views.ObtainToken.as_view(), name="token"),
+    path("activities/", activities.ActivityIngest.as_view(), name="activities"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", views.RedocView.as_view(url_name="api:schema"), name="redoc"),

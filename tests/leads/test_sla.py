@@ -110,10 +110,11 @@ def test_sweep_flags_overdue_unanswered_mqls_and_records_history(rep, other_rep,
     assert event.at == now
     assert event.from_stage == event.to_stage == Stage.MQL
     assert event.payload["due_at"].startswith(late.sla_due_at.strftime("%Y-%m-%dT%H:%M"))
-    kinds = sorted(
-        OutboxMessage.objects.filter(lead=late).exclude(kind="assigned").values_list("kind", "recipient__username")
+    digests = sorted(
+        (m.kind, m.recipient.username, m.context["lead_ids"], m.lead_id)
+        for m in OutboxMessage.objects.exclude(kind="assigned")
     )
-    assert kinds == [("sla_breach_manager", "mona"), ("sla_breach_owner", "rita")]
+    assert digests == [("sla_breach_manager", "mona", [late.pk], None), ("sla_breach_owner", "rita", [late.pk], None)]
 
 
 def test_sweep_flags_each_lead_once(rep, manager):
@@ -122,17 +123,35 @@ def test_sweep_flags_each_lead_once(rep, manager):
     assert sla.flag_overdue_leads(now=now) == [late.pk]
     assert sla.flag_overdue_leads(now=now + timedelta(minutes=1)) == []
     assert LeadEvent.objects.filter(lead=late, kind=EventKind.SLA_BREACHED).count() == 1
-    assert OutboxMessage.objects.filter(lead=late).exclude(kind="assigned").count() == 2
+    assert OutboxMessage.objects.exclude(kind="assigned").count() == 2
 
 
 def test_sweep_respects_the_policys_notification_settings(rep, manager):
     SLAPolicy.objects.filter(is_default=True).update(notify_managers=False)
     now = timezone.now()
-    late = overdue_mql(rep, now=now)
+    overdue_mql(rep, now=now)
     sla.flag_overdue_leads(now=now)
-    assert list(OutboxMessage.objects.filter(lead=late).exclude(kind="assigned").values_list("kind", flat=True)) == [
-        "sla_breach_owner"
-    ]
+    assert list(OutboxMessage.objects.exclude(kind="assigned").values_list("kind", flat=True)) == ["sla_breach_owner"]
+
+
+def test_one_digest_per_recipient_lists_every_lead_the_sweep_claimed(rep, other_rep, manager, mailoutbox):
+    now = timezone.now()
+    ritas = [overdue_mql(rep, now=now, minutes_late=m) for m in (30, 20, 10)]
+    oscars = [overdue_mql(other_rep, now=now) for _ in range(2)]
+    sla.flag_overdue_leads(now=now)
+    digests = {
+        (m.kind, m.recipient.username): m.context["lead_ids"] for m in OutboxMessage.objects.exclude(kind="assigned")
+    }
+    assert digests[("sla_breach_owner", "rita")] == [lead.pk for lead in ritas]  # most overdue first
+    assert sorted(digests[("sla_breach_owner", "oscar")]) == sorted(lead.pk for lead in oscars)
+    assert sorted(digests[("sla_breach_manager", "mona")]) == sorted(lead.pk for lead in ritas + oscars)
+    notifications.deliver_outbox(now=now)
+    to_mona = next(m for m in mailoutbox if m.to == [manager.email] and "SLA missed" in m.subject)
+    assert "5 MQLs" in to_mona.subject
+    assert all(lead.name in to_mona.body for lead in ritas + oscars)
+    assert "/team/breached/" in to_mona.body
+    to_rita = next(m for m in mailoutbox if m.to == [rep.email] and "SLA missed" in m.subject)
+    assert "3 of your MQLs" in to_rita.subject
 
 
 def test_breach_emails_are_sent_once_with_stable_message_ids(rep, manager, mailoutbox):
@@ -283,8 +302,9 @@ def test_two_sweeps_at_once_flag_and_notify_each_lead_exactly_once(postgres_only
     claimed = [lead_id for result in results for lead_id in result]
     assert sorted(claimed) == sorted(lead.pk for lead in late)
     assert LeadEvent.objects.filter(kind=EventKind.SLA_BREACHED).count() == len(late)
-    assert OutboxMessage.objects.filter(kind="sla_breach_owner").count() == len(late)
-    assert OutboxMessage.objects.filter(kind="sla_breach_manager").count() == len(late)
+    for kind in ("sla_breach_owner", "sla_breach_manager"):
+        listed = [i for m in OutboxMessage.objects.filter(kind=kind) for i in m.context["lead_ids"]]
+        assert sorted(listed) == sorted(lead.pk for lead in late), kind
 
 
 @pytest.mark.django_db(transaction=True)
@@ -294,7 +314,7 @@ def test_two_deliverers_at_once_send_each_email_once(postgres_only, rep, other_r
         overdue_mql(rep, now=now)
     sla.flag_overdue_leads(now=now)
     total = OutboxMessage.objects.filter(sent_at__isnull=True).count()
-    assert total == 30
+    assert total == 2  # Rita's digest and her manager's
     mailoutbox.clear()
     barrier = threading.Barrier(2)
     counts = []

@@ -1,21 +1,8 @@
-"""The reports API: the JSON twin of every report page, under /api/reports/.
+"""The reports API's endpoints: read the report form, ask ``reports.metrics``, answer with links to the leads."""
 
-Each endpoint reads the same query parameters as its page through ``ReportForm``
-(scoped by role the same way), asks ``reports.metrics`` for the numbers and
-returns them with their formula, the period and filters as read, and a
-``leads_url`` per number: ``/api/reports/leads/`` with the same parameters lists
-the leads behind it. Bad parameters answer 400 with a message per field.
-Durations are in seconds (a float, null when there is nothing to measure);
-percentages are null when the denominator is zero.
-
-Mounted by ``path("api/reports/", include("reports.api"))`` ahead of ``api/``.
-"""
-
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
-from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import permissions, serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -24,11 +11,21 @@ from rest_framework.views import APIView
 from leads import access
 from leads.api.views import LeadPagination
 
-from . import metrics
-from .forms import VIEW_CHOICES, DrillDownForm, ReportForm
-from .templatetags.reports_ui import episode_outcome
-
-app_name = "reports_api"
+from .. import metrics
+from ..forms import DrillDownForm, ReportForm
+from ..templatetags.reports_ui import episode_outcome
+from .schema import ERRORS, LEADS_PARAMETERS, ReportSchema, documented
+from .serializers import (
+    ConversationRateBody,
+    ConversionBody,
+    IgnoreRateBody,
+    LeadsBody,
+    MqlTargetBody,
+    OverviewBody,
+    RejectionReasonsBody,
+    SlaComplianceBody,
+    SpeedToLeadBody,
+)
 
 
 class HasReportRole(permissions.BasePermission):
@@ -36,275 +33,6 @@ class HasReportRole(permissions.BasePermission):
 
     def has_permission(self, request, view):
         return access.has_role(request.user, *access.ROLES)
-
-
-# Query parameters (documented once, shared by every endpoint)
-
-
-def optional(name, kind, description, **extra):
-    return OpenApiParameter(name, kind, description=description, **extra)
-
-
-class ReportSchema(AutoSchema):
-    """Documents what ``ReportForm`` does: an empty optional parameter (``?to=``) means its default, as in a form."""
-
-    def _process_override_parameters(self, direction="request"):
-        parameters = super()._process_override_parameters(direction)
-        return {
-            key: {**parameter, "allowEmptyValue": True} if parameter and not parameter.get("required") else parameter
-            for key, parameter in parameters.items()
-        }
-
-
-REPORT_PARAMETERS = [
-    optional("from", OpenApiTypes.DATE, "First day of the period (YYYY-MM-DD). Default: 29 days before 'to'."),
-    optional(
-        "to",
-        OpenApiTypes.DATE,
-        "Last day of the period, inclusive (YYYY-MM-DD). Default: today. At most 731 days after 'from'; "
-        "years 2000 to 2100.",
-    ),
-    optional(
-        "view",
-        OpenApiTypes.STR,
-        "period: events that happened in the period; cohort: the period's MQLs followed to 'as_of'. "
-        "Default: period. Changes the conversion numbers.",
-        enum=[value for value, _label in VIEW_CHOICES],
-    ),
-    optional(
-        "as_of", OpenApiTypes.DATETIME, "Judge ignored and awaiting MQLs as of this instant (ISO 8601). Default: now."
-    ),
-    optional("tz", OpenApiTypes.STR, "IANA time zone of the period's days, e.g. Europe/Berlin. Default: the server's."),
-    optional("source", OpenApiTypes.STR, "Only leads of this source."),
-    optional("campaign", OpenApiTypes.STR, "Only leads of this campaign."),
-    optional(
-        "team", OpenApiTypes.INT, "Only this team's MQLs. Managers: one of the teams they manage (default: the first)."
-    ),
-    optional("rep", OpenApiTypes.INT, "Only this rep's MQLs (user id). Reps always get their own numbers."),
-]
-
-ERRORS = {
-    400: OpenApiResponse(
-        OpenApiTypes.OBJECT,
-        description='Bad period or filters: {"field": ["message", ...]}, e.g. "to" before "from", a period longer than '
-        'two years, a malformed date, a team you do not manage; period-wide problems under "detail".',
-    ),
-    401: OpenApiResponse(OpenApiTypes.OBJECT, description="Not authenticated."),
-    403: OpenApiResponse(OpenApiTypes.OBJECT, description="The user has no role that may see reports."),
-}
-
-
-def documented(summary, body, *, parameters=REPORT_PARAMETERS, extra_errors=None):
-    return extend_schema(
-        summary=summary,
-        parameters=parameters,
-        responses={200: body, **ERRORS, **(extra_errors or {})},
-    )
-
-
-# Response shapes
-
-
-class PeriodEcho(serializers.Serializer):
-    # "from" is a keyword: the field is declared below the class.
-    to = serializers.DateField()
-    tz = serializers.CharField()
-    days = serializers.IntegerField()
-
-
-PeriodEcho._declared_fields = {"from": serializers.DateField(), **PeriodEcho._declared_fields}
-
-
-class FiltersEcho(serializers.Serializer):
-    source = serializers.CharField(allow_blank=True)
-    campaign = serializers.CharField(allow_blank=True)
-    team = serializers.IntegerField(allow_null=True)
-    rep = serializers.IntegerField(allow_null=True)
-
-
-class CountNumber(serializers.Serializer):
-    count = serializers.IntegerField()
-    leads_url = serializers.URLField(help_text="The leads behind this number (GET /api/reports/leads/?...).")
-
-
-class RateNumber(serializers.Serializer):
-    numerator = serializers.IntegerField()
-    denominator = serializers.IntegerField()
-    percent = serializers.FloatField(allow_null=True, help_text="numerator ÷ denominator × 100; null when 0 ÷ 0.")
-    formula = serializers.CharField()
-    leads_url = serializers.URLField(allow_null=True, help_text="The leads counted in the numerator.")
-
-
-class ReportBody(serializers.Serializer):
-    report = serializers.CharField()
-    formula = serializers.CharField()
-    as_of = serializers.DateTimeField()
-    period = PeriodEcho()
-    filters = FiltersEcho()
-    view = serializers.ChoiceField(choices=VIEW_CHOICES)
-
-
-class IgnoreRateBody(ReportBody):
-    ignore_rate = RateNumber()
-    mqls = CountNumber()
-    ignored = CountNumber()
-    awaiting = CountNumber(help_text="Inside their SLA window with no follow-up: not ignored (yet).")
-    followed_up = CountNumber()
-
-
-class ConversionBody(ReportBody):
-    mql_to_sql = RateNumber(help_text="MQL efficiency.")
-    mql_to_sal = RateNumber(help_text="Acceptance.")
-    mqls = CountNumber()
-    sals = CountNumber()
-    sqls = CountNumber()
-
-
-class SlaComplianceBody(ReportBody):
-    compliance = RateNumber()
-    closed = CountNumber()
-    within = CountNumber()
-    late = CountNumber(help_text="Followed up after the window closed: an SLA miss, not ignored.")
-    never = CountNumber()
-
-
-class SpeedBand(serializers.Serializer):
-    label = serializers.CharField()
-    count = serializers.IntegerField()
-    percent = serializers.FloatField(allow_null=True)
-    leads_url = serializers.URLField()
-
-
-class RepSpeed(serializers.Serializer):
-    rep = serializers.IntegerField(allow_null=True)
-    name = serializers.CharField()
-    responded = CountNumber()
-    mean_seconds = serializers.FloatField(allow_null=True)
-    within_hour = RateNumber()
-    within_sla = RateNumber()
-
-
-class SpeedToLeadBody(ReportBody):
-    responded = CountNumber()
-    median_seconds = serializers.FloatField(allow_null=True)
-    mean_seconds = serializers.FloatField(allow_null=True)
-    p90_seconds = serializers.FloatField(allow_null=True)
-    typical_window_seconds = serializers.FloatField(
-        allow_null=True, help_text="The median SLA window of the period's MQLs."
-    )
-    misses_sla = serializers.BooleanField(
-        allow_null=True, help_text="Whether the mean response is slower than the typical SLA window."
-    )
-    within_hour = RateNumber()
-    within_sla = RateNumber()
-    bands = SpeedBand(many=True)
-    by_rep = RepSpeed(many=True)
-
-
-class ReasonRow(serializers.Serializer):
-    code = serializers.CharField()
-    label = serializers.CharField()
-    count = serializers.IntegerField()
-    percent = serializers.FloatField(allow_null=True)
-    from_mql = serializers.IntegerField()
-    from_sal = serializers.IntegerField()
-    leads_url = serializers.URLField()
-
-
-class TrendRow(serializers.Serializer):
-    week = serializers.DateField(help_text="The Monday starting the week.")
-    code = serializers.CharField()
-    count = serializers.IntegerField()
-
-
-class SplitRow(serializers.Serializer):
-    value = serializers.CharField(allow_blank=True)
-    code = serializers.CharField()
-    count = serializers.IntegerField()
-    leads_url = serializers.URLField(allow_null=True)
-
-
-class RejectionReasonsBody(ReportBody):
-    rejections = CountNumber()
-    reasons = ReasonRow(many=True)
-    trend = TrendRow(many=True)
-    by_source = SplitRow(many=True)
-    by_campaign = SplitRow(many=True)
-
-
-class ConversationGroup(serializers.Serializer):
-    contacted = CountNumber()
-    conversations = CountNumber()
-    rate = RateNumber()
-
-
-class ConversationRateBody(ReportBody):
-    mql = ConversationGroup()
-    colder = ConversationGroup()
-
-
-class MonthRow(serializers.Serializer):
-    month = serializers.DateField()
-    mqls = CountNumber()
-    target = serializers.IntegerField(allow_null=True)
-    percent = serializers.FloatField(allow_null=True, help_text="MQLs ÷ target × 100; null without a target.")
-
-
-class MqlTargetBody(ReportBody):
-    months = MonthRow(many=True)
-
-
-class OverviewBody(ReportBody):
-    mqls = CountNumber()
-    ignore_rate = RateNumber()
-    awaiting = CountNumber()
-    mql_to_sal = RateNumber()
-    mql_to_sql = RateNumber()
-    sla_compliance = RateNumber()
-    median_response_seconds = serializers.FloatField(allow_null=True)
-    misses_sla = serializers.BooleanField(allow_null=True)
-    rejections = CountNumber()
-    mql_conversation_rate = RateNumber()
-    colder_conversation_rate = RateNumber()
-
-
-class LeadRow(serializers.Serializer):
-    lead = serializers.IntegerField()
-    lead_url = serializers.URLField()
-    name = serializers.CharField()
-    company = serializers.CharField(allow_blank=True)
-    owner = serializers.IntegerField(allow_null=True)
-    owner_name = serializers.CharField(allow_blank=True)
-    source = serializers.CharField(allow_blank=True)
-    campaign = serializers.CharField(allow_blank=True)
-    episode = serializers.IntegerField(allow_null=True, help_text="The MQL episode number; null for contacted leads.")
-    mql_at = serializers.DateTimeField(allow_null=True)
-    due_at = serializers.DateTimeField(allow_null=True)
-    first_follow_up_at = serializers.DateTimeField(allow_null=True)
-    accepted_at = serializers.DateTimeField(allow_null=True)
-    qualified_at = serializers.DateTimeField(allow_null=True)
-    rejected_at = serializers.DateTimeField(allow_null=True)
-    outcome = serializers.CharField(allow_blank=True)
-    rejection_reason = serializers.CharField(allow_null=True)
-    rejection_note = serializers.CharField(allow_blank=True)
-    first_contact_at = serializers.DateTimeField(allow_null=True, help_text="Conversation rate lists only.")
-    had_conversation = serializers.BooleanField(allow_null=True, help_text="Conversation rate lists only.")
-
-
-class LeadsBody(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    metric = serializers.CharField()
-    bucket = serializers.CharField()
-    title = serializers.CharField()
-    as_of = serializers.DateTimeField()
-    period = PeriodEcho()
-    filters = FiltersEcho()
-    results = LeadRow(many=True)
-
-
-# Building the answers
 
 
 def _seconds(value):
@@ -521,20 +249,17 @@ class MqlTargetView(ReportView):
 
     def numbers(self, form, as_of, count, rate):
         result = metrics.mql_target(form.period, form.filters, as_of=as_of)
-        base = self.request.build_absolute_uri(reverse("reports_api:leads"))
-        months = []
-        for month in result.months:
-            period = metrics.month_part(form.period, month.month)
-            query = form.query(as_of=as_of, period=period, metric=self.slug, bucket="mqls")
-            months.append(
+        return {
+            "months": [
                 {
                     "month": month.month,
-                    "mqls": {"count": month.mqls, "leads_url": f"{base}?{query}"},
+                    "mqls": count(month.mqls, self.slug, "mqls", period=metrics.month_part(form.period, month.month)),
                     "target": month.target,
                     "percent": _percent(month.attainment.percent),
                 }
-            )
-        return {"months": months}
+                for month in result.months
+            ]
+        }
 
 
 class OverviewView(ReportView):
@@ -571,33 +296,6 @@ class OverviewView(ReportView):
         }
 
 
-LEADS_PARAMETERS = [
-    OpenApiParameter(
-        "metric",
-        OpenApiTypes.STR,
-        required=True,
-        enum=list(metrics.DRILL_DOWNS),
-        description="The report the number belongs to.",
-    ),
-    OpenApiParameter(
-        "bucket",
-        OpenApiTypes.STR,
-        required=True,
-        description="Which number of the report, as in its leads_url: "
-        + "; ".join(f"{metric}: {', '.join(buckets)}" for metric, buckets in metrics.DRILL_DOWNS.items())
-        + ".",
-    ),
-    optional("reason", OpenApiTypes.STR, "Rejection reason code (rejection_reasons only)."),
-    *REPORT_PARAMETERS,
-    OpenApiParameter("page", {"type": "integer", "minimum": 1}, description="Page number (default 1)."),
-    OpenApiParameter(
-        "page_size",
-        {"type": "integer", "minimum": 1, "maximum": LeadPagination.max_page_size},
-        description=f"Rows per page (default {LeadPagination.page_size or 50}, at most {LeadPagination.max_page_size}).",
-    ),
-]
-
-
 class LeadsView(APIView):
     """The leads behind one number of a report, newest MQL first, paginated."""
 
@@ -623,10 +321,6 @@ class LeadsView(APIView):
             raise ValidationError(form.error_messages())
         as_of = form.selected_as_of or timezone.now()
         title, rows, found = form.leads()
-        if rows == metrics.EPISODE_ROWS:
-            found = found.select_related("lead", "owner", "rejection_reason").order_by("-mql_at", "-id")
-        else:
-            found = found.select_related("owner").order_by("-first_contact", "-id")
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(found, request, view=self)
         results = [self.row(item, rows, as_of) for item in page]
@@ -669,16 +363,3 @@ class LeadsView(APIView):
             "first_contact_at": None if episode else item.first_contact,
             "had_conversation": None if episode else item.had_conversation,
         }
-
-
-urlpatterns = [
-    path("overview/", OverviewView.as_view(), name="overview"),
-    path("ignore-rate/", IgnoreRateView.as_view(), name="ignore-rate"),
-    path("conversion/", ConversionView.as_view(), name="conversion"),
-    path("speed-to-lead/", SpeedToLeadView.as_view(), name="speed-to-lead"),
-    path("sla-compliance/", SlaComplianceView.as_view(), name="sla-compliance"),
-    path("rejection-reasons/", RejectionReasonsView.as_view(), name="rejection-reasons"),
-    path("conversation-rate/", ConversationRateView.as_view(), name="conversation-rate"),
-    path("mql-target/", MqlTargetView.as_view(), name="mql-target"),
-    path("leads/", LeadsView.as_view(), name="leads"),
-]

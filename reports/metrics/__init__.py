@@ -1,0 +1,108 @@
+"""The handoff metrics: one function per metric, computed in the database.
+
+Every function takes an explicit ``Period`` and ``Filters`` (and, where the
+answer depends on it, an ``as_of`` instant and a ``view``) and returns a small
+frozen dataclass. Numbers come from ``MqlEpisode``, the per-episode projection
+of the lead history, so a recycled lead that becomes an MQL again counts once
+per episode. Each number's leads are available from the ``*_episodes``
+functions, which the drill-down pages use, so a number and its list can never
+disagree.
+
+Views: *period* counts events that happened in the period (SALs accepted in it,
+SQLs qualified in it, over MQLs created in it); *cohort* follows the MQLs created
+in the period to ``as_of`` (default: now).
+
+Callers import from here (``from reports import metrics``); the modules are:
+
+- ``period``: ``Period``, ``Filters``, ``Ratio``, ``ReportInputError``, the views;
+- ``episodes``: the ``*_episodes`` querysets (and ``contacted_leads``) behind each number;
+- ``drill_downs``: ``DRILL_DOWNS``, which list belongs to which number, and ``drill_down``;
+- one module per metric family: ``handoff`` (ignore rate, conversion, SLA
+  compliance), ``speed``, ``rejections``, ``conversations``, ``targets``.
+"""
+
+from .conversations import ConversationRate, conversation_rate
+from .drill_downs import DRILL_DOWNS, EPISODE_ROWS, LEAD_ROWS, drill_down
+from .episodes import (
+    SPEED_BANDS,
+    accepted_episodes,
+    awaiting_episodes,
+    contacted_leads,
+    followed_up_episodes,
+    ignored_episodes,
+    mql_episodes,
+    qualified_episodes,
+    rejected_episodes,
+    responded_episodes,
+    sla_closed_episodes,
+    sla_late_episodes,
+    sla_met_episodes,
+    sla_missed_episodes,
+)
+from .handoff import Conversion, IgnoreRate, SlaCompliance, conversion, ignore_rate, ignore_rate_by_rep, sla_compliance
+from .period import (
+    COHORT_VIEW,
+    EARLIEST_YEAR,
+    LATEST_YEAR,
+    MAX_PERIOD_DAYS,
+    PERIOD_VIEW,
+    VIEWS,
+    Filters,
+    Period,
+    Ratio,
+    ReportInputError,
+    month_part,
+)
+from .rejections import ReasonCount, RejectionReasons, rejection_reasons
+from .speed import RepSpeed, SpeedToLead, speed_to_lead
+from .targets import MonthTarget, MqlTarget, mql_target
+
+__all__ = [
+    "COHORT_VIEW",
+    "DRILL_DOWNS",
+    "EARLIEST_YEAR",
+    "EPISODE_ROWS",
+    "LATEST_YEAR",
+    "LEAD_ROWS",
+    "MAX_PERIOD_DAYS",
+    "PERIOD_VIEW",
+    "SPEED_BANDS",
+    "VIEWS",
+    "ConversationRate",
+    "Conversion",
+    "Filters",
+    "IgnoreRate",
+    "MonthTarget",
+    "MqlTarget",
+    "Period",
+    "Ratio",
+    "ReasonCount",
+    "RejectionReasons",
+    "RepSpeed",
+    "ReportInputError",
+    "SlaCompliance",
+    "SpeedToLead",
+    "accepted_episodes",
+    "awaiting_episodes",
+    "contacted_leads",
+    "conversation_rate",
+    "conversion",
+    "drill_down",
+    "followed_up_episodes",
+    "ignore_rate",
+    "ignore_rate_by_rep",
+    "ignored_episodes",
+    "month_part",
+    "mql_episodes",
+    "mql_target",
+    "qualified_episodes",
+    "rejected_episodes",
+    "rejection_reasons",
+    "responded_episodes",
+    "sla_closed_episodes",
+    "sla_compliance",
+    "sla_late_episodes",
+    "sla_met_episodes",
+    "sla_missed_episodes",
+    "speed_to_lead",
+]

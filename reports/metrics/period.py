@@ -1,0 +1,134 @@
+"""What every metric is asked: the period, the filters and the view, and the ``Ratio`` it answers with.
+
+A bad period, view or filter raises ``ReportInputError`` naming the offending
+field, which the forms turn into a field error (a 400 in the API).
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.db.models import Q
+from django.utils import timezone
+
+MAX_PERIOD_DAYS = 731
+EARLIEST_YEAR = 2000
+LATEST_YEAR = 2100
+
+PERIOD_VIEW = "period"
+COHORT_VIEW = "cohort"
+VIEWS = (PERIOD_VIEW, COHORT_VIEW)
+
+
+class ReportInputError(ValueError):
+    """A period, view or filter a report cannot answer for; the message says why."""
+
+    def __init__(self, message, *, field=None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole local days from ``start`` to ``end`` inclusive, in the time zone ``tz``."""
+
+    start: date
+    end: date
+    tz: str = "UTC"
+
+    def __post_init__(self):
+        if not isinstance(self.start, date) or not isinstance(self.end, date):
+            raise ReportInputError("Give the period as dates (YYYY-MM-DD).", field="from")
+        if self.end < self.start:
+            raise ReportInputError("The period ends before it starts: 'to' must be on or after 'from'.", field="to")
+        for name, value in (("from", self.start), ("to", self.end)):
+            if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+                raise ReportInputError(
+                    f"'{name}' must be between {EARLIEST_YEAR} and {LATEST_YEAR}, got {value.isoformat()}.", field=name
+                )
+        days = (self.end - self.start).days + 1
+        if days > MAX_PERIOD_DAYS:
+            raise ReportInputError(
+                f"The period is {days} days long; reports cover at most {MAX_PERIOD_DAYS} days (two years).",
+                field="to",
+            )
+        try:
+            ZoneInfo(self.tz)
+        except (ZoneInfoNotFoundError, ValueError, TypeError):
+            raise ReportInputError(f"Unknown time zone {self.tz!r}.", field="tz") from None
+
+    @property
+    def zone(self):
+        return ZoneInfo(self.tz)
+
+    @property
+    def start_at(self):
+        return datetime.combine(self.start, time.min, tzinfo=self.zone).astimezone(UTC)
+
+    @property
+    def end_at(self):
+        """The first instant after the period (local midnight after ``end``)."""
+        return datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=self.zone).astimezone(UTC)
+
+    @property
+    def days(self):
+        return (self.end - self.start).days + 1
+
+    @classmethod
+    def last_days(cls, days, *, today=None, tz="UTC"):
+        today = today or timezone.now().astimezone(ZoneInfo(tz)).date()
+        return cls(today - timedelta(days=days - 1), today, tz)
+
+
+def month_part(period, month):
+    """Return the part of ``period`` inside the calendar month that starts on ``month``, for a month's drill-down; raises ReportInputError when they do not overlap."""
+    last = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    return Period(max(month, period.start), min(last, period.end), period.tz)
+
+
+@dataclass(frozen=True)
+class Filters:
+    source: str = ""
+    campaign: str = ""
+    team: int | None = None
+    rep: int | None = None
+
+    def apply(self, episodes):
+        # Leads have the same field names, so contacted_leads() narrows leads with this too.
+        if self.source:
+            episodes = episodes.filter(source=self.source)
+        if self.campaign:
+            episodes = episodes.filter(campaign=self.campaign)
+        if self.team is not None:
+            episodes = episodes.filter(team_id=self.team)
+        if self.rep is not None:
+            episodes = episodes.filter(owner_id=self.rep)
+        return episodes
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """``numerator`` of ``denominator``; ``percent`` is None when there is nothing to divide by."""
+
+    numerator: int
+    denominator: int
+
+    @property
+    def percent(self):
+        if not self.denominator:
+            return None
+        return 100.0 * self.numerator / self.denominator
+
+
+def _as_of(as_of):
+    return as_of or timezone.now()
+
+
+def _check_view(view):
+    if view not in VIEWS:
+        raise ReportInputError(f"Unknown view {view!r}; choose 'period' or 'cohort'.", field="view")
+
+
+def _in(period, name):
+    return Q(**{f"{name}__gte": period.start_at, f"{name}__lt": period.end_at})

@@ -1,0 +1,43 @@
+"""What each report page shows, built from ``reports.metrics`` and formatted for the templates and CSV.
+
+``BUILDERS[slug](form, as_of)`` returns the page's ``Report``: its numbers,
+tables and charts. ``blocks`` holds the parts and the list of reports; one
+module per metric family (``handoff``, ``speed``, ``rejections``,
+``conversations``, ``targets``), as in ``reports.metrics``, builds its pages.
+``reports.views`` renders them.
+"""
+
+from .blocks import REPORTS, REPORTS_BY_SLUG, Cell, Number, Report, ReportInfo, Table
+from .conversations import build_conversation_rate
+from .handoff import build_conversion, build_ignore_rate, build_sla_compliance
+from .rejections import build_rejection_reasons
+from .speed import build_speed_to_lead
+from .targets import build_mql_target
+
+BUILDERS = {
+    "ignore_rate": build_ignore_rate,
+    "conversion": build_conversion,
+    "speed_to_lead": build_speed_to_lead,
+    "sla_compliance": build_sla_compliance,
+    "rejection_reasons": build_rejection_reasons,
+    "conversation_rate": build_conversation_rate,
+    "mql_target": build_mql_target,
+}
+
+__all__ = [
+    "BUILDERS",
+    "REPORTS",
+    "REPORTS_BY_SLUG",
+    "Cell",
+    "Number",
+    "Report",
+    "ReportInfo",
+    "Table",
+    "build_conversation_rate",
+    "build_conversion",
+    "build_ignore_rate",
+    "build_mql_target",
+    "build_rejection_reasons",
+    "build_sla_compliance",
+    "build_speed_to_lead",
+]

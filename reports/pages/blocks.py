@@ -1,0 +1,154 @@
+"""The parts every report page is made of: which reports there are, numbers, tables (each a CSV) and charts.
+
+A page is a ``Report``: big ``Number``s, ``Table``s of ``Cell``s and chart
+specs (JSON for static/js/reports.js). Numbers and cells link to the leads
+behind them through ``_linker``.
+"""
+
+from dataclasses import dataclass, field
+
+from django.urls import reverse
+
+from .. import metrics
+from ..templatetags.reports_ui import cell
+
+
+@dataclass(frozen=True)
+class ReportInfo:
+    slug: str
+    title: str
+    question: str
+    formula: str
+
+    @property
+    def url_name(self):
+        return f"reports:{self.slug}"
+
+
+REPORTS = (
+    ReportInfo(
+        "ignore_rate",
+        "Ignore rate",
+        "Which MQLs did nobody answer although their SLA window has expired?",
+        metrics.IgnoreRate.formula,
+    ),
+    ReportInfo(
+        "conversion",
+        "MQL → SQL conversion",
+        "How many MQLs did sales accept (SAL) and qualify into opportunities (SQL)?",
+        f"{metrics.Conversion.formula_sql}; acceptance: {metrics.Conversion.formula_sal}",
+    ),
+    ReportInfo(
+        "speed_to_lead",
+        "Speed to lead",
+        "How long from MQL to the first sales response, by rep, against the SLA?",
+        metrics.SpeedToLead.formula,
+    ),
+    ReportInfo(
+        "sla_compliance",
+        "SLA compliance",
+        "Of the MQLs whose window has closed, how many were answered in time?",
+        metrics.SlaCompliance.formula,
+    ),
+    ReportInfo(
+        "rejection_reasons",
+        "Rejection reasons",
+        "Why does sales reject MQLs, by source and campaign, and in their own words?",
+        metrics.RejectionReasons.formula,
+    ),
+    ReportInfo(
+        "conversation_rate",
+        "Conversation rate",
+        "How many contacted leads turned into a real conversation, MQLs versus colder leads?",
+        metrics.ConversationRate.formula,
+    ),
+    ReportInfo(
+        "mql_target",
+        "MQL target",
+        "Is marketing producing the MQLs it promised each month?",
+        metrics.MqlTarget.formula,
+    ),
+)
+REPORTS_BY_SLUG = {report.slug: report for report in REPORTS}
+
+
+# What a page shows: numbers, tables (each a CSV), charts
+
+
+@dataclass(frozen=True)
+class Cell:
+    value: object
+    kind: str = "text"
+    link: str = ""
+
+    @property
+    def text(self):
+        return cell(self.value, self.kind)
+
+
+@dataclass(frozen=True)
+class Table:
+    slug: str
+    title: str
+    headers: tuple
+    rows: list
+    caption: str = ""
+
+    @property
+    def columns(self):
+        """(header, "text" or "num") per column, from the kinds of the first row's cells."""
+        kinds = [item.kind for item in self.rows[0]] if self.rows else ["text"] * len(self.headers)
+        aligns = ["text"] + ["text" if kind == "text" else "num" for kind in kinds[1:]]
+        return list(zip(self.headers, aligns, strict=True))
+
+
+@dataclass(frozen=True)
+class Number:
+    label: str
+    value: object
+    kind: str = "int"
+    link: str = ""
+    note: str = ""
+    tone: str = ""
+
+    @property
+    def text(self):
+        return cell(self.value, self.kind)
+
+
+@dataclass
+class Report:
+    info: ReportInfo
+    numbers: list
+    tables: list
+    charts: list = field(default_factory=list)
+    verdict: str = ""
+    verdict_tone: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def _linker(form, as_of, metric):
+    base = reverse("reports:leads")
+
+    def link(bucket, **extra):
+        # as_of is pinned so the list is judged at the same instant as the number.
+        return f"{base}?{form.query(as_of=as_of, metric=metric, bucket=bucket, **extra)}"
+
+    return link
+
+
+def _chart(chart_id, kind, title, labels, datasets, **options):
+    return {"id": chart_id, "kind": kind, "title": title, "labels": labels, "datasets": datasets, **options}
+
+
+def _dataset(label, data, *, tone, links=None, **extra):
+    return {"label": label, "data": data, "tone": tone, "links": links or [], **extra}
+
+
+def _tone_for(ratio, *, good_above=None, bad_above=None):
+    value = ratio.percent
+    if value is None:
+        return ""
+    if bad_above is not None:
+        return "bad" if value > bad_above else "good"
+    return "good" if value >= good_above else "bad"
