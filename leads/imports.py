@@ -536,7 +536,7 @@ class _Importer:
                 emails = [row.values["email"].lower() for row in good]
                 leads = Lead.objects.select_for_update().annotate(email_key=Lower("email"))
                 existing = {lead.email_key: lead for lead in leads.filter(email_key__in=emails).order_by("pk")}
-            new, changed = [], {}
+            new, changed, updates = [], {}, []
             for row in good:
                 lead = existing.get(row.values["email"].lower())
                 if lead is None:
@@ -545,11 +545,31 @@ class _Importer:
                     else:
                         bad.append((row.line, "name is missing (a new lead needs one)", row.raw))
                     continue
+                before = {}
                 for field, value in row.values.items():
                     if field != "email" and getattr(lead, field) != value:
+                        before[field] = [getattr(lead, field), value]
                         setattr(lead, field, value)
                         changed.setdefault(lead.pk, (lead, set()))[1].add(field)
+                if before:
+                    updates.append((lead, before, row.line))
             created, events = self._create(new, bad, now, careful=careful)
+            # Every change is an event: which fields the import changed, from what to what.
+            events += [
+                (
+                    lead.pk,
+                    EventKind.UPDATED,
+                    now,
+                    job.created_by_id,
+                    lead.stage,
+                    lead.stage,
+                    lead.owner_id,
+                    lead.mql_episode,
+                    "",
+                    {"fields": before, "import": job.pk, "line": line},
+                )
+                for lead, before, line in updates
+            ]
             events += self._rescore([lead for lead, _fields in changed.values()], now)
             _insert_rows(LeadEvent, EVENT_FIELDS, events)
             _update_leads(changed.values(), now)

@@ -414,6 +414,7 @@ class MqlEpisode(models.Model):
 
 class EventKind(models.TextChoices):
     CREATED = "created", "Created"
+    UPDATED = "updated", "Details updated"
     PROMOTED = "promoted", "Became MQL"
     ACCEPTED = "accepted", "Accepted"
     REJECTED = "rejected", "Rejected"

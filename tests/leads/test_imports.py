@@ -211,7 +211,9 @@ def test_email_in_another_case_updates_the_existing_lead_but_not_its_stage_or_ow
     assert (updated.name, updated.phone) == (lead.name, "+49 1")  # empty cells change nothing
     assert (updated.stage, updated.owner_id, updated.team_id) == (Stage.MQL, rep.pk, team.pk)
     assert updated.version == lead.version + 1
-    assert LeadEvent.objects.filter(lead=lead).count() == events_before
+    # One event says what the import changed; no stage move.
+    assert LeadEvent.objects.filter(lead=lead).count() == events_before + 1
+    assert LeadEvent.objects.filter(lead=lead).last().kind == "updated"
     assert Lead.objects.count() == 1
 
 
@@ -631,3 +633,15 @@ def test_error_report_does_not_hand_formulas_to_a_spreadsheet(marketer):
     rows = list(csv.reader(io.StringIO("".join(imports.error_report_csv(job)))))
 
     assert rows[1] == ["2", "'nope' is not a valid e-mail address", "'=1+2,nope"]
+
+
+def test_an_update_by_import_is_recorded_in_the_history(marketer):
+    from leads.models import EventKind, LeadEvent
+
+    lead = make_lead(by=marketer, name="Old Name", email="Known@Example.com", company="Old Co")
+    job = import_csv("email,name,company\nknown@example.com,Old Name,New Co\n", by=marketer)
+    assert job.updated_count == 1
+    event = LeadEvent.objects.get(lead=lead, kind=EventKind.UPDATED)
+    assert event.payload["fields"] == {"company": ["Old Co", "New Co"]}
+    assert event.payload["line"] == 2
+    assert event.actor == marketer
