@@ -5,7 +5,7 @@ of them see the same rows:
 
 - ``sweep``: ``leads.sla.flag_overdue_leads``, the real function;
 - ``sql_sweep``: one hand-written statement doing the same work (claim, one
-  history row per lead, the owner and manager e-mails in the outbox);
+  history row per lead, one digest e-mail per owner and manager in the outbox);
 - ``sweep_claim``: the sweep's own claim statement (``leads.sla._CLAIM_SQL``) alone;
 - ``sql_claim``: the hand-written claim UPDATE alone.
 
@@ -108,24 +108,27 @@ WITH claimed AS (
            jsonb_build_object('due_at', to_char(sla_due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
       FROM claimed
 ), recipients AS (
-    SELECT %(owner_kind)s AS kind, claimed.*, person.id AS person_id, person.email
+    SELECT %(owner_kind)s AS kind, claimed.id, claimed.sla_due_at, person.id AS person_id, person.email
       FROM claimed
       JOIN auth_user person ON person.id = claimed.owner_id
       LEFT JOIN leads_slapolicy policy ON policy.id = claimed.sla_policy_id
      WHERE person.email <> '' AND COALESCE(policy.notify_owner, TRUE)
     UNION ALL
-    SELECT %(manager_kind)s, claimed.*, person.id, person.email
+    SELECT %(manager_kind)s, claimed.id, claimed.sla_due_at, person.id, person.email
       FROM claimed
       JOIN leads_teammember membership ON membership.team_id = claimed.team_id AND membership.role = 'manager'
       JOIN auth_user person ON person.id = membership.user_id AND person.is_active
       LEFT JOIN leads_slapolicy policy ON policy.id = claimed.sla_policy_id
      WHERE person.email <> '' AND COALESCE(policy.notify_managers, TRUE)
 ), outbox AS (
+    -- One digest per recipient and kind, listing the claimed leads most overdue first.
     INSERT INTO leads_outboxmessage (kind, lead_id, recipient_id, to_email, dedupe_key, context, created_at,
                                      claimed_at, claim_token, attempts, sent_at, last_error)
-    SELECT kind, id, person_id, email, kind || ':' || id || ':' || mql_episode || ':' || version || ':' || person_id,
-           '{}', %(now)s, NULL, '', 0, NULL, ''
+    SELECT kind, NULL, person_id, email,
+           kind || ':' || %(stamp)s || ':' || (SELECT min(id) FROM claimed) || ':' || person_id,
+           jsonb_build_object('lead_ids', jsonb_agg(id ORDER BY sla_due_at, id)), %(now)s, NULL, '', 0, NULL, ''
       FROM recipients
+     GROUP BY kind, person_id, email
 )
 SELECT id FROM claimed
 """
@@ -201,6 +204,7 @@ def run_sql_sweep():
             HANDWRITTEN_SWEEP_SQL,
             {
                 "now": NOW,
+                "stamp": NOW.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ"),
                 "owner_kind": OutboxMessage.Kind.SLA_BREACH_OWNER.value,
                 "manager_kind": OutboxMessage.Kind.SLA_BREACH_MANAGER.value,
             },

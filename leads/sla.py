@@ -137,8 +137,8 @@ def flag_overdue_leads(*, now=None):
             sql = _BREACH_DIGEST_SQL.format(
                 context=context_sql, leads=leads_sql, join=join, claimed=claimed_sql, policy_flag=flag
             )
-            # The first claimed id makes the key unique to this run's claim.
-            cursor.execute(sql, [kind, f"{kind}:{stamp}:{claimed[0]}:", now, ids])
+            # The smallest claimed id makes the key unique to this run's claim.
+            cursor.execute(sql, [kind, f"{kind}:{stamp}:{min(claimed)}:", now, ids])
     log.info("SLA sweep flagged %d overdue MQLs", len(claimed))
     return claimed
 
