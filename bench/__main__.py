@@ -15,6 +15,8 @@ BENCHMARKS = {
     "sla_sweep": "bench.sla_sweep",
     "activity_ingest": "bench.activity_ingest",
     "csv_import": "bench.csv_import",
+    "rescore": "bench.rescore",
+    "reports": "bench.reports",
 }
 
 

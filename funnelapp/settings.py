@@ -126,6 +126,9 @@ if not DATABASE_URL and not DEBUG:
     raise ImproperlyConfigured("DATABASE_URL must be set when DEBUG is off")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not env_bool("DB_JIT", False):
+        # Report queries paid 100-470 ms of JIT compilation each and gained nothing (bench/README.md).
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 else:
     DATABASES = {
         "default": {
