@@ -1,6 +1,34 @@
 """A full rescore of 1,000,000 leads: ``leads.scoring.rescore_leads``, the Celery job behind "Rescore all".
 
-DRAFT
+Three passes over the same leads, each a complete run of the job:
+
+- ``initial``: from zero (no rule shares stored, every score 0), so every share is
+  new, almost every score changes and writes a history row, and the leads that
+  reach the threshold are promoted and routed;
+- ``unchanged``: again with nothing changed: the cost of reading and comparing;
+- ``one_rule``: after one demographic rule's points changed, so every lead it
+  matches (30 %) changes score, and a few more cross the threshold.
+
+The data lives in a database of its own next to the benchmark database (its name +
+``_rescore``), is generated once with set-based SQL and kept (``--rebuild``
+regenerates it); every run first resets it to the same start (scores 0, no shares
+or history, promoted leads back in stage lead, the table vacuumed). Each pass runs
+in a fresh child process (``python -m bench.rescore pass ...``), so its peak RSS is
+the job's own; each runs once (a pass takes minutes; ``--repeat`` is ignored).
+
+Measured per pass: wall time, leads/s, CPU of the process and of its PostgreSQL
+backend, peak RSS, rows inserted/updated/deleted per table and WAL written, and a
+split of the wall time by statement kind and by Python phase (the job's own
+functions and Django's write calls are wrapped for the length of the pass). After
+each pass, untimed: 1,000 random leads recomputed with ``scoring.contributions``
+from all their activities must match the stored score and shares; every score must
+be the sum of its shares; no lead in stage lead may be at the threshold; and the
+MQLs and SALs the data started with must not have moved.
+
+``BENCH_RESCORE_IMPLEMENTATIONS=current,proposed`` also runs the change to
+``_rescore_batch`` proposed below (``proposed_rescore_batch``) from the same start
+and checks that it writes the same rows (digests of every lead, share, history row
+and MQL episode after each pass).
 """
 
 import json
@@ -132,6 +160,9 @@ def run(options):
         for label, _title, _change in PASSES:
             result = child(env, "pass", label, implementation)
             passes.append(result)
+            # Written after every pass, so a run stopped half-way still leaves its figures.
+            partial = summarise(dataset, passes, load_before, time.perf_counter() - started)
+            harness.write_json("rescore", {**partial, "complete": False})
             print(
                 f"  {implementation:>8} {label:<9}: {result['seconds']:8.1f} s, {result['leads_per_s']:>6,} leads/s,"
                 f" {result['changed']:>9,} changed, {result['promoted']:>5,} promoted, peak RSS"
@@ -139,7 +170,7 @@ def run(options):
                 f"{'' if result['check']['ok'] else '  CHECK FAILED'}",
                 flush=True,
             )
-    results = summarise(dataset, passes, load_before, time.perf_counter() - started)
+    results = {**summarise(dataset, passes, load_before, time.perf_counter() - started), "complete": True}
     path = harness.write_json("rescore", results)
     print_results(results)
     print(f"  results written to {path}")
@@ -195,7 +226,8 @@ def summarise(dataset, passes, load_before, total_seconds):
     for result in passes:
         by_implementation.setdefault(result["implementation"], {})[result["label"]] = result
     digests = {name: {label: r["digest"] for label, r in runs.items()} for name, runs in by_implementation.items()}
-    same_work = all(d == digests["current"] for d in digests.values()) if "current" in digests else True
+    reference = digests.get("current", {})
+    same_work = all(digest == reference.get(label, digest) for d in digests.values() for label, digest in d.items())
     speedups = {}
     if "current" in by_implementation:
         for name, runs in by_implementation.items():
@@ -277,7 +309,7 @@ def print_results(results):
     labels = list(columns[0][2]["split"]["items_s"])
     split_rows = [(label, *(f"{r['split']['items_s'][label]:.1f}" for _name, _label, r in columns)) for label in labels]
     split_rows.append(("wall time", *(f"{r['seconds']:.1f}" for _n, _l, r in columns)))
-    harness.print_table(("", *(f"{name} {label}" for name, label, _r in columns)), split_rows)
+    harness.print_table(("item", *(f"{name} {label}" for name, label, _r in columns)), split_rows)
     promotions = [
         f"{name} {label} {r['split']['ms_per_promotion']} ms"
         for name, label, r in columns
