@@ -6,7 +6,8 @@ of them see the same rows:
 - ``sweep``: ``leads.sla.flag_overdue_leads``, the real function;
 - ``sql_sweep``: one hand-written statement doing the same work (claim, one
   history row per lead, one digest e-mail per owner and manager in the outbox);
-- ``sweep_claim``: the sweep's own claim statement (``leads.sla._CLAIM_SQL``) alone;
+- ``sweep_claim``: the sweep's own claim (``leads.sla._CLAIM_SQL``; on PostgreSQL the first
+  CTE of the sweep's one statement) alone;
 - ``sql_claim``: the hand-written claim UPDATE alone.
 
 The targets compare the sweep with the hand-written statement doing the same
@@ -188,7 +189,7 @@ def run_sweep():
 
 def run_sweep_claim():
     with connection.cursor() as cursor:
-        cursor.execute(sla._CLAIM_SQL, [NOW, NOW])
+        cursor.execute(sla._CLAIM_SQL, {"now": NOW})
         cursor.fetchall()
 
 

@@ -446,7 +446,11 @@ class LeadEvent(models.Model):
     migration 0002), so nothing written here is ever lost.
     """
 
-    # Indexed as the leading column of leadevent_lead_at_idx.
+    # History is read per lead only (reports read MqlEpisode), so the one index is
+    # leadevent_lead_at_idx. Every other index would be paid by each event written,
+    # 100,000 at a time in an SLA catch-up sweep, and read by nothing: actor, owner
+    # and reason are never searched, and users and reasons are deactivated, not
+    # deleted (the append-only history refuses losing them anyway).
     lead = models.ForeignKey(Lead, on_delete=models.DO_NOTHING, related_name="events", db_index=False)
     kind = models.CharField(max_length=20, choices=EventKind.choices)
     at = models.DateTimeField(default=timezone.now)
@@ -456,16 +460,19 @@ class LeadEvent(models.Model):
         blank=True,
         on_delete=models.DO_NOTHING,
         related_name="+",
+        db_index=False,
         help_text="Empty when the system acted (scoring, SLA job).",
     )
     from_stage = models.CharField(max_length=10, choices=Stage.choices, blank=True)
     to_stage = models.CharField(max_length=10, choices=Stage.choices, blank=True)
     # The lead's owner once this event happened, for per-rep reports.
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_index=False
     )
     episode = models.PositiveIntegerField(default=0)
-    reason = models.ForeignKey(RejectionReason, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+")
+    reason = models.ForeignKey(
+        RejectionReason, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_index=False
+    )
     note = models.TextField(blank=True)
     payload = models.JSONField(default=dict, blank=True)
 
@@ -476,8 +483,6 @@ class LeadEvent(models.Model):
         indexes = [
             # A lead's history page, oldest first.
             models.Index(fields=["lead", "at"], name="leadevent_lead_at_idx"),
-            # Reports: events of one kind in a period.
-            models.Index(fields=["kind", "at"], name="leadevent_kind_at_idx"),
         ]
 
     def __str__(self):

@@ -51,15 +51,20 @@ def business_time_left(lead, now, calendar=None):
     return business_hours.working_time_between(now, lead.sla_due_at, calendar)
 
 
-_CLAIM_SQL = """
+# The claim: only rows nobody flagged yet, so a second run, or a concurrent one
+# (which waits on the row locks and re-checks the condition), claims nothing twice.
+_CLAIM_TEMPLATE = """
 UPDATE leads_lead
-   SET sla_breached_at = %s, version = version + 1
+   SET sla_breached_at = %(now)s, version = version + 1
  WHERE stage = 'mql'
    AND first_follow_up_at IS NULL
    AND sla_breached_at IS NULL
-   AND sla_due_at <= %s
-RETURNING id
+   AND sla_due_at <= %(now)s
+RETURNING {returning}
 """
+_CLAIM_SQL = _CLAIM_TEMPLATE.format(returning="id")
+
+_SQLITE_CLAIMED = "SELECT value FROM json_each(%s)"
 
 _BREACH_EVENTS_SQL = """
 INSERT INTO leads_leadevent (lead_id, kind, at, actor_id, from_stage, to_stage, owner_id, episode,
@@ -74,8 +79,10 @@ SELECT id, 'sla_breached', %s, NULL, 'mql', 'mql', owner_id, mql_episode, NULL, 
 _BREACH_DIGEST_SQL = """
 INSERT INTO leads_outboxmessage (kind, lead_id, recipient_id, to_email, dedupe_key, context, created_at,
                                  claimed_at, claim_token, attempts, sent_at, last_error)
-SELECT %s, NULL, person.id, person.email, %s || person.id, {context}, %s, NULL, '', 0, NULL, ''
-  FROM {leads} lead
+SELECT %s, NULL, person.id, person.email, %s || person.id, json_object('lead_ids', json_group_array(lead.id)),
+       %s, NULL, '', 0, NULL, ''
+  -- SQLite aggregates in the order rows arrive: most overdue first.
+  FROM (SELECT * FROM leads_lead ORDER BY sla_due_at, id) lead
   JOIN {join}
   LEFT JOIN leads_slapolicy policy ON policy.id = lead.sla_policy_id
  WHERE lead.id IN ({claimed})
@@ -92,22 +99,75 @@ _MANAGER_JOIN = (
 )
 
 
-def _vendor_sql():
-    """The few expressions PostgreSQL and SQLite spell differently: (claimed ids, event payload, digest context, leads in due order)."""
-    if connection.vendor == "postgresql":
-        return (
-            "SELECT unnest(%s::bigint[])",
-            "jsonb_build_object('due_at', to_char(sla_due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))",
-            "jsonb_build_object('lead_ids', jsonb_agg(lead.id ORDER BY lead.sla_due_at, lead.id))",
-            "leads_lead",
-        )
-    return (
-        "SELECT value FROM json_each(%s)",
-        "json_object('due_at', strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', sla_due_at))",
-        "json_object('lead_ids', json_group_array(lead.id))",
-        # SQLite aggregates in the order rows arrive: most overdue first.
-        "(SELECT * FROM leads_lead ORDER BY sla_due_at, id)",
+# PostgreSQL runs the whole sweep as one statement: the data-modifying CTEs all read
+# the claimed rows from the UPDATE's RETURNING, so the ids never travel to Python
+# and back and the claimed leads are not read again. All parts see one snapshot and
+# commit or fail together.
+_SWEEP_SQL_POSTGRESQL = f"""
+WITH claimed AS (
+    {_CLAIM_TEMPLATE.format(returning="id, owner_id, team_id, mql_episode, sla_due_at, sla_policy_id")}
+), history AS (
+    INSERT INTO leads_leadevent (lead_id, kind, at, actor_id, from_stage, to_stage, owner_id, episode,
+                                 reason_id, note, payload)
+    SELECT id, 'sla_breached', %(now)s, NULL, 'mql', 'mql', owner_id, mql_episode, NULL, '',
+           jsonb_build_object('due_at', to_char(sla_due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
+      FROM claimed
+), recipients AS (
+    SELECT %(owner_kind)s AS kind, claimed.id, claimed.sla_due_at, person.id AS person_id, person.email
+      FROM claimed
+      JOIN {_OWNER_JOIN.replace("lead.", "claimed.")}
+      LEFT JOIN leads_slapolicy policy ON policy.id = claimed.sla_policy_id
+     WHERE person.email <> '' AND COALESCE(policy.notify_owner, TRUE)
+    UNION ALL
+    SELECT %(manager_kind)s, claimed.id, claimed.sla_due_at, person.id, person.email
+      FROM claimed
+      JOIN {_MANAGER_JOIN.replace("lead.", "claimed.")}
+      LEFT JOIN leads_slapolicy policy ON policy.id = claimed.sla_policy_id
+     WHERE person.email <> '' AND COALESCE(policy.notify_managers, TRUE)
+), digests AS (
+    -- The smallest claimed id makes the key unique to this run's claim.
+    INSERT INTO leads_outboxmessage (kind, lead_id, recipient_id, to_email, dedupe_key, context, created_at,
+                                     claimed_at, claim_token, attempts, sent_at, last_error)
+    SELECT kind, NULL, person_id, email,
+           kind || ':' || %(stamp)s || ':' || (SELECT min(id) FROM claimed) || ':' || person_id,
+           jsonb_build_object('lead_ids', jsonb_agg(id ORDER BY sla_due_at, id)), %(now)s, NULL, '', 0, NULL, ''
+      FROM recipients
+     GROUP BY kind, person_id, email
+)
+SELECT id FROM claimed
+"""
+
+
+def _sweep_postgresql(cursor, now, stamp):
+    cursor.execute(
+        _SWEEP_SQL_POSTGRESQL,
+        {
+            "now": now,
+            "stamp": stamp,
+            "owner_kind": OutboxMessage.Kind.SLA_BREACH_OWNER.value,
+            "manager_kind": OutboxMessage.Kind.SLA_BREACH_MANAGER.value,
+        },
     )
+    return [row[0] for row in cursor.fetchall()]
+
+
+def _sweep_sqlite(cursor, now, stamp):
+    # SQLite has no data-modifying CTEs: claim, then write history and digests
+    # for the claimed ids, all in the caller's transaction.
+    cursor.execute(_CLAIM_SQL, {"now": now})
+    claimed = [row[0] for row in cursor.fetchall()]
+    if not claimed:
+        return claimed
+    ids = json.dumps(claimed)
+    payload = "json_object('due_at', strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', sla_due_at))"
+    cursor.execute(_BREACH_EVENTS_SQL.format(payload=payload, claimed=_SQLITE_CLAIMED), [now, ids])
+    for kind, join, flag in (
+        (OutboxMessage.Kind.SLA_BREACH_OWNER, _OWNER_JOIN, "COALESCE(policy.notify_owner, TRUE)"),
+        (OutboxMessage.Kind.SLA_BREACH_MANAGER, _MANAGER_JOIN, "COALESCE(policy.notify_managers, TRUE)"),
+    ):
+        sql = _BREACH_DIGEST_SQL.format(join=join, claimed=_SQLITE_CLAIMED, policy_flag=flag)
+        cursor.execute(sql, [kind, f"{kind}:{stamp}:{min(claimed)}:", now, ids])
+    return claimed
 
 
 def flag_overdue_leads(*, now=None):
@@ -115,31 +175,18 @@ def flag_overdue_leads(*, now=None):
 
     One conditional UPDATE claims the rows (only rows not yet flagged), so two
     runs at once, or one after the other, flag and notify each lead exactly once.
-    In the same transaction one INSERT ... SELECT writes a history event per
-    claimed lead and one more per kind queues a digest e-mail per owner and
-    manager listing the leads this run claimed (as the leads' policies ask).
+    In the same transaction a history event is written per claimed lead and one
+    digest e-mail is queued per owner and per manager listing the leads this run
+    claimed (as the leads' policies ask).
     """
     # SQLite compares timestamps as text: always bind UTC.
     now = (now or timezone.now()).astimezone(UTC)
+    stamp = now.strftime("%Y%m%dT%H%M%S.%fZ")
+    sweep = _sweep_postgresql if connection.vendor == "postgresql" else _sweep_sqlite
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, [now, now])
-        claimed = [row[0] for row in cursor.fetchall()]
-        if not claimed:
-            return claimed
-        claimed_sql, payload_sql, context_sql, leads_sql = _vendor_sql()
-        ids = claimed if connection.vendor == "postgresql" else json.dumps(claimed)
-        cursor.execute(_BREACH_EVENTS_SQL.format(payload=payload_sql, claimed=claimed_sql), [now, ids])
-        stamp = now.strftime("%Y%m%dT%H%M%S.%fZ")
-        for kind, join, flag in (
-            (OutboxMessage.Kind.SLA_BREACH_OWNER, _OWNER_JOIN, "COALESCE(policy.notify_owner, TRUE)"),
-            (OutboxMessage.Kind.SLA_BREACH_MANAGER, _MANAGER_JOIN, "COALESCE(policy.notify_managers, TRUE)"),
-        ):
-            sql = _BREACH_DIGEST_SQL.format(
-                context=context_sql, leads=leads_sql, join=join, claimed=claimed_sql, policy_flag=flag
-            )
-            # The smallest claimed id makes the key unique to this run's claim.
-            cursor.execute(sql, [kind, f"{kind}:{stamp}:{min(claimed)}:", now, ids])
-    log.info("SLA sweep flagged %d overdue MQLs", len(claimed))
+        claimed = sweep(cursor, now, stamp)
+    if claimed:
+        log.info("SLA sweep flagged %d overdue MQLs", len(claimed))
     return claimed
 
 
