@@ -25,10 +25,9 @@ from all their activities must match the stored score and shares; every score mu
 be the sum of its shares; no lead in stage lead may be at the threshold; and the
 MQLs and SALs the data started with must not have moved.
 
-``BENCH_RESCORE_IMPLEMENTATIONS=current,proposed`` also runs the change to
-``_rescore_batch`` proposed below (``proposed_rescore_batch``) from the same start
-and checks that it writes the same rows (digests of every lead, share, history row
-and MQL episode after each pass).
+``BENCH_RESCORE_IMPLEMENTATIONS`` runs other versions of ``scoring._rescore_batch``
+registered in ``IMPLEMENTATIONS`` from the same start and checks that they write the
+same rows (digests of every lead, share, history row and MQL episode after each pass).
 """
 
 import json
@@ -1016,120 +1015,12 @@ def check_sample(label):
     return result
 
 
-# The proposed change to leads/scoring.py, prototyped here: another _rescore_batch, run by the
-# unchanged rescore_leads. Same reads, same rules (scoring.contributions), same rows written;
-# what differs is how it reads and writes:
-#
-# - the leads' scores are written with one UPDATE per distinct new score (a batch holds a few
-#   dozen) instead of bulk_update(), whose CASE WHEN per lead and field costs about 0.5 ms of
-#   Python per lead;
-# - activities and stored shares are read as tuples (values_list), not model instances;
-# - a lead's stored shares are compared rule by rule: only shares that appeared are inserted,
-#   only those that went are deleted and only those whose value changed are updated (one
-#   statement per rule and value), instead of deleting and re-inserting all shares of a lead
-#   whose shares changed at all.
-#
-# Everything stays in the ORM, so it runs on SQLite as well.
-
-
-class _Behaviour:
-    """What behaviour_match reads of an activity, without a model instance."""
-
-    __slots__ = ("kind", "url")
-
-    def __init__(self, kind, url):
-        self.kind = kind
-        self.url = url
-
-
-# What contributions() and the batch read of a lead; the rest of the row stays in the database.
-_LEAD_FIELDS = (
-    "id",
-    "email",
-    "job_title",
-    "company",
-    "company_size",
-    "country",
-    "source",
-    "campaign",
-    "stage",
-    "score",
-    "version",
-    "owner_id",
-    "mql_episode",
-)
-
-
-def proposed_rescore_batch(ids, rules, behaviour_kinds, *, limit, now):
-    """Drop-in for scoring._rescore_batch; returns (how many changed, ids now at or over the threshold in stage lead)."""
-    from collections import defaultdict
-
-    from django.db import transaction
-    from django.db.models import F
-
-    from leads.models import Activity, EventKind, Lead, LeadEvent, LeadRuleScore, Stage
-    from leads.scoring import contributions
-
-    with transaction.atomic():
-        leads = list(Lead.objects.select_for_update().filter(pk__in=ids).order_by("pk").only(*_LEAD_FIELDS))
-        activities = defaultdict(list)
-        if behaviour_kinds:
-            rows = Activity.objects.filter(lead_id__in=ids, kind__in=behaviour_kinds).values_list(
-                "lead_id", "kind", "url"
-            )
-            for lead_id, kind, url in rows:
-                activities[lead_id].append(_Behaviour(kind, url))
-        stored = defaultdict(dict)
-        rows = LeadRuleScore.objects.filter(lead_id__in=ids).values_list("lead_id", "rule_id", "matches", "points")
-        for lead_id, rule_id, matches, points in rows:
-            stored[lead_id][rule_id] = (matches, points)
-        added, gone, altered = [], defaultdict(list), defaultdict(list)
-        events, by_score, ready = [], defaultdict(list), []
-        for lead in leads:
-            new = contributions(lead, activities[lead.pk], rules)
-            old = stored[lead.pk]
-            if new != old:
-                for rule_id in old.keys() - new.keys():
-                    gone[rule_id].append(lead.pk)
-                for rule_id, value in new.items():
-                    before = old.get(rule_id)
-                    if before is None:
-                        added.append(LeadRuleScore(lead_id=lead.pk, rule_id=rule_id, matches=value[0], points=value[1]))
-                    elif before != value:
-                        altered[(rule_id, *value)].append(lead.pk)
-            score = sum(points for _m, points in new.values())
-            if score != lead.score:
-                events.append(
-                    LeadEvent(
-                        lead_id=lead.pk,
-                        kind=EventKind.SCORE_CHANGED,
-                        at=now,
-                        from_stage=lead.stage,
-                        to_stage=lead.stage,
-                        owner_id=lead.owner_id,
-                        episode=lead.mql_episode,
-                        payload={"from": lead.score, "to": score, "cause": "rescore"},
-                    )
-                )
-                by_score[score].append(lead.pk)
-            if lead.stage == Stage.LEAD and score >= limit:
-                ready.append(lead.pk)
-        for rule_id, lead_ids in gone.items():
-            LeadRuleScore.objects.filter(rule_id=rule_id, lead_id__in=lead_ids).delete()
-        for (rule_id, matches, points), lead_ids in altered.items():
-            LeadRuleScore.objects.filter(rule_id=rule_id, lead_id__in=lead_ids).update(matches=matches, points=points)
-        if added:
-            LeadRuleScore.objects.bulk_create(added, batch_size=5000)
-        # The rows are locked, so version + 1 is what bulk_update wrote from the value read.
-        for score, lead_ids in by_score.items():
-            Lead.objects.filter(pk__in=lead_ids).update(score=score, version=F("version") + 1, updated_at=now)
-        if events:
-            LeadEvent.objects.bulk_create(events, batch_size=5000)
-    return len(events), ready
-
-
 # name -> the _rescore_batch rescore_leads runs (None: the one in leads/scoring.py)
-IMPLEMENTATIONS = {"current": None, "proposed": proposed_rescore_batch}
+# To try a change to the batch before making it, prototype another
+# ``_rescore_batch(ids, rules, behaviour_kinds, *, limit, now)`` here, register it, and
+# run with BENCH_RESCORE_IMPLEMENTATIONS=current,<name>: it runs from the same start and
+# must write the same rows.
+IMPLEMENTATIONS = {"current": None}
 
 
 # The child process: python -m bench.rescore STEP ...

@@ -283,29 +283,68 @@ def rescore_leads(run_id, *, now=None, batch_size=RESCORE_BATCH):
     return run
 
 
+class _Behaviour:
+    """What ``behaviour_match`` reads of an activity, without building a model instance."""
+
+    __slots__ = ("kind", "url")
+
+    def __init__(self, kind, url):
+        self.kind = kind
+        self.url = url
+
+
+# What contributions() and the batch read of a lead; the rest of the row stays in the database.
+_RESCORE_LEAD_FIELDS = (
+    "id",
+    "email",
+    "job_title",
+    "company",
+    "company_size",
+    "country",
+    "source",
+    "campaign",
+    "stage",
+    "score",
+    "version",
+    "owner_id",
+    "mql_episode",
+)
+
+
 def _rescore_batch(ids, rules, behaviour_kinds, *, limit, now):
-    """Rescore one batch of leads set-wise; returns (how many changed, ids now at or over the threshold in stage lead)."""
+    """Rescore one batch of leads set-wise; returns (how many changed, ids now at or over the threshold in stage lead).
+
+    Writes only the difference: shares that appeared, went or changed value, and
+    one UPDATE per distinct new score (a batch holds a few dozen), so a full
+    rescore costs what changed rather than a rewrite of every row.
+    """
     with transaction.atomic():
-        leads = list(Lead.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+        leads = list(Lead.objects.select_for_update().filter(pk__in=ids).order_by("pk").only(*_RESCORE_LEAD_FIELDS))
         activities = defaultdict(list)
         if behaviour_kinds:
-            for activity in Activity.objects.filter(lead_id__in=ids, kind__in=behaviour_kinds).only(
+            rows = Activity.objects.filter(lead_id__in=ids, kind__in=behaviour_kinds).values_list(
                 "lead_id", "kind", "url"
-            ):
-                activities[activity.lead_id].append(activity)
+            )
+            for lead_id, kind, url in rows:
+                activities[lead_id].append(_Behaviour(kind, url))
         stored = defaultdict(dict)
-        for row in LeadRuleScore.objects.filter(lead_id__in=ids):
-            stored[row.lead_id][row.rule_id] = (row.matches, row.points)
-        new_rows, events, changed_leads, stale = [], [], [], []
-        ready = []
+        rows = LeadRuleScore.objects.filter(lead_id__in=ids).values_list("lead_id", "rule_id", "matches", "points")
+        for lead_id, rule_id, matches, points in rows:
+            stored[lead_id][rule_id] = (matches, points)
+        added, gone, altered = [], defaultdict(list), defaultdict(list)
+        events, by_score, ready = [], defaultdict(list), []
         for lead in leads:
             new = contributions(lead, activities[lead.pk], rules)
-            if new != stored[lead.pk]:
-                stale.append(lead.pk)
-                new_rows.extend(
-                    LeadRuleScore(lead_id=lead.pk, rule_id=rule_id, matches=m, points=p)
-                    for rule_id, (m, p) in new.items()
-                )
+            old = stored[lead.pk]
+            if new != old:
+                for rule_id in old.keys() - new.keys():
+                    gone[rule_id].append(lead.pk)
+                for rule_id, value in new.items():
+                    before = old.get(rule_id)
+                    if before is None:
+                        added.append(LeadRuleScore(lead_id=lead.pk, rule_id=rule_id, matches=value[0], points=value[1]))
+                    elif before != value:
+                        altered[(rule_id, *value)].append(lead.pk)
             score = sum(points for _m, points in new.values())
             if score != lead.score:
                 events.append(
@@ -320,19 +359,21 @@ def _rescore_batch(ids, rules, behaviour_kinds, *, limit, now):
                         payload={"from": lead.score, "to": score, "cause": "rescore"},
                     )
                 )
-                lead.score = score
-                lead.version += 1
-                lead.updated_at = now
-                changed_leads.append(lead)
+                by_score[score].append(lead.pk)
             if lead.stage == Stage.LEAD and score >= limit:
                 ready.append(lead.pk)
-        if stale:
-            LeadRuleScore.objects.filter(lead_id__in=stale).delete()
-            LeadRuleScore.objects.bulk_create(new_rows, batch_size=5000)
-        if changed_leads:
-            Lead.objects.bulk_update(changed_leads, ["score", "version", "updated_at"], batch_size=2000)
+        for rule_id, lead_ids in gone.items():
+            LeadRuleScore.objects.filter(rule_id=rule_id, lead_id__in=lead_ids).delete()
+        for (rule_id, matches, points), lead_ids in altered.items():
+            LeadRuleScore.objects.filter(rule_id=rule_id, lead_id__in=lead_ids).update(matches=matches, points=points)
+        if added:
+            LeadRuleScore.objects.bulk_create(added, batch_size=5000)
+        # The rows are locked, so version + 1 is exactly one more than what was read.
+        for score, lead_ids in by_score.items():
+            Lead.objects.filter(pk__in=lead_ids).update(score=score, version=F("version") + 1, updated_at=now)
+        if events:
             LeadEvent.objects.bulk_create(events, batch_size=5000)
-    return len(changed_leads), ready
+    return len(events), ready
 
 
 @dataclass(frozen=True)
