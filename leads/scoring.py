@@ -146,13 +146,10 @@ def _store(lead, new, *, now, actor=None, cause):
     return score
 
 
-def _record_score(lead, score, *, now, actor, cause):
-    previous = lead.score
-    Lead.objects.filter(pk=lead.pk).update(score=score, version=F("version") + 1, updated_at=now)
-    lead.score = score
-    lead.version += 1
-    LeadEvent.objects.create(
-        lead=lead,
+def score_changed_event(lead, score, *, cause, now, actor=None):
+    """Return the unsaved history row for ``lead``'s score going from its current value to ``score``; raises nothing."""
+    return LeadEvent(
+        lead_id=lead.pk,
         kind=EventKind.SCORE_CHANGED,
         at=now,
         actor=actor,
@@ -160,8 +157,16 @@ def _record_score(lead, score, *, now, actor, cause):
         to_stage=lead.stage,
         owner_id=lead.owner_id,
         episode=lead.mql_episode,
-        payload={"from": previous, "to": score, "cause": cause},
+        payload={"from": lead.score, "to": score, "cause": cause},
     )
+
+
+def _record_score(lead, score, *, now, actor, cause):
+    event = score_changed_event(lead, score, cause=cause, now=now, actor=actor)
+    Lead.objects.filter(pk=lead.pk).update(score=score, version=F("version") + 1, updated_at=now)
+    lead.score = score
+    lead.version += 1
+    event.save(force_insert=True)
 
 
 def _promote_if_ready(lead, *, limit, now):
@@ -347,18 +352,7 @@ def _rescore_batch(ids, rules, behaviour_kinds, *, limit, now):
                         altered[(rule_id, *value)].append(lead.pk)
             score = sum(points for _m, points in new.values())
             if score != lead.score:
-                events.append(
-                    LeadEvent(
-                        lead_id=lead.pk,
-                        kind=EventKind.SCORE_CHANGED,
-                        at=now,
-                        from_stage=lead.stage,
-                        to_stage=lead.stage,
-                        owner_id=lead.owner_id,
-                        episode=lead.mql_episode,
-                        payload={"from": lead.score, "to": score, "cause": "rescore"},
-                    )
-                )
+                events.append(score_changed_event(lead, score, cause="rescore", now=now))
                 by_score[score].append(lead.pk)
             if lead.stage == Stage.LEAD and score >= limit:
                 ready.append(lead.pk)

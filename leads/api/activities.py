@@ -2,11 +2,9 @@
 event or a batch of up to 1,000, idempotent by an optional ``external_id``.
 
 A request is all or nothing: every item is validated (shape, then its lead) before
-anything is stored, and one bad item answers 400 with its index and field. Stored
-activities score their leads at once, incrementally: the whole batch adds its rule
-matches to ``LeadRuleScore`` in a few set-wise statements under the leads' row
-locks, which is what ``leads.scoring.apply_activities`` does for one lead; a lead
-that reaches the threshold is promoted (and routed) by ``transitions.promote_to_mql``.
+anything is stored, and one bad item answers 400 with its index and field. Storing
+and scoring are ``leads.activities.record_activities``: stored activities score
+their leads at once, and a lead that reaches the threshold is promoted.
 
 Sales activities (call, e-mail, meeting, conversation) are not taken here: they are
 a rep's follow-up and stop the SLA clock, so they go through
@@ -14,16 +12,10 @@ a rep's follow-up and stop the SLA clock, so they go through
 the rep's right to act and the lead's stage.
 """
 
-import logging
-from collections import Counter, defaultdict
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
-from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Q, Value, When
-from django.db.models.functions import Lower
 from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -38,31 +30,17 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from leads import access, scoring, transitions
-from leads.models import (
-    SALES_ACTIVITY_KINDS,
-    Activity,
-    ActivityKind,
-    EventKind,
-    Lead,
-    LeadEvent,
-    LeadRuleScore,
-    ScoringRule,
-    Stage,
-)
+from leads import access, activities
+from leads.models import SALES_ACTIVITY_KINDS, ActivityKind, Stage
 from leads.transitions import MAX_NOTE_LENGTH
 
 from .serializers import CharField, EmailField
 from .views import ErrorDetail, documented
 
-log = logging.getLogger(__name__)
-
 MAX_BATCH = 1000
 # Integrations' clocks drift; a timestamp this far ahead of ours still counts as "now".
 CLOCK_SKEW = timedelta(minutes=5)
 EARLIEST_ACTIVITY = datetime(2000, 1, 1, tzinfo=UTC)
-# Attempts at storing a batch while an identical delivery races it (see record_activities).
-STORE_ATTEMPTS = 3
 
 BEHAVIOUR_KINDS = [kind for kind in ActivityKind if kind not in SALES_ACTIVITY_KINDS]
 LEAD_ACTIVITIES_PATH = "/api/leads/{id}/activities/"
@@ -210,16 +188,7 @@ def _attach_leads(items, *, is_batch):
     """Replace each item's lead id or e-mail address by ``item["lead_id"]``, in one query; unknown ones are a 400."""
     ids = {item["lead"] for item in items if "lead" in item}
     emails = {item["email"].lower() for item in items if "email" in item}
-    leads = Lead.objects.order_by()
-    if emails:
-        # Lower(email) is what the lead_email_unique_ci index holds.
-        leads = leads.annotate(email_ci=Lower("email")).filter(Q(pk__in=ids) | Q(email_ci__in=emails))
-    else:
-        leads = leads.filter(pk__in=ids)
-    by_id, by_email = set(), {}
-    for pk, email in leads.values_list("id", "email"):
-        by_id.add(pk)
-        by_email[email.lower()] = pk
+    by_id, by_email = activities.known_leads(ids, emails)
     errors = {}
     for index, item in enumerate(items):
         if "email" in item:
@@ -235,170 +204,15 @@ def _attach_leads(items, *, is_batch):
         raise ValidationError({"items": errors} if is_batch else errors["0"])
 
 
-# Storing and scoring ----------------------------------------------------------
+# The endpoint -----------------------------------------------------------------
 
 
 class DeliveryConflict(APIException):
+    """``activities.DeliveryRaced``: an identical delivery kept winning the race to store the same external ids."""
+
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The same activities are being stored by another request at this moment; retry shortly."
     default_code = "conflict"
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """What became of one item: the activity now holding it, and whether this request stored it."""
-
-    activity_id: int
-    created: bool
-    lead: Lead
-
-
-def record_activities(items, *, by, now):
-    """Store the items not stored before (by external_id), score their leads and return one Recorded per item.
-
-    A unique external_id makes a concurrent identical delivery fail at its INSERT
-    (it waits for ours, then finds the rows taken); it then starts over, finds
-    them stored and reports duplicates. Raises DeliveryConflict if that keeps happening.
-    """
-    for _attempt in range(STORE_ATTEMPTS):
-        try:
-            with transaction.atomic():
-                return _store(items, by=by, now=now)
-        except IntegrityError:
-            log.info("activity batch raced an identical delivery; starting over")
-    raise DeliveryConflict()
-
-
-def _store(items, *, by, now):
-    external_ids = {item["external_id"] for item in items if item["external_id"]}
-    stored = {
-        activity.external_id: activity
-        for activity in Activity.objects.filter(external_id__in=external_ids)
-        .select_related("lead")
-        .only("id", "external_id", "lead__id", "lead__score", "lead__stage")
-    }
-    new = {}  # item index -> unsaved Activity
-    for index, item in enumerate(items):
-        key = item["external_id"]
-        if key is not None and key in stored:
-            continue
-        activity = Activity(
-            lead_id=item["lead_id"],
-            kind=item["kind"],
-            occurred_at=item["occurred_at"],
-            actor_id=by.pk,
-            url=item.get("url", ""),
-            note=item.get("note", ""),
-            external_id=key,
-            created_at=now,
-        )
-        new[index] = activity
-        if key is not None:
-            stored[key] = activity  # a repeat later in this batch is a duplicate of this one
-    # Inserted in external_id order, so two overlapping batches meet their first shared id in
-    # the same order and one waits for the other instead of deadlocking.
-    Activity.objects.bulk_create(sorted(new.values(), key=lambda a: (a.external_id is None, a.external_id or "")))
-    leads = apply_activities_bulk(list(new.values()), now=now)
-    recorded = []
-    for index, item in enumerate(items):
-        activity = new.get(index) or stored[item["external_id"]]
-        lead = leads.get(activity.lead_id)
-        if lead is None:  # an earlier request's activity: its lead came with it (select_related)
-            lead = activity.lead
-        recorded.append(Recorded(activity_id=activity.pk, created=index in new, lead=lead))
-    return recorded
-
-
-def apply_activities_bulk(activities, *, now):
-    """``leads.scoring.apply_activities`` for many leads at once; returns ``{lead_id: fresh Lead}``.
-
-    Locks the leads (in id order, so concurrent batches cannot deadlock), adds
-    each lead's new matches to its ``LeadRuleScore`` rows and the points they
-    change to its score, records a score event per changed lead, and promotes
-    the leads that reached the threshold. A fixed number of statements whatever
-    the batch size, plus the promotions.
-    """
-    if not activities:
-        return {}
-    rules = [rule for rule in scoring.active_rules() if rule.category == ScoringRule.Category.BEHAVIOUR]
-    hits = defaultdict(Counter)  # lead id -> rule id -> new matches
-    for activity in activities:
-        for rule in rules:
-            if scoring.behaviour_match(rule, activity):
-                hits[activity.lead_id][rule.pk] += 1
-    leads = {
-        lead.pk: lead
-        for lead in Lead.objects.select_for_update()
-        .filter(pk__in={activity.lead_id for activity in activities})
-        .only("id", "score", "version", "stage", "owner", "mql_episode")
-        .order_by("pk")
-    }
-    if hits:
-        shares = {
-            (lead_id, rule_id): (matches, points)
-            for lead_id, rule_id, matches, points in LeadRuleScore.objects.filter(
-                lead_id__in=list(hits), rule_id__in={rule_id for counts in hits.values() for rule_id in counts}
-            ).values_list("lead_id", "rule_id", "matches", "points")
-        }
-        by_id = {rule.pk: rule for rule in rules}
-        rows, events = [], []
-        changed = defaultdict(list)  # score change -> ids of the leads it applies to
-        for lead_id, counts in hits.items():
-            lead = leads[lead_id]
-            delta = 0
-            for rule_id, count in counts.items():
-                had_matches, had_points = shares.get((lead_id, rule_id), (0, 0))
-                matches = had_matches + count
-                points = scoring.rule_points(by_id[rule_id], matches)
-                delta += points - had_points
-                rows.append(LeadRuleScore(lead_id=lead_id, rule_id=rule_id, matches=matches, points=points))
-            if delta:
-                events.append(_score_event(lead, lead.score + delta, now=now))
-                lead.score += delta
-                lead.version += 1
-                changed[delta].append(lead_id)
-        LeadRuleScore.objects.bulk_create(
-            rows, update_conflicts=True, unique_fields=["lead", "rule"], update_fields=["matches", "points"]
-        )
-        if changed:
-            # One UPDATE for all: a CASE per distinct change (a handful), not per lead as
-            # bulk_update would write, which costs seconds of Python for 1,000 leads.
-            change = Case(*(When(pk__in=ids, then=Value(delta)) for delta, ids in changed.items()), default=Value(0))
-            Lead.objects.filter(pk__in=[pk for ids in changed.values() for pk in ids]).update(
-                score=F("score") + change, version=F("version") + 1, updated_at=now
-            )
-            LeadEvent.objects.bulk_create(events)
-    limit = scoring.threshold()
-    for lead_id, lead in leads.items():
-        if lead.stage == Stage.LEAD and lead.score >= limit:
-            leads[lead_id] = _promote(lead, limit=limit, now=now)
-    return leads
-
-
-def _score_event(lead, score, *, now):
-    # The same row scoring._record_score writes for one activity.
-    return LeadEvent(
-        lead_id=lead.pk,
-        kind=EventKind.SCORE_CHANGED,
-        at=now,
-        from_stage=lead.stage,
-        to_stage=lead.stage,
-        owner_id=lead.owner_id,
-        episode=lead.mql_episode,
-        payload={"from": lead.score, "to": score, "cause": "activity"},
-    )
-
-
-def _promote(lead, *, limit, now):
-    try:
-        return transitions.promote_to_mql(lead, by=None, now=now, note=f"Score {lead.score} reached {limit}.")
-    except transitions.LeadError as exc:
-        # As in scoring: the lead stays a lead with its score; the next activity or rescore retries.
-        log.warning("lead %s reached the threshold but was not promoted: %s", lead.pk, exc.message)
-        return lead
-
-
-# The endpoint -----------------------------------------------------------------
 
 
 @extend_schema_field({"type": "string", "enum": ["created", "duplicate"]})
@@ -493,6 +307,9 @@ class ActivityIngest(APIView):
     def post(self, request):
         now = timezone.now()
         items = parse_activities(request.data, now=now)
-        recorded = record_activities(items, by=request.user, now=now)
+        try:
+            recorded = activities.record_activities(items, by=request.user, now=now)
+        except activities.DeliveryRaced:
+            raise DeliveryConflict() from None
         body = result_body(recorded)
         return Response(body, status=status.HTTP_201_CREATED if body["created"] else status.HTTP_200_OK)

@@ -11,6 +11,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from leads import imports
+from leads.imports import cleaning, reading, writing
 from leads.management.commands.import_leads import Command as ImportLeadsCommand
 from leads.models import (
     EventKind,
@@ -175,7 +176,7 @@ def test_blank_lines_are_skipped_not_reported(marketer):
 
 
 def test_line_longer_than_the_limit_is_reported_and_skipped(marketer, monkeypatch):
-    monkeypatch.setattr(imports, "MAX_LINE_BYTES", 64)
+    monkeypatch.setattr(reading, "MAX_LINE_BYTES", 64)
 
     job = import_csv(f"name,email\nAda,ada@example.com\nBob,{'b' * 100}@example.com\nCy,cy@example.com\n", by=marketer)
 
@@ -435,7 +436,7 @@ ROWS = "".join(f"Lead {n},lead{n}@example.com\n" for n in range(1, 10))
 def test_failure_in_a_batch_leaves_none_of_it_and_a_rerun_completes_it(marketer, monkeypatch):
     content = "name,email\n" + ROWS + "Dup,LEAD2@example.com\nBad,nope\n"  # 11 rows, batches of 3
     job = imports.start_import(upload(content), by=marketer, queue=False)
-    real_insert_rows = imports._insert_rows
+    real_insert_rows = writing.insert_rows
     event_writes = []
 
     def failing_insert_rows(model, fields, rows):
@@ -445,7 +446,7 @@ def test_failure_in_a_batch_leaves_none_of_it_and_a_rerun_completes_it(marketer,
                 raise RuntimeError("database went away")
         return real_insert_rows(model, fields, rows)
 
-    monkeypatch.setattr(imports, "_insert_rows", failing_insert_rows)
+    monkeypatch.setattr(writing, "insert_rows", failing_insert_rows)
     with pytest.raises(RuntimeError):
         imports.run_import(job.pk, batch_size=3)
 
@@ -455,7 +456,7 @@ def test_failure_in_a_batch_leaves_none_of_it_and_a_rerun_completes_it(marketer,
     assert emails() == ["lead1@example.com", "lead2@example.com", "lead3@example.com"]
     assert LeadEvent.objects.count() == 3
 
-    monkeypatch.setattr(imports, "_insert_rows", real_insert_rows)
+    monkeypatch.setattr(writing, "insert_rows", real_insert_rows)
     job = imports.run_import(job.pk, batch_size=3)
 
     assert job.status == ImportJob.Status.DONE
@@ -473,7 +474,7 @@ def test_task_time_limit_hands_the_rest_of_the_file_to_a_new_task(marketer, monk
     from celery.exceptions import SoftTimeLimitExceeded
 
     job = imports.start_import(upload("name,email\n" + ROWS), by=marketer, queue=False)
-    real_update_leads, calls = imports._update_leads, []
+    real_update_leads, calls = writing.update_leads, []
 
     def time_runs_out(changed, now):
         calls.append(1)
@@ -481,7 +482,7 @@ def test_task_time_limit_hands_the_rest_of_the_file_to_a_new_task(marketer, monk
             raise SoftTimeLimitExceeded()
         return real_update_leads(changed, now)
 
-    monkeypatch.setattr(imports, "_update_leads", time_runs_out)
+    monkeypatch.setattr(writing, "update_leads", time_runs_out)
     # The tests run queued tasks at once, so the new task finishes the job before this returns.
     job = imports.run_import(job.pk, batch_size=4)
 
@@ -551,7 +552,7 @@ def test_missing_file_fails_the_job_with_a_reason(marketer):
 
 
 def test_seen_addresses_survive_the_table_growing():
-    seen = imports._SeenEmails()
+    seen = cleaning.SeenEmails()
     for n in range(100_000):
         assert seen.first_line(f"lead{n}@example.com", n + 2) is None
 

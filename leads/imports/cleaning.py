@@ -1,0 +1,147 @@
+"""One row's cells checked and cleaned into lead field values, and the e-mail addresses seen so far."""
+
+import functools
+import re
+from array import array
+
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
+
+from ..models import Lead, Priority
+from .reading import FIELD_LABELS
+
+MAX_LENGTHS = {
+    field: Lead._meta.get_field(field).max_length
+    for field in ("name", "email", "phone", "company", "job_title", "source", "campaign")
+}
+SHORTEST_LIMIT = min(MAX_LENGTHS.values())
+MAX_COMPANY_SIZE = 10_000_000  # as the API
+PRIORITIES = {choice.value: choice.value for choice in Priority} | {
+    choice.label.lower(): choice.value for choice in Priority
+}
+
+
+class _CompiledEmailValidator(EmailValidator):
+    """Django's e-mail validation with its expressions compiled up front instead of behind a lazy proxy."""
+
+    user_regex = re.compile(EmailValidator.user_regex.pattern, EmailValidator.user_regex.flags)
+    domain_regex = re.compile(EmailValidator.domain_regex.pattern, EmailValidator.domain_regex.flags)
+    literal_regex = re.compile(EmailValidator.literal_regex.pattern, EmailValidator.literal_regex.flags)
+
+
+@functools.lru_cache(maxsize=50_000)
+def _domain_is_valid(domain):
+    return _CompiledEmailValidator().validate_domain_part(domain)
+
+
+class _EmailValidator(_CompiledEmailValidator):
+    """The same validation, remembering its verdict on each domain: a file repeats a few domains many times."""
+
+    def validate_domain_part(self, domain_part):
+        return _domain_is_valid(domain_part)
+
+
+validate_email = _EmailValidator()
+
+
+def clean_row(cells, plan, width, problem):
+    """Return (field values, []) for a good row, or (None, reasons) for a bad one."""
+    if problem:
+        return None, [problem]
+    if len(cells) != width and (len(cells) < width or any(cell.strip() for cell in cells[width:])):
+        return None, [f"expected {width} columns, got {len(cells)}"]
+    values, reasons = {}, []
+    for index, field in plan:
+        value = cells[index].strip()
+        if value:
+            values[field] = value
+    if "first_name" in values or "last_name" in values:
+        parts = (values.pop("first_name", ""), values.pop("last_name", ""))
+        if "name" not in values:
+            values["name"] = " ".join(part for part in parts if part)
+    for field, value in values.items():
+        if len(value) > SHORTEST_LIMIT and len(value) > MAX_LENGTHS.get(field, len(value)):
+            reasons.append(f"{FIELD_LABELS[field]} is longer than {MAX_LENGTHS[field]} characters")
+    email = values.get("email")
+    if email is None:
+        reasons.append("e-mail address is missing")
+    elif len(email) <= MAX_LENGTHS["email"]:
+        try:
+            validate_email(email)
+        except ValidationError:
+            reasons.append(f"{email!r} is not a valid e-mail address")
+    size = values.get("company_size")
+    if size is not None:
+        if not (size.isdigit() and size.isascii()) and re.fullmatch(r"\d{1,3}(,\d{3})+", size):
+            size = size.replace(",", "")
+        if size.isdigit() and size.isascii() and int(size) <= MAX_COMPANY_SIZE:
+            values["company_size"] = int(size)
+        else:
+            reasons.append(
+                f"company size must be a whole number of employees up to {MAX_COMPANY_SIZE:,},"
+                f" not {values['company_size']!r}"
+            )
+    country = values.get("country")
+    if country is not None:
+        if len(country) == 2 and country.isascii() and country.isalpha():
+            values["country"] = country.upper()
+        else:
+            reasons.append(f"country must be a two-letter ISO code such as DE, not {country!r}")
+    priority = values.get("priority")
+    if priority is not None:
+        if priority.lower() in PRIORITIES:
+            values["priority"] = PRIORITIES[priority.lower()]
+        else:
+            reasons.append(f"priority must be low, normal or high, not {priority!r}")
+    if reasons:
+        return None, reasons
+    return values, reasons
+
+
+class SeenEmails:
+    """E-mail address -> the line it was first seen on, in 24 to 48 bytes per address.
+
+    A dict of a million address strings takes well over 100 MB; this open-addressing
+    table (12 bytes a slot, at most half of them full) keeps a 64-bit hash of each
+    address instead. Two different addresses of a million-row file share a hash with a
+    chance of about 1 in 10^7; the second would be reported as a duplicate. The hash is
+    per process: a resumed job rebuilds the table by reading the committed lines again.
+    """
+
+    def __init__(self):
+        self.size = 1 << 16
+        self.keys = array("q", bytes(8 * self.size))
+        self.lines = array("I", bytes(4 * self.size))
+        self.count = 0
+
+    def first_line(self, email, line):
+        """Return the line ``email`` was first seen on, or remember it at ``line`` and return None."""
+        key = hash(email) or 1
+        keys, mask = self.keys, self.size - 1
+        slot = key & mask
+        while True:
+            found = keys[slot]
+            if found == key:
+                return self.lines[slot]
+            if not found:
+                break
+            slot = (slot + 1) & mask
+        keys[slot] = key
+        self.lines[slot] = line
+        self.count += 1
+        if 2 * self.count > self.size:
+            self._grow()
+        return None
+
+    def _grow(self):
+        old = zip(self.keys, self.lines, strict=True)
+        self.size *= 2
+        keys, lines, mask = array("q", bytes(8 * self.size)), array("I", bytes(4 * self.size)), self.size - 1
+        for key, line in old:
+            if key:
+                slot = key & mask
+                while keys[slot]:
+                    slot = (slot + 1) & mask
+                keys[slot] = key
+                lines[slot] = line
+        self.keys, self.lines = keys, lines
