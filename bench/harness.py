@@ -137,3 +137,23 @@ def write_json(name, data):
     path = folder / f"{name}.json"
     path.write_text(json.dumps(data, indent=2, default=str) + "\n")
     return path
+
+
+def ratio(stats, first, second, *, by_cpu=False, key="median_s"):
+    """``first`` over ``second`` by median (or ``key``) wall time, or by median CPU time (database plus Python); None if unknown.
+
+    The CPU times leave out PostgreSQL's parallel workers, so they flatter parallel plans.
+    """
+
+    def value(name):
+        if name not in stats:
+            return None
+        if not by_cpu:
+            return stats[name][key]
+        if stats[name]["median_db_cpu_s"] is None:
+            return None
+        return stats[name]["median_db_cpu_s"] + stats[name]["median_py_cpu_s"]
+
+    if value(first) is None or not value(second):
+        return None
+    return round(value(first) / value(second), 2)

@@ -333,11 +333,11 @@ def summarise(contenders, timings, outcomes, load_before):
     stats = {c.name: {"label": c.label, **harness.summary(timings[c.name])} for c in contenders}
     work = outcomes["sweep"]
     ratios = {
-        "sweep_vs_sql_sweep": ratio(stats, "sweep", "sql_sweep"),
-        "sweep_claim_vs_sql_claim": ratio(stats, "sweep_claim", "sql_claim"),
-        "sweep_vs_sql_claim": ratio(stats, "sweep", "sql_claim"),
-        "cpu_sweep_vs_sql_sweep": ratio(stats, "sweep", "sql_sweep", by_cpu=True),
-        "cpu_sweep_claim_vs_sql_claim": ratio(stats, "sweep_claim", "sql_claim", by_cpu=True),
+        "sweep_vs_sql_sweep": harness.ratio(stats, "sweep", "sql_sweep"),
+        "sweep_claim_vs_sql_claim": harness.ratio(stats, "sweep_claim", "sql_claim"),
+        "sweep_vs_sql_claim": harness.ratio(stats, "sweep", "sql_claim"),
+        "cpu_sweep_vs_sql_sweep": harness.ratio(stats, "sweep", "sql_sweep", by_cpu=True),
+        "cpu_sweep_claim_vs_sql_claim": harness.ratio(stats, "sweep_claim", "sql_claim", by_cpu=True),
     }
     sweep = stats["sweep"]["median_s"]
     targets = {
@@ -359,23 +359,6 @@ def summarise(contenders, timings, outcomes, load_before):
         "ratios": ratios,
         "targets": targets,
     }
-
-
-def ratio(stats, first, second, *, by_cpu=False):
-    """``first`` over ``second`` by median wall time, or by median CPU time (database plus Python); None if unknown."""
-
-    def value(name):
-        if name not in stats:
-            return None
-        if not by_cpu:
-            return stats[name]["median_s"]
-        if stats[name]["median_db_cpu_s"] is None:
-            return None
-        return stats[name]["median_db_cpu_s"] + stats[name]["median_py_cpu_s"]
-
-    if value(first) is None or not value(second):
-        return None
-    return round(value(first) / value(second), 2)
 
 
 def print_results(results):

@@ -364,7 +364,8 @@ class MqlEpisode(models.Model):
         MQL = "mql", "Rejected as MQL"
         SAL = "sal", "Disqualified after acceptance"
 
-    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="episodes")
+    # Indexed as the leading column of mqlepisode_unique_number_per_lead and mqlepisode_lead_mql_at_idx.
+    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="episodes", db_index=False)
     number = models.PositiveIntegerField()
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     # The current owner: updated on reassignment, so per-rep numbers follow the lead.
@@ -406,6 +407,9 @@ class MqlEpisode(models.Model):
             # Per-rep and per-team breakdowns.
             models.Index(fields=["owner", "mql_at"], name="mqlepisode_owner_mql_idx"),
             models.Index(fields=["team", "mql_at"], name="mqlepisode_team_mql_idx"),
+            # Conversation rate: had this lead an episode by its first contact? Answered
+            # from the index alone, once per contacted lead.
+            models.Index(fields=["lead", "mql_at"], name="mqlepisode_lead_mql_at_idx"),
         ]
 
     def __str__(self):

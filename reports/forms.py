@@ -6,6 +6,7 @@ own numbers, a manager those of the teams they manage, marketers and admins all.
 Bad input becomes field errors (shown on the page, a 400 in the API).
 """
 
+import functools
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -117,12 +118,16 @@ class ReportForm(forms.Form):
             return end
 
     def _scope_choices(self):
+        # The choices are read on first use (functools.cache: once): a page renders them, but
+        # an API call without a team or rep filter never validates against them, so it skips
+        # their queries.
         team_field, rep_field = self.fields["team"], self.fields["rep"]
         User = get_user_model()
         if self.sees_all:
-            teams = Team.objects.filter(is_active=True).values_list("pk", "name")
+            team_field.choices = functools.cache(
+                lambda: [("", "All teams"), *Team.objects.filter(is_active=True).values_list("pk", "name")]
+            )
             reps = User.objects.filter(memberships__role=TeamMember.Role.REP).distinct()
-            team_field.choices = [("", "All teams"), *teams]
             team_field.error_messages["invalid_choice"] = "Unknown team."
             rep_field.error_messages["invalid_choice"] = "Unknown rep."
         elif self.managed:
@@ -137,13 +142,17 @@ class ReportForm(forms.Form):
                 # A manager looks at one team at a time; the first one by name to start with.
                 self.data["team"] = str(team_field.choices[0][0])
         else:
-            teams, reps = [], [self.user]
+            reps = [self.user]
             team_field.choices = [("", "Your leads in any team")]
             team_field.error_messages["invalid_choice"] = "Reps see their own numbers: leave the team empty."
             rep_field.error_messages["invalid_choice"] = "You can see only your own numbers."
             self.data.setdefault("rep", str(self.user.pk))
-        reps = sorted(reps, key=lambda user: person_label(user).lower()) if not self.own_only else reps
-        rep_field.choices = ([] if self.own_only else [("", "All reps")]) + [(u.pk, person_label(u)) for u in reps]
+
+        def rep_choices():
+            people = sorted(reps, key=lambda user: person_label(user).lower()) if not self.own_only else reps
+            return ([] if self.own_only else [("", "All reps")]) + [(u.pk, person_label(u)) for u in people]
+
+        rep_field.choices = functools.cache(rep_choices)
 
     def clean_tz(self):
         return self.cleaned_data["tz"] or settings.TIME_ZONE
@@ -205,26 +214,42 @@ class ReportForm(forms.Form):
 
     def params(self, *, as_of=None, period=None, **extra):
         """The report's query parameters, as the form read them, with ``extra`` ones added (None drops one)."""
-        period = period or self.period
-        data = self.cleaned_data
-        params = {
-            "from": period.start.isoformat(),
-            "to": period.end.isoformat(),
-            "view": data["view"],
-            "tz": data["tz"],
-            "as_of": (as_of or self.selected_as_of).isoformat() if (as_of or self.selected_as_of) else None,
-            "source": data.get("source") or None,
-            "campaign": data.get("campaign") or None,
-            "team": data.get("team"),
-            "rep": None if self.own_only else data.get("rep"),
-        }
-        for name in self.EXTRA:
-            params[name] = data.get(name) or None
+        params = dict(self._base_params(as_of or self.selected_as_of, period or self.period))
         params.update(extra)
         return {name: value for name, value in params.items() if value not in (None, "")}
 
+    def _base_params(self, as_of, period):
+        # Read once per form for each (as_of, period): a report builds a link per number.
+        cache = self.__dict__.setdefault("_base_params_cache", {})
+        if (as_of, period) not in cache:
+            data = self.cleaned_data
+            params = {
+                "from": period.start.isoformat(),
+                "to": period.end.isoformat(),
+                "view": data["view"],
+                "tz": data["tz"],
+                "as_of": as_of.isoformat() if as_of else None,
+                "source": data.get("source") or None,
+                "campaign": data.get("campaign") or None,
+                "team": data.get("team"),
+                "rep": None if self.own_only else data.get("rep"),
+            }
+            for name in self.EXTRA:
+                params[name] = data.get(name) or None
+            cache[(as_of, period)] = params
+        return cache[(as_of, period)]
+
     def query(self, **extra):
-        return urlencode(self.params(**extra))
+        # A report links each of its numbers (hundreds in the API's rejection splits) to
+        # its leads with mostly the same parameters, so each pair is quoted once per form.
+        pairs = self.__dict__.setdefault("_quoted_pairs", {})
+        encoded = []
+        for name, value in self.params(**extra).items():
+            key = (name, str(value))
+            if key not in pairs:
+                pairs[key] = urlencode({name: value})
+            encoded.append(pairs[key])
+        return "&".join(encoded)
 
     def echo(self):
         """The period and filters as read, for the API's answer."""

@@ -28,7 +28,7 @@ from . import metrics
 from .forms import DrillDownForm, ReportForm, TargetMonthsForm, TargetsForm
 from .metrics import Ratio
 from .models import MonthlyTarget
-from .pages import BUILDERS, REPORTS, REPORTS_BY_SLUG, Cell, Report, ReportInfo, Table
+from .pages import BUILDERS, REPORTS, REPORTS_BY_SLUG, build_overview
 from .templatetags.reports_ui import episode_outcome
 
 LEADS_PAGE_SIZE = 50
@@ -91,32 +91,10 @@ def overview(request):
     form = ReportForm(request.GET, user=request.user)
     if not form.is_valid():
         return render(request, "reports/report_overview.html", _context(form, reports=REPORTS), status=400)
-    as_of = form.selected_as_of or timezone.now()
-    reports = [BUILDERS[info.slug](form, as_of) for info in REPORTS]
-    conversion_report = reports[1]
-    summary = Table(
-        "summary",
-        "All reports",
-        ("Report", "Number", "Value"),
-        [
-            [Cell(report.info.title), Cell(number.label), Cell(number.value, number.kind, number.link)]
-            for report in reports
-            for number in report.numbers[:2]
-        ],
-    )
-    page = Report(
-        metrics_overview_info(),
-        [],
-        [summary],
-        [{**conversion_report.charts[0], "id": "overview-funnel-chart"}],
-    )
+    reports, page = build_overview(form, form.selected_as_of or timezone.now())
     if request.GET.get("format") == "csv":
         return _table_csv(request, page, form)
     return render(request, "reports/report_overview.html", _context(form, reports=reports, report=page, info=page.info))
-
-
-def metrics_overview_info():
-    return ReportInfo("overview", "Reports", "How well the marketing-to-sales handoff works.", "")
 
 
 @role_required(*access.ROLES)

@@ -271,11 +271,10 @@ class OverviewView(ReportView):
 
     def numbers(self, form, as_of, count, rate):
         period, filters = form.period, form.filters
-        ignore = metrics.ignore_rate(period, filters, as_of=as_of)
+        headlines = metrics.episode_headlines(period, filters, as_of=as_of)
+        ignore, sla, speed = headlines.ignore_rate, headlines.sla_compliance, headlines.speed
         conversion = metrics.conversion(period, filters, view=form.selected_view, as_of=as_of)
-        sla = metrics.sla_compliance(period, filters, as_of=as_of)
-        speed = metrics.speed_to_lead(period, filters, as_of=as_of)
-        rejections = metrics.rejection_reasons(period, filters, as_of=as_of)
+        rejections = metrics.rejection_count(period, filters, as_of=as_of)
         talks = metrics.conversation_rate(period, filters)
         return {
             "mqls": count(ignore.mqls, "ignore_rate", "mqls"),
@@ -286,7 +285,7 @@ class OverviewView(ReportView):
             "sla_compliance": rate(sla.rate, metrics.SlaCompliance.formula, "sla_compliance", "within"),
             "median_response_seconds": _seconds(speed.median),
             "misses_sla": speed.misses_sla,
-            "rejections": count(rejections.total, "rejection_reasons", "rejected"),
+            "rejections": count(rejections, "rejection_reasons", "rejected"),
             "mql_conversation_rate": rate(
                 talks.mql, metrics.ConversationRate.formula, "conversation_rate", "mql_conversations"
             ),

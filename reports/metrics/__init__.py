@@ -18,7 +18,15 @@ Callers import from here (``from reports import metrics``); the modules are:
 - ``episodes``: the ``*_episodes`` querysets (and ``contacted_leads``) behind each number;
 - ``drill_downs``: ``DRILL_DOWNS``, which list belongs to which number, and ``drill_down``;
 - one module per metric family: ``handoff`` (ignore rate, conversion, SLA
-  compliance), ``speed``, ``rejections``, ``conversations``, ``targets``.
+  compliance), ``speed``, ``rejections``, ``conversations``, ``targets``;
+- ``headlines``: ``episode_headlines``, the overview's ignore rate, SLA
+  compliance and speed numbers together (one query on PostgreSQL).
+
+The overview shows one or two numbers per report, so ``speed_headline``,
+``rejection_reason_counts`` and ``rejection_count`` compute only those.
+Where PostgreSQL answers faster with its own SQL (percentile aggregates,
+grouping sets, the conversation rate as one statement), the function takes
+that path there and a portable one elsewhere; the tests run on both.
 """
 
 from .conversations import ConversationRate, conversation_rate
@@ -40,6 +48,7 @@ from .episodes import (
     sla_missed_episodes,
 )
 from .handoff import Conversion, IgnoreRate, SlaCompliance, conversion, ignore_rate, ignore_rate_by_rep, sla_compliance
+from .headlines import EpisodeHeadlines, episode_headlines
 from .period import (
     COHORT_VIEW,
     EARLIEST_YEAR,
@@ -53,8 +62,15 @@ from .period import (
     ReportInputError,
     month_part,
 )
-from .rejections import ReasonCount, RejectionReasons, rejection_reasons
-from .speed import RepSpeed, SpeedToLead, speed_to_lead
+from .rejections import (
+    ReasonCount,
+    ReasonCounts,
+    RejectionReasons,
+    rejection_count,
+    rejection_reason_counts,
+    rejection_reasons,
+)
+from .speed import RepSpeed, SpeedHeadline, SpeedToLead, speed_headline, speed_to_lead
 from .targets import MonthTarget, MqlTarget, mql_target
 
 __all__ = [
@@ -70,6 +86,7 @@ __all__ = [
     "VIEWS",
     "ConversationRate",
     "Conversion",
+    "EpisodeHeadlines",
     "Filters",
     "IgnoreRate",
     "MonthTarget",
@@ -77,10 +94,12 @@ __all__ = [
     "Period",
     "Ratio",
     "ReasonCount",
+    "ReasonCounts",
     "RejectionReasons",
     "RepSpeed",
     "ReportInputError",
     "SlaCompliance",
+    "SpeedHeadline",
     "SpeedToLead",
     "accepted_episodes",
     "awaiting_episodes",
@@ -88,6 +107,7 @@ __all__ = [
     "conversation_rate",
     "conversion",
     "drill_down",
+    "episode_headlines",
     "followed_up_episodes",
     "ignore_rate",
     "ignore_rate_by_rep",
@@ -97,6 +117,8 @@ __all__ = [
     "mql_target",
     "qualified_episodes",
     "rejected_episodes",
+    "rejection_count",
+    "rejection_reason_counts",
     "rejection_reasons",
     "responded_episodes",
     "sla_closed_episodes",
@@ -104,5 +126,6 @@ __all__ = [
     "sla_late_episodes",
     "sla_met_episodes",
     "sla_missed_episodes",
+    "speed_headline",
     "speed_to_lead",
 ]

@@ -125,10 +125,14 @@ class SlaCompliance:
 def sla_compliance(period, filters, *, as_of=None):
     """Return SLA compliance of the period's MQLs: a window closes when answered or when it expires; raises nothing."""
     as_of = _as_of(as_of)
-    counts = mql_episodes(period, filters, as_of=as_of).aggregate(
-        closed=Count("id", filter=_sla_closed_q(as_of)),
-        within=Count("id", filter=_sla_within_q(as_of)),
-        late=Count("id", filter=_sla_late_q(as_of)),
-        never=Count("id", filter=_sla_expired_q(as_of) & _not_followed_up_by(as_of)),
-    )
-    return SlaCompliance(**counts)
+    return SlaCompliance(**mql_episodes(period, filters, as_of=as_of).aggregate(**_sla_counts(as_of)))
+
+
+def _sla_counts(as_of):
+    """The counts of an ``SlaCompliance``, for ``aggregate()``."""
+    return {
+        "closed": Count("id", filter=_sla_closed_q(as_of)),
+        "within": Count("id", filter=_sla_within_q(as_of)),
+        "late": Count("id", filter=_sla_late_q(as_of)),
+        "never": Count("id", filter=_sla_expired_q(as_of) & _not_followed_up_by(as_of)),
+    }

@@ -94,16 +94,17 @@ class Filters:
     team: int | None = None
     rep: int | None = None
 
-    def apply(self, episodes):
-        # Leads have the same field names, so contacted_leads() narrows leads with this too.
+    def apply(self, episodes, *, prefix=""):
+        # Leads have the same field names, so contacted_leads() narrows leads with this too,
+        # and activities with prefix="lead__".
         if self.source:
-            episodes = episodes.filter(source=self.source)
+            episodes = episodes.filter(**{f"{prefix}source": self.source})
         if self.campaign:
-            episodes = episodes.filter(campaign=self.campaign)
+            episodes = episodes.filter(**{f"{prefix}campaign": self.campaign})
         if self.team is not None:
-            episodes = episodes.filter(team_id=self.team)
+            episodes = episodes.filter(**{f"{prefix}team_id": self.team})
         if self.rep is not None:
-            episodes = episodes.filter(owner_id=self.rep)
+            episodes = episodes.filter(**{f"{prefix}owner_id": self.rep})
         return episodes
 
 

@@ -35,7 +35,8 @@ def mql_target(period, filters, *, as_of=None):
         for row in mql_episodes(period, filters, as_of=as_of)
         .annotate(month=TruncMonth("mql_at", tzinfo=period.zone))
         .values("month")
-        .annotate(count=Count("id"))
+        # COUNT(*), not COUNT(id): nothing else is read, so an index-only scan of the mql_at index answers it.
+        .annotate(count=Count("*"))
     }
     first = period.start.replace(day=1)
     months = []

@@ -4,12 +4,15 @@
 tables and charts. ``blocks`` holds the parts and the list of reports; one
 module per metric family (``handoff``, ``speed``, ``rejections``,
 ``conversations``, ``targets``), as in ``reports.metrics``, builds its pages.
-``reports.views`` renders them.
+``reports.views`` renders them. ``build_overview`` builds the overview page:
+one card per report with the first numbers (and verdict) of its page, computed
+without the tables only the report's own page shows.
 """
 
 from .blocks import REPORTS, REPORTS_BY_SLUG, Cell, Number, Report, ReportInfo, Table
 from .conversations import build_conversation_rate
 from .handoff import build_conversion, build_ignore_rate, build_sla_compliance
+from .overview import build_overview
 from .rejections import build_rejection_reasons
 from .speed import build_speed_to_lead
 from .targets import build_mql_target
@@ -24,6 +27,7 @@ BUILDERS = {
     "mql_target": build_mql_target,
 }
 
+
 __all__ = [
     "BUILDERS",
     "REPORTS",
@@ -37,6 +41,7 @@ __all__ = [
     "build_conversion",
     "build_ignore_rate",
     "build_mql_target",
+    "build_overview",
     "build_rejection_reasons",
     "build_sla_compliance",
     "build_speed_to_lead",

@@ -5,11 +5,8 @@ from ..metrics import Ratio
 from .blocks import REPORTS_BY_SLUG, Cell, Number, Report, Table, _chart, _dataset, _linker, _tone_for
 
 
-def build_ignore_rate(form, as_of):
-    result = metrics.ignore_rate(form.period, form.filters, as_of=as_of)
-    by_rep = metrics.ignore_rate_by_rep(form.period, form.filters, as_of=as_of)
-    link = _linker(form, as_of, "ignore_rate")
-    numbers = [
+def _ignore_numbers(result, link):
+    return [
         Number(
             "Ignore rate",
             result.rate,
@@ -22,6 +19,18 @@ def build_ignore_rate(form, as_of):
         Number("MQLs", result.mqls, "int", link("mqls"), "created in the period"),
         Number("Followed up", result.followed_up, "int", link("followed_up")),
     ]
+
+
+def ignore_rate_card(form, as_of, result):
+    """The overview's card of ``result`` (an ``IgnoreRate``): the page's numbers without the per-rep breakdown."""
+    return Report(REPORTS_BY_SLUG["ignore_rate"], _ignore_numbers(result, _linker(form, as_of, "ignore_rate")), [])
+
+
+def build_ignore_rate(form, as_of):
+    result = metrics.ignore_rate(form.period, form.filters, as_of=as_of)
+    by_rep = metrics.ignore_rate_by_rep(form.period, form.filters, as_of=as_of)
+    link = _linker(form, as_of, "ignore_rate")
+    numbers = _ignore_numbers(result, link)
     status_rows = [
         [
             Cell("Ignored"),
@@ -139,8 +148,9 @@ def build_conversion(form, as_of):
     )
 
 
-def build_sla_compliance(form, as_of):
-    result = metrics.sla_compliance(form.period, form.filters, as_of=as_of)
+def build_sla_compliance(form, as_of, result=None):
+    """The page; the overview passes the ``SlaCompliance`` it has computed with its other numbers."""
+    result = result or metrics.sla_compliance(form.period, form.filters, as_of=as_of)
     link = _linker(form, as_of, "sla_compliance")
     numbers = [
         Number(

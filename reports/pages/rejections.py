@@ -6,10 +6,8 @@ from .blocks import REPORTS_BY_SLUG, Cell, Number, Report, Table, _chart, _datas
 RECENT_NOTES = 20
 
 
-def build_rejection_reasons(form, as_of, *, reason=""):
-    result = metrics.rejection_reasons(form.period, form.filters, as_of=as_of)
-    link = _linker(form, as_of, "rejection_reasons")
-    labels = {r.code: r.label for r in result.reasons}
+def _numbers(result, link):
+    """The total and the top reason, from ``RejectionReasons`` or ``ReasonCounts``."""
     numbers = [Number("Rejections", result.total, "int", link("rejected"), "rejected as MQL or disqualified as SAL")]
     if result.reasons:
         top = result.reasons[0]
@@ -22,6 +20,21 @@ def build_rejection_reasons(form, as_of, *, reason=""):
                 f"{top.count:,} rejections",
             )
         )
+    return numbers
+
+
+def rejection_reasons_card(form, as_of):
+    """The overview's card: the total and the top reason, without trend, splits and notes."""
+    result = metrics.rejection_reason_counts(form.period, form.filters, as_of=as_of)
+    numbers = _numbers(result, _linker(form, as_of, "rejection_reasons"))
+    return Report(REPORTS_BY_SLUG["rejection_reasons"], numbers, [])
+
+
+def build_rejection_reasons(form, as_of, *, reason=""):
+    result = metrics.rejection_reasons(form.period, form.filters, as_of=as_of)
+    link = _linker(form, as_of, "rejection_reasons")
+    labels = {r.code: r.label for r in result.reasons}
+    numbers = _numbers(result, link)
     reason_rows = [
         [
             Cell(r.label),
