@@ -1,9 +1,10 @@
 """Pick the owner of a new MQL: round-robin among a team's reps who can take it."""
 
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 
-from .models import Stage, Team, TeamMember
+from .models import Lead, Stage, Team, TeamMember
 
 
 def eligible_reps(team, *, exclude=None):
@@ -13,7 +14,18 @@ def eligible_reps(team, *, exclude=None):
     MQLs. The rep whose last turn is oldest (or who never had one) comes first,
     which makes the rotation fair over time.
     """
-    open_mqls = Count("user__owned_leads", filter=Q(user__owned_leads__stage=Stage.MQL))
+    # Counted per rep from lead_queue_idx (owner, stage, ...): only the rep's open MQLs
+    # are read, not every lead they ever owned, so routing stays fast as history grows.
+    open_mqls = Coalesce(
+        Subquery(
+            Lead.objects.filter(owner_id=OuterRef("user_id"), stage=Stage.MQL)
+            .order_by()
+            .values("owner_id")
+            .annotate(n=Count("*"))
+            .values("n")
+        ),
+        0,
+    )
     members = TeamMember.objects.filter(team=team, role=TeamMember.Role.REP, is_available=True, user__is_active=True)
     if exclude is not None:
         members = members.exclude(user=exclude)
