@@ -24,5 +24,6 @@ NAV_COUNT_CAP = 100
 
 def _capped_breached_count(user):
     """At most NAV_COUNT_CAP: counting 100,000 breached MQLs on every page costs a table scan."""
-    count = access.visible_leads(user).breached(timezone.now())[:NAV_COUNT_CAP].count()
+    # Unordered, so the database stops at the cap instead of sorting every breach first.
+    count = access.visible_leads(user).breached(timezone.now()).order_by()[:NAV_COUNT_CAP].count()
     return f"{NAV_COUNT_CAP - 1}+" if count >= NAV_COUNT_CAP else count

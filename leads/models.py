@@ -339,6 +339,35 @@ class Lead(models.Model):
                 name="lead_awaiting_due_idx",
                 condition=Q(stage="mql", first_follow_up_at__isnull=True),
             ),
+            # The team page's open MQLs (unassigned first, then soonest due) and the
+            # breached list, a page at a time. Owner and team ride along so a
+            # manager's count reads the index alone; the breach flag stays out so
+            # the sweep's claim remains a HOT update.
+            models.Index(
+                F("sla_due_at").asc(nulls_first=True),
+                F("mql_at"),
+                F("id"),
+                name="lead_open_mqls_idx",
+                include=["owner", "team"],
+                condition=Q(stage="mql"),
+            ),
+            # The team page's SALs, newest accepted first; a manager's count reads the index alone.
+            models.Index(
+                F("accepted_at").desc(),
+                F("id").desc(),
+                name="lead_sals_idx",
+                include=["owner", "team"],
+                condition=Q(stage="sal"),
+            ),
+            # The rejected-leads review, newest rejection first; its filters' choices
+            # (sources, campaigns, reps) are read from the index alone.
+            models.Index(
+                F("rejected_at").desc(),
+                F("id").desc(),
+                name="lead_rejected_idx",
+                include=["source", "campaign", "owner"],
+                condition=Q(stage="rejected"),
+            ),
         ]
 
     def __str__(self):

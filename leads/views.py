@@ -13,7 +13,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, F, Max, OuterRef, Q, Subquery
+from django.db.models import Count, F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -30,7 +31,7 @@ from .forms import (
     ReassignForm,
     RejectedFilterForm,
 )
-from .models import SALES_ACTIVITY_KINDS, EventKind, LeadEvent, RejectionReason, Stage, Team, TeamMember
+from .models import SALES_ACTIVITY_KINDS, Activity, EventKind, LeadEvent, RejectionReason, Stage, Team, TeamMember
 from .templatetags.sla_ui import SlaClocks
 
 # Where "/" takes each role, first match wins.
@@ -40,7 +41,9 @@ HOME_PAGES = (
     (access.MARKETER, "leads:rejected"),
     (access.ADMIN, "leads:team"),
 )
-REJECTED_PAGE_SIZE = 50
+# Rows per page of every lead list (queue, accepted, team, breached, rejected): enough
+# for a sitting's work, few enough that a page of 100,000 open leads renders at once.
+LIST_PAGE_SIZE = 50
 
 
 def role_required(*roles):
@@ -76,15 +79,19 @@ def queue(request):
         .select_related("sla_policy__business_hours")
         .order_by(F("sla_due_at").asc(nulls_last=True), "mql_at", "id")
     )
-    leads = SlaClocks(timezone.now()).attach(list(leads))
-    return render(request, "leads/lead_queue.html", {"leads": leads, "reasons": _active_reasons()})
+    page = _paginate(request, leads)
+    SlaClocks(timezone.now()).attach(page.object_list)
+    context = {"page": page, "leads": page.object_list, "reasons": _active_reasons()}
+    return render(request, "leads/lead_queue.html", context)
 
 
 @role_required(access.REP)
 def accepted(request):
-    leads = _with_last_activity(access.visible_leads(request.user).owned_by(request.user).filter(stage=Stage.SAL))
+    leads = access.visible_leads(request.user).owned_by(request.user).filter(stage=Stage.SAL)
+    page = _paginate(request, _with_last_activity(leads).order_by("-accepted_at", "-id"))
     context = {
-        "leads": leads.order_by("-accepted_at", "-id"),
+        "page": page,
+        "leads": page.object_list,
         "reasons": _active_reasons(),
         "activity_kinds": SALES_ACTIVITY_CHOICES,
     }
@@ -93,18 +100,21 @@ def accepted(request):
 
 @role_required(access.MANAGER, access.ADMIN)
 def team(request):
-    leads = access.visible_leads(request.user).select_related("owner", "team", "sla_policy__business_hours")
-    # Unassigned MQLs first: nobody is working them.
-    mqls = list(leads.open_mqls().order_by(F("sla_due_at").asc(nulls_first=True), "mql_at", "id"))
-    sals = list(leads.filter(stage=Stage.SAL).order_by("-accepted_at", "-id"))
-    _attach_rep_choices(mqls + sals)
-    SlaClocks(timezone.now()).attach(mqls + sals)
+    now = timezone.now()
+    visible = access.visible_leads(request.user)
+    leads = visible.select_related("owner", "team", "sla_policy__business_hours")
+    # Unassigned MQLs first: nobody is working them. Each list pages on its own.
+    mqls = leads.open_mqls().order_by(F("sla_due_at").asc(nulls_first=True), "mql_at", "id")
+    mql_page = _paginate(request, mqls, param="mql_page")
+    sal_page = _paginate(request, leads.filter(stage=Stage.SAL).order_by("-accepted_at", "-id"), param="sal_page")
+    shown = mql_page.object_list + sal_page.object_list
+    _attach_rep_choices(shown)
+    SlaClocks(now).attach(shown)
     context = {
-        "mqls": mqls,
-        "sals": sals,
-        "unassigned_count": sum(1 for lead in mqls if lead.owner_id is None),
-        # The same leads Lead.objects.breached() counts for the navigation, already at hand.
-        "breached_count": sum(1 for lead in mqls if lead.sla_clock.breached),
+        "mql_page": mql_page,
+        "sal_page": sal_page,
+        "unassigned_count": visible.open_mqls().filter(owner__isnull=True).count(),
+        "breached_count": visible.breached(now).count(),
     }
     return render(request, "leads/lead_team.html", context)
 
@@ -114,12 +124,15 @@ def breached(request):
     now = timezone.now()
     visible = access.visible_leads(request.user)
     leads = visible.breached(now).select_related("owner", "team", "sla_policy__business_hours")
-    leads = list(leads.order_by("sla_due_at", "id"))
-    _attach_rep_choices(leads)
-    SlaClocks(now).attach(leads)
+    # Oldest due first. A breached MQL always has a due time, so "nulls first" changes
+    # no order; it lets the database read lead_open_mqls_idx in order and stop after a page.
+    page = _paginate(request, leads.order_by(F("sla_due_at").asc(nulls_first=True), "id"))
+    _attach_rep_choices(page.object_list)
+    SlaClocks(now).attach(page.object_list)
     context = {
-        "leads": leads,
-        "breached_count": len(leads),
+        "page": page,
+        "leads": page.object_list,
+        "breached_count": page.paginator.count,
         "unassigned_count": visible.open_mqls().filter(owner__isnull=True).count(),
     }
     return render(request, "leads/lead_breached.html", context)
@@ -130,7 +143,7 @@ def rejected(request):
     leads = access.visible_leads(request.user).filter(stage=Stage.REJECTED)
     form = RejectedFilterForm(request.GET or None, leads=leads)
     found = _with_rejection_note(form.filter(leads)).select_related("owner", "rejection_reason")
-    page = Paginator(found.order_by("-rejected_at", "-id"), REJECTED_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = _paginate(request, found.order_by("-rejected_at", "-id"))
     return render(request, "leads/lead_rejected.html", {"form": form, "page": page, "leads": page.object_list})
 
 
@@ -280,6 +293,26 @@ def _accepted_row(request, lead, message):
     return render(request, "leads/_accepted_row.html", context)
 
 
+def _paginate(request, leads, *, param="page"):
+    """The page of ``leads`` that ``?<param>=`` asks for, counted in SQL; a bad number gets page 1, one too large the last.
+
+    Its ``previous_url`` and ``next_url`` keep the other query parameters: the
+    filters, and the other list's page where a page shows two lists.
+    """
+    page = Paginator(leads, LIST_PAGE_SIZE).get_page(request.GET.get(param))
+    # Read once: the views attach clocks and reassign choices to these very rows.
+    page.object_list = list(page.object_list)
+    page.previous_url = _page_url(request, param, page.previous_page_number()) if page.has_previous() else ""
+    page.next_url = _page_url(request, param, page.next_page_number()) if page.has_next() else ""
+    return page
+
+
+def _page_url(request, param, number):
+    query = request.GET.copy()
+    query[param] = number
+    return f"?{query.urlencode()}"
+
+
 def _first_error(form):
     return next(iter(form.errors.values()))[0]
 
@@ -293,10 +326,12 @@ def _active_reasons():
 
 
 def _with_last_activity(leads):
-    sales = Q(activities__kind__in=SALES_ACTIVITY_KINDS)
+    # Subqueries rather than a join and GROUP BY: the database works them out for
+    # the page's rows only, and counting the list stays a plain COUNT.
+    sales = Activity.objects.filter(lead=OuterRef("pk"), kind__in=SALES_ACTIVITY_KINDS).order_by()
     return leads.annotate(
-        last_activity_at=Max("activities__occurred_at", filter=sales),
-        activity_count=Count("activities", filter=sales),
+        last_activity_at=Subquery(sales.order_by("-occurred_at").values("occurred_at")[:1]),
+        activity_count=Coalesce(Subquery(sales.values("lead").annotate(count=Count("pk")).values("count")), 0),
     )
 
 

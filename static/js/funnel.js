@@ -218,18 +218,36 @@
     if (row) select(row, true);
   }
 
-  function updateCounts() {
-    var list = keyboardList() || document.querySelector(".lead-list");
-    if (!list) return;
-    var remaining = list.querySelectorAll(".lead-row[data-lead-id]").length;
+  // A count pill shows the whole list, not just this page: an answered row takes
+  // one off it. The navigation's breached count goes away with the last breach.
+  var countFormat = new Intl.NumberFormat("en-US");
+
+  function countDown() {
     document.querySelectorAll("[data-row-count]").forEach(function (el) {
-      el.textContent = remaining;
-      // The navigation's breached count goes away with the last breached row.
+      var count = parseInt(el.textContent.replace(/[^0-9]/g, ""), 10);
+      if (isNaN(count)) return;
+      count = Math.max(0, count - 1);
+      el.textContent = countFormat.format(count);
       var navCount = el.closest("[data-nav-count]");
-      if (navCount) navCount.hidden = remaining === 0;
+      if (navCount) navCount.hidden = count === 0;
     });
-    var empty = document.querySelector("[data-empty-state]");
-    if (empty && remaining === 0 && !list.querySelector(".lead-row")) empty.hidden = false;
+  }
+
+  function leadsLeft() {
+    var count = document.querySelector("[data-row-count]");
+    return count ? parseInt(count.textContent.replace(/[^0-9]/g, ""), 10) || 0 : 0;
+  }
+
+  // Once the last row of the page is gone: the empty state if nothing is left at
+  // all, else a way to the leads on the other pages.
+  function showWhenPageEmpty() {
+    var list = keyboardList() || document.querySelector(".lead-list");
+    if (!list || list.querySelector(".lead-row")) return;
+    var empty = document.querySelector(leadsLeft() > 0 ? "[data-page-done]" : "[data-empty-state]");
+    if (!empty) return;
+    empty.hidden = false;
+    var link = empty.querySelector("a");
+    if (link && (!document.activeElement || document.activeElement === document.body)) link.focus();
   }
 
   function settleDoneRow(row) {
@@ -243,13 +261,13 @@
     var focusWasLost = !document.activeElement || document.activeElement === document.body ||
       row.contains(document.activeElement);
     if (next) select(next, focusWasLost);
-    updateCounts();
+    countDown();
     var removed = false;
     var remove = function () {
       if (removed) return;
       removed = true;
       row.remove();
-      updateCounts();
+      showWhenPageEmpty();
     };
     row.addEventListener("animationend", remove);
     window.setTimeout(remove, 4000);

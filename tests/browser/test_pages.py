@@ -30,6 +30,37 @@ def test_manager_reassigns_in_place(login, manager, rep, other_rep, make_mql):
     assert Lead.objects.get(pk=lead.pk).owner == other_rep
 
 
+def test_manager_pages_the_team_mqls_and_reassigns_on_the_second_page(
+    login, live_server, manager, rep, other_rep, team, make_mql, monkeypatch
+):
+    monkeypatch.setattr("leads.views.LIST_PAGE_SIZE", 2)
+    for n in range(3):
+        make_mql(rep, f"Lead {n}", minutes_ago=30 - n)
+    lead_in_stage(Stage.SAL, owner=rep, team=team, name="Worked Lead")
+    page = login("mona")
+    mqls = page.locator('section[aria-labelledby="team-mqls"]')
+    expect(mqls.locator(".lead-row")).to_have_count(2)
+    expect(mqls).to_contain_text("3 open MQLs, soonest due first: page 1 of 2.")
+
+    mqls.get_by_role("navigation", name="Pages of open MQLs").get_by_role("link", name="Next page").click()
+    expect(page).to_have_url(f"{live_server.url}/team/?mql_page=2#team-mqls")
+    expect(mqls.locator(".lead-row")).to_have_count(1)
+    expect(page.locator('section[aria-labelledby="team-sals"]')).to_contain_text("Worked Lead")
+    page.evaluate("window.__funnelMarker = 'no reload'")
+
+    lead = Lead.objects.get(name="Lead 2")
+    row = page.locator(f"#lead-{lead.pk}")
+    row.get_by_label("Reassign Lead 2 to").select_option(label="Oscar Other")
+    row.get_by_role("button", name="Reassign").click()
+    expect(page.locator(f"#lead-{lead.pk}")).to_contain_text("Reassigned Lead 2 to Oscar Other.")
+    assert page.evaluate("window.__funnelMarker") == "no reload"
+    assert Lead.objects.get(pk=lead.pk).owner == other_rep
+
+    mqls.get_by_role("link", name="Previous page").click()
+    expect(page).to_have_url(f"{live_server.url}/team/?mql_page=1#team-mqls")
+    expect(mqls.locator(".lead-row")).to_have_count(2)
+
+
 def test_marketer_filters_and_recycles_in_place(login, live_server, marketer, rep, team):
     budget = lead_in_stage(Stage.REJECTED, owner=rep, team=team, name="Budget Lead", source="webinar")
     lead_in_stage(Stage.REJECTED, owner=rep, team=team, name="Student Lead", reason_code="student-job-seeker")

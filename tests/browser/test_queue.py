@@ -114,6 +114,43 @@ def test_keyboard_reject_cancel_help_and_typing(login, rep, make_mql):
     assert lead.events.get(kind="rejected").note == "jar"
 
 
+def test_rep_pages_through_the_queue_and_answers_the_last_lead_of_a_page(
+    login, live_server, rep, make_mql, monkeypatch
+):
+    monkeypatch.setattr("leads.views.LIST_PAGE_SIZE", 2)
+    make_mql(rep, "First", minutes_ago=30)
+    make_mql(rep, "Second", minutes_ago=20)
+    third = make_mql(rep, "Third", minutes_ago=10)
+    page = login("rita")
+    expect(page.locator(".lead-row")).to_have_count(2)
+    expect(page.locator(".page-lead")).to_contain_text(
+        "3 open MQLs waiting for your answer, soonest due first: page 1 of 2."
+    )
+
+    page.get_by_role("navigation", name="Pages of your queue").get_by_role("link", name="Next page").click()
+    expect(page).to_have_url(f"{live_server.url}/queue/?page=2")
+    expect(page.locator(".lead-row")).to_have_count(1)
+    expect(page.locator(f"#lead-{third.pk}")).to_have_class("lead-row is-selected")
+    page.evaluate("window.__funnelMarker = 'no reload'")
+
+    page.keyboard.press("a")
+    expect(page.locator(f"#lead-{third.pk}")).to_contain_text("Accepted Third")
+    # The count is of the whole queue; with this page answered, a link leads to the leads still waiting.
+    expect(page.locator("[data-row-count]")).to_have_text("2")
+    expect(page.locator("[data-page-done]")).to_be_visible(timeout=6000)
+    expect(page.locator("[data-empty-state]")).to_be_hidden()
+    assert page.evaluate("window.__funnelMarker") == "no reload"
+    assert stage_of(third) == Stage.SAL
+
+    page.get_by_role("link", name="Show the next leads").click()
+    # Page 2 is gone now: the nearest page shows the two leads left, with no pager.
+    expect(page.locator(".lead-row")).to_have_count(2)
+    expect(page.locator(".pager")).to_have_count(0)
+    page.keyboard.press("j")
+    page.keyboard.press("k")
+    expect(page.locator(".lead-row").first).to_be_focused()
+
+
 def test_lost_race_shows_an_inline_error_and_keeps_the_row(login, rep, make_mql):
     lead = make_mql(rep, "Contested")
     page = login("rita")

@@ -45,6 +45,17 @@ def fresh(lead):
     return Lead.objects.get(pk=lead.pk)
 
 
+@pytest.fixture
+def pages_of_two(monkeypatch):
+    """Two rows per list page, so a handful of leads spans several pages."""
+    monkeypatch.setattr("leads.views.LIST_PAGE_SIZE", 2)
+
+
+def names_in_order(html, names):
+    """The ``names`` found in ``html``, in the order the page shows them."""
+    return sorted((name for name in names if name in html), key=html.index)
+
+
 # ---------- home, login and the role x page matrix ----------
 
 
@@ -191,14 +202,62 @@ def test_overdue_mql_shows_overdue_in_red(as_user, rep, team):
 
 
 @pytest.mark.parametrize("count", [1, 4])
-def test_queue_query_count_does_not_grow_with_leads(as_user, rep, team, django_assert_num_queries, count):
+def test_queue_query_count_does_not_grow_with_leads(as_user, rep, team, pages_of_two, django_assert_num_queries, count):
+    # Four leads are two full pages: the count stays the same however many pages there are.
     for _ in range(count):
         mql_for(rep, team)
     client = as_user(rep)
-    # session, user, the user's role groups, the open MQLs, the active rejection reasons
-    with django_assert_num_queries(5):
+    # session, user, the user's role groups, the open MQLs' count, the page of open MQLs,
+    # the active rejection reasons
+    with django_assert_num_queries(6):
         response = client.get(reverse("leads:queue"))
-    assert response.content.decode().count('class="lead-row"') == count
+    assert response.content.decode().count('class="lead-row"') == min(count, 2)
+
+
+QUEUE_LEADS = ("First Lead", "Second Lead", "Third Lead", "Fourth Lead", "Fifth Lead")
+
+
+@pytest.fixture
+def five_queued(rep, team):
+    """Five open MQLs of the rep, due in the order of their names."""
+    for minutes_ago, name in zip((50, 40, 30, 20, 10), QUEUE_LEADS, strict=True):
+        mql_for(rep, team, minutes_ago=minutes_ago, name=name)
+
+
+def test_queue_page_two_goes_on_where_page_one_ended(as_user, rep, five_queued, pages_of_two):
+    client = as_user(rep)
+    first = client.get(reverse("leads:queue")).content.decode()
+    second = client.get(reverse("leads:queue"), {"page": 2}).content.decode()
+
+    assert names_in_order(first, QUEUE_LEADS) == ["First Lead", "Second Lead"]
+    assert names_in_order(second, QUEUE_LEADS) == ["Third Lead", "Fourth Lead"]
+    # The header counts the whole queue, not the page.
+    assert "data-row-count>5</span> open MQLs waiting for your answer, soonest due first: page 2 of 3." in second
+    assert '<nav class="pager" aria-label="Pages of your queue">' in second
+    assert 'href="?page=1" rel="prev"' in second and 'href="?page=3" rel="next"' in second
+
+
+def test_queue_that_fits_one_page_has_no_pager(as_user, rep, five_queued):
+    html = as_user(rep).get(reverse("leads:queue")).content.decode()
+    assert names_in_order(html, QUEUE_LEADS) == list(QUEUE_LEADS)
+    assert 'class="pager"' not in html and "page 1 of" not in html
+
+
+@pytest.mark.parametrize(("asked", "shown"), [("99", ["Fifth Lead"]), ("oops", ["First Lead", "Second Lead"])])
+def test_queue_page_out_of_range_shows_the_nearest_page(as_user, rep, five_queued, pages_of_two, asked, shown):
+    response = as_user(rep).get(reverse("leads:queue"), {"page": asked})
+    assert response.status_code == 200
+    assert names_in_order(response.content.decode(), QUEUE_LEADS) == shown
+
+
+def test_answering_the_last_lead_of_the_last_page_keeps_its_link_working(as_user, rep, five_queued, pages_of_two):
+    # The last lead of the last page answered: asking for that page again shows the page before.
+    client = as_user(rep)
+    last = Lead.objects.get(name="Fifth Lead")
+    client.post(reverse("leads:accept", args=[last.pk]), **HTMX)
+    html = client.get(reverse("leads:queue"), {"page": 3}).content.decode()
+    assert names_in_order(html, QUEUE_LEADS) == ["Third Lead", "Fourth Lead"]
+    assert "page 2 of 2." in html
 
 
 # ---------- accept and reject in place ----------
@@ -388,14 +447,30 @@ def test_accepted_lists_own_sals_with_their_last_activity(as_user, rep, other_re
 
 
 @pytest.mark.parametrize("count", [1, 4])
-def test_accepted_query_count_does_not_grow_with_leads(as_user, rep, team, django_assert_num_queries, count):
+def test_accepted_query_count_does_not_grow_with_leads(
+    as_user, rep, team, pages_of_two, django_assert_num_queries, count
+):
     for _ in range(count):
         lead_in_stage(Stage.SAL, owner=rep, team=team)
     client = as_user(rep)
-    # session, user, the user's role groups, the SALs with their last activity (one aggregate), the active reasons
-    with django_assert_num_queries(5):
+    # session, user, the user's role groups, the SALs' count, the page of SALs with their last activity
+    # (one aggregate), the active reasons
+    with django_assert_num_queries(6):
         response = client.get(reverse("leads:accepted"))
-    assert response.content.decode().count('class="lead-row"') == count
+    assert response.content.decode().count('class="lead-row"') == min(count, 2)
+
+
+def test_accepted_pages_newest_first(as_user, rep, team, pages_of_two):
+    names = ("Newest SAL", "Middle SAL", "Oldest SAL")
+    for hours_ago, name in zip((1, 2, 3), names, strict=True):
+        lead_in_stage(Stage.SAL, owner=rep, team=team, name=name, now=timezone.now() - timedelta(hours=hours_ago))
+    client = as_user(rep)
+    first = client.get(reverse("leads:accepted")).content.decode()
+    second = client.get(reverse("leads:accepted"), {"page": 2}).content.decode()
+
+    assert names_in_order(first, names) == ["Newest SAL", "Middle SAL"]
+    assert names_in_order(second, names) == ["Oldest SAL"]
+    assert "data-row-count>3</span> leads you accepted and are working, newest first: page 2 of 2." in second
 
 
 def test_htmx_qualify_returns_the_confirmation_row(as_user, rep, team):
@@ -527,16 +602,70 @@ def test_team_queue_shows_team_mqls_unassigned_first_and_sals(as_user, manager, 
 
 
 @pytest.mark.parametrize("count", [1, 4])
-def test_team_query_count_does_not_grow_with_leads(as_user, manager, rep, team, django_assert_num_queries, count):
+def test_team_query_count_does_not_grow_with_leads(
+    as_user, manager, rep, team, pages_of_two, django_assert_num_queries, count
+):
     for _ in range(count):
         mql_for(rep, team)
         lead_in_stage(Stage.SAL, owner=rep, team=team)
     client = as_user(manager)
-    # session, user, the user's role groups, the teams they manage, the open MQLs (with owner and team),
-    # the SALs (with owner and team), the reps of those teams for the reassign selects
-    with django_assert_num_queries(7):
+    # session, user, the user's role groups, the teams they manage, the open MQLs' count, the page of open MQLs
+    # (with owner and team), the SALs' count, the page of SALs (with owner and team), the reps of those teams
+    # for the reassign selects, the unassigned MQLs' count, the breached MQLs' count
+    with django_assert_num_queries(11):
         response = client.get(reverse("leads:team"))
-    assert response.content.decode().count('class="lead-row"') == 2 * count
+    assert response.content.decode().count('class="lead-row"') == 2 * min(count, 2)
+
+
+@pytest.fixture
+def busy_team(rep, other_rep, team):
+    """Six open MQLs (two unassigned, two breached, two in time) and three SALs, oldest accepted last."""
+    unassigned_mql(team, name="Waiting One")
+    unassigned_mql(team, name="Waiting Two")
+    mql_for(rep, team, minutes_ago=120, name="Breached One")
+    mql_for(other_rep, team, minutes_ago=100, name="Breached Two")
+    mql_for(rep, team, minutes_ago=20, name="In Time One")
+    mql_for(other_rep, team, minutes_ago=10, name="In Time Two")
+    for hours_ago, name in ((1, "Newest SAL"), (2, "Middle SAL"), (3, "Oldest SAL")):
+        lead_in_stage(Stage.SAL, owner=rep, team=team, name=name, now=timezone.now() - timedelta(hours=hours_ago))
+
+
+TEAM_MQLS = ("Waiting One", "Waiting Two", "Breached One", "Breached Two", "In Time One", "In Time Two")
+TEAM_SALS = ("Newest SAL", "Middle SAL", "Oldest SAL")
+
+
+def test_team_pages_its_mqls_and_sals_each_on_their_own(as_user, manager, busy_team, pages_of_two):
+    html = as_user(manager).get(reverse("leads:team"), {"mql_page": 2, "sal_page": 2}).content.decode()
+
+    assert names_in_order(html, TEAM_MQLS) == ["Breached One", "Breached Two"]
+    assert names_in_order(html, TEAM_SALS) == ["Oldest SAL"]
+    assert "6 open MQLs, soonest due first: page 2 of 3." in html
+    assert "3 accepted leads, newest first: page 2 of 2." in html
+    # Paging one list keeps the other list's page.
+    assert 'href="?mql_page=3&amp;sal_page=2#team-mqls" rel="next"' in html
+    assert 'href="?mql_page=1&amp;sal_page=2#team-mqls" rel="prev"' in html
+    assert 'href="?mql_page=2&amp;sal_page=1#team-sals" rel="prev"' in html
+    assert '<nav class="pager" aria-label="Pages of open MQLs">' in html
+    assert '<nav class="pager" aria-label="Pages of accepted leads">' in html
+
+
+def test_team_counts_cover_every_page_not_just_the_one_shown(as_user, manager, busy_team, pages_of_two):
+    # The first page holds only the two unassigned MQLs; the breaches are further on.
+    html = as_user(manager).get(reverse("leads:team")).content.decode()
+
+    assert names_in_order(html, TEAM_MQLS) == ["Waiting One", "Waiting Two"]
+    assert '<span class="count-pill">6</span>' in html and '<span class="count-pill">3</span>' in html
+    assert "2 MQLs wait for a rep." in html
+    assert "2 breached SLAs</a>" in html
+    html = as_user(manager).get(reverse("leads:team"), {"mql_page": 3}).content.decode()
+    assert names_in_order(html, TEAM_MQLS) == ["In Time One", "In Time Two"]
+    assert "2 MQLs wait for a rep." in html and "2 breached SLAs</a>" in html
+
+
+def test_team_page_out_of_range_shows_the_last_page(as_user, manager, busy_team, pages_of_two):
+    html = as_user(manager).get(reverse("leads:team"), {"mql_page": 40, "sal_page": "x"}).content.decode()
+    assert names_in_order(html, TEAM_MQLS) == ["In Time One", "In Time Two"]
+    assert names_in_order(html, TEAM_SALS) == ["Newest SAL", "Middle SAL"]
 
 
 def test_manager_reassigns_in_place(as_user, manager, rep, other_rep, team):
@@ -672,8 +801,7 @@ def test_rejected_query_count_does_not_grow_with_leads(as_user, marketer, rep, t
     assert response.content.decode().count('class="lead-row"') == count
 
 
-def test_rejected_review_paginates(as_user, marketer, rep, team, monkeypatch):
-    monkeypatch.setattr("leads.views.REJECTED_PAGE_SIZE", 2)
+def test_rejected_review_paginates(as_user, marketer, rep, team, pages_of_two):
     for _ in range(3):
         lead_in_stage(Stage.REJECTED, owner=rep, team=team, source="webinar")
     client = as_user(marketer)
@@ -682,6 +810,16 @@ def test_rejected_review_paginates(as_user, marketer, rep, team, monkeypatch):
     assert "?source=webinar&amp;page=2" in html
     html = client.get(reverse("leads:rejected"), {"source": "webinar", "page": 2}).content.decode()
     assert html.count('class="lead-row"') == 1
+
+
+def test_rejected_review_keeps_the_filters_on_every_page_link(as_user, marketer, rep, team, pages_of_two):
+    for _ in range(5):
+        lead_in_stage(Stage.REJECTED, owner=rep, team=team, source="webinar")
+    lead_in_stage(Stage.REJECTED, owner=rep, team=team, source="organic")
+    html = as_user(marketer).get(reverse("leads:rejected"), {"source": "webinar", "page": 2}).content.decode()
+    assert "5</span> rejected leads match the filters: page 2 of 3." in html
+    assert 'href="?source=webinar&amp;page=1" rel="prev"' in html
+    assert 'href="?source=webinar&amp;page=3" rel="next"' in html
 
 
 # ---------- the response SLA: business-time countdowns, the breached list, the detail panel ----------
@@ -786,9 +924,9 @@ def test_queue_query_count_stays_flat_with_business_hours_policies(
         mql_for(rep, team)
         mql_for(rep, team, minutes_ago=90)
     client = as_user(rep)
-    # session, user, the user's role groups, the open MQLs (with policy and business hours),
-    # the active rejection reasons, the one business calendar's holidays
-    with django_assert_num_queries(6):
+    # session, user, the user's role groups, the open MQLs' count, the page of open MQLs (with policy and
+    # business hours), the active rejection reasons, the one business calendar's holidays
+    with django_assert_num_queries(7):
         response = client.get(reverse("leads:queue"))
     assert response.content.decode().count("data-lead-id=") == 2 * count
 
@@ -900,7 +1038,7 @@ def test_plain_reassign_from_the_breached_list_goes_back_to_it(as_user, manager,
 
 @pytest.mark.parametrize("count", [1, 4])
 def test_breached_query_count_does_not_grow_with_leads(
-    as_user, manager, rep, team, berlin_policy, django_assert_num_queries, count
+    as_user, manager, rep, team, berlin_policy, pages_of_two, django_assert_num_queries, count
 ):
     for _ in range(count):
         # Breached under the business-hours policy: past due, so no calendar is needed to show them.
@@ -908,11 +1046,27 @@ def test_breached_query_count_does_not_grow_with_leads(
         Lead.objects.filter(pk=lead.pk).update(sla_due_at=timezone.now() - timedelta(hours=1))
         mql_for(rep, team)
     client = as_user(manager)
-    # session, user, the user's role groups, the teams they manage, the breached MQLs (with owner, team,
-    # policy and business hours), the reps of those teams for the reassign selects, the unassigned MQLs' count
-    with django_assert_num_queries(7):
+    # session, user, the user's role groups, the teams they manage, the breached MQLs' count, the page of
+    # breached MQLs (with owner, team, policy and business hours), the reps of those teams for the reassign
+    # selects, the unassigned MQLs' count
+    with django_assert_num_queries(8):
         response = client.get(reverse("leads:breached"))
-    assert response.content.decode().count('class="lead-row is-breached"') == count
+    assert response.content.decode().count('class="lead-row is-breached"') == min(count, 2)
+
+
+def test_breached_pages_oldest_breach_first_and_counts_them_all(as_user, manager, breached_board, pages_of_two):
+    names = ("Oldest Breach", "Called Too Late", "Recent Breach")
+    client = as_user(manager)
+    first = client.get(reverse("leads:breached")).content.decode()
+    second = client.get(reverse("leads:breached"), {"page": 2}).content.decode()
+    beyond = client.get(reverse("leads:breached"), {"page": 7}).content.decode()
+
+    assert names_in_order(first, names) == ["Oldest Breach", "Called Too Late"]
+    assert names_in_order(second, names) == ["Recent Breach"]
+    assert names_in_order(beyond, names) == ["Recent Breach"]
+    assert '<span class="count-pill count-pill-danger" data-row-count>3</span>' in second
+    assert "oldest breach first: page 2 of 2." in second
+    assert "1 MQL waits for a rep." in second
 
 
 def test_detail_shows_the_policy_due_time_and_breach(as_user, clock_at, manager, rep, team, berlin_policy):
