@@ -157,10 +157,13 @@ def detail(request, pk):
     )
     _attach_rep_choices([lead])
     SlaClocks(timezone.now()).attach([lead])
+    # Integrations may record thousands of website visits for one lead: newest first, a page at a time.
+    activities = _paginate(request, lead.activities.select_related("actor"), param="activities_page")
     context = {
         "lead": lead,
         "events": lead.events.select_related("actor", "reason", "owner"),
-        "activities": lead.activities.select_related("actor"),
+        "activities": activities.object_list,
+        "activities_page": activities,
         "reasons": RejectionReason.objects.filter(is_active=True),
         "activity_kinds": SALES_ACTIVITY_CHOICES,
         "teams": Team.objects.filter(is_active=True),

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from leads import sla, transitions
 from leads.business_hours import BusinessCalendar
-from leads.models import ActivityKind, BusinessHours, EventKind, Lead, LeadEvent, SLAPolicy, Stage, TeamMember
+from leads.models import Activity, ActivityKind, BusinessHours, EventKind, Lead, LeadEvent, SLAPolicy, Stage, TeamMember
 from leads.templatetags.sla_ui import working_time_changes
 from tests.factories import lead_in_stage, make_lead, make_team, make_user
 
@@ -532,6 +532,44 @@ def test_detail_shows_the_whole_history_oldest_first(as_user, rep, team):
     assert "by System" in html
     assert "Competitor" in html
     assert "nurture again" in html
+
+
+def visits(lead, count):
+    """``count`` website visits of ``lead``, one a minute, the newest with the highest number."""
+    start = timezone.now() - timedelta(hours=1)
+    Activity.objects.bulk_create(
+        Activity(lead=lead, kind=ActivityKind.WEBSITE_VISIT, url=f"/page-{n}", occurred_at=start + timedelta(minutes=n))
+        for n in range(1, count + 1)
+    )
+
+
+def test_detail_pages_activities_newest_first(as_user, rep, team, pages_of_two):
+    lead = lead_in_stage(Stage.SAL, owner=rep, team=team)
+    visits(lead, 3)
+    url = reverse("leads:detail", args=[lead.pk])
+
+    first = as_user(rep).get(url).content.decode()
+    second = as_user(rep).get(url, {"activities_page": 2}).content.decode()
+
+    assert "3, newest first" in first
+    assert names_in_order(first, ["/page-3", "/page-2", "/page-1"]) == ["/page-3", "/page-2"]
+    assert names_in_order(second, ["/page-3", "/page-2", "/page-1"]) == ["/page-1"]
+    assert 'href="?activities_page=2#activities" rel="next"' in first
+
+
+@pytest.mark.parametrize("count", [1, 4])
+def test_detail_query_count_does_not_grow_with_activities(
+    as_user, rep, team, pages_of_two, django_assert_num_queries, count
+):
+    lead = lead_in_stage(Stage.SAL, owner=rep, team=team)
+    visits(lead, count)
+    client = as_user(rep)
+    url = reverse("leads:detail", args=[lead.pk])
+    client.get(url)
+    # session, user, roles, the lead, its team's reps (reassign choices), the activities
+    # (count, page), the score's rule shares, the threshold, the history, rejection reasons
+    with django_assert_num_queries(11):
+        assert client.get(url).status_code == 200
 
 
 def test_detail_shows_fields_milestones_and_actions_for_the_owner(as_user, rep, team):
