@@ -64,40 +64,33 @@ RETURNING {returning}
 """
 _CLAIM_SQL = _CLAIM_TEMPLATE.format(returning="id")
 
-_SQLITE_CLAIMED = "SELECT value FROM json_each(%s)"
-
-_BREACH_EVENTS_SQL = """
-INSERT INTO leads_leadevent (lead_id, kind, at, actor_id, from_stage, to_stage, owner_id, episode,
-                             reason_id, note, payload)
-SELECT id, 'sla_breached', %s, NULL, 'mql', 'mql', owner_id, mql_episode, NULL, '', {payload}
-  FROM leads_lead
- WHERE id IN ({claimed})
-"""
-
-# One digest per recipient per sweep: a catch-up of thousands of breaches is one
-# e-mail listing them, not thousands of e-mails.
-_BREACH_DIGEST_SQL = """
-INSERT INTO leads_outboxmessage (kind, lead_id, recipient_id, to_email, dedupe_key, context, created_at,
-                                 claimed_at, claim_token, attempts, sent_at, last_error)
-SELECT %s, NULL, person.id, person.email, %s || person.id, json_object('lead_ids', json_group_array(lead.id)),
-       %s, NULL, '', 0, NULL, ''
-  -- SQLite aggregates in the order rows arrive: most overdue first.
-  FROM (SELECT * FROM leads_lead ORDER BY sla_due_at, id) lead
-  JOIN {join}
-  LEFT JOIN leads_slapolicy policy ON policy.id = lead.sla_policy_id
- WHERE lead.id IN ({claimed})
-   AND person.email <> ''
-   AND {policy_flag}
- GROUP BY person.id, person.email
-"""
-
-_OWNER_JOIN = "auth_user person ON person.id = lead.owner_id"
-_MANAGER_JOIN = (
-    "leads_teammember membership ON membership.team_id = lead.team_id "
-    f"AND membership.role = '{TeamMember.Role.MANAGER}' "
-    "JOIN auth_user person ON person.id = membership.user_id AND person.is_active"
+# Who hears of a breach: (outbox kind, how a claimed row of {rows} reaches the person,
+# whether its policy asks for it). Both paths below queue one digest per person and kind.
+_RECIPIENTS = (
+    (
+        OutboxMessage.Kind.SLA_BREACH_OWNER,
+        "auth_user person ON person.id = {rows}.owner_id",
+        "COALESCE(policy.notify_owner, TRUE)",
+    ),
+    (
+        OutboxMessage.Kind.SLA_BREACH_MANAGER,
+        f"leads_teammember membership ON membership.team_id = {{rows}}.team_id "
+        f"AND membership.role = '{TeamMember.Role.MANAGER}' "
+        "JOIN auth_user person ON person.id = membership.user_id AND person.is_active",
+        "COALESCE(policy.notify_managers, TRUE)",
+    ),
 )
 
+_RECIPIENTS_POSTGRESQL = "    UNION ALL".join(
+    f"""
+    SELECT '{kind}' AS kind, claimed.id, claimed.sla_due_at, person.id AS person_id, person.email
+      FROM claimed
+      JOIN {join.format(rows="claimed")}
+      LEFT JOIN leads_slapolicy policy ON policy.id = claimed.sla_policy_id
+     WHERE person.email <> '' AND {flag}
+"""
+    for kind, join, flag in _RECIPIENTS
+)
 
 # PostgreSQL runs the whole sweep as one statement: the data-modifying CTEs all read
 # the claimed rows from the UPDATE's RETURNING, so the ids never travel to Python
@@ -112,19 +105,7 @@ WITH claimed AS (
     SELECT id, 'sla_breached', %(now)s, NULL, 'mql', 'mql', owner_id, mql_episode, NULL, '',
            jsonb_build_object('due_at', to_char(sla_due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
       FROM claimed
-), recipients AS (
-    SELECT %(owner_kind)s AS kind, claimed.id, claimed.sla_due_at, person.id AS person_id, person.email
-      FROM claimed
-      JOIN {_OWNER_JOIN.replace("lead.", "claimed.")}
-      LEFT JOIN leads_slapolicy policy ON policy.id = claimed.sla_policy_id
-     WHERE person.email <> '' AND COALESCE(policy.notify_owner, TRUE)
-    UNION ALL
-    SELECT %(manager_kind)s, claimed.id, claimed.sla_due_at, person.id, person.email
-      FROM claimed
-      JOIN {_MANAGER_JOIN.replace("lead.", "claimed.")}
-      LEFT JOIN leads_slapolicy policy ON policy.id = claimed.sla_policy_id
-     WHERE person.email <> '' AND COALESCE(policy.notify_managers, TRUE)
-), digests AS (
+), recipients AS ({_RECIPIENTS_POSTGRESQL}), digests AS (
     -- The smallest claimed id makes the key unique to this run's claim.
     INSERT INTO leads_outboxmessage (kind, lead_id, recipient_id, to_email, dedupe_key, context, created_at,
                                      claimed_at, claim_token, attempts, sent_at, last_error)
@@ -137,35 +118,47 @@ WITH claimed AS (
 SELECT id FROM claimed
 """
 
+# SQLite has no data-modifying CTEs: it claims, then writes history and digests for
+# the claimed ids (a JSON array), all in the caller's transaction.
+_SQLITE_BREACH_EVENTS = """
+INSERT INTO leads_leadevent (lead_id, kind, at, actor_id, from_stage, to_stage, owner_id, episode,
+                             reason_id, note, payload)
+SELECT id, 'sla_breached', %s, NULL, 'mql', 'mql', owner_id, mql_episode, NULL, '',
+       json_object('due_at', strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', sla_due_at))
+  FROM leads_lead
+ WHERE id IN (SELECT value FROM json_each(%s))
+"""
+
+_SQLITE_BREACH_DIGEST = """
+INSERT INTO leads_outboxmessage (kind, lead_id, recipient_id, to_email, dedupe_key, context, created_at,
+                                 claimed_at, claim_token, attempts, sent_at, last_error)
+SELECT %s, NULL, person.id, person.email, %s || person.id, json_object('lead_ids', json_group_array(lead.id)),
+       %s, NULL, '', 0, NULL, ''
+  -- SQLite aggregates in the order rows arrive: most overdue first.
+  FROM (SELECT * FROM leads_lead ORDER BY sla_due_at, id) lead
+  JOIN {join}
+  LEFT JOIN leads_slapolicy policy ON policy.id = lead.sla_policy_id
+ WHERE lead.id IN (SELECT value FROM json_each(%s))
+   AND person.email <> ''
+   AND {policy_flag}
+ GROUP BY person.id, person.email
+"""
+
 
 def _sweep_postgresql(cursor, now, stamp):
-    cursor.execute(
-        _SWEEP_SQL_POSTGRESQL,
-        {
-            "now": now,
-            "stamp": stamp,
-            "owner_kind": OutboxMessage.Kind.SLA_BREACH_OWNER.value,
-            "manager_kind": OutboxMessage.Kind.SLA_BREACH_MANAGER.value,
-        },
-    )
+    cursor.execute(_SWEEP_SQL_POSTGRESQL, {"now": now, "stamp": stamp})
     return [row[0] for row in cursor.fetchall()]
 
 
 def _sweep_sqlite(cursor, now, stamp):
-    # SQLite has no data-modifying CTEs: claim, then write history and digests
-    # for the claimed ids, all in the caller's transaction.
     cursor.execute(_CLAIM_SQL, {"now": now})
     claimed = [row[0] for row in cursor.fetchall()]
     if not claimed:
         return claimed
     ids = json.dumps(claimed)
-    payload = "json_object('due_at', strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', sla_due_at))"
-    cursor.execute(_BREACH_EVENTS_SQL.format(payload=payload, claimed=_SQLITE_CLAIMED), [now, ids])
-    for kind, join, flag in (
-        (OutboxMessage.Kind.SLA_BREACH_OWNER, _OWNER_JOIN, "COALESCE(policy.notify_owner, TRUE)"),
-        (OutboxMessage.Kind.SLA_BREACH_MANAGER, _MANAGER_JOIN, "COALESCE(policy.notify_managers, TRUE)"),
-    ):
-        sql = _BREACH_DIGEST_SQL.format(join=join, claimed=_SQLITE_CLAIMED, policy_flag=flag)
+    cursor.execute(_SQLITE_BREACH_EVENTS, [now, ids])
+    for kind, join, flag in _RECIPIENTS:
+        sql = _SQLITE_BREACH_DIGEST.format(join=join.format(rows="lead"), policy_flag=flag)
         cursor.execute(sql, [kind, f"{kind}:{stamp}:{min(claimed)}:", now, ids])
     return claimed
 
