@@ -26,89 +26,50 @@ EPISODE_ROWS = "episodes"
 LEAD_ROWS = "leads"
 
 
-def _speed_bands():
-    return {
-        f"band_{index}": (
-            f"MQLs answered in {label}",
-            EPISODE_ROWS,
-            lambda p, f, *, index=index, **kw: responded_episodes(p, f, band=index, as_of=kw["as_of"]),
-        )
-        for index, (label, _low, _high) in enumerate(SPEED_BANDS)
-    }
+def _episodes(title, find, **fixed):
+    """A list of episodes as of the report's moment: ``find(period, filters, as_of=..., **fixed)``."""
+    return (title, EPISODE_ROWS, lambda p, f, **kw: find(p, f, as_of=kw["as_of"], **fixed))
 
+
+def _episodes_in_view(title, find):
+    """A list of episodes that depends on the period or cohort view as well."""
+    return (title, EPISODE_ROWS, lambda p, f, **kw: find(p, f, view=kw["view"], as_of=kw["as_of"]))
+
+
+def _contacted(title, **fixed):
+    """A list of leads contacted in the period (the conversation rate counts leads, not episodes)."""
+    return (title, LEAD_ROWS, lambda p, f, **kw: contacted_leads(p, f, **fixed))
+
+
+_MQLS = _episodes("MQLs of the period", mql_episodes)
 
 DRILL_DOWNS = {
     "ignore_rate": {
-        "mqls": ("MQLs of the period", EPISODE_ROWS, lambda p, f, **kw: mql_episodes(p, f, as_of=kw["as_of"])),
-        "ignored": (
-            "Ignored MQLs: window expired, never followed up",
-            EPISODE_ROWS,
-            lambda p, f, **kw: ignored_episodes(p, f, as_of=kw["as_of"]),
-        ),
-        "awaiting": (
-            "MQLs awaiting response: inside their window",
-            EPISODE_ROWS,
-            lambda p, f, **kw: awaiting_episodes(p, f, as_of=kw["as_of"]),
-        ),
-        "followed_up": (
-            "MQLs followed up",
-            EPISODE_ROWS,
-            lambda p, f, **kw: followed_up_episodes(p, f, as_of=kw["as_of"]),
-        ),
+        "mqls": _MQLS,
+        "ignored": _episodes("Ignored MQLs: window expired, never followed up", ignored_episodes),
+        "awaiting": _episodes("MQLs awaiting response: inside their window", awaiting_episodes),
+        "followed_up": _episodes("MQLs followed up", followed_up_episodes),
     },
     "conversion": {
-        "mqls": ("MQLs of the period", EPISODE_ROWS, lambda p, f, **kw: mql_episodes(p, f, as_of=kw["as_of"])),
-        "sals": (
-            "SALs: MQLs accepted by sales",
-            EPISODE_ROWS,
-            lambda p, f, **kw: accepted_episodes(p, f, view=kw["view"], as_of=kw["as_of"]),
-        ),
-        "sqls": (
-            "SQLs: MQLs qualified to opportunities",
-            EPISODE_ROWS,
-            lambda p, f, **kw: qualified_episodes(p, f, view=kw["view"], as_of=kw["as_of"]),
-        ),
+        "mqls": _MQLS,
+        "sals": _episodes_in_view("SALs: MQLs accepted by sales", accepted_episodes),
+        "sqls": _episodes_in_view("SQLs: MQLs qualified to opportunities", qualified_episodes),
     },
     "sla_compliance": {
-        "closed": (
-            "MQLs whose SLA window has closed",
-            EPISODE_ROWS,
-            lambda p, f, **kw: sla_closed_episodes(p, f, as_of=kw["as_of"]),
-        ),
-        "within": (
-            "MQLs followed up within their window",
-            EPISODE_ROWS,
-            lambda p, f, **kw: sla_met_episodes(p, f, as_of=kw["as_of"]),
-        ),
-        "late": (
-            "MQLs followed up after their window closed",
-            EPISODE_ROWS,
-            lambda p, f, **kw: sla_late_episodes(p, f, as_of=kw["as_of"]),
-        ),
-        "never": (
-            "MQLs never followed up, window expired",
-            EPISODE_ROWS,
-            lambda p, f, **kw: ignored_episodes(p, f, as_of=kw["as_of"]),
-        ),
-        "missed": (
-            "MQLs that missed the SLA (late or never)",
-            EPISODE_ROWS,
-            lambda p, f, **kw: sla_missed_episodes(p, f, as_of=kw["as_of"]),
-        ),
+        "closed": _episodes("MQLs whose SLA window has closed", sla_closed_episodes),
+        "within": _episodes("MQLs followed up within their window", sla_met_episodes),
+        "late": _episodes("MQLs followed up after their window closed", sla_late_episodes),
+        "never": _episodes("MQLs never followed up, window expired", ignored_episodes),
+        "missed": _episodes("MQLs that missed the SLA (late or never)", sla_missed_episodes),
     },
     "speed_to_lead": {
-        "responded": ("MQLs followed up", EPISODE_ROWS, lambda p, f, **kw: responded_episodes(p, f, as_of=kw["as_of"])),
-        "within_hour": (
-            "MQLs followed up within an hour",
-            EPISODE_ROWS,
-            lambda p, f, **kw: responded_episodes(p, f, within_hour=True, as_of=kw["as_of"]),
-        ),
-        "within_sla": (
-            "MQLs followed up within their SLA window",
-            EPISODE_ROWS,
-            lambda p, f, **kw: responded_episodes(p, f, within_sla=True, as_of=kw["as_of"]),
-        ),
-        **_speed_bands(),
+        "responded": _episodes("MQLs followed up", responded_episodes),
+        "within_hour": _episodes("MQLs followed up within an hour", responded_episodes, within_hour=True),
+        "within_sla": _episodes("MQLs followed up within their SLA window", responded_episodes, within_sla=True),
+        **{
+            f"band_{index}": _episodes(f"MQLs answered in {label}", responded_episodes, band=index)
+            for index, (label, _low, _high) in enumerate(SPEED_BANDS)
+        },
     },
     "rejection_reasons": {
         "rejected": (
@@ -118,25 +79,15 @@ DRILL_DOWNS = {
         ),
     },
     "conversation_rate": {
-        "mql_contacted": ("MQLs contacted", LEAD_ROWS, lambda p, f, **kw: contacted_leads(p, f, warmth="mql")),
-        "mql_conversations": (
-            "MQLs with a logged conversation",
-            LEAD_ROWS,
-            lambda p, f, **kw: contacted_leads(p, f, warmth="mql", conversations_only=True),
-        ),
-        "colder_contacted": (
-            "Colder leads contacted",
-            LEAD_ROWS,
-            lambda p, f, **kw: contacted_leads(p, f, warmth="colder"),
-        ),
-        "colder_conversations": (
-            "Colder leads with a logged conversation",
-            LEAD_ROWS,
-            lambda p, f, **kw: contacted_leads(p, f, warmth="colder", conversations_only=True),
+        "mql_contacted": _contacted("MQLs contacted", warmth="mql"),
+        "mql_conversations": _contacted("MQLs with a logged conversation", warmth="mql", conversations_only=True),
+        "colder_contacted": _contacted("Colder leads contacted", warmth="colder"),
+        "colder_conversations": _contacted(
+            "Colder leads with a logged conversation", warmth="colder", conversations_only=True
         ),
     },
     "mql_target": {
-        "mqls": ("MQLs produced", EPISODE_ROWS, lambda p, f, **kw: mql_episodes(p, f, as_of=kw["as_of"])),
+        "mqls": _episodes("MQLs produced", mql_episodes),
     },
 }
 

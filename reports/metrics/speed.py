@@ -28,20 +28,19 @@ from .episodes import (
 from .period import Ratio, _as_of
 
 
-def _misses(mean, typical_window):
-    if mean is None or typical_window is None:
-        return None
-    return mean > typical_window
+class _AgainstTheWindow:
+    """Whether the mean response misses the typical promised window, for a result with both."""
+
+    @property
+    def misses_sla(self):
+        """Whether the mean response is slower than the typical promised window; None when either is unknown."""
+        if self.mean is None or self.typical_window is None:
+            return None
+        return self.mean > self.typical_window
 
 
-@dataclass(frozen=True)
-class RepSpeed:
-    rep_id: int | None
-    rep_name: str
-    responded: int
-    mean: timedelta | None
-    within_hour: int
-    within_sla: int
+class _ResponseShares:
+    """The shares of answered MQLs within an hour and within their window, for a result with those counts."""
 
     @property
     def within_hour_share(self):
@@ -53,7 +52,17 @@ class RepSpeed:
 
 
 @dataclass(frozen=True)
-class SpeedToLead:
+class RepSpeed(_ResponseShares):
+    rep_id: int | None
+    rep_name: str
+    responded: int
+    mean: timedelta | None
+    within_hour: int
+    within_sla: int
+
+
+@dataclass(frozen=True)
+class SpeedToLead(_ResponseShares, _AgainstTheWindow):
     formula = "time from MQL to first follow-up (accept, reject or logged sales activity)"
     responded: int
     median: timedelta | None
@@ -65,22 +74,9 @@ class SpeedToLead:
     bands: tuple = field(default_factory=tuple)
     by_rep: tuple = field(default_factory=tuple)
 
-    @property
-    def within_hour_share(self):
-        return Ratio(self.within_hour, self.responded)
-
-    @property
-    def within_sla_share(self):
-        return Ratio(self.within_sla, self.responded)
-
-    @property
-    def misses_sla(self):
-        """Whether the mean response is slower than the typical promised window."""
-        return _misses(self.mean, self.typical_window)
-
 
 @dataclass(frozen=True)
-class SpeedHeadline:
+class SpeedHeadline(_AgainstTheWindow):
     """The numbers of ``SpeedToLead`` that the overview shows, without the bands, p90 and reps."""
 
     formula = SpeedToLead.formula
@@ -88,11 +84,6 @@ class SpeedHeadline:
     median: timedelta | None
     mean: timedelta | None
     typical_window: timedelta | None
-
-    @property
-    def misses_sla(self):
-        """Whether the mean response is slower than the typical promised window."""
-        return _misses(self.mean, self.typical_window)
 
 
 _WINDOW = ExpressionWrapper(F("due_at") - F("mql_at"), output_field=DurationField())

@@ -1,13 +1,28 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from leads import transitions
 from leads.models import Lead, MqlEpisode, Stage
+from tests.factories import lead_in_stage
 
 NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30", "tz": "UTC"}
 AS_OF = datetime(2026, 12, 15, tzinfo=UTC)
+
+# Query counts of the metrics that differ by database, for the pinned counts of pages and endpoints.
+# On PostgreSQL percentiles and grouping sets are computed in the one pass.
+ON_POSTGRESQL = connection.vendor == "postgresql"
+# PostgreSQL: totals with median, p90 and typical window. Elsewhere: totals, median, p90,
+# window count, typical window.
+SPEED_TOTALS = 1 if ON_POSTGRESQL else 5
+# PostgreSQL: one statement with grouping sets. Elsewhere: by reason, weekly trend, by source, by campaign.
+REJECTIONS = 1 if ON_POSTGRESQL else 4
+# The ignore rate, SLA compliance and speed headline: one pass on PostgreSQL. Elsewhere:
+# ignore rate, SLA compliance, speed counts, median, window count, typical window.
+EPISODE_HEADLINES = 1 if ON_POSTGRESQL else 1 + 1 + 4
 
 
 def episodes(count, *, start=datetime(2026, 11, 2, 9, tzinfo=UTC), step=timedelta(minutes=7), **fields):
@@ -59,3 +74,15 @@ def api():
         return client
 
     return client_for
+
+
+@pytest.fixture
+def november_data(rep, other_rep, team):
+    def make(count):
+        episodes(count, owner=rep, team=team, first_follow_up_at=lambda t: t + timedelta(minutes=30))
+        episodes(count, owner=other_rep, team=team)
+        for _ in range(count):
+            lead = lead_in_stage(Stage.MQL, owner=rep, team=team, now=AS_OF - timedelta(days=30))
+            transitions.reject_lead(lead, by=rep, reason="no-budget", note="n", now=AS_OF - timedelta(days=29))
+
+    return make

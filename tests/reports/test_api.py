@@ -4,7 +4,6 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -12,7 +11,7 @@ from leads import transitions
 from leads.models import Stage
 from tests.factories import lead_in_stage, make_team, make_user
 
-from .conftest import AS_OF, NOVEMBER, episodes
+from .conftest import AS_OF, EPISODE_HEADLINES, NOVEMBER, REJECTIONS, SPEED_TOTALS, episodes
 
 PERIOD = {**NOVEMBER, "as_of": AS_OF.isoformat()}
 ENDPOINTS = [
@@ -273,31 +272,9 @@ def test_schema_documents_every_report_endpoint_with_its_parameters_and_errors(a
 # ---------- query counts ----------
 
 
-@pytest.fixture
-def november_data(rep, other_rep, team):
-    def make(count):
-        episodes(count, owner=rep, team=team, first_follow_up_at=lambda t: t + timedelta(minutes=30))
-        episodes(count, owner=other_rep, team=team)
-        for _ in range(count):
-            lead = lead_in_stage(Stage.MQL, owner=rep, team=team, now=AS_OF - timedelta(days=30))
-            transitions.reject_lead(lead, by=rep, reason="no-budget", note="n", now=AS_OF - timedelta(days=29))
-
-    return make
-
-
 # Every endpoint starts with: the token's user and the user's role groups (the form's
 # team and rep choices are read only to check a team or rep filter, and these calls
 # have none). The rest is the metrics' own queries.
-# On PostgreSQL percentiles and grouping sets are computed in the one pass.
-ON_POSTGRESQL = connection.vendor == "postgresql"
-# PostgreSQL: totals with median, p90 and typical window. Elsewhere: totals, median, p90,
-# window count, typical window.
-SPEED_TOTALS = 1 if ON_POSTGRESQL else 5
-# PostgreSQL: one statement with grouping sets. Elsewhere: by reason, weekly trend, by source, by campaign.
-REJECTIONS = 1 if ON_POSTGRESQL else 4
-# The ignore rate, SLA compliance and speed headline: one pass on PostgreSQL. Elsewhere:
-# ignore rate, SLA compliance, speed counts, median, window count, typical window.
-EPISODE_HEADLINES = 1 if ON_POSTGRESQL else 1 + 1 + 4
 ENDPOINT_QUERIES = {
     # one aggregate
     "ignore-rate": 2 + 1,

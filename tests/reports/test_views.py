@@ -8,7 +8,6 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 
 from leads import transitions
@@ -16,7 +15,7 @@ from leads.models import Stage
 from reports.models import MonthlyTarget
 from tests.factories import lead_in_stage, make_team, make_user
 
-from .conftest import AS_OF, NOVEMBER, episodes
+from .conftest import AS_OF, EPISODE_HEADLINES, NOVEMBER, REJECTIONS, SPEED_TOTALS, episodes
 
 PAGES = [
     "reports:overview",
@@ -462,30 +461,8 @@ def test_targets_per_team_feed_the_mql_target_report(as_user, marketer, team):
 # ---------- query counts ----------
 
 
-@pytest.fixture
-def november_data(rep, other_rep, team):
-    def make(count):
-        episodes(count, owner=rep, team=team, first_follow_up_at=lambda t: t + timedelta(minutes=30))
-        episodes(count, owner=other_rep, team=team)
-        for _ in range(count):
-            lead = lead_in_stage(Stage.MQL, owner=rep, team=team, now=AS_OF - timedelta(days=30))
-            transitions.reject_lead(lead, by=rep, reason="no-budget", note="n", now=AS_OF - timedelta(days=29))
-
-    return make
-
-
 # Every page starts with: session, user, the user's role groups, the active teams
 # and the reps (the filter form's choices). The rest is the metrics' own queries.
-# On PostgreSQL percentiles and grouping sets are computed in the one pass.
-ON_POSTGRESQL = connection.vendor == "postgresql"
-# PostgreSQL: totals with median, p90 and typical window. Elsewhere: totals, median, p90,
-# window count, typical window.
-SPEED_TOTALS = 1 if ON_POSTGRESQL else 5
-# PostgreSQL: one statement with grouping sets. Elsewhere: by reason, weekly trend, by source, by campaign.
-REJECTIONS = 1 if ON_POSTGRESQL else 4
-# The ignore rate, SLA compliance and speed headline: one pass on PostgreSQL. Elsewhere:
-# ignore rate, SLA compliance, speed counts, median, window count, typical window.
-EPISODE_HEADLINES = 1 if ON_POSTGRESQL else 1 + 1 + 4
 PAGE_QUERIES = {
     # ignore rate aggregate, the per-rep breakdown
     "reports:ignore_rate": 5 + 2,
