@@ -18,17 +18,16 @@ import json
 import os
 import resource
 import shutil
-import subprocess
 import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime
-from pathlib import Path
+
+from .database import run_child
 
 ROWS = 1_000_000
 TARGET_ROWS_PER_SECOND = 5_000
 TARGET_PEAK_MB = 300
-BASE_DIR = Path(__file__).resolve().parent.parent
 
 HEADER = "First name,Last name,E-mail,Company,Job title,Employees,Country,Source,Campaign,Phone\n"
 FIRST = ["Anna", "Ben", "Carla", "David", "Elif", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kofi", "Laura"]
@@ -67,8 +66,10 @@ def benchmark(rows, *, scoring=True):
     media = folder / "csv_import_media"
     env = {**os.environ, "DATABASE_URL": url, "MEDIA_ROOT": str(media)}
     try:
-        job_id = child(env, "prepare", str(csv_path), str(rows), "scoring" if scoring else "no-scoring")["job"]
-        measured = child(env, "import", str(job_id))
+        job_id = run_child(
+            "bench.csv_import", env, "prepare", str(csv_path), str(rows), "scoring" if scoring else "no-scoring"
+        )["job"]
+        measured = run_child("bench.csv_import", env, "import", str(job_id))
     finally:
         drop_database(url)
         shutil.rmtree(media, ignore_errors=True)
@@ -257,23 +258,6 @@ def drop_database(url):
     }
     with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(config["NAME"])))
-
-
-def child(env, *args):
-    """Run a step in a fresh Python process and return the JSON it prints last."""
-    process = subprocess.run(
-        [sys.executable, "-m", "bench.csv_import", *args],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-        check=False,
-    )
-    if process.returncode:
-        from .database import BenchError
-
-        raise BenchError(f"the {args[0]} step failed (exit status {process.returncode})")
-    return json.loads(process.stdout.strip().splitlines()[-1])
 
 
 # The steps, each in its own process (python -m bench.csv_import STEP ...)

@@ -4,7 +4,11 @@ The benchmarks need PostgreSQL: ``DATABASE_URL`` if set, else a database of
 their own, ``funnel_bench`` on the local server, created on first use.
 """
 
+import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import dj_database_url
 import psycopg
@@ -13,8 +17,31 @@ from psycopg import sql
 DEFAULT_DATABASE_URL = "postgres://root@127.0.0.1:5432/funnel_bench"
 
 
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# What each benchmark built, so its stored data is reused while it still matches.
+MARKER_TABLE_SQL = """
+CREATE TABLE IF NOT EXISTS bench_dataset (
+    name text PRIMARY KEY,
+    spec jsonb NOT NULL,
+    built_at timestamptz NOT NULL,
+    load_seconds double precision NOT NULL
+)
+"""
+
+
 class BenchError(Exception):
     """A benchmark cannot run (wrong database, foreign data, results that disagree)."""
+
+
+def run_child(module, env, *args):
+    """Run ``python -m <module> <args>`` in a fresh process and return the JSON it prints last; raises BenchError if it fails."""
+    process = subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=BASE_DIR, env=env, stdout=subprocess.PIPE, text=True, check=False
+    )
+    if process.returncode:
+        raise BenchError(f"the {' '.join(args)} step failed (exit status {process.returncode})")
+    return json.loads(process.stdout.strip().splitlines()[-1])
 
 
 def database_url():

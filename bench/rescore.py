@@ -33,18 +33,17 @@ same rows (digests of every lead, share, history row and MQL episode after each 
 import json
 import os
 import resource
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+
+from .database import MARKER_TABLE_SQL, run_child
 
 LEADS = 1_000_000
 THRESHOLD = 120
 # The data is built once and reused, so "now" is a fixed moment it was built around.
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 REPS = 20
-BASE_DIR = Path(__file__).resolve().parent.parent
 
 # The scoring matrix of leads/management/commands/seed_demo.py (copied, so that a change
 # to the demo data does not change what this benchmark measures).
@@ -148,7 +147,7 @@ def run(options):
     dataset, passes = None, []
     for number, implementation in enumerate(implementations):
         rebuild = options.rebuild and number == 0
-        prepared = child(env, "prepare", "rebuild" if rebuild else "reuse")
+        prepared = run_child("bench.rescore", env, "prepare", "rebuild" if rebuild else "reuse")
         dataset = dataset or prepared
         built = prepared["built"]
         print(
@@ -157,7 +156,7 @@ def run(options):
             flush=True,
         )
         for label, _title, _change in PASSES:
-            result = child(env, "pass", label, implementation)
+            result = run_child("bench.rescore", env, "pass", label, implementation)
             passes.append(result)
             # Written after every pass, so a run stopped half-way still leaves its figures.
             partial = summarise(dataset, passes, load_before, time.perf_counter() - started)
@@ -199,23 +198,6 @@ def own_database_url(url):
     base, name = url.rsplit("/", 1)
     name, _, query = name.partition("?")
     return f"{base}/{name}_rescore" + (f"?{query}" if query else "")
-
-
-def child(env, *args):
-    """Run a step in a fresh Python process and return the JSON it prints last."""
-    from .database import BenchError
-
-    process = subprocess.run(
-        [sys.executable, "-m", "bench.rescore", *args],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-        check=False,
-    )
-    if process.returncode:
-        raise BenchError(f"the {' '.join(args)} step failed (exit status {process.returncode})")
-    return json.loads(process.stdout.strip().splitlines()[-1])
 
 
 def summarise(dataset, passes, load_before, total_seconds):
@@ -341,14 +323,6 @@ def print_results(results):
 
 # The data (runs in a child process connected to the benchmark's own database)
 
-_MARKER_TABLE_SQL = """
-CREATE TABLE IF NOT EXISTS bench_dataset (
-    name text PRIMARY KEY,
-    spec jsonb NOT NULL,
-    built_at timestamptz NOT NULL,
-    load_seconds double precision NOT NULL
-)
-"""
 
 # Lead n: a pseudo-random 32-bit h(n) picks its title, country, size, e-mail domain
 # and source; every 200th lead (n % 200 = 1) is an open MQL and every 100th (n % 100 = 2)
@@ -433,7 +407,7 @@ def ensure_dataset(rebuild):
     from .database import BenchError
 
     with connection.cursor() as cursor:
-        cursor.execute(_MARKER_TABLE_SQL)
+        cursor.execute(MARKER_TABLE_SQL)
         cursor.execute("SELECT name, spec::text FROM bench_dataset")
         markers = {name: json.loads(spec) for name, spec in cursor.fetchall()}
         cursor.execute("SELECT EXISTS (SELECT 1 FROM leads_lead)")

@@ -27,7 +27,7 @@ from leads import sla
 from leads.models import OutboxMessage, SLAPolicy, Team, TeamMember
 
 from . import harness
-from .database import BenchError
+from .database import MARKER_TABLE_SQL, BenchError
 
 LEADS = 1_000_000
 OVERDUE = 100_000
@@ -49,14 +49,6 @@ SPEC = {
     "layout": "every 10th lead overdue, spread over the whole table",
 }
 
-_MARKER_TABLE_SQL = """
-CREATE TABLE IF NOT EXISTS bench_dataset (
-    name text PRIMARY KEY,
-    spec jsonb NOT NULL,
-    built_at timestamptz NOT NULL,
-    load_seconds double precision NOT NULL
-)
-"""
 
 # Every lead is an open MQL waiting for its first follow-up. Lead n is overdue when
 # n is a multiple of LEADS / OVERDUE (due up to 30 days before NOW), else due up to
@@ -245,7 +237,7 @@ def check_same_work(outcomes, first, second):
 def ensure_dataset(*, rebuild):
     """Reuse the stored leads if they match SPEC, else (or with ``rebuild``) generate them; refuse foreign data."""
     with connection.cursor() as cursor:
-        cursor.execute(_MARKER_TABLE_SQL)
+        cursor.execute(MARKER_TABLE_SQL)
         cursor.execute("SELECT name, spec::text FROM bench_dataset")
         markers = {name: json.loads(spec) for name, spec in cursor.fetchall()}
         cursor.execute("SELECT EXISTS (SELECT 1 FROM leads_lead)")

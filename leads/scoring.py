@@ -9,7 +9,7 @@ still with marketing; nothing here ever moves a lead back from sales.
 """
 
 import logging
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, namedtuple
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -288,14 +288,8 @@ def rescore_leads(run_id, *, now=None, batch_size=RESCORE_BATCH):
     return run
 
 
-class _Behaviour:
-    """What ``behaviour_match`` reads of an activity, without building a model instance."""
-
-    __slots__ = ("kind", "url")
-
-    def __init__(self, kind, url):
-        self.kind = kind
-        self.url = url
+# What ``behaviour_match`` reads of an activity, without building a model instance.
+_Behaviour = namedtuple("_Behaviour", "kind url")
 
 
 # What contributions() and the batch read of a lead; the rest of the row stays in the database.

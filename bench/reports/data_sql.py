@@ -6,15 +6,6 @@ def _u(seed, key="k"):
     return f"((hashint8extended(({key})::bigint, {seed}) & 2147483647)::float8 / 2147483648.0)"
 
 
-MARKER_TABLE_SQL = """
-CREATE TABLE IF NOT EXISTS bench_dataset (
-    name text PRIMARY KEY,
-    spec jsonb NOT NULL,
-    built_at timestamptz NOT NULL,
-    load_seconds double precision NOT NULL
-)
-"""
-
 # One row per lead: when it came in, from where, for which team, and whether it becomes an MQL.
 PLAN_LEADS_SQL = f"""
 CREATE TEMP TABLE plan_lead AS

@@ -10,7 +10,7 @@ from django.db import connection, transaction
 
 from leads.models import BusinessHours, RejectionReason, SLAPolicy, Team, TeamMember
 
-from ..database import BenchError
+from ..database import MARKER_TABLE_SQL, BenchError
 from .data_sql import (
     ACTIVITY_ROWS_SQL,
     COUNT_FIELDS,
@@ -23,7 +23,6 @@ from .data_sql import (
     LAST_EPISODE_SQL,
     LEADS_SQL,
     LOADED_TABLES,
-    MARKER_TABLE_SQL,
     PLAN_ACTIVITIES_SQL,
     PLAN_EPISODE_TABLE_SQL,
     PLAN_LEADS_SQL,

@@ -4,6 +4,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from leads.migrations._history_guard import reinstall_sqlite_history_guard
+
 
 def leave_room_for_hot_updates(apps, schema_editor):
     # Free space in each page lets PostgreSQL update a lead in place (HOT) when
@@ -12,21 +14,9 @@ def leave_room_for_hot_updates(apps, schema_editor):
         schema_editor.execute("ALTER TABLE leads_lead SET (fillfactor = 85)")
 
 
-SQLITE_HISTORY_GUARD = """CREATE TRIGGER IF NOT EXISTS leads_leadevent_no_update BEFORE UPDATE ON leads_leadevent
-    BEGIN SELECT RAISE(ABORT, 'Lead history is append-only: UPDATE on leads_leadevent is not allowed'); END;"""
-
-
-def reinstall_sqlite_history_guard(apps, schema_editor):
-    # SQLite alters a column by rebuilding the table, which drops its triggers
-    # (migration 0002 installed the append-only guard).
-    if schema_editor.connection.vendor == "sqlite":
-        schema_editor.execute(SQLITE_HISTORY_GUARD)
-
-
 def fill_pages(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute("ALTER TABLE leads_lead RESET (fillfactor)")
-
 
 
 class Migration(migrations.Migration):

@@ -2,15 +2,7 @@
 
 from django.db import migrations, models
 
-SQLITE_HISTORY_GUARD = """CREATE TRIGGER IF NOT EXISTS leads_leadevent_no_update BEFORE UPDATE ON leads_leadevent
-    BEGIN SELECT RAISE(ABORT, 'Lead history is append-only: UPDATE on leads_leadevent is not allowed'); END;"""
-
-
-def reinstall_sqlite_history_guard(apps, schema_editor):
-    # In case SQLite rebuilt the table for the altered field, which drops triggers.
-    if schema_editor.connection.vendor == "sqlite":
-        schema_editor.execute(SQLITE_HISTORY_GUARD)
-
+from leads.migrations._history_guard import reinstall_sqlite_history_guard
 
 
 class Migration(migrations.Migration):

@@ -4,14 +4,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-SQLITE_HISTORY_GUARD = """CREATE TRIGGER IF NOT EXISTS leads_leadevent_no_update BEFORE UPDATE ON leads_leadevent
-    BEGIN SELECT RAISE(ABORT, 'Lead history is append-only: UPDATE on leads_leadevent is not allowed'); END;"""
-
-
-def reinstall_sqlite_history_guard(apps, schema_editor):
-    # SQLite rebuilds the table for the altered foreign keys, which drops its triggers.
-    if schema_editor.connection.vendor == "sqlite":
-        schema_editor.execute(SQLITE_HISTORY_GUARD)
+from leads.migrations._history_guard import reinstall_sqlite_history_guard
 
 
 class Migration(migrations.Migration):
