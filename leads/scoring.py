@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from . import background
 from .models import (
     FREE_MAIL_DOMAINS,
     Activity,
@@ -235,10 +236,8 @@ def apply_activities(lead, activities, *, now=None):
 
 def start_rescore(*, by=None):
     """Queue a rescore of every lead after rules or threshold changed; returns the ScoringRun, raises nothing."""
-    from . import tasks
-
     run = ScoringRun.objects.create(requested_by=by, total=Lead.objects.count())
-    transaction.on_commit(lambda: tasks.rescore_leads_task.delay(run.pk))
+    background.after_commit("leads.tasks.rescore_leads_task", run.pk)
     return run
 
 

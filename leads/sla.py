@@ -1,6 +1,5 @@
 """SLA: which policy applies to an MQL, when its response is due, and the overdue sweep."""
 
-import json
 import logging
 from datetime import UTC, timedelta
 
@@ -62,41 +61,41 @@ UPDATE leads_lead
    AND sla_due_at <= %(now)s
 RETURNING {returning}
 """
+# The claim alone, which the benchmark times on its own.
 _CLAIM_SQL = _CLAIM_TEMPLATE.format(returning="id")
 
-# Who hears of a breach: (outbox kind, how a claimed row of {rows} reaches the person,
-# whether its policy asks for it). Both paths below queue one digest per person and kind.
+# Who hears of a breach: (outbox kind, how a claimed row reaches the person, whether
+# its policy asks for it). The sweep queues one digest per person and kind.
 _RECIPIENTS = (
     (
         OutboxMessage.Kind.SLA_BREACH_OWNER,
-        "auth_user person ON person.id = {rows}.owner_id",
+        "auth_user person ON person.id = claimed.owner_id",
         "COALESCE(policy.notify_owner, TRUE)",
     ),
     (
         OutboxMessage.Kind.SLA_BREACH_MANAGER,
-        f"leads_teammember membership ON membership.team_id = {{rows}}.team_id "
+        "leads_teammember membership ON membership.team_id = claimed.team_id "
         f"AND membership.role = '{TeamMember.Role.MANAGER}' "
         "JOIN auth_user person ON person.id = membership.user_id AND person.is_active",
         "COALESCE(policy.notify_managers, TRUE)",
     ),
 )
 
-_RECIPIENTS_POSTGRESQL = "    UNION ALL".join(
+_RECIPIENTS_SQL = "    UNION ALL".join(
     f"""
     SELECT '{kind}' AS kind, claimed.id, claimed.sla_due_at, person.id AS person_id, person.email
       FROM claimed
-      JOIN {join.format(rows="claimed")}
+      JOIN {join}
       LEFT JOIN leads_slapolicy policy ON policy.id = claimed.sla_policy_id
      WHERE person.email <> '' AND {flag}
 """
     for kind, join, flag in _RECIPIENTS
 )
 
-# PostgreSQL runs the whole sweep as one statement: the data-modifying CTEs all read
-# the claimed rows from the UPDATE's RETURNING, so the ids never travel to Python
-# and back and the claimed leads are not read again. All parts see one snapshot and
-# commit or fail together.
-_SWEEP_SQL_POSTGRESQL = f"""
+# The whole sweep is one statement: the data-modifying CTEs all read the claimed rows
+# from the UPDATE's RETURNING, so the ids never travel to Python and back and the
+# claimed leads are not read again. All parts see one snapshot and commit or fail together.
+_SWEEP_SQL = f"""
 WITH claimed AS (
     {_CLAIM_TEMPLATE.format(returning="id, owner_id, team_id, mql_episode, sla_due_at, sla_policy_id")}
 ), history AS (
@@ -105,7 +104,7 @@ WITH claimed AS (
     SELECT id, 'sla_breached', %(now)s, NULL, 'mql', 'mql', owner_id, mql_episode, NULL, '',
            jsonb_build_object('due_at', to_char(sla_due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
       FROM claimed
-), recipients AS ({_RECIPIENTS_POSTGRESQL}), digests AS (
+), recipients AS ({_RECIPIENTS_SQL}), digests AS (
     -- The smallest claimed id makes the key unique to this run's claim.
     INSERT INTO leads_outboxmessage (kind, lead_id, recipient_id, to_email, dedupe_key, context, created_at,
                                      claimed_at, claim_token, attempts, sent_at, last_error)
@@ -118,50 +117,6 @@ WITH claimed AS (
 SELECT id FROM claimed
 """
 
-# SQLite has no data-modifying CTEs: it claims, then writes history and digests for
-# the claimed ids (a JSON array), all in the caller's transaction.
-_SQLITE_BREACH_EVENTS = """
-INSERT INTO leads_leadevent (lead_id, kind, at, actor_id, from_stage, to_stage, owner_id, episode,
-                             reason_id, note, payload)
-SELECT id, 'sla_breached', %s, NULL, 'mql', 'mql', owner_id, mql_episode, NULL, '',
-       json_object('due_at', strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', sla_due_at))
-  FROM leads_lead
- WHERE id IN (SELECT value FROM json_each(%s))
-"""
-
-_SQLITE_BREACH_DIGEST = """
-INSERT INTO leads_outboxmessage (kind, lead_id, recipient_id, to_email, dedupe_key, context, created_at,
-                                 claimed_at, claim_token, attempts, sent_at, last_error)
-SELECT %s, NULL, person.id, person.email, %s || person.id, json_object('lead_ids', json_group_array(lead.id)),
-       %s, NULL, '', 0, NULL, ''
-  -- SQLite aggregates in the order rows arrive: most overdue first.
-  FROM (SELECT * FROM leads_lead ORDER BY sla_due_at, id) lead
-  JOIN {join}
-  LEFT JOIN leads_slapolicy policy ON policy.id = lead.sla_policy_id
- WHERE lead.id IN (SELECT value FROM json_each(%s))
-   AND person.email <> ''
-   AND {policy_flag}
- GROUP BY person.id, person.email
-"""
-
-
-def _sweep_postgresql(cursor, now, stamp):
-    cursor.execute(_SWEEP_SQL_POSTGRESQL, {"now": now, "stamp": stamp})
-    return [row[0] for row in cursor.fetchall()]
-
-
-def _sweep_sqlite(cursor, now, stamp):
-    cursor.execute(_CLAIM_SQL, {"now": now})
-    claimed = [row[0] for row in cursor.fetchall()]
-    if not claimed:
-        return claimed
-    ids = json.dumps(claimed)
-    cursor.execute(_SQLITE_BREACH_EVENTS, [now, ids])
-    for kind, join, flag in _RECIPIENTS:
-        sql = _SQLITE_BREACH_DIGEST.format(join=join.format(rows="lead"), policy_flag=flag)
-        cursor.execute(sql, [kind, f"{kind}:{stamp}:{min(claimed)}:", now, ids])
-    return claimed
-
 
 def flag_overdue_leads(*, now=None):
     """Flag every MQL past its due time with no follow-up as SLA-breached, once, and queue the escalation digests; returns the claimed lead ids, raises nothing.
@@ -172,14 +127,11 @@ def flag_overdue_leads(*, now=None):
     digest e-mail is queued per owner and per manager listing the leads this run
     claimed (as the leads' policies ask).
     """
-    # SQLite compares timestamps as text: always bind UTC.
     now = (now or timezone.now()).astimezone(UTC)
     stamp = now.strftime("%Y%m%dT%H%M%S.%fZ")
-    sweep = _sweep_postgresql if connection.vendor == "postgresql" else _sweep_sqlite
     with transaction.atomic(), connection.cursor() as cursor:
-        claimed = sweep(cursor, now, stamp)
-    if claimed:
-        log.info("SLA sweep flagged %d overdue MQLs", len(claimed))
+        cursor.execute(_SWEEP_SQL, {"now": now, "stamp": stamp})
+        claimed = [row[0] for row in cursor.fetchall()]
     return claimed
 
 

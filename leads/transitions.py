@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import access, notifications, routing, scoring, sla, tasks
+from . import access, background, notifications, routing, scoring, sla
 from .models import (
     SALES_ACTIVITY_KINDS,
     Activity,
@@ -148,13 +148,13 @@ def _record(lead, kind, *, by, now, from_stage="", to_stage="", reason=None, not
 def _notify_owner(lead):
     """Queue the owner's e-mail in this transaction; deliver it once committed."""
     if notifications.queue_assignment_email(lead) is not None:
-        transaction.on_commit(tasks.deliver_outbox_task.delay)
+        background.once_after_commit("leads.tasks.deliver_outbox_task")
 
 
 def _route_waiting_after_commit(lead):
     """An answered MQL frees capacity: route the team's waiting MQLs right away."""
     if Lead.objects.filter(team_id=lead.team_id, stage=Stage.MQL, owner__isnull=True).exists():
-        transaction.on_commit(tasks.route_waiting_mqls_task.delay)
+        background.once_after_commit("leads.tasks.route_waiting_mqls_task")
 
 
 def _sla_window(lead, start, policy=None):

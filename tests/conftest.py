@@ -1,6 +1,7 @@
 import os
 
 import pytest
+from django.db.backends.postgresql.operations import DatabaseOperations
 
 from leads.models import TeamMember
 
@@ -16,6 +17,21 @@ def skip_or_fail(message):
     pytest.skip(message)
 
 
+# The history refuses TRUNCATE (migration 0015); the flush that resets the tables
+# after each transactional test is the one TRUNCATE allowed, by the table's owner.
+_HISTORY_GUARD = "ALTER TABLE leads_leadevent {} TRIGGER leads_leadevent_no_truncate"
+_execute_sql_flush = DatabaseOperations.execute_sql_flush
+
+
+def _flush_with_history(self, sql_list):
+    if any("leads_leadevent" in sql for sql in sql_list):
+        sql_list = [_HISTORY_GUARD.format("DISABLE"), *sql_list, _HISTORY_GUARD.format("ENABLE")]
+    return _execute_sql_flush(self, sql_list)
+
+
+DatabaseOperations.execute_sql_flush = _flush_with_history
+
+
 @pytest.fixture(autouse=True, scope="session")
 def celery_runs_tasks_in_process():
     """Tasks queued by the code under test run at once, in the test's process.
@@ -25,6 +41,8 @@ def celery_runs_tasks_in_process():
     from funnelapp.celery import app
 
     app.conf.task_always_eager = True
+    # The end-to-end tests' tasks travel on a queue of this run's own, on whatever broker is configured.
+    app.conf.task_default_queue = f"funnel-test-{os.getpid()}"
     yield
     app.conf.task_always_eager = False
 
@@ -84,11 +102,3 @@ def marketer(db):
 @pytest.fixture
 def admin(db):
     return make_user("ada", role="admin", is_staff=True, first_name="Ada")
-
-
-@pytest.fixture
-def postgres_only(db):
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        skip_or_fail("needs PostgreSQL: set DATABASE_URL=postgres://...")

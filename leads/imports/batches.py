@@ -81,7 +81,7 @@ class Importer:
         resume_after = self.job.committed_line
         rules = self.rules
         # The database writes each batch while the next one is read, when it has a connection of its own.
-        threaded = connection.vendor == "postgresql" and not connection.in_atomic_block
+        threaded = not connection.in_atomic_block
         good, bad = [], []
         with writing.Pipeline(self._commit, threaded=threaded) as pipeline:
             for start, end, cells, problem, raw in records:
@@ -145,11 +145,10 @@ class Importer:
         job, now, rows, bad = self.job, timezone.now(), len(good) + len(bad), list(bad)
         with transaction.atomic():
             self._claim(end_line)
-            if connection.vendor == "postgresql":
-                # Not waiting for the WAL flush at each batch's commit: a database crash may
-                # lose the last batches whole, with their progress, and a rerun redoes them.
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            # Not waiting for the WAL flush at each batch's commit: a database crash may
+            # lose the last batches whole, with their progress, and a rerun redoes them.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
             existing = {}
             if good:
                 emails = [row.values["email"].lower() for row in good]

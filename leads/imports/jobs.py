@@ -11,7 +11,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .. import access, tasks
+from .. import access, background
 from ..models import ImportJob
 from .batches import ClaimLost, Importer
 from .reading import ImportRefused, column_plan, sniff, suggest_mapping
@@ -56,7 +56,7 @@ def start_import(uploaded_file, *, by, mapping=None, queue=True):
         job.file.save(original_name, uploaded_file, save=False)
         job.save()
         if queue:
-            transaction.on_commit(lambda: tasks.import_leads_task.delay(job.pk))
+            background.after_commit("leads.tasks.import_leads_task", job.pk)
     return job
 
 
@@ -99,7 +99,7 @@ def run_import(job_id, *, batch_size=BATCH_SIZE, progress=None):
     except SoftTimeLimitExceeded:
         # The worker's time limit for one task: a fresh task continues after the last committed batch.
         log.info("import %s: the task's time limit is near; a new task continues it", job.pk)
-        tasks.import_leads_task.delay(job.pk)
+        background.start("leads.tasks.import_leads_task", job.pk)
     except ImportRefused as exc:
         _finish(job, ImportJob.Status.FAILED, exc.message)
     except Exception as exc:

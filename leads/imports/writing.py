@@ -1,4 +1,4 @@
-"""The import's set-wise writes: rows by COPY on PostgreSQL (bulk_create elsewhere), and the writer thread."""
+"""The import's set-wise writes: rows by COPY, and the writer thread."""
 
 import contextlib
 import json
@@ -94,10 +94,6 @@ class Pipeline:
 
 def insert_leads(records):
     """Insert lead rows (values in LEAD_INSERT_FIELDS order) and return their ids, in order."""
-    if connection.vendor != "postgresql":
-        leads = [Lead(**dict(zip(LEAD_INSERT_FIELDS, record, strict=True))) for record in records]
-        Lead.objects.bulk_create(leads, batch_size=500)
-        return [lead.pk for lead in leads]
     if not records:
         return []
     with connection.cursor() as cursor:
@@ -114,11 +110,8 @@ def insert_leads(records):
 
 
 def insert_rows(model, fields, rows):
-    """Insert ``rows`` (tuples of ``fields`` values) into ``model``'s table: COPY on PostgreSQL, bulk_create elsewhere."""
+    """Insert ``rows`` (tuples of ``fields`` values) into ``model``'s table with COPY."""
     if not rows:
-        return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create([model(**dict(zip(fields, row, strict=True))) for row in rows], batch_size=500)
         return
     quote = connection.ops.quote_name
     columns = [model._meta.get_field(field) for field in fields]

@@ -1,12 +1,7 @@
 """Append-only history in the database, the four roles, and the rejection reasons.
 
-The history guard is a trigger on each backend:
-- PostgreSQL refuses every UPDATE and DELETE of a LeadEvent row. (TRUNCATE,
-  which only a table owner may run and which the test runner uses to reset
-  tables, is not a row operation and is not blocked.)
-- SQLite (the embedded development default) refuses every UPDATE. It cannot
-  refuse DELETE: the test runner's flush deletes tables in arbitrary order with
-  no way to tell it apart. The ORM refuses deletes on every backend.
+The history guard: PostgreSQL refuses every UPDATE and DELETE of a LeadEvent
+row (migration 0015 adds TRUNCATE).
 """
 
 from django.contrib.auth.management import create_permissions
@@ -31,28 +26,14 @@ DROP TRIGGER IF EXISTS leads_leadevent_no_update ON leads_leadevent;
 DROP TRIGGER IF EXISTS leads_leadevent_no_delete ON leads_leadevent;
 DROP FUNCTION IF EXISTS leads_leadevent_append_only();
 """
-SQLITE_GUARD = [
-    """CREATE TRIGGER leads_leadevent_no_update BEFORE UPDATE ON leads_leadevent
-       BEGIN SELECT RAISE(ABORT, 'Lead history is append-only: UPDATE on leads_leadevent is not allowed'); END;""",
-]
-SQLITE_UNGUARD = [
-    "DROP TRIGGER IF EXISTS leads_leadevent_no_update;",
-]
+
 
 def install_guard(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(PG_GUARD)
-    elif schema_editor.connection.vendor == "sqlite":
-        for statement in SQLITE_GUARD:
-            schema_editor.execute(statement)
+    schema_editor.execute(PG_GUARD)
 
 
 def remove_guard(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(PG_UNGUARD)
-    elif schema_editor.connection.vendor == "sqlite":
-        for statement in SQLITE_UNGUARD:
-            schema_editor.execute(statement)
+    schema_editor.execute(PG_UNGUARD)
 
 
 def create_roles(apps, schema_editor):

@@ -4,19 +4,15 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-from leads.migrations._history_guard import reinstall_sqlite_history_guard
-
 
 def leave_room_for_hot_updates(apps, schema_editor):
     # Free space in each page lets PostgreSQL update a lead in place (HOT) when
     # no indexed column changes, as in the SLA sweep's claim.
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE leads_lead SET (fillfactor = 85)")
+    schema_editor.execute("ALTER TABLE leads_lead SET (fillfactor = 85)")
 
 
 def fill_pages(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE leads_lead RESET (fillfactor)")
+    schema_editor.execute("ALTER TABLE leads_lead RESET (fillfactor)")
 
 
 class Migration(migrations.Migration):
@@ -70,5 +66,4 @@ class Migration(migrations.Migration):
             constraint=models.UniqueConstraint(fields=('dedupe_key',), name='outbox_unique_dedupe_key'),
         ),
         migrations.RunPython(leave_room_for_hot_updates, fill_pages),
-        migrations.RunPython(reinstall_sqlite_history_guard, migrations.RunPython.noop),
     ]

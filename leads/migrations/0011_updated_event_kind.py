@@ -2,7 +2,6 @@
 
 from django.db import migrations, models
 
-from leads.migrations._history_guard import reinstall_sqlite_history_guard
 
 
 class Migration(migrations.Migration):
@@ -17,5 +16,4 @@ class Migration(migrations.Migration):
             name='kind',
             field=models.CharField(choices=[('created', 'Created'), ('updated', 'Details updated'), ('promoted', 'Became MQL'), ('accepted', 'Accepted'), ('rejected', 'Rejected'), ('qualified', 'Qualified to SQL'), ('disqualified', 'Disqualified'), ('recycled', 'Recycled to nurture'), ('reassigned', 'Reassigned'), ('activity', 'Sales activity'), ('score_changed', 'Score changed'), ('sla_breached', 'SLA breached')], max_length=20),
         ),
-        migrations.RunPython(reinstall_sqlite_history_guard, migrations.RunPython.noop),
     ]

@@ -4,7 +4,6 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-from leads.migrations._history_guard import reinstall_sqlite_history_guard
 
 
 class Migration(migrations.Migration):
@@ -55,5 +54,4 @@ class Migration(migrations.Migration):
                 to="leads.rejectionreason",
             ),
         ),
-        migrations.RunPython(reinstall_sqlite_history_guard, migrations.RunPython.noop),
     ]

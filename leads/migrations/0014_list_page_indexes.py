@@ -13,22 +13,12 @@ OPEN_MQLS_INDEX = models.Index(
 )
 
 
-def _open_mqls_index_for(connection):
-    # SQLite refuses NULLS FIRST in an index; it sorts nulls first in ascending order anyway.
-    if connection.vendor == "sqlite":
-        return models.Index(
-            models.F("sla_due_at"), models.F("mql_at"), models.F("id"),
-            condition=OPEN_MQLS_INDEX.condition, name=OPEN_MQLS_INDEX.name,
-        )
-    return OPEN_MQLS_INDEX
-
-
 def add_open_mqls_index(apps, schema_editor):
-    schema_editor.add_index(apps.get_model("leads", "Lead"), _open_mqls_index_for(schema_editor.connection))
+    schema_editor.add_index(apps.get_model("leads", "Lead"), OPEN_MQLS_INDEX)
 
 
 def remove_open_mqls_index(apps, schema_editor):
-    schema_editor.remove_index(apps.get_model("leads", "Lead"), _open_mqls_index_for(schema_editor.connection))
+    schema_editor.remove_index(apps.get_model("leads", "Lead"), OPEN_MQLS_INDEX)
 
 
 class Migration(migrations.Migration):

@@ -2,19 +2,17 @@
 
 The counts start from the period's sales activities, grouped per lead (its
 first contact in the period and whether one was a conversation), then ask once
-per lead whether an MQL episode had started by that first contact. On
-PostgreSQL that is one hand-written statement: through the ORM the
-episode probe would end up in the ``GROUP BY`` and run once per activity
-instead of once per lead. Elsewhere (SQLite, the development default) the same
-steps go through the ORM. Both count the leads ``contacted_leads`` lists.
+per lead whether an MQL episode had started by that first contact. That is one
+hand-written statement: through the ORM the episode probe would end up in the
+``GROUP BY`` and run once per activity instead of once per lead. It counts the
+leads ``contacted_leads`` lists.
 """
 
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Case, Count, Exists, Max, Min, OuterRef, Q, Value, When
 
-from leads.models import SALES_ACTIVITY_KINDS, Activity, ActivityKind, Lead, MqlEpisode
+from leads.models import SALES_ACTIVITY_KINDS, ActivityKind, Lead
 
 from .period import Filters, Ratio
 
@@ -68,7 +66,7 @@ SELECT count(*) FILTER (WHERE was_mql), count(*) FILTER (WHERE was_mql AND talke
 
 
 def _counts_in_one_statement(period, filters):
-    """The four counts from one statement (PostgreSQL)."""
+    """The four counts from one statement."""
     activity_params = [ActivityKind.CONVERSATION, *SALES_ACTIVITY_KINDS, period.start_at, period.end_at]
     if filters == Filters():
         contacts, params = _CONTACTS_FROM_ACTIVITIES.format(join=""), activity_params
@@ -86,42 +84,6 @@ def _counts_in_one_statement(period, filters):
         return cursor.fetchone()
 
 
-def _counts_through_the_orm(period, filters):
-    """The four counts through the ORM, on every backend.
-
-    Whether a lead was an MQL at its first contact is the minimum over its
-    contacts of "an episode had started by then": once one has started it
-    stays started, so the first contact has the smallest value. That keeps
-    every per-lead number a plain aggregate.
-    """
-    activities = Activity.objects.filter(
-        kind__in=SALES_ACTIVITY_KINDS, occurred_at__gte=period.start_at, occurred_at__lt=period.end_at
-    )
-    started = Exists(MqlEpisode.objects.filter(lead=OuterRef("lead_id"), mql_at__lte=OuterRef("occurred_at")))
-    per_lead = (
-        filters.apply(activities, prefix="lead__")
-        .order_by()
-        .values("lead_id")
-        .annotate(
-            talked=Max(Case(When(kind=ActivityKind.CONVERSATION, then=Value(1)), default=Value(0))),
-            was_mql=Min(Case(When(started, then=Value(1)), default=Value(0))),
-        )
-    )
-    counts = per_lead.aggregate(
-        mql_contacted=Count("lead_id", filter=Q(was_mql=1)),
-        mql_conversations=Count("lead_id", filter=Q(was_mql=1, talked=1)),
-        colder_contacted=Count("lead_id", filter=Q(was_mql=0)),
-        colder_conversations=Count("lead_id", filter=Q(was_mql=0, talked=1)),
-    )
-    return tuple(
-        counts[name] for name in ("mql_contacted", "mql_conversations", "colder_contacted", "colder_conversations")
-    )
-
-
 def conversation_rate(period, filters):
     """Return the conversation rate of contacted leads, MQLs vs colder leads; raises nothing."""
-    if connection.vendor == "postgresql":
-        counts = _counts_in_one_statement(period, filters)
-    else:
-        counts = _counts_through_the_orm(period, filters)
-    return ConversationRate(*counts)
+    return ConversationRate(*_counts_in_one_statement(period, filters))

@@ -1,18 +1,15 @@
 """The overview's numbers of the period's MQL episodes: ignore rate, SLA compliance and speed to lead together.
 
-Each is a function of its own module; the overview shows all three, and on
-PostgreSQL their counts, means and percentiles come from one pass over the same
-episodes. Elsewhere (SQLite, the development default) each function runs as is.
+Each is a function of its own module; the overview shows all three, and their
+counts, means and percentiles come from one pass over the same episodes.
 """
 
 from dataclasses import dataclass
 
-from django.db import connection
-
 from .episodes import _RESPONSE, mql_episodes
-from .handoff import IgnoreRate, SlaCompliance, _ignore_counts, _sla_counts, ignore_rate, sla_compliance
+from .handoff import IgnoreRate, SlaCompliance, _ignore_counts, _sla_counts
 from .period import _as_of
-from .speed import _WINDOW, SpeedHeadline, _headline, _one_pass_aggregates, speed_headline
+from .speed import _WINDOW, SpeedHeadline, _headline, _one_pass_aggregates
 
 
 @dataclass(frozen=True)
@@ -25,12 +22,6 @@ class EpisodeHeadlines:
 def episode_headlines(period, filters, *, as_of=None):
     """Return the ignore rate, SLA compliance and speed-to-lead headline of the period's MQLs as of ``as_of``, as their own functions would; raises nothing."""
     as_of = _as_of(as_of)
-    if connection.vendor != "postgresql":
-        return EpisodeHeadlines(
-            ignore_rate=ignore_rate(period, filters, as_of=as_of),
-            sla_compliance=sla_compliance(period, filters, as_of=as_of),
-            speed=speed_headline(period, filters, as_of=as_of),
-        )
     ignore, sla = _ignore_counts(as_of), _sla_counts(as_of)
     totals = (
         mql_episodes(period, filters, as_of=as_of)

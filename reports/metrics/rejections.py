@@ -1,8 +1,7 @@
 """Rejection reasons: why sales rejects MQLs (or disqualifies SALs), by reason, week, source and campaign.
 
-On PostgreSQL one statement with ``GROUPING SETS`` counts the period's
-rejections by reason, week, source and campaign in one pass; elsewhere (SQLite,
-the development default) one grouped query per split gives the same rows.
+One statement with ``GROUPING SETS`` counts the period's rejections by reason,
+week, source and campaign in one pass.
 """
 
 from dataclasses import dataclass
@@ -89,7 +88,7 @@ SELECT {_PART} AS part, r.code, r.label, e.week::date, e.source, e.campaign, cou
 
 
 def _grouping_sets(rejected, period):
-    """The rows of every split from one pass over the rejections (PostgreSQL), by split, each in the report's order."""
+    """The rows of every split from one pass over the rejections, by split, each in the report's order."""
     episodes = (
         rejected.annotate(week=TruncWeek("rejected_at", tzinfo=period.zone))
         .values("week", "source", "campaign", "rejected_from", "rejection_reason_id")
@@ -111,31 +110,11 @@ def _grouping_sets(rejected, period):
 def rejection_reasons(period, filters, *, as_of=None):
     """Return rejections in ``period`` by reason code with share, weekly trend and source/campaign split; raises nothing."""
     rejected = rejected_episodes(period, filters, as_of=as_of)
-    if connection.vendor == "postgresql":
-        parts = _grouping_sets(rejected, period)
-        reasons = [(code, label, count, mql, sal) for code, label, _w, _s, _c, count, mql, sal in parts[_REASONS]]
-        weekly = [(week, code, count) for code, _l, week, _s, _c, count, _m, _sal in parts[_WEEKS]]
-        by_source = tuple((source, code, count) for code, _l, _w, source, _c, count, _m, _s in parts[_SOURCES])
-        by_campaign = tuple(
-            (campaign, code, count) for code, _l, _w, _s, campaign, count, _m, _sal in parts[_CAMPAIGNS]
-        )
-    else:
-        reasons = _by_reason(rejected)
-        weekly = (
-            rejected.annotate(week=TruncWeek("rejected_at", tzinfo=period.zone))
-            .values_list("week", "rejection_reason__code")
-            .annotate(count=Count("id"))
-            .order_by("week", "rejection_reason__code")
-        )
-
-        def split(field_name):
-            return tuple(
-                rejected.values_list(field_name, "rejection_reason__code")
-                .annotate(count=Count("id"))
-                .order_by(field_name, "-count", "rejection_reason__code")
-            )
-
-        by_source, by_campaign = split("source"), split("campaign")
+    parts = _grouping_sets(rejected, period)
+    reasons = [(code, label, count, mql, sal) for code, label, _w, _s, _c, count, mql, sal in parts[_REASONS]]
+    weekly = [(week, code, count) for code, _l, week, _s, _c, count, _m, _sal in parts[_WEEKS]]
+    by_source = tuple((source, code, count) for code, _l, _w, source, _c, count, _m, _s in parts[_SOURCES])
+    by_campaign = tuple((campaign, code, count) for code, _l, _w, _s, campaign, count, _m, _sal in parts[_CAMPAIGNS])
     total, reasons = _reason_counts(reasons)
     trend = {}
     for week, code, count in weekly:

@@ -1,16 +1,13 @@
 """Speed to lead: how long from MQL to the first sales response, by band and rep, against the SLA.
 
 The median, the 90th percentile and the typical window are interpolated
-percentiles (PostgreSQL's ``percentile_cont``). On PostgreSQL they are that
-aggregate, computed in the same pass as the totals; elsewhere (SQLite, the
-development default) ``_percentile`` reads the one or two rows around the
-percentile from an ordered query, which gives the same values.
+percentiles (PostgreSQL's ``percentile_cont``), computed in the same pass as
+the totals.
 """
 
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import connection
 from django.db.models import Aggregate, Avg, Count, DurationField, ExpressionWrapper, F, Q
 
 from .episodes import (
@@ -90,7 +87,7 @@ _WINDOW = ExpressionWrapper(F("due_at") - F("mql_at"), output_field=DurationFiel
 
 
 class _PercentileCont(Aggregate):
-    """PostgreSQL's ``percentile_cont(fraction) WITHIN GROUP (ORDER BY expression)``: interpolated, as ``_percentile``."""
+    """PostgreSQL's ``percentile_cont(fraction) WITHIN GROUP (ORDER BY expression)``: a linear-interpolated percentile."""
 
     function = "percentile_cont"
     template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
@@ -117,20 +114,6 @@ def _speed_counts(answered=None):
     }
 
 
-def _percentile(queryset, expression, fraction, count):
-    """Linear-interpolated percentile (as PostgreSQL's percentile_cont) by ordering in SQL; works on every backend."""
-    if not count:
-        return None
-    position = fraction * (count - 1)
-    lower = int(position)
-    values = list(
-        queryset.annotate(_value=expression).order_by("_value").values_list("_value", flat=True)[lower : lower + 2]
-    )
-    if len(values) == 1 or position == lower:
-        return values[0]
-    return values[0] + (values[1] - values[0]) * (position - lower)
-
-
 _PERCENTILES = (("median", 0.5), ("p90", 0.9))
 
 
@@ -155,29 +138,11 @@ def _one_pass_aggregates(as_of, *, details):
 
 
 def _totals(period, filters, as_of, *, details):
-    """The totals of the period's answered MQLs with their median (and with ``details`` p90, shares and bands), and the typical window.
-
-    On PostgreSQL one pass over the period's MQLs, each number filtered to the
-    answered ones; elsewhere the totals, then each percentile and the typical
-    window by ordered queries.
-    """
+    """The totals of the period's answered MQLs with their median (and with ``details`` p90, shares and bands), and the typical window, in one pass over the period's MQLs, each number filtered to the answered ones."""
     episodes = mql_episodes(period, filters, as_of=as_of)
-    if connection.vendor == "postgresql":
-        return episodes.annotate(_response=_RESPONSE, _window=_WINDOW).aggregate(
-            **_one_pass_aggregates(as_of, details=details)
-        )
-    answered = episodes.filter(_followed_up_q(as_of))
-    counts = _speed_counts()
-    names, percentiles, bands = _wanted(details)
-    totals = answered.annotate(_response=_RESPONSE).aggregate(
-        **{name: counts[name] for name in names},
-        **{f"band_{index}": Count("id", filter=_band_q(index)) for index in bands},
+    return episodes.annotate(_response=_RESPONSE, _window=_WINDOW).aggregate(
+        **_one_pass_aggregates(as_of, details=details)
     )
-    for name, fraction in percentiles:
-        totals[name] = _percentile(answered, _RESPONSE, fraction, totals["responded"])
-    windows = episodes.filter(due_at__isnull=False)
-    totals["typical_window"] = _percentile(windows, _WINDOW, 0.5, windows.count())
-    return totals
 
 
 def _headline(totals):

@@ -294,7 +294,7 @@ def race(*calls):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("attempt", range(3))
-def test_identical_deliveries_at_once_store_and_score_each_activity_once(postgres_only, marketer, attempt):
+def test_identical_deliveries_at_once_store_and_score_each_activity_once(marketer, attempt):
     set_threshold(10_000)
     rule("Attended webinar", 25, activity_kind="webinar")
     leads = [make_lead() for _ in range(5)]
@@ -314,7 +314,7 @@ def test_identical_deliveries_at_once_store_and_score_each_activity_once(postgre
 
 
 @pytest.mark.django_db(transaction=True)
-def test_overlapping_deliveries_at_once_neither_deadlock_nor_double_count(postgres_only, marketer):
+def test_overlapping_deliveries_at_once_neither_deadlock_nor_double_count(marketer):
     set_threshold(10_000)
     rule("Attended webinar", 25, activity_kind="webinar")
     leads = [make_lead() for _ in range(6)]

@@ -39,7 +39,7 @@ def race(*actions):
 
 
 @pytest.mark.parametrize("attempt", range(5))
-def test_accept_and_reject_at_once_exactly_one_wins(postgres_only, rep, manager, attempt):
+def test_accept_and_reject_at_once_exactly_one_wins(rep, manager, attempt):
     lead = lead_in_stage(Stage.MQL, owner=rep)
 
     outcomes = race(
@@ -57,7 +57,7 @@ def test_accept_and_reject_at_once_exactly_one_wins(postgres_only, rep, manager,
     assert lead.stage == (Stage.SAL if decisions.get().kind == EventKind.ACCEPTED else Stage.REJECTED)
 
 
-def test_two_accepts_at_once_write_one_event(postgres_only, rep, manager):
+def test_two_accepts_at_once_write_one_event(rep, manager):
     lead = lead_in_stage(Stage.MQL, owner=rep)
     outcomes = race(
         lambda: transitions.accept_lead(lead, by=rep),
@@ -67,7 +67,7 @@ def test_two_accepts_at_once_write_one_event(postgres_only, rep, manager):
     assert LeadEvent.objects.filter(lead=lead, kind=EventKind.ACCEPTED).count() == 1
 
 
-def test_mqls_promoted_at_the_same_instant_take_different_turns(postgres_only, rep, other_rep, marketer):
+def test_mqls_promoted_at_the_same_instant_take_different_turns(rep, other_rep, marketer):
     leads = [make_lead(), make_lead()]
     outcomes = race(*[lambda lead=lead: transitions.promote_to_mql(lead, by=marketer) for lead in leads])
     assert [kind for kind, _ in outcomes] == ["ok", "ok"]

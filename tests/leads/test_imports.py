@@ -513,7 +513,7 @@ def test_job_left_running_by_a_dead_worker_resumes_after_its_last_batch(marketer
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_runs_of_one_job_at_once_import_each_row_once(postgres_only, marketer):
+def test_two_runs_of_one_job_at_once_import_each_row_once(marketer):
     content = "name,email\n" + "".join(f"Lead {n},lead{n}@example.com\n" for n in range(1, 301)) + "Bad,nope\n"
     job = imports.start_import(upload(content), by=marketer, queue=False)
     barrier = threading.Barrier(2)

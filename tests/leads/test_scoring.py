@@ -203,7 +203,7 @@ def test_what_if_refuses_out_of_range_input(db, value, weeks):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_activities_arriving_at_once_add_up_and_promote_once(postgres_only, rep, other_rep):
+def test_two_activities_arriving_at_once_add_up_and_promote_once(rep, other_rep):
     rule("Attended webinar", 25, activity_kind="webinar")
     set_threshold(50)
     lead = make_lead(country="US")

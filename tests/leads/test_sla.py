@@ -280,7 +280,7 @@ def test_accepting_triggers_routing_of_waiting_mqls(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_sweeps_at_once_flag_and_notify_each_lead_exactly_once(postgres_only, rep, other_rep, manager):
+def test_two_sweeps_at_once_flag_and_notify_each_lead_exactly_once(rep, other_rep, manager):
     now = timezone.now()
     late = [overdue_mql(owner, now=now) for owner in (rep, other_rep) for _ in range(20)]
     barrier = threading.Barrier(2)
@@ -308,7 +308,7 @@ def test_two_sweeps_at_once_flag_and_notify_each_lead_exactly_once(postgres_only
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_deliverers_at_once_send_each_email_once(postgres_only, rep, other_rep, manager, mailoutbox):
+def test_two_deliverers_at_once_send_each_email_once(rep, other_rep, manager, mailoutbox):
     now = timezone.now()
     for _ in range(15):
         overdue_mql(rep, now=now)

@@ -1,7 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -12,17 +11,13 @@ from tests.factories import lead_in_stage
 NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30", "tz": "UTC"}
 AS_OF = datetime(2026, 12, 15, tzinfo=UTC)
 
-# Query counts of the metrics that differ by database, for the pinned counts of pages and endpoints.
-# On PostgreSQL percentiles and grouping sets are computed in the one pass.
-ON_POSTGRESQL = connection.vendor == "postgresql"
-# PostgreSQL: totals with median, p90 and typical window. Elsewhere: totals, median, p90,
-# window count, typical window.
-SPEED_TOTALS = 1 if ON_POSTGRESQL else 5
-# PostgreSQL: one statement with grouping sets. Elsewhere: by reason, weekly trend, by source, by campaign.
-REJECTIONS = 1 if ON_POSTGRESQL else 4
-# The ignore rate, SLA compliance and speed headline: one pass on PostgreSQL. Elsewhere:
-# ignore rate, SLA compliance, speed counts, median, window count, typical window.
-EPISODE_HEADLINES = 1 if ON_POSTGRESQL else 1 + 1 + 4
+# Query counts of metrics used in the pinned counts of pages and endpoints.
+# Speed totals: one pass with median, p90 and typical window.
+SPEED_TOTALS = 1
+# Rejections: one statement with grouping sets.
+REJECTIONS = 1
+# The ignore rate, SLA compliance and speed headline: one pass.
+EPISODE_HEADLINES = 1
 
 
 def episodes(count, *, start=datetime(2026, 11, 2, 9, tzinfo=UTC), step=timedelta(minutes=7), **fields):

@@ -14,12 +14,13 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from leads import reference_data, scoring, transitions
+from leads import reference_data, scoring, sla, transitions
 from leads.models import (
     Activity,
     BusinessHours,
     Holiday,
     Lead,
+    OutboxMessage,
     RejectionReason,
     ScoringConfig,
     ScoringRule,
@@ -206,14 +207,25 @@ LIGHT_BEHAVIOUR = (
 )
 
 
+def login_lines():
+    """The demo logins, one line per person, under a heading with the shared password."""
+    return [
+        f"Demo logins (password for all: {DEMO_PASSWORD})",
+        *(f"  {role:<9} {username:<9} {first} {last}" for username, first, last, role, _ in PEOPLE),
+    ]
+
+
 class Command(BaseCommand):
     help = "Load demo data (idempotent) and print one login per role."
 
     def add_arguments(self, parser):
         parser.add_argument("--leads", type=int, default=300, help="How many leads to generate (default 300).")
         parser.add_argument("--seed", type=int, default=2026, help="Random seed, for repeatable demo data.")
+        parser.add_argument(
+            "--no-logins", action="store_true", help="Do not print the logins (make run prints them once it serves)."
+        )
 
-    def handle(self, *args, leads, seed, **options):
+    def handle(self, *args, leads, seed, no_logins, **options):
         if leads < 0 or leads > 100_000:
             self.stderr.write("--leads must be between 0 and 100000")
             raise SystemExit(2)
@@ -224,11 +236,17 @@ class Command(BaseCommand):
             team, users = self.ensure_people()
             self.ensure_sla_and_scoring()
         if Lead.objects.filter(team=team).exists():
-            self.stdout.write(f"Demo leads already present ({Lead.objects.count()} leads); not adding more.")
+            self.stdout.write(f"demo data already present ({Lead.objects.count()} leads)")
         else:
-            created = self.generate_leads(team, users, count=leads, rng=random.Random(seed))
-            self.stdout.write(f"Generated {created} demo leads with their history.")
-        self.print_logins()
+            with transaction.atomic():
+                created = self.generate_leads(team, users, count=leads, rng=random.Random(seed))
+                # The story's unanswered MQLs are past due by now: flag them as the sweep would have.
+                sla.flag_overdue_leads()
+                # The history is made up: nobody is to be e-mailed about it.
+                OutboxMessage.objects.filter(sent_at__isnull=True).delete()
+            self.stdout.write(f"generated {created} demo leads with their history")
+        if not no_logins:
+            self.stdout.write("\n".join(["", *login_lines(), ""]))
 
     def ensure_people(self):
         team, _ = Team.objects.get_or_create(name=TEAM_NAME)
@@ -281,13 +299,6 @@ class Command(BaseCommand):
         for back in range(4):
             first = (month - timedelta(days=28 * back)).replace(day=1)
             MonthlyTarget.objects.get_or_create(month=first, team=None, defaults={"mql_target": 80})
-
-    def print_logins(self):
-        self.stdout.write("")
-        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD})")
-        for username, first, last, role, _ in PEOPLE:
-            self.stdout.write(f"  {role:<9} {username:<9} {first} {last}")
-        self.stdout.write("")
 
     def generate_leads(self, team, users, *, count, rng):
         marketer = users["marketer"]

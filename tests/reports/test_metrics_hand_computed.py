@@ -1,9 +1,5 @@
-"""The metrics that take a PostgreSQL-only path (percentile aggregates, grouping sets, the
-conversation rate as one statement, the overview's one pass) against hand-computed numbers.
-
-These run on SQLite (the portable path) and on PostgreSQL (the fast one), so both paths
-give the same numbers on the same data.
-"""
+"""The metrics written as SQL of their own (percentile aggregates, grouping sets, the
+conversation rate as one statement, the overview's one pass) against hand-computed numbers."""
 
 from datetime import UTC, date, datetime, timedelta
 
