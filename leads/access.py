@@ -86,3 +86,8 @@ def can_act(user, lead, action):
 def can_create_leads(user):
     """Return whether ``user`` may create or import leads (marketers and admins); raises nothing."""
     return has_role(user, MARKETER, ADMIN)
+
+
+def can_edit_leads(user):
+    """Return whether ``user`` may change a lead's details (marketers and admins); raises nothing."""
+    return has_role(user, MARKETER, ADMIN)

@@ -2,22 +2,20 @@
 
 Stored activities score their leads at once, incrementally: the whole batch adds
 its rule matches to ``LeadRuleScore`` in a few set-wise statements under the
-leads' row locks, which is what ``leads.scoring.apply_activities`` does for one
-lead; a lead that reaches the threshold is promoted (and routed) by
-``transitions.promote_to_mql``. ``POST /api/activities/`` (``leads.api.activities``)
-is the way in.
+leads' row locks (``scoring.add_activities``); a lead that reaches the threshold
+is promoted (and routed) by ``transitions.promote_if_ready``.
+``POST /api/activities/`` (``leads.api.activities``) is the way in.
 """
 
 import logging
-from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Q
 from django.db.models.functions import Lower
 
 from . import scoring, transitions
-from .models import Activity, Lead, LeadEvent, LeadRuleScore, ScoringRule, Stage
+from .models import Activity, Lead, Stage
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +98,7 @@ def _store(items, *, by, now):
     # Inserted in external_id order, so two overlapping batches meet their first shared id in
     # the same order and one waits for the other instead of deadlocking.
     Activity.objects.bulk_create(sorted(new.values(), key=lambda a: (a.external_id is None, a.external_id or "")))
-    leads = apply_activities_bulk(list(new.values()), now=now)
+    leads = apply_activities(list(new.values()), now=now)
     recorded = []
     for index, item in enumerate(items):
         activity = new.get(index) or stored[item["external_id"]]
@@ -111,76 +109,18 @@ def _store(items, *, by, now):
     return recorded
 
 
-def apply_activities_bulk(activities, *, now):
-    """``leads.scoring.apply_activities`` for many leads at once; returns ``{lead_id: fresh Lead}``, raises nothing.
+def apply_activities(activities, *, now):
+    """Score newly stored ``activities`` into their leads (incrementally, set-wise) and promote the leads that reached the threshold; returns ``{lead_id: fresh Lead}``, raises nothing.
 
-    Locks the leads (in id order, so concurrent batches cannot deadlock), adds
-    each lead's new matches to its ``LeadRuleScore`` rows and the points they
-    change to its score, records a score event per changed lead, and promotes
-    the leads that reached the threshold. A fixed number of statements whatever
-    the batch size, plus the promotions.
+    A fixed number of statements whatever the batch size, plus the promotions.
     """
     if not activities:
         return {}
-    rules = [rule for rule in scoring.active_rules() if rule.category == ScoringRule.Category.BEHAVIOUR]
-    hits = defaultdict(Counter)  # lead id -> rule id -> new matches
-    for activity in activities:
-        for rule in rules:
-            if scoring.behaviour_match(rule, activity):
-                hits[activity.lead_id][rule.pk] += 1
-    leads = {
-        lead.pk: lead
-        for lead in Lead.objects.select_for_update()
-        .filter(pk__in={activity.lead_id for activity in activities})
-        .only("id", "score", "version", "stage", "owner", "mql_episode")
-        .order_by("pk")
-    }
-    if hits:
-        shares = {
-            (lead_id, rule_id): (matches, points)
-            for lead_id, rule_id, matches, points in LeadRuleScore.objects.filter(
-                lead_id__in=list(hits), rule_id__in={rule_id for counts in hits.values() for rule_id in counts}
-            ).values_list("lead_id", "rule_id", "matches", "points")
-        }
-        by_id = {rule.pk: rule for rule in rules}
-        rows, events = [], []
-        changed = defaultdict(list)  # score change -> ids of the leads it applies to
-        for lead_id, counts in hits.items():
-            lead = leads[lead_id]
-            delta = 0
-            for rule_id, count in counts.items():
-                had_matches, had_points = shares.get((lead_id, rule_id), (0, 0))
-                matches = had_matches + count
-                points = scoring.rule_points(by_id[rule_id], matches)
-                delta += points - had_points
-                rows.append(LeadRuleScore(lead_id=lead_id, rule_id=rule_id, matches=matches, points=points))
-            if delta:
-                events.append(scoring.score_changed_event(lead, lead.score + delta, cause="activity", now=now))
-                lead.score += delta
-                lead.version += 1
-                changed[delta].append(lead_id)
-        LeadRuleScore.objects.bulk_create(
-            rows, update_conflicts=True, unique_fields=["lead", "rule"], update_fields=["matches", "points"]
-        )
-        if changed:
-            # One UPDATE for all: a CASE per distinct change (a handful), not per lead as
-            # bulk_update would write, which costs seconds of Python for 1,000 leads.
-            change = Case(*(When(pk__in=ids, then=Value(delta)) for delta, ids in changed.items()), default=Value(0))
-            Lead.objects.filter(pk__in=[pk for ids in changed.values() for pk in ids]).update(
-                score=F("score") + change, version=F("version") + 1, updated_at=now
-            )
-            LeadEvent.objects.bulk_create(events)
-    limit = scoring.threshold()
-    for lead_id, lead in leads.items():
-        if lead.stage == Stage.LEAD and lead.score >= limit:
-            leads[lead_id] = _promote(lead, limit=limit, now=now)
+    # No savepoint inside the caller's transaction: nothing here is retried on its own.
+    with transaction.atomic(savepoint=False):
+        leads = scoring.add_activities(activities, now=now)
+        limit = scoring.threshold()
+        ready = [lead.pk for lead in leads.values() if lead.stage == Stage.LEAD and lead.score >= limit]
+        for promoted in transitions.promote_if_ready(ready, now=now, limit=limit):
+            leads[promoted.pk] = promoted
     return leads
-
-
-def _promote(lead, *, limit, now):
-    try:
-        return transitions.promote_to_mql(lead, by=None, now=now, note=f"Score {lead.score} reached {limit}.")
-    except transitions.LeadError as exc:
-        # As in scoring: the lead stays a lead with its score; the next activity or rescore retries.
-        log.warning("lead %s reached the threshold but was not promoted: %s", lead.pk, exc.message)
-        return lead

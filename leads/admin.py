@@ -6,6 +6,7 @@ from .models import (
     Holiday,
     Lead,
     LeadEvent,
+    MqlEpisode,
     OutboxMessage,
     RejectionReason,
     SLAPolicy,
@@ -86,84 +87,64 @@ class SLAPolicyAdmin(admin.ModelAdmin):
         super().delete_queryset(request, queryset)
 
 
-@admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
-    """Read-mostly: stage and owner change only through the product's transitions."""
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Derived and historical records: shown, never changed here.
 
-    list_display = ["name", "email", "company", "stage", "owner", "team", "score", "mql_at", "sla_due_at"]
-    list_filter = ["stage", "team", "source", "priority"]
-    search_fields = ["name", "email", "company"]
-    list_select_related = ["owner", "team"]
-    date_hierarchy = "created_at"
-    readonly_fields = [
-        "stage",
-        "owner",
-        "team",
-        "score",
-        "version",
-        "mql_episode",
-        "created_at",
-        "updated_at",
-        "mql_at",
-        "first_follow_up_at",
-        "accepted_at",
-        "qualified_at",
-        "rejected_at",
-        "rejection_reason",
-        "sla_policy",
-        "sla_due_at",
-        "sla_breached_at",
-    ]
+    A lead changes through the product's own pages and API (``leads.transitions``),
+    which record history, bump the version and rescore; the admin would do none of it.
+    """
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
     def has_delete_permission(self, request, obj=None):
         return False
 
 
+@admin.register(Lead)
+class LeadAdmin(ReadOnlyAdmin):
+    list_display = ["name", "email", "company", "stage", "owner", "team", "score", "mql_at", "sla_due_at"]
+    list_filter = ["stage", "team", "source", "priority"]
+    search_fields = ["name", "email", "company"]
+    list_select_related = ["owner", "team"]
+    date_hierarchy = "created_at"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "subtitle": "Change a lead on its page in Funnel ('View on site')."}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
 @admin.register(LeadEvent)
-class LeadEventAdmin(admin.ModelAdmin):
+class LeadEventAdmin(ReadOnlyAdmin):
     list_display = ["at", "lead", "kind", "actor", "from_stage", "to_stage", "reason"]
     list_filter = ["kind"]
     list_select_related = ["lead", "actor", "reason"]
     search_fields = ["lead__name", "lead__email", "note"]
     date_hierarchy = "at"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Activity)
-class ActivityAdmin(admin.ModelAdmin):
+class ActivityAdmin(ReadOnlyAdmin):
     list_display = ["occurred_at", "lead", "kind", "actor"]
     list_filter = ["kind"]
     list_select_related = ["lead", "actor"]
     raw_id_fields = ["lead"]
 
-    def has_change_permission(self, request, obj=None):
-        return False
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+@admin.register(MqlEpisode)
+class MqlEpisodeAdmin(ReadOnlyAdmin):
+    list_display = ["lead", "number", "owner", "mql_at", "due_at", "accepted_at", "qualified_at", "rejected_at"]
+    list_select_related = ["lead", "owner"]
+    date_hierarchy = "mql_at"
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
+class OutboxMessageAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "kind", "to_email", "lead", "sent_at", "attempts", "last_error"]
     list_filter = ["kind", ("sent_at", admin.EmptyFieldListFilter)]
     list_select_related = ["lead"]
     search_fields = ["to_email", "lead__name"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

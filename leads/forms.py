@@ -9,8 +9,8 @@ only check the shape of the input; the transitions enforce the rules.
 from django import forms
 from django.contrib.auth import get_user_model
 
-from .models import SALES_ACTIVITY_KINDS, ActivityKind, RejectionReason, Team
-from .transitions import MAX_NOTE_LENGTH
+from .models import SALES_ACTIVITY_KINDS, ActivityKind, Lead, RejectionReason, Team
+from .transitions import EDITABLE_FIELDS, MAX_NOTE_LENGTH
 
 SALES_ACTIVITY_CHOICES = [(kind.value, ActivityKind(kind).label) for kind in SALES_ACTIVITY_KINDS]
 
@@ -80,6 +80,38 @@ class PromoteForm(NoteForm):
         empty_label="The lead's own team",
         error_messages={"invalid_choice": "Choose one of the active teams."},
     )
+
+
+class LeadDetailsForm(forms.ModelForm):
+    """A lead's details, for ``transitions.update_lead``; ``version`` is what the page showed."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    company_size = forms.IntegerField(
+        required=False, min_value=0, max_value=10_000_000, label="Company size", help_text="Number of employees."
+    )
+    country = forms.RegexField(
+        r"^[A-Za-z]{2}$",
+        required=False,
+        max_length=2,
+        help_text="Two-letter ISO code, e.g. DE.",
+        error_messages={"invalid": "Use a two-letter ISO 3166-1 country code, e.g. DE."},
+    )
+
+    class Meta:
+        model = Lead
+        fields = EDITABLE_FIELDS
+
+    def clean_country(self):
+        return self.cleaned_data["country"].upper()
+
+    def _post_clean(self):
+        # The form checks the shape of each value; uniqueness and the rest are the transition's.
+        pass
+
+    def changes(self):
+        """The keyword arguments of ``update_lead``: the fields the user changed, and the version."""
+        fields = {name: self.cleaned_data[name] for name in self.changed_data if name in EDITABLE_FIELDS}
+        return {"version": self.cleaned_data["version"], **fields}
 
 
 class RejectedFilterForm(forms.Form):

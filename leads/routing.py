@@ -54,37 +54,3 @@ def pick_owner(team, *, now, exclude=None):
         Team.objects.filter(pk=team.pk).update(routing_turns=turn)
         TeamMember.objects.filter(pk=member.pk).update(last_turn=turn, last_routed_at=now)
         return member.user
-
-
-def route_waiting_mqls(*, now=None, limit=500):
-    """Give unassigned MQLs (oldest first) to reps who have capacity again; returns how many were routed, raises nothing.
-
-    Each assignment goes through ``transitions.reassign_lead`` by the system, so a
-    second run (or a concurrent one) cannot assign the same lead twice.
-    """
-    from django.utils import timezone
-
-    from . import transitions
-    from .models import Lead
-
-    now = now or timezone.now()
-    waiting = (
-        Lead.objects.filter(stage=Stage.MQL, owner__isnull=True, team__isnull=False)
-        .select_related("team")
-        .order_by("mql_at", "id")[:limit]
-    )
-    routed = 0
-    full_teams = set()
-    for lead in waiting:
-        if lead.team_id in full_teams:
-            continue
-        owner = pick_owner(lead.team, now=now)
-        if owner is None:
-            full_teams.add(lead.team_id)
-            continue
-        try:
-            transitions.reassign_lead(lead, by=None, to=owner, note="Routed once a rep had capacity.", now=now)
-        except transitions.LeadError:
-            continue
-        routed += 1
-    return routed

@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from . import business_hours
-from .models import EventKind, Lead, LeadEvent, OutboxMessage, SLAPolicy, Stage, TeamMember
+from .models import EventKind, LeadEvent, OutboxMessage, SLAPolicy, TeamMember
 
 log = logging.getLogger(__name__)
 
@@ -133,43 +133,6 @@ def flag_overdue_leads(*, now=None):
         cursor.execute(_SWEEP_SQL, {"now": now, "stamp": stamp})
         claimed = [row[0] for row in cursor.fetchall()]
     return claimed
-
-
-def reassign_breached_leads(*, now=None):
-    """Give breached MQLs whose policy says so to the next eligible rep of their team; returns how many moved, raises nothing.
-
-    Each reassignment goes through ``transitions.reassign_lead`` (by the system),
-    whose conditional update on the lead's version makes a second run, or a
-    concurrent one, a no-op for that lead.
-    """
-    from . import routing, transitions
-
-    now = now or timezone.now()
-    candidates = (
-        Lead.objects.filter(
-            stage=Stage.MQL,
-            first_follow_up_at__isnull=True,
-            sla_breached_at__isnull=False,
-            sla_policy__reassign_on_breach=True,
-            team__isnull=False,
-        )
-        .select_related("sla_policy", "team")
-        .order_by("sla_breached_at", "id")
-    )
-    moved = 0
-    for lead in candidates.iterator():
-        if lead.sla_breached_at + timedelta(minutes=lead.sla_policy.reassign_after_minutes) > now:
-            continue
-        new_owner = routing.pick_owner(lead.team, now=now, exclude=lead.owner)
-        if new_owner is None:
-            continue
-        try:
-            transitions.reassign_lead(lead, by=None, to=new_owner, note="Reassigned after an SLA breach.", now=now)
-        except transitions.LeadError as exc:
-            log.info("lead %s not reassigned after breach: %s", lead.pk, exc.message)
-            continue
-        moved += 1
-    return moved
 
 
 def breach_events(lead):

@@ -1,14 +1,16 @@
 """Celery entry points: thin wrappers over the functions that do the work.
 
 Every task takes ids or nothing and is safe to run twice or in parallel: the
-functions claim their rows with conditional updates.
+functions claim their rows with conditional updates. This module is the top
+of the import graph: nothing below it imports it (``leads.background`` starts
+tasks by name).
 """
 
 import logging
 
 from celery import shared_task
 
-from . import notifications, routing, sla
+from . import background, imports, jobs, notifications, sla
 
 log = logging.getLogger(__name__)
 
@@ -18,13 +20,13 @@ def flag_overdue_leads_task():
     claimed = sla.flag_overdue_leads()
     log.info("flag_overdue_leads: %d newly breached", len(claimed))
     if claimed:
-        deliver_outbox_task.delay()
+        background.start("leads.tasks.deliver_outbox_task")
     return len(claimed)
 
 
 @shared_task
 def reassign_breached_leads_task():
-    moved = sla.reassign_breached_leads()
+    moved = jobs.reassign_breached_leads()
     log.info("reassign_breached_leads: %d reassigned", moved)
     return moved
 
@@ -38,16 +40,14 @@ def deliver_outbox_task():
 
 @shared_task
 def route_waiting_mqls_task():
-    routed = routing.route_waiting_mqls()
+    routed = jobs.route_waiting_mqls()
     log.info("route_waiting_mqls: %d routed", routed)
     return routed
 
 
 @shared_task(soft_time_limit=3 * 3600, time_limit=3 * 3600 + 300)
 def rescore_leads_task(run_id):
-    from . import scoring
-
-    run = scoring.rescore_leads(run_id)
+    run = jobs.rescore_leads(run_id)
     log.info(
         "rescore %s: %s of %s leads, %s changed, %s promoted", run_id, run.done, run.total, run.changed, run.promoted
     )
@@ -58,8 +58,6 @@ def rescore_leads_task(run_id):
 # from task to task (it resumes correctly, but re-reads what it committed).
 @shared_task(soft_time_limit=3 * 3600, time_limit=3 * 3600 + 300)
 def import_leads_task(job_id):
-    from . import imports
-
     job = imports.run_import(job_id)
     log.info(
         "import %s: %s rows, %s created, %s updated, %s failed",

@@ -1,31 +1,42 @@
-"""The only code that changes a lead's stage or owner.
+"""The only code that changes a lead: its stage, owner and details.
 
 One public function per business verb. Each runs in a transaction, re-reads
 the lead with ``select_for_update()``, checks the move against ``ALLOWED_MOVES``
 and the actor against ``leads.access``, writes the change with a conditional
 UPDATE on the lead's version (so of two concurrent actions exactly one wins),
-appends one ``LeadEvent`` and returns the fresh lead. A refused move raises a
-``LeadError`` subclass with a readable message and changes nothing.
+appends one history row (``leads.history``) and returns the fresh lead. A
+refused move raises a ``LeadError`` subclass with a readable message and
+changes nothing. A caller that showed the user a lead passes the ``version``
+it showed: if the lead changed since, the verb refuses with ``ConcurrentUpdate``.
+
+Creating and editing leads have set-wise twins (``create_leads``,
+``update_leads``) for the import, so an import and a hand edit leave the same
+history; ``promote_if_ready`` is the one path from a score to an MQL.
 """
+
+import logging
+from collections import defaultdict
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import access, background, notifications, routing, scoring, sla
+from . import access, background, history, notifications, routing, scoring, sla
 from .models import (
     SALES_ACTIVITY_KINDS,
     Activity,
     ActivityKind,
     EventKind,
     Lead,
-    LeadEvent,
     MqlEpisode,
     RejectionReason,
     Stage,
     Team,
     TeamMember,
 )
+from .sql import insert_rows_returning_ids, update_rows
+
+log = logging.getLogger(__name__)
 
 # verb -> (stages it may start from, stage it leads to; None keeps the stage)
 ALLOWED_MOVES = {
@@ -104,11 +115,14 @@ def _check_move(lead, verb, by):
         )
 
 
-def _lock(lead):
+def _lock(lead, version=None):
     try:
-        return Lead.objects.select_for_update().get(pk=lead.pk)
+        current = Lead.objects.select_for_update().get(pk=lead.pk)
     except Lead.DoesNotExist:
         raise InvalidInput("This lead does not exist.") from None
+    if version is not None and version != current.version:
+        raise ConcurrentUpdate("Someone else changed this lead since you loaded it; reload it and try again.")
+    return current
 
 
 def _write(lead, now, **changes):
@@ -127,22 +141,6 @@ def _update_episode(lead, **fields):
     """Mirror a change onto the lead's current MQL episode (the reports' read model)."""
     if fields and lead.mql_episode:
         MqlEpisode.objects.filter(lead_id=lead.pk, number=lead.mql_episode).update(**fields)
-
-
-def _record(lead, kind, *, by, now, from_stage="", to_stage="", reason=None, note="", payload=None):
-    return LeadEvent.objects.create(
-        lead=lead,
-        kind=kind,
-        at=now,
-        actor=by,
-        from_stage=from_stage,
-        to_stage=to_stage,
-        owner_id=lead.owner_id,
-        episode=lead.mql_episode,
-        reason=reason,
-        note=note,
-        payload=payload or {},
-    )
 
 
 def _notify_owner(lead):
@@ -192,34 +190,204 @@ def _follow_up_changes(lead, at):
     return {}
 
 
+# The details of a lead that people and imports edit; the rest is the product's to keep.
+EDITABLE_FIELDS = (
+    "name",
+    "email",
+    "phone",
+    "company",
+    "job_title",
+    "company_size",
+    "country",
+    "source",
+    "campaign",
+    "priority",
+)
+# What a new lead may be created with besides its details: the team its MQLs go to.
+CREATE_FIELDS = (*EDITABLE_FIELDS, "team")
+# What a new lead is inserted with; the other columns start NULL.
+LEAD_INSERT_FIELDS = (*CREATE_FIELDS, "stage", "score", "version", "mql_episode", "created_at", "updated_at")
+_LEAD_DEFAULTS = {field: Lead._meta.get_field(field).get_default() for field in LEAD_INSERT_FIELDS}
+
+
+class _NewLead:
+    """A lead about to be inserted, as the scoring rules and the history builder read it."""
+
+    owner_id = None
+    mql_episode = 0
+    stage = Stage.LEAD
+    score = 0
+
+    def __init__(self, values):
+        self.__dict__.update(values)
+
+
 def create_lead(*, by, now=None, **fields):
-    """Create a lead in stage ``lead`` and record it; raises NotPermitted or InvalidInput (duplicate e-mail)."""
+    """Create a lead in stage ``lead``, score it and promote it if it reached the threshold; raises NotPermitted or InvalidInput (no e-mail, unknown field, duplicate e-mail)."""
     now = now or timezone.now()
     if by is not None and not access.can_create_leads(by):
         raise NotPermitted("Only marketers and admins may create leads.")
-    email = (fields.get("email") or "").strip()
-    if not email:
+    fields = _clean_fields(fields, allowed=CREATE_FIELDS)
+    if not fields.get("email"):
         raise InvalidInput("An e-mail address is required.", field="email")
-    fields["email"] = email
+    email = fields["email"]
     try:
         with transaction.atomic():
             if Lead.objects.filter(email__iexact=email).exists():
                 raise InvalidInput(f"A lead with the e-mail address {email} already exists.", field="email")
-            lead = Lead.objects.create(created_at=now, updated_at=now, **fields)
-            _record(lead, EventKind.CREATED, by=by, now=now, to_stage=Stage.LEAD, payload={"source": lead.source})
-            # Demographic rules score a new lead at once; it may already be an MQL.
-            lead = scoring.score_lead(lead, now=now, cause="created")
+            (lead_id,), ready = create_leads([(fields, {})], by=by, now=now)
+            promote_if_ready(ready, now=now)
     except IntegrityError:
         raise InvalidInput(f"A lead with the e-mail address {email} already exists.", field="email") from None
-    return lead
+    return Lead.objects.get(pk=lead_id)
 
 
-def promote_to_mql(lead, *, by, team=None, now=None, note=""):
+def create_leads(rows, *, by, now, rules=None, limit=None):
+    """Insert many new leads at once, each with its ``created`` history row and its score; returns (their ids in order, the ids that reached the threshold), raises IntegrityError if an e-mail address is taken.
+
+    ``rows`` are ``(fields, provenance)`` pairs: the lead's field values (already
+    validated) and what its history should say of where it came from (an import
+    and its line). The caller promotes the ready ones (``promote_if_ready``).
+    """
+    rules = scoring.active_rules() if rules is None else rules
+    limit = scoring.threshold() if limit is None else limit
+    base = {**_LEAD_DEFAULTS, "created_at": now, "updated_at": now}
+    leads, records, shares = [], [], []
+    for fields, _provenance in rows:
+        values = {**base, **fields}
+        lead = _NewLead(values)
+        lead_shares = scoring.contributions(lead, (), rules) if rules else {}
+        values["score"] = scoring.score_of(lead_shares)
+        team = values["team"]
+        values["team"] = team.pk if isinstance(team, Team) else team
+        records.append(tuple(values[field] for field in LEAD_INSERT_FIELDS))
+        leads.append(lead)
+        shares.append(lead_shares)
+    ids = insert_rows_returning_ids(Lead, LEAD_INSERT_FIELDS, records)
+    for lead, lead_id in zip(leads, ids, strict=True):
+        lead.pk = lead_id
+    history.write(
+        history.event(
+            lead, EventKind.CREATED, by=by, now=now, to_stage=Stage.LEAD, payload={"source": lead.source, **provenance}
+        )
+        for lead, (_fields, provenance) in zip(leads, rows, strict=True)
+    )
+    scoring.write_scores(leads, dict(zip(ids, shares, strict=True)), now=now, cause="created", inserted=True)
+    return ids, [lead.pk for lead in leads if lead.score >= limit]
+
+
+def update_lead(lead, *, by, version=None, now=None, **fields):
+    """Change ``lead``'s details, record one ``updated`` event with each field's before and after, rescore it and promote it if it reached the threshold; returns the fresh lead, raises NotPermitted, ConcurrentUpdate or InvalidInput."""
+    now = now or timezone.now()
+    if by is not None and not access.can_edit_leads(by):
+        raise NotPermitted("Only marketers and admins may edit a lead's details.")
+    fields = _clean_fields(fields)
+    if "email" in fields and not fields["email"]:
+        raise InvalidInput("An e-mail address is required.", field="email")
+    if "name" in fields and not fields["name"]:
+        raise InvalidInput("A name is required.", field="name")
+    try:
+        with transaction.atomic():
+            _lock(lead, version)
+            email = fields.get("email")
+            if email and Lead.objects.filter(email__iexact=email).exclude(pk=lead.pk).exists():
+                raise InvalidInput(f"A lead with the e-mail address {email} already exists.", field="email")
+            _changed, ready = update_leads({lead.pk: (fields, {})}, by=by, now=now)
+            promote_if_ready(ready, now=now)
+    except IntegrityError:
+        raise InvalidInput(
+            f"A lead with the e-mail address {fields.get('email')} already exists.", field="email"
+        ) from None
+    return Lead.objects.get(pk=lead.pk)
+
+
+def update_leads(changes, *, by, now, rules=None, limit=None):
+    """Change the details of many leads at once: one ``updated`` event per lead that changed, one version bump, a rescore; returns (the changed leads, the ids in stage ``lead`` now at or over the threshold), raises IntegrityError if an e-mail address is taken.
+
+    ``changes`` is ``{lead_id: (fields, provenance)}`` with validated values; a
+    field equal to what the lead holds changes nothing. The leads are locked
+    here, in id order.
+    """
+    limit = scoring.threshold() if limit is None else limit
+    locked = Lead.objects.select_for_update().filter(pk__in=list(changes)).order_by("pk")
+    changed, by_fields = [], defaultdict(list)
+    for lead in locked:
+        fields, provenance = changes[lead.pk]
+        before = {}
+        for field, value in fields.items():
+            if getattr(lead, field) != value:
+                before[field] = [getattr(lead, field), value]
+                setattr(lead, field, value)
+        if not before:
+            continue
+        lead.version += 1
+        lead.updated_at = now
+        by_fields[tuple(sorted(before))].append(lead)
+        changed.append((lead, before, provenance))
+    for names, leads in by_fields.items():
+        update_rows(
+            Lead,
+            (*names, "updated_at"),
+            [(lead.pk, *(getattr(lead, n) for n in names), now) for lead in leads],
+            bump_version=True,
+        )
+    history.write(
+        history.event(
+            lead,
+            EventKind.UPDATED,
+            by=by,
+            now=now,
+            from_stage=lead.stage,
+            to_stage=lead.stage,
+            payload={"fields": _as_json(before), **provenance},
+        )
+        for lead, before, provenance in changed
+    )
+    leads = [lead for lead, _before, _provenance in changed]
+    scoring.recompute(leads, now=now, cause="updated", rules=rules)
+    return leads, [lead.pk for lead in leads if lead.stage == Stage.LEAD and lead.score >= limit]
+
+
+def promote_if_ready(lead_ids, *, now, limit=None):
+    """Promote each lead of ``lead_ids`` still in stage ``lead`` whose score reached the threshold (routed, clock started); returns the promoted leads, raises nothing.
+
+    The one path from a score to an MQL: new leads, edits, activities, imports
+    and rescores all end here. A lead that cannot be promoted (no team to route
+    to) stays a lead with its score; the next change or rescore tries again.
+    """
+    if not lead_ids:
+        return []
+    limit = scoring.threshold() if limit is None else limit
+    promoted = []
+    for lead in Lead.objects.filter(pk__in=lead_ids, stage=Stage.LEAD, score__gte=limit).order_by("pk"):
+        try:
+            promoted.append(promote_to_mql(lead, by=None, now=now, note=f"Score {lead.score} reached {limit}."))
+        except LeadError as exc:
+            log.warning("lead %s reached the threshold but was not promoted: %s", lead.pk, exc.message)
+    return promoted
+
+
+def _clean_fields(fields, *, allowed=EDITABLE_FIELDS):
+    unknown = sorted(set(fields) - set(allowed))
+    if unknown:
+        raise InvalidInput(f"These details cannot be set: {', '.join(unknown)}.", field=unknown[0])
+    return {field: (value.strip() if isinstance(value, str) else value) for field, value in fields.items()}
+
+
+def _as_json(before):
+    """Field changes as the history stores them (JSON): numbers stay numbers, the rest becomes text."""
+    return {
+        field: [value if value is None or isinstance(value, int | float) else str(value) for value in pair]
+        for field, pair in before.items()
+    }
+
+
+def promote_to_mql(lead, *, by, team=None, now=None, note="", version=None):
     """Make ``lead`` an MQL, route it to a rep and start the SLA clock; raises NotPermitted, IllegalTransition or InvalidInput."""
     now = now or timezone.now()
     note = _clean_note(note)
     with transaction.atomic():
-        current = _lock(lead)
+        current = _lock(lead, version)
         _check_move(current, "promote", by)
         team = team or current.team or Team.objects.filter(is_active=True).order_by("id").first()
         if team is None:
@@ -252,7 +420,7 @@ def promote_to_mql(lead, *, by, team=None, now=None, note=""):
             mql_at=now,
             due_at=current.sla_due_at,
         )
-        _record(
+        history.record(
             current,
             EventKind.PROMOTED,
             by=by,
@@ -272,28 +440,28 @@ def promote_to_mql(lead, *, by, team=None, now=None, note=""):
     return current
 
 
-def accept_lead(lead, *, by, note="", now=None):
+def accept_lead(lead, *, by, note="", now=None, version=None):
     """Accept an MQL (it becomes a SAL), which stops its SLA clock; raises NotPermitted or IllegalTransition."""
     now = now or timezone.now()
     note = _clean_note(note)
     with transaction.atomic():
-        current = _lock(lead)
+        current = _lock(lead, version)
         _check_move(current, "accept", by)
         follow_up = _follow_up_changes(current, now)
         _write(current, now, stage=Stage.SAL, accepted_at=now, **follow_up)
         _update_episode(current, accepted_at=now, **follow_up)
-        _record(current, EventKind.ACCEPTED, by=by, now=now, from_stage=Stage.MQL, to_stage=Stage.SAL, note=note)
+        history.record(current, EventKind.ACCEPTED, by=by, now=now, from_stage=Stage.MQL, to_stage=Stage.SAL, note=note)
         _route_waiting_after_commit(current)
     return current
 
 
-def reject_lead(lead, *, by, reason, note="", now=None):
+def reject_lead(lead, *, by, reason, note="", now=None, version=None):
     """Reject an MQL with a reason code, which stops its SLA clock; raises NotPermitted, IllegalTransition or InvalidInput."""
     now = now or timezone.now()
     note = _clean_note(note)
     reason = _clean_reason(reason)
     with transaction.atomic():
-        current = _lock(lead)
+        current = _lock(lead, version)
         _check_move(current, "reject", by)
         follow_up = _follow_up_changes(current, now)
         _write(current, now, stage=Stage.REJECTED, rejected_at=now, rejection_reason=reason, **follow_up)
@@ -305,7 +473,7 @@ def reject_lead(lead, *, by, reason, note="", now=None):
             rejection_note=note,
             **follow_up,
         )
-        _record(
+        history.record(
             current,
             EventKind.REJECTED,
             by=by,
@@ -320,26 +488,28 @@ def reject_lead(lead, *, by, reason, note="", now=None):
     return current
 
 
-def qualify_lead(lead, *, by, note="", now=None):
+def qualify_lead(lead, *, by, note="", now=None, version=None):
     """Qualify an accepted lead to SQL (an opportunity); raises NotPermitted or IllegalTransition."""
     now = now or timezone.now()
     note = _clean_note(note)
     with transaction.atomic():
-        current = _lock(lead)
+        current = _lock(lead, version)
         _check_move(current, "qualify", by)
         _write(current, now, stage=Stage.SQL, qualified_at=now)
         _update_episode(current, qualified_at=now)
-        _record(current, EventKind.QUALIFIED, by=by, now=now, from_stage=Stage.SAL, to_stage=Stage.SQL, note=note)
+        history.record(
+            current, EventKind.QUALIFIED, by=by, now=now, from_stage=Stage.SAL, to_stage=Stage.SQL, note=note
+        )
     return current
 
 
-def disqualify_lead(lead, *, by, reason, note="", now=None):
+def disqualify_lead(lead, *, by, reason, note="", now=None, version=None):
     """Disqualify an accepted lead with a reason code; raises NotPermitted, IllegalTransition or InvalidInput."""
     now = now or timezone.now()
     note = _clean_note(note)
     reason = _clean_reason(reason)
     with transaction.atomic():
-        current = _lock(lead)
+        current = _lock(lead, version)
         _check_move(current, "disqualify", by)
         _write(current, now, stage=Stage.REJECTED, rejected_at=now, rejection_reason=reason)
         _update_episode(
@@ -349,7 +519,7 @@ def disqualify_lead(lead, *, by, reason, note="", now=None):
             rejection_reason=reason,
             rejection_note=note,
         )
-        _record(
+        history.record(
             current,
             EventKind.DISQUALIFIED,
             by=by,
@@ -363,12 +533,12 @@ def disqualify_lead(lead, *, by, reason, note="", now=None):
     return current
 
 
-def recycle_lead(lead, *, by, note="", now=None):
+def recycle_lead(lead, *, by, note="", now=None, version=None):
     """Send a rejected lead back to marketing nurture; its history stays; raises NotPermitted or IllegalTransition."""
     now = now or timezone.now()
     note = _clean_note(note)
     with transaction.atomic():
-        current = _lock(lead)
+        current = _lock(lead, version)
         _check_move(current, "recycle", by)
         previous_owner = current.owner_id
         _update_episode(current, recycled_at=now)
@@ -385,7 +555,7 @@ def recycle_lead(lead, *, by, note="", now=None):
             "sla_breached_at": None,
         }
         _write(current, now, **changes)
-        _record(
+        history.record(
             current,
             EventKind.RECYCLED,
             by=by,
@@ -398,12 +568,12 @@ def recycle_lead(lead, *, by, note="", now=None):
     return current
 
 
-def reassign_lead(lead, *, by, to, note="", now=None):
+def reassign_lead(lead, *, by, to, note="", now=None, version=None):
     """Give an owned lead to another rep of its team; an awaiting MQL's SLA clock restarts; raises NotPermitted, IllegalTransition or InvalidInput."""
     now = now or timezone.now()
     note = _clean_note(note)
     with transaction.atomic():
-        current = _lock(lead)
+        current = _lock(lead, version)
         _check_move(current, "reassign", by)
         if to is None:
             raise InvalidInput("Choose the rep to give this lead to.", field="to")
@@ -423,7 +593,7 @@ def reassign_lead(lead, *, by, to, note="", now=None):
             changes.update(sla_policy=policy, sla_due_at=due, sla_breached_at=None)
         _write(current, now, **changes)
         _update_episode(current, owner=to, **({"due_at": current.sla_due_at} if restarts_clock else {}))
-        _record(
+        history.record(
             current,
             EventKind.REASSIGNED,
             by=by,
@@ -442,7 +612,7 @@ def reassign_lead(lead, *, by, to, note="", now=None):
     return current
 
 
-def log_activity(lead, *, by, kind, note="", occurred_at=None, now=None):
+def log_activity(lead, *, by, kind, note="", occurred_at=None, now=None, version=None):
     """Log a sales activity (call, e-mail, meeting, conversation); on an awaiting MQL it is the first follow-up; raises NotPermitted, IllegalTransition or InvalidInput."""
     now = now or timezone.now()
     note = _clean_note(note)
@@ -453,13 +623,13 @@ def log_activity(lead, *, by, kind, note="", occurred_at=None, now=None):
     if occurred_at > now:
         raise InvalidInput("An activity cannot have happened in the future.", field="occurred_at")
     with transaction.atomic():
-        current = _lock(lead)
+        current = _lock(lead, version)
         _check_move(current, "log_activity", by)
         activity = Activity.objects.create(lead=current, kind=kind, occurred_at=occurred_at, actor=by, note=note)
         changes = _follow_up_changes(current, occurred_at)
         _write(current, now, **changes)
         _update_episode(current, **changes)
-        _record(
+        history.record(
             current,
             EventKind.ACTIVITY,
             by=by,

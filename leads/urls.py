@@ -12,6 +12,7 @@ urlpatterns = [
     path("team/breached/", views.breached, name="breached"),
     path("rejected/", views.rejected, name="rejected"),
     path("leads/<int:pk>/", views.detail, name="detail"),
+    path("leads/<int:pk>/edit/", views.edit, name="edit"),
     path("leads/<int:pk>/accept/", views.accept, name="accept"),
     path("leads/<int:pk>/reject/", views.reject, name="reject"),
     path("leads/<int:pk>/qualify/", views.qualify, name="qualify"),

@@ -25,6 +25,7 @@ from . import access, scoring, transitions
 from .forms import (
     SALES_ACTIVITY_CHOICES,
     ActivityForm,
+    LeadDetailsForm,
     NoteForm,
     PromoteForm,
     ReasonForm,
@@ -169,8 +170,26 @@ def detail(request, pk):
         "teams": Team.objects.filter(is_active=True),
         "score_lines": scoring.explain(lead),
         "mql_threshold": scoring.threshold(),
+        "can_edit": access.can_edit_leads(request.user),
     }
     return render(request, "leads/lead_detail.html", context)
+
+
+@role_required(access.MARKETER, access.ADMIN)
+def edit(request, pk):
+    lead = get_object_or_404(access.visible_leads(request.user), pk=pk)
+    form = LeadDetailsForm(request.POST or None, instance=lead, initial={"version": lead.version})
+    if request.method == "POST" and form.is_valid():
+        changes = form.changes()
+        try:
+            lead = transitions.update_lead(lead, by=request.user, **changes)
+        except transitions.LeadError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            done = "Saved the changes to {name}." if len(changes) > 1 else "Nothing to save: {name} is unchanged."
+            messages.success(request, done.format(name=lead.name))
+            return redirect(lead)
+    return render(request, "leads/lead_edit.html", {"lead": lead, "form": form}, status=400 if form.errors else 200)
 
 
 @login_required

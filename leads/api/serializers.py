@@ -11,15 +11,17 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from leads.models import SALES_ACTIVITY_KINDS, Lead, LeadEvent, RejectionReason, Stage, Team
-from leads.transitions import MAX_NOTE_LENGTH
+from leads.transitions import EDITABLE_FIELDS, MAX_NOTE_LENGTH
 
 
 class RawLengthMixin:
-    """The length limit applies to the text as sent, before DRF trims whitespace,
-    so the maxLength the schema documents is exact."""
+    """Text must be sent as text (DRF would take 0 for "0"), and the length limit applies
+    to the text as sent, before DRF trims whitespace, so the maxLength the schema documents is exact."""
 
     def to_internal_value(self, data):
-        if self.max_length is not None and isinstance(data, str) and len(data) > self.max_length:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        if self.max_length is not None and len(data) > self.max_length:
             self.fail("max_length", max_length=self.max_length)
         return super().to_internal_value(data)
 
@@ -43,16 +45,7 @@ class LeadSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "url",
-            "name",
-            "email",
-            "phone",
-            "company",
-            "job_title",
-            "company_size",
-            "country",
-            "source",
-            "campaign",
-            "priority",
+            *EDITABLE_FIELDS,
             "stage",
             "owner",
             "owner_name",
@@ -99,21 +92,33 @@ class LeadCreateSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Lead
-        fields = [
-            "name",
-            "email",
-            "phone",
-            "company",
-            "job_title",
-            "company_size",
-            "country",
-            "source",
-            "campaign",
-            "priority",
-        ]
+        fields = list(EDITABLE_FIELDS)
 
     def validate_country(self, value):
         return value.upper()
+
+
+class LeadUpdateSerializer(LeadCreateSerializer):
+    """The details a marketer may change (PATCH: send only what changes), and the version the client saw."""
+
+    version = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=2**31 - 1,
+        help_text="The lead's version as the client last saw it; a lead changed since then is refused with 409.",
+    )
+
+    class Meta(LeadCreateSerializer.Meta):
+        fields = [*LeadCreateSerializer.Meta.fields, "version"]
+        extra_kwargs = {"name": {"allow_blank": False}, "email": {"allow_blank": False}}
+
+    def validate(self, attrs):
+        unknown = sorted(set(self.initial_data) - set(self.fields)) if isinstance(self.initial_data, dict) else []
+        if unknown:
+            raise serializers.ValidationError({field: ["This detail cannot be changed here."] for field in unknown})
+        if not attrs:
+            raise serializers.ValidationError("Send at least one detail to change.")
+        return attrs
 
 
 @extend_schema_field({"type": "string", "enum": ["", *Stage.values], "description": "Empty when not a move."})

@@ -1,8 +1,7 @@
 """Good rows into new and updated leads, one transaction a batch, with their events, scores and promotions."""
 
+import functools
 import logging
-import operator
-from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, reset_queries, transaction
@@ -11,26 +10,14 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from .. import scoring, transitions
-from ..models import (
-    Activity,
-    EventKind,
-    ImportJob,
-    ImportRowError,
-    Lead,
-    LeadEvent,
-    LeadRuleScore,
-    ScoringRule,
-    Stage,
-)
+from ..models import ImportJob, ImportRowError, Lead
+from ..sql import insert_rows
 from . import cleaning, reading, writing
 
 log = logging.getLogger(__name__)
 
 # What a bad row keeps of its text for the error report (see also reading.MAX_RAW_LINES).
 MAX_RAW_CHARS = 2000
-LEAD_DEFAULTS = {field: Lead._meta.get_field(field).get_default() for field in writing.LEAD_INSERT_FIELDS}
-EVENT_FIELDS = ("lead_id", "kind", "at", "actor_id", "from_stage", "to_stage", "owner_id", "episode", "note", "payload")
-SHARE_FIELDS = ("lead_id", "rule_id", "matches", "points")
 ROW_ERROR_FIELDS = ("job_id", "line", "reason", "raw")
 
 
@@ -45,17 +32,6 @@ class _Row:
     line: int
     values: dict
     raw: str
-    shares: dict  # what the scoring rules give it as a new lead: {rule id: (matches, points)}
-
-
-class _NewLead:
-    """A lead about to be inserted, as the scoring rules read it."""
-
-    email = job_title = company = country = source = campaign = ""
-    company_size = None
-
-    def __init__(self, values):
-        self.__dict__.update(values)
 
 
 class Importer:
@@ -68,7 +44,6 @@ class Importer:
         self.progress = progress
         self.seen = cleaning.SeenEmails()
         self.rules = scoring.active_rules()
-        self.behaviour_kinds = {r.activity_kind for r in self.rules if r.category == ScoringRule.Category.BEHAVIOUR}
         self.threshold = scoring.threshold()
 
     def run(self):
@@ -79,7 +54,6 @@ class Importer:
         plan = reading.column_plan(header, self.job.mapping or reading.suggest_mapping(header))
         width = len(header)
         resume_after = self.job.committed_line
-        rules = self.rules
         # The database writes each batch while the next one is read, when it has a connection of its own.
         threaded = not connection.in_atomic_block
         good, bad = [], []
@@ -100,8 +74,7 @@ class Importer:
                 if values is None:
                     bad.append((start, "; ".join(reasons), raw))
                 else:
-                    shares = scoring.contributions(_NewLead(values), (), rules) if rules else {}
-                    good.append(_Row(start, values, raw, shares))
+                    good.append(_Row(start, values, raw))
                 if len(good) + len(bad) >= self.batch_size:
                     pipeline.put(good, bad, end, self.handle.tell())
                     good, bad = [], []
@@ -134,14 +107,10 @@ class Importer:
         if self.progress is not None:
             self.job.refresh_from_db()
             self.progress(self.job)
-        for lead in Lead.objects.filter(pk__in=ready, stage=Stage.LEAD):
-            try:
-                transitions.promote_to_mql(lead, by=None, note=f"Score {lead.score} reached {self.threshold}.")
-            except transitions.LeadError as exc:
-                log.warning("lead %s reached the threshold but was not promoted: %s", lead.pk, exc.message)
+        transitions.promote_if_ready(ready, now=timezone.now(), limit=self.threshold)
 
     def _write_batch(self, good, bad, end_line, position, *, careful):
-        """One transaction: claim the lines, create and update leads, their events and scores, the bad rows, the counters."""
+        """One transaction: claim the lines, create and update leads (with their events and scores), the bad rows, the counters."""
         job, now, rows, bad = self.job, timezone.now(), len(good) + len(bad), list(bad)
         with transaction.atomic():
             self._claim(end_line)
@@ -152,136 +121,63 @@ class Importer:
             existing = {}
             if good:
                 emails = [row.values["email"].lower() for row in good]
-                leads = Lead.objects.select_for_update().annotate(email_key=Lower("email"))
-                existing = {lead.email_key: lead for lead in leads.filter(email_key__in=emails).order_by("pk")}
-            new, changed, updates = [], {}, []
+                leads = Lead.objects.annotate(email_key=Lower("email")).filter(email_key__in=emails)
+                existing = dict(leads.values_list("email_key", "pk"))
+            new, changes = [], {}
             for row in good:
-                lead = existing.get(row.values["email"].lower())
-                if lead is None:
-                    if "name" in row.values:
-                        new.append(row)
-                    else:
-                        bad.append((row.line, "name is missing (a new lead needs one)", row.raw))
-                    continue
-                before = {}
-                for field, value in row.values.items():
-                    if field != "email" and getattr(lead, field) != value:
-                        before[field] = [getattr(lead, field), value]
-                        setattr(lead, field, value)
-                        changed.setdefault(lead.pk, (lead, set()))[1].add(field)
-                if before:
-                    updates.append((lead, before, row.line))
-            created, events = self._create(new, bad, now, careful=careful)
-            # Every change is an event: which fields the import changed, from what to what.
-            events += [
-                (
-                    lead.pk,
-                    EventKind.UPDATED,
-                    now,
-                    job.created_by_id,
-                    lead.stage,
-                    lead.stage,
-                    lead.owner_id,
-                    lead.mql_episode,
-                    "",
-                    {"fields": before, "import": job.pk, "line": line},
-                )
-                for lead, before, line in updates
-            ]
-            events += self._rescore([lead for lead, _fields in changed.values()], now)
-            writing.insert_rows(LeadEvent, EVENT_FIELDS, events)
-            writing.update_leads(changed.values(), now)
-            writing.insert_rows(
+                lead_id = existing.get(row.values["email"].lower())
+                if lead_id is not None:
+                    fields = {field: value for field, value in row.values.items() if field != "email"}
+                    changes[lead_id] = (fields, self._provenance(row))
+                elif "name" in row.values:
+                    new.append(row)
+                else:
+                    bad.append((row.line, "name is missing (a new lead needs one)", row.raw))
+            created, ready = self._create(new, bad, now, careful=careful)
+            updated, more_ready = transitions.update_leads(
+                changes, by=job.created_by, now=now, rules=self.rules, limit=self.threshold
+            )
+            insert_rows(
                 ImportRowError, ROW_ERROR_FIELDS, [(job.pk, line, reason, _trim(raw)) for line, reason, raw in bad]
             )
             ImportJob.objects.filter(pk=job.pk).update(
                 processed_bytes=min(position, job.total_bytes) if job.total_bytes else position,
                 rows_seen=F("rows_seen") + rows,
-                created_count=F("created_count") + len(created),
-                updated_count=F("updated_count") + len(changed),
+                created_count=F("created_count") + created,
+                updated_count=F("updated_count") + len(updated),
                 failed_count=F("failed_count") + len(bad),
             )
-        ready = [lead_id for lead_id, score in created if score >= self.threshold]
-        ready += [pk for pk, (lead, _f) in changed.items() if lead.stage == Stage.LEAD and lead.score >= self.threshold]
-        return ready
+        return ready + more_ready
+
+    def _provenance(self, row):
+        return {"import": self.job.pk, "line": row.line}
 
     def _create(self, rows, bad, now, *, careful):
-        """Score and insert new leads; return [(id, score)] and their ``created`` and score events.
+        """Insert the new leads (``transitions.create_leads``); returns (how many, the ids that reached the threshold).
 
         In careful mode the leads go in one at a time and a row whose e-mail address
         exists by now is reported instead.
         """
-        base = {**LEAD_DEFAULTS, "created_at": now, "updated_at": now}
-        insert_values = operator.itemgetter(*writing.LEAD_INSERT_FIELDS)
-        records = [
-            insert_values({**base, **row.values, "score": sum(points for _matches, points in row.shares.values())})
-            for row in rows
-        ]
-        if careful:
-            ids = []
-            for row, record in zip(rows, records, strict=True):
-                try:
-                    with transaction.atomic():
-                        ids.append(Lead.objects.create(**dict(zip(writing.LEAD_INSERT_FIELDS, record, strict=True))).pk)
-                except IntegrityError:
-                    ids.append(None)
-                    reason = (
-                        "a lead with this e-mail address was added during the import; import the row again to update it"
-                    )
-                    bad.append((row.line, reason, row.raw))
-        else:
-            ids = writing.insert_leads(records)
-        score_at = writing.LEAD_INSERT_FIELDS.index("score")
-        actor, job_id = self.job.created_by_id, self.job.pk
-        created, events, score_events, share_rows = [], [], [], []
-        for lead_id, row, record in zip(ids, rows, records, strict=True):
-            if lead_id is None:
-                continue
-            score = record[score_at]
-            created.append((lead_id, score))
-            payload = {"source": row.values.get("source", ""), "import": job_id, "line": row.line}
-            events.append((lead_id, EventKind.CREATED, now, actor, "", Stage.LEAD, None, 0, "", payload))
-            if score:
-                score_events.append(_score_event(lead_id, Stage.LEAD, None, 0, 0, score, now))
-            share_rows.extend((lead_id, rule_id, matches, points) for rule_id, (matches, points) in row.shares.items())
-        writing.insert_rows(LeadRuleScore, SHARE_FIELDS, share_rows)
-        return created, events + score_events
-
-    def _rescore(self, leads, now):
-        """Rescore updated leads set-wise (their activities count too); return their score events."""
-        if not leads:
-            return []
-        ids = [lead.pk for lead in leads]
-        activities = defaultdict(list)
-        if self.behaviour_kinds:
-            for activity in Activity.objects.filter(lead_id__in=ids, kind__in=self.behaviour_kinds).only(
-                "lead_id", "kind", "url"
-            ):
-                activities[activity.lead_id].append(activity)
-        stored = defaultdict(dict)
-        for share in LeadRuleScore.objects.filter(lead_id__in=ids):
-            stored[share.lead_id][share.rule_id] = (share.matches, share.points)
-        stale, rows, events = [], [], []
-        for lead in leads:
-            shares = scoring.contributions(lead, activities[lead.pk], self.rules)
-            if shares != stored[lead.pk]:
-                stale.append(lead.pk)
-                rows.extend((lead.pk, rule_id, matches, points) for rule_id, (matches, points) in shares.items())
-            score = sum(points for _matches, points in shares.values())
-            if score != lead.score:
-                events.append(
-                    _score_event(lead.pk, lead.stage, lead.owner_id, lead.mql_episode, lead.score, score, now)
+        create = functools.partial(
+            transitions.create_leads, by=self.job.created_by, now=now, rules=self.rules, limit=self.threshold
+        )
+        if not careful:
+            ids, ready = create([(row.values, self._provenance(row)) for row in rows])
+            return len(ids), ready
+        created, ready = 0, []
+        for row in rows:
+            try:
+                with transaction.atomic():
+                    _ids, row_ready = create([(row.values, self._provenance(row))])
+            except IntegrityError:
+                reason = (
+                    "a lead with this e-mail address was added during the import; import the row again to update it"
                 )
-                lead.score = score
-        if stale:
-            LeadRuleScore.objects.filter(lead_id__in=stale).delete()
-            writing.insert_rows(LeadRuleScore, SHARE_FIELDS, rows)
-        return events
-
-
-def _score_event(lead_id, stage, owner_id, episode, previous, score, now):
-    payload = {"from": previous, "to": score, "cause": "import"}
-    return (lead_id, EventKind.SCORE_CHANGED, now, None, stage, stage, owner_id, episode, "", payload)
+                bad.append((row.line, reason, row.raw))
+                continue
+            created += 1
+            ready += row_ready
+        return created, ready
 
 
 def _trim(raw):

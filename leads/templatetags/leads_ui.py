@@ -3,10 +3,13 @@
 from datetime import timedelta
 
 from django import template
+from django.core.exceptions import FieldDoesNotExist
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.timesince import timesince
 
 from leads import access, transitions
+from leads.models import Lead
 
 register = template.Library()
 
@@ -53,3 +56,12 @@ def ago(value):
     if timezone.now() - value < timedelta(minutes=1):
         return "just now"
     return f"{timesince(value, depth=1)} ago"
+
+
+@register.filter
+def field_label(name):
+    """The label of a lead field, for the history of changed details ('job_title' -> 'Job title')."""
+    try:
+        return capfirst(Lead._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:
+        return name

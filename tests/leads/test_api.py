@@ -505,7 +505,7 @@ def test_methods_the_api_does_not_offer_are_405(marketer):
     lead = make_lead()
 
     assert api(marketer).delete(detail_url(lead)).status_code == 405
-    assert api(marketer).patch(detail_url(lead), {"stage": "sql"}, format="json").status_code == 405
+    assert api(marketer).put(detail_url(lead), {"stage": "sql"}, format="json").status_code == 405
     assert api(marketer).get(action_url(lead, "accept")).status_code == 405
     assert Lead.objects.get(pk=lead.pk).stage == Stage.LEAD
 

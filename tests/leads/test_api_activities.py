@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from leads import scoring
+from leads import activities, scoring
 from leads.api.activities import MAX_BATCH
 from leads.models import (
     Activity,
@@ -181,7 +181,7 @@ def test_score_grows_incrementally_and_equals_a_full_rescore(marketer, rules):
 
 
 def test_batch_scoring_writes_what_one_activity_at_a_time_writes(marketer, rules):
-    """The API's set-wise scoring against leads.scoring.apply_activities on a twin lead."""
+    """One batch of activities against the same activities applied one at a time, on a twin lead."""
     via_api, one_by_one = make_lead(), make_lead()
     specs = [
         ("website_visit", "/pricing"),
@@ -195,7 +195,7 @@ def test_batch_scoring_writes_what_one_activity_at_a_time_writes(marketer, rules
     assert response.status_code == 201, response.content
     for kind, url in specs:
         activity = Activity.objects.create(lead=one_by_one, kind=kind, url=url)
-        scoring.apply_activities(one_by_one, [activity])
+        activities.apply_activities([activity], now=timezone.now())
 
     def shares(lead):
         return sorted(LeadRuleScore.objects.filter(lead=lead).values_list("rule_id", "matches", "points"))

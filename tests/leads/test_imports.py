@@ -10,8 +10,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from leads import imports
-from leads.imports import cleaning, reading, writing
+from leads import history, imports, transitions
+from leads.imports import cleaning, reading
 from leads.management.commands.import_leads import Command as ImportLeadsCommand
 from leads.models import (
     EventKind,
@@ -408,7 +408,7 @@ def test_imported_leads_are_scored_and_promoted_at_the_threshold(marketer, rep, 
     assert LeadEvent.objects.get(lead=bob, kind=EventKind.SCORE_CHANGED).payload == {
         "from": 0,
         "to": 60,
-        "cause": "import",
+        "cause": "created",
     }
 
 
@@ -436,17 +436,18 @@ ROWS = "".join(f"Lead {n},lead{n}@example.com\n" for n in range(1, 10))
 def test_failure_in_a_batch_leaves_none_of_it_and_a_rerun_completes_it(marketer, monkeypatch):
     content = "name,email\n" + ROWS + "Dup,LEAD2@example.com\nBad,nope\n"  # 11 rows, batches of 3
     job = imports.start_import(upload(content), by=marketer, queue=False)
-    real_insert_rows = writing.insert_rows
+    real_write = history.write
     event_writes = []
 
-    def failing_insert_rows(model, fields, rows):
-        if model is LeadEvent:
-            event_writes.append(len(rows))
+    def failing_write(events):
+        events = list(events)
+        if any(event.kind == EventKind.CREATED for event in events):
+            event_writes.append(1)
             if len(event_writes) == 2:  # the 2nd batch's history: its leads are already inserted
                 raise RuntimeError("database went away")
-        return real_insert_rows(model, fields, rows)
+        return real_write(events)
 
-    monkeypatch.setattr(writing, "insert_rows", failing_insert_rows)
+    monkeypatch.setattr(history, "write", failing_write)
     with pytest.raises(RuntimeError):
         imports.run_import(job.pk, batch_size=3)
 
@@ -456,7 +457,7 @@ def test_failure_in_a_batch_leaves_none_of_it_and_a_rerun_completes_it(marketer,
     assert emails() == ["lead1@example.com", "lead2@example.com", "lead3@example.com"]
     assert LeadEvent.objects.count() == 3
 
-    monkeypatch.setattr(writing, "insert_rows", real_insert_rows)
+    monkeypatch.setattr(history, "write", real_write)
     job = imports.run_import(job.pk, batch_size=3)
 
     assert job.status == ImportJob.Status.DONE
@@ -474,15 +475,15 @@ def test_task_time_limit_hands_the_rest_of_the_file_to_a_new_task(marketer, monk
     from celery.exceptions import SoftTimeLimitExceeded
 
     job = imports.start_import(upload("name,email\n" + ROWS), by=marketer, queue=False)
-    real_update_leads, calls = writing.update_leads, []
+    real_update_leads, calls = transitions.update_leads, []
 
-    def time_runs_out(changed, now):
+    def time_runs_out(changes, **kwargs):
         calls.append(1)
         if len(calls) == 2:  # in the 2nd batch: Celery's signal arrives
             raise SoftTimeLimitExceeded()
-        return real_update_leads(changed, now)
+        return real_update_leads(changes, **kwargs)
 
-    monkeypatch.setattr(writing, "update_leads", time_runs_out)
+    monkeypatch.setattr(transitions, "update_leads", time_runs_out)
     # The tests run queued tasks at once, so the new task finishes the job before this returns.
     job = imports.run_import(job.pk, batch_size=4)
 

@@ -3,8 +3,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
-from leads import scoring, transitions
+from leads import activities, jobs, scoring, transitions
 from leads.models import (
     Activity,
     EventKind,
@@ -39,7 +40,7 @@ def add_activities(lead, *specs, at=None):
         Activity.objects.create(lead=lead, kind=kind, url=url, occurred_at=at + timedelta(minutes=i))
         for i, (kind, url) in enumerate(specs)
     ]
-    return scoring.apply_activities(lead, created, now=at + timedelta(hours=1))
+    return activities.apply_activities(created, now=at + timedelta(hours=1))[lead.pk]
 
 
 @pytest.fixture
@@ -136,7 +137,7 @@ def test_rescore_after_rule_change_updates_scores_promotes_and_never_demotes(mat
     set_threshold(60)
     run = ScoringRun.objects.create(total=Lead.objects.count())
 
-    run = scoring.rescore_leads(run.pk, batch_size=1)
+    run = jobs.rescore_leads(run.pk, batch_size=1)
 
     assert run.status == ScoringRun.Status.DONE
     assert (run.done, run.total) == (2, 2)
@@ -151,10 +152,10 @@ def test_rescore_after_rule_change_updates_scores_promotes_and_never_demotes(mat
 def test_rescore_run_twice_changes_nothing_the_second_time(matrix):
     set_threshold(1000)
     make_lead(job_title="CEO")
-    first = scoring.rescore_leads(ScoringRun.objects.create().pk)
-    again = scoring.rescore_leads(first.pk)
+    first = jobs.rescore_leads(ScoringRun.objects.create().pk)
+    again = jobs.rescore_leads(first.pk)
     assert again.done == first.done
-    second = scoring.rescore_leads(ScoringRun.objects.create().pk)
+    second = jobs.rescore_leads(ScoringRun.objects.create().pk)
     assert second.changed == 0
     assert LeadEvent.objects.filter(kind=EventKind.SCORE_CHANGED).count() == 1
 
@@ -207,20 +208,20 @@ def test_two_activities_arriving_at_once_add_up_and_promote_once(rep, other_rep)
     rule("Attended webinar", 25, activity_kind="webinar")
     set_threshold(50)
     lead = make_lead(country="US")
-    activities = [Activity.objects.create(lead=lead, kind="webinar") for _ in range(2)]
+    webinars = [Activity.objects.create(lead=lead, kind="webinar") for _ in range(2)]
     barrier = threading.Barrier(2)
     errors = []
 
     def deliver(activity):
         try:
             barrier.wait(timeout=10)
-            scoring.apply_activities(lead, [activity])
+            activities.apply_activities([activity], now=timezone.now())
         except Exception as exc:
             errors.append(exc)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=deliver, args=(a,)) for a in activities]
+    threads = [threading.Thread(target=deliver, args=(a,)) for a in webinars]
     for thread in threads:
         thread.start()
     for thread in threads:

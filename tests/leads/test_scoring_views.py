@@ -8,7 +8,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from leads import scoring, transitions
+from leads import activities, scoring, transitions
 from leads.models import (
     Activity,
     ActivityKind,
@@ -775,7 +775,7 @@ def test_score_breakdown_lists_each_rule_with_matches_points_and_cap(db):
         Activity.objects.create(lead=lead, kind=ActivityKind.WEBSITE_VISIT, url="https://x.example/pricing")
         for _ in range(3)
     ]
-    lead = scoring.apply_activities(lead, visits)
+    lead = activities.apply_activities(visits, now=timezone.now())[lead.pk]
 
     html = render_to_string(
         "scoring/_score_breakdown.html",

@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from leads import notifications, routing, sla, transitions
+from leads import jobs, notifications, sla, transitions
 from leads.models import (
     BusinessHours,
     EventKind,
@@ -213,9 +213,9 @@ def test_reassignment_after_breach_restarts_the_clock_for_another_rep(rep, other
     late = overdue_mql(rep, now=now)
     sla.flag_overdue_leads(now=now)
 
-    assert sla.reassign_breached_leads(now=now + timedelta(minutes=10)) == 0
-    assert sla.reassign_breached_leads(now=now + timedelta(minutes=31)) == 1
-    assert sla.reassign_breached_leads(now=now + timedelta(minutes=32)) == 0
+    assert jobs.reassign_breached_leads(now=now + timedelta(minutes=10)) == 0
+    assert jobs.reassign_breached_leads(now=now + timedelta(minutes=31)) == 1
+    assert jobs.reassign_breached_leads(now=now + timedelta(minutes=32)) == 0
 
     late.refresh_from_db()
     assert late.owner == other_rep
@@ -254,14 +254,14 @@ def test_unassigned_mqls_are_routed_once_capacity_frees_up(rep, other_rep, manag
     held = [promote_at(now, marketer=marketer) for _ in range(2)]
     waiting = promote_at(now, marketer=marketer)
     assert waiting.owner is None
-    assert routing.route_waiting_mqls(now=now) == 0
+    assert jobs.route_waiting_mqls(now=now) == 0
 
     transitions.accept_lead(held[0], by=held[0].owner, now=now)
-    assert routing.route_waiting_mqls(now=now + timedelta(minutes=1)) == 1
+    assert jobs.route_waiting_mqls(now=now + timedelta(minutes=1)) == 1
     waiting.refresh_from_db()
     assert waiting.owner == held[0].owner
     assert waiting.sla_due_at == now + timedelta(minutes=1) + timedelta(hours=1)
-    assert routing.route_waiting_mqls(now=now + timedelta(minutes=2)) == 0
+    assert jobs.route_waiting_mqls(now=now + timedelta(minutes=2)) == 0
 
 
 def test_accepting_triggers_routing_of_waiting_mqls(

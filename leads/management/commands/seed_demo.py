@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from leads import reference_data, scoring, sla, transitions
+from leads import activities, reference_data, sla, transitions
 from leads.models import (
     Activity,
     BusinessHours,
@@ -360,7 +360,7 @@ class Command(BaseCommand):
         for at in moments:
             kind, url = rng.choice(plan[1])
             activity = Activity.objects.create(lead=lead, kind=kind, url=url, occurred_at=at, created_at=at)
-            lead = scoring.apply_activities(lead, [activity], now=at)
+            lead = activities.apply_activities([activity], now=at)[lead.pk]
             if lead.stage != Stage.LEAD:
                 break
         return lead

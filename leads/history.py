@@ -1,0 +1,43 @@
+"""The one builder of history rows, and their writer.
+
+Every ``LeadEvent`` is made by ``event()``: a verb in ``transitions``, a score
+change in ``scoring``, an import batch, a job. The owner and episode come from
+the lead as it is after the change, so per-rep and per-episode reports read
+them straight from the row. ``write()`` stores many rows at once.
+"""
+
+from .models import LeadEvent
+from .sql import insert_rows
+
+# The columns a history row is written with (the id comes from its sequence).
+FIELDS = ("lead_id", "kind", "at", "actor_id", "from_stage", "to_stage", "owner_id", "episode", "reason_id", "note")
+FIELDS += ("payload",)
+
+
+def event(lead, kind, *, by, now, from_stage="", to_stage="", reason=None, note="", payload=None):
+    """Return the unsaved history row of ``kind`` for ``lead`` (as it is after the change) at ``now``; raises nothing."""
+    return LeadEvent(
+        lead_id=lead.pk,
+        kind=kind,
+        at=now,
+        actor_id=by.pk if by is not None else None,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        owner_id=lead.owner_id,
+        episode=lead.mql_episode,
+        reason_id=reason.pk if reason is not None else None,
+        note=note,
+        payload=payload or {},
+    )
+
+
+def record(lead, kind, **fields):
+    """Build and save one history row (see ``event``); returns it, raises nothing."""
+    row = event(lead, kind, **fields)
+    row.save(force_insert=True)
+    return row
+
+
+def write(events):
+    """Insert many history rows at once (COPY); returns nothing, raises nothing."""
+    insert_rows(LeadEvent, FIELDS, [tuple(getattr(row, field) for field in FIELDS) for row in events])

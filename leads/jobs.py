@@ -1,0 +1,97 @@
+"""Background jobs that change leads: they sit above ``transitions`` and call its verbs.
+
+The periodic ones (beat) are safe to run twice or in parallel: each change goes
+through a transition whose conditional update on the lead's version makes a
+second run a no-op for that lead. ``tasks`` wraps each for Celery; the SLA
+sweep and the outbox, which change no stage or owner, live in ``sla`` and
+``notifications``.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.utils import timezone
+
+from . import routing, scoring, transitions
+from .models import Lead, ScoringRun, Stage
+
+log = logging.getLogger(__name__)
+
+
+def reassign_breached_leads(*, now=None):
+    """Give breached MQLs whose policy says so to the next eligible rep of their team; returns how many moved, raises nothing."""
+    now = now or timezone.now()
+    candidates = (
+        Lead.objects.filter(
+            stage=Stage.MQL,
+            first_follow_up_at__isnull=True,
+            sla_breached_at__isnull=False,
+            sla_policy__reassign_on_breach=True,
+            team__isnull=False,
+        )
+        .select_related("sla_policy", "team")
+        .order_by("sla_breached_at", "id")
+    )
+    moved = 0
+    for lead in candidates.iterator():
+        if lead.sla_breached_at + timedelta(minutes=lead.sla_policy.reassign_after_minutes) > now:
+            continue
+        new_owner = routing.pick_owner(lead.team, now=now, exclude=lead.owner)
+        if new_owner is None:
+            continue
+        try:
+            transitions.reassign_lead(lead, by=None, to=new_owner, note="Reassigned after an SLA breach.", now=now)
+        except transitions.LeadError as exc:
+            log.info("lead %s not reassigned after breach: %s", lead.pk, exc.message)
+            continue
+        moved += 1
+    return moved
+
+
+def route_waiting_mqls(*, now=None, limit=500):
+    """Give unassigned MQLs (oldest first) to reps who have capacity again; returns how many were routed, raises nothing."""
+    now = now or timezone.now()
+    waiting = (
+        Lead.objects.filter(stage=Stage.MQL, owner__isnull=True, team__isnull=False)
+        .select_related("team")
+        .order_by("mql_at", "id")[:limit]
+    )
+    routed = 0
+    full_teams = set()
+    for lead in waiting:
+        if lead.team_id in full_teams:
+            continue
+        owner = routing.pick_owner(lead.team, now=now)
+        if owner is None:
+            full_teams.add(lead.team_id)
+            continue
+        try:
+            transitions.reassign_lead(lead, by=None, to=owner, note="Routed once a rep had capacity.", now=now)
+        except transitions.LeadError:
+            continue
+        routed += 1
+    return routed
+
+
+def rescore_leads(run_id, *, now=None, batch_size=scoring.RESCORE_BATCH):
+    """Rescore every lead in batches, recording progress on the run, and promote the leads that now reach the threshold; returns the run, raises ScoringError for an unknown run.
+
+    Safe to run twice: a run continues from its last finished batch, and each
+    batch writes only what changed, so an unchanged lead writes nothing. Nothing
+    is ever demoted.
+    """
+    now = now or timezone.now()
+    run = scoring.claim_run(run_id, now=now)
+    if run is None:  # done or failed already
+        return ScoringRun.objects.get(pk=run_id)
+    rules = scoring.active_rules()
+    limit = scoring.threshold()
+    try:
+        while ids := scoring.next_batch(run, batch_size=batch_size):
+            changed, ready = scoring.rescore_batch(ids, rules, limit=limit, now=now)
+            promoted = transitions.promote_if_ready(ready, now=now, limit=limit)
+            scoring.record_progress(run, ids, changed=changed, promoted=len(promoted))
+    except Exception as exc:
+        scoring.finish_run(run, error=exc)
+        raise
+    return scoring.finish_run(run)

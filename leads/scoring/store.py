@@ -1,0 +1,177 @@
+"""The one writer of scores: a lead's rule shares, its score and the history row of each change.
+
+Every path that changes a score comes through ``write_scores``, set-wise: a
+new lead, an edit, new activities, a full rescore, an import batch. Callers
+hold the leads' row locks (or have just inserted them) and say what each
+lead's shares are now; the writer stores the difference: shares that came,
+went or changed, one UPDATE for the new scores, one history row per changed
+score. Nothing here changes a stage: ``transitions.promote_if_ready`` promotes
+the leads that reached the threshold.
+"""
+
+from collections import Counter, defaultdict, namedtuple
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from .. import history
+from ..models import Activity, EventKind, Lead, LeadRuleScore, ScoringRule
+from ..sql import insert_rows, update_rows
+from .rules import active_rules, behaviour_kinds, behaviour_match, behaviour_rules, contributions, rule_points, score_of
+
+SHARE_FIELDS = ("lead_id", "rule_id", "matches", "points")
+
+# What the scoring rules read of a lead, and what the writer needs to record a change.
+SCORED_LEAD_FIELDS = (
+    "id",
+    "email",
+    "job_title",
+    "company",
+    "company_size",
+    "country",
+    "source",
+    "campaign",
+    "stage",
+    "score",
+    "version",
+    "owner_id",
+    "mql_episode",
+)
+
+# What ``behaviour_match`` reads of an activity, without building a model instance.
+_Behaviour = namedtuple("_Behaviour", "kind url")
+
+
+def stored_shares(lead_ids):
+    """Return ``{lead_id: {rule_id: (matches, points)}}`` as stored for ``lead_ids``; raises nothing."""
+    stored = defaultdict(dict)
+    rows = LeadRuleScore.objects.filter(lead_id__in=lead_ids).values_list("lead_id", "rule_id", "matches", "points")
+    for lead_id, rule_id, matches, points in rows:
+        stored[lead_id][rule_id] = (matches, points)
+    return stored
+
+
+def write_scores(leads, shares, *, now, cause, actor=None, stored=None, inserted=False):
+    """Store each lead's new ``shares`` and score and record every score change; returns the ids whose score changed, raises nothing.
+
+    ``leads`` carry their score as stored (0 for a lead just ``inserted`` with its
+    new score already in its row), stage, owner and episode; ``shares`` is
+    ``{lead_id: {rule_id: (matches, points)}}``, complete for each lead; ``stored``
+    the shares as they are (read when None; empty for inserted leads). The lead
+    objects get their new score and version.
+    """
+    if stored is None:
+        stored = {} if inserted else stored_shares([lead.pk for lead in leads])
+    gone, upserts, events, scores = defaultdict(list), [], [], []
+    for lead in leads:
+        new, old = shares.get(lead.pk, {}), stored.get(lead.pk, {})
+        if new != old:
+            for rule_id in old.keys() - new.keys():
+                gone[rule_id].append(lead.pk)
+            upserts.extend((lead.pk, rule_id, *value) for rule_id, value in new.items() if old.get(rule_id) != value)
+        score = score_of(new)
+        if score != lead.score:
+            payload = {"from": lead.score, "to": score, "cause": cause}
+            lead.score = score
+            events.append(
+                history.event(
+                    lead,
+                    EventKind.SCORE_CHANGED,
+                    by=actor,
+                    now=now,
+                    from_stage=lead.stage,
+                    to_stage=lead.stage,
+                    payload=payload,
+                )
+            )
+            scores.append((lead.pk, score, now))
+            if not inserted:
+                lead.version += 1
+    for rule_id, lead_ids in gone.items():
+        LeadRuleScore.objects.filter(rule_id=rule_id, lead_id__in=lead_ids).delete()
+    if inserted:
+        insert_rows(LeadRuleScore, SHARE_FIELDS, upserts)
+    elif upserts:
+        LeadRuleScore.objects.bulk_create(
+            [
+                LeadRuleScore(lead_id=lead_id, rule_id=rule_id, matches=m, points=p)
+                for lead_id, rule_id, m, p in upserts
+            ],
+            update_conflicts=True,
+            unique_fields=["lead", "rule"],
+            update_fields=["matches", "points"],
+        )
+    if not inserted:
+        update_rows(Lead, ("score", "updated_at"), scores, bump_version=True)
+    history.write(events)
+    return [lead_id for lead_id, _score, _at in scores]
+
+
+def recompute(leads, *, now, cause, actor=None, rules=None):
+    """Score locked ``leads`` from scratch (fields and every counted activity) and write what changed; returns the ids whose score changed, raises nothing."""
+    rules = active_rules() if rules is None else rules
+    ids = [lead.pk for lead in leads]
+    activities = defaultdict(list)
+    kinds = behaviour_kinds(rules)
+    if kinds:
+        rows = Activity.objects.filter(lead_id__in=ids, kind__in=kinds).values_list("lead_id", "kind", "url")
+        for lead_id, kind, url in rows:
+            activities[lead_id].append(_Behaviour(kind, url))
+    shares = {lead.pk: contributions(lead, activities[lead.pk], rules) for lead in leads}
+    return write_scores(leads, shares, now=now, cause=cause, actor=actor)
+
+
+def lock_for_scoring(lead_ids):
+    """Lock and return the leads of ``lead_ids`` in id order (so two writers never deadlock), with what scoring reads; raises nothing."""
+    return list(Lead.objects.select_for_update().filter(pk__in=lead_ids).order_by("pk").only(*SCORED_LEAD_FIELDS))
+
+
+def add_activities(activities, *, now):
+    """Add newly stored ``activities`` to their leads' scores incrementally; returns ``{lead_id: locked Lead}``, raises nothing.
+
+    Only the behaviour rules these activities match are recounted, under the
+    leads' row locks (taken in id order), so two deliveries at once add up.
+    """
+    if not activities:
+        return {}
+    rules = behaviour_rules(active_rules())
+    hits = defaultdict(Counter)  # lead id -> rule id -> new matches
+    for activity in activities:
+        for rule in rules:
+            if behaviour_match(rule, activity):
+                hits[activity.lead_id][rule.pk] += 1
+    leads = lock_for_scoring({activity.lead_id for activity in activities})
+    if hits:
+        stored = stored_shares(list(hits))
+        by_id = {rule.pk: rule for rule in rules}
+        shares = {}
+        for lead_id, counts in hits.items():
+            shares[lead_id] = dict(stored.get(lead_id, {}))
+            for rule_id, count in counts.items():
+                matches = shares[lead_id].get(rule_id, (0, 0))[0] + count
+                shares[lead_id][rule_id] = (matches, rule_points(by_id[rule_id], matches))
+        hit = [lead for lead in leads if lead.pk in hits]
+        write_scores(hit, shares, now=now, cause="activity", stored=stored)
+    return {lead.pk: lead for lead in leads}
+
+
+def score_lead(lead, *, now=None, actor=None, cause="rescore"):
+    """Recompute one lead's score from scratch under its row lock and record any change; returns the fresh lead, raises nothing (no promotion: see ``transitions.promote_if_ready``)."""
+    with transaction.atomic():
+        (locked,) = lock_for_scoring([lead.pk])
+        recompute([locked], now=now or timezone.now(), cause=cause, actor=actor)
+    return Lead.objects.get(pk=lead.pk)
+
+
+@dataclass(frozen=True)
+class ScoreLine:
+    rule: ScoringRule
+    matches: int
+    points: int
+
+
+def explain(lead):
+    """Return the rules that make ``lead``'s score, biggest share first; raises nothing."""
+    rows = LeadRuleScore.objects.filter(lead=lead).select_related("rule").order_by("-points", "rule__name")
+    return [ScoreLine(rule=row.rule, matches=row.matches, points=row.points) for row in rows if row.matches]
