@@ -1,4 +1,4 @@
-"""A full rescore of 1,000,000 leads: ``leads.scoring.rescore_leads``, the Celery job behind "Rescore all".
+"""A full rescore of 1,000,000 leads: ``leads.jobs.rescore_leads``, the Celery job behind "Rescore all".
 
 Three passes over the same leads, each a complete run of the job:
 
@@ -25,7 +25,7 @@ from all their activities must match the stored score and shares; every score mu
 be the sum of its shares; no lead in stage lead may be at the threshold; and the
 MQLs and SALs the data started with must not have moved.
 
-``BENCH_RESCORE_IMPLEMENTATIONS`` runs other versions of ``scoring._rescore_batch``
+``BENCH_RESCORE_IMPLEMENTATIONS`` runs other versions of ``scoring.rescore_batch``
 registered in ``IMPLEMENTATIONS`` from the same start and checks that they write the
 same rows (digests of every lead, share, history row and MQL episode after each pass).
 """
@@ -572,7 +572,7 @@ def dataset_facts():
 class Probe:
     """Where a pass's time goes: each SQL statement and commit timed, by the phase of the job it ran in.
 
-    The phases are the job's own functions (``_rescore_batch``, ``_promote_if_ready``),
+    The phases are the job's own functions (``scoring.rescore_batch``, ``transitions.promote_if_ready``),
     wrapped for the length of the pass; what runs outside them is the job's loop
     (paging through the ids, the progress updates). Per statement the cost is a
     perf_counter call and a dictionary update, under 1 % of a pass.
@@ -712,7 +712,7 @@ def step_pass(label, implementation):
     from django.db import connection, connections
     from django.db.models import QuerySet
 
-    from leads import scoring
+    from leads import jobs, scoring, transitions
     from leads.models import Lead, ScoringRule, ScoringRun
 
     from . import harness
@@ -726,10 +726,11 @@ def step_pass(label, implementation):
     run = ScoringRun.objects.create(total=Lead.objects.count())
     probe = Probe()
     wrapper = connections["default"]
-    originals = {"_rescore_batch": scoring._rescore_batch, "_promote_if_ready": scoring._promote_if_ready}
-    batch = IMPLEMENTATIONS[implementation] or scoring._rescore_batch
-    scoring._rescore_batch = probe.wrap_phase("batch", batch, Progress(label, implementation))
-    scoring._promote_if_ready = probe.wrap_phase("promote", scoring._promote_if_ready)
+    originals = [(scoring, "rescore_batch", scoring.rescore_batch)]
+    originals.append((transitions, "promote_if_ready", transitions.promote_if_ready))
+    batch = IMPLEMENTATIONS[implementation] or scoring.rescore_batch
+    scoring.rescore_batch = probe.wrap_phase("batch", batch, Progress(label, implementation))
+    transitions.promote_if_ready = probe.wrap_phase("promote", transitions.promote_if_ready)
     wrapper._commit = probe.wrap_commit(wrapper._commit)
     writes = {name: getattr(QuerySet, name) for name in ("bulk_update", "bulk_create", "update", "delete")}
     for name, method in writes.items():
@@ -741,11 +742,11 @@ def step_pass(label, implementation):
     try:
         with connection.execute_wrapper(probe):
             db_start, py_start, start = harness.backend_cpu(pid), time.process_time(), time.perf_counter()
-            done = scoring.rescore_leads(run.pk, now=PASS_NOW[label])
+            done = jobs.rescore_leads(run.pk, now=PASS_NOW[label])
             wall, py_cpu, db_end = time.perf_counter() - start, time.process_time() - py_start, harness.backend_cpu(pid)
     finally:
-        for name, original in originals.items():
-            setattr(scoring, name, original)
+        for module, name, original in originals:
+            setattr(module, name, original)
         for name, method in writes.items():
             setattr(QuerySet, name, method)
         del wrapper._commit
@@ -989,9 +990,9 @@ def check_sample(label):
     return result
 
 
-# name -> the _rescore_batch rescore_leads runs (None: the one in leads/scoring.py)
+# name -> the rescore_batch jobs.rescore_leads runs (None: the one in leads/scoring/runs.py)
 # To try a change to the batch before making it, prototype another
-# ``_rescore_batch(ids, rules, behaviour_kinds, *, limit, now)`` here, register it, and
+# ``rescore_batch(ids, rules, *, limit, now)`` here, register it, and
 # run with BENCH_RESCORE_IMPLEMENTATIONS=current,<name>: it runs from the same start and
 # must write the same rows.
 IMPLEMENTATIONS = {"current": None}
