@@ -1,0 +1,79 @@
+"""The append-only history of a lead."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from .choices import EventKind, Stage
+from .leads import Lead
+from .teams import RejectionReason
+
+
+class AppendOnlyError(Exception):
+    pass
+
+
+class LeadEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("Lead history is append-only: events cannot be updated.")
+
+    def delete(self):
+        raise AppendOnlyError("Lead history is append-only: events cannot be deleted.")
+
+
+class LeadEvent(models.Model):
+    """One row of a lead's append-only history.
+
+    The database refuses UPDATE and DELETE on this table (triggers installed by
+    migration 0002), so nothing written here is ever lost.
+    """
+
+    # History is read per lead only (reports read MqlEpisode), so the one index is
+    # leadevent_lead_at_idx. Every other index would be paid by each event written,
+    # 100,000 at a time in an SLA catch-up sweep, and read by nothing: actor, owner
+    # and reason are never searched, and users and reasons are deactivated, not
+    # deleted (the append-only history refuses losing them anyway).
+    lead = models.ForeignKey(Lead, on_delete=models.DO_NOTHING, related_name="events", db_index=False)
+    kind = models.CharField(max_length=20, choices=EventKind.choices)
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        help_text="Empty when the system acted (scoring, SLA job).",
+    )
+    from_stage = models.CharField(max_length=10, choices=Stage.choices, blank=True)
+    to_stage = models.CharField(max_length=10, choices=Stage.choices, blank=True)
+    # The lead's owner once this event happened, for per-rep reports.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_index=False
+    )
+    episode = models.PositiveIntegerField(default=0)
+    reason = models.ForeignKey(
+        RejectionReason, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_index=False
+    )
+    note = models.TextField(blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+
+    objects = LeadEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [
+            # A lead's history page, oldest first.
+            models.Index(fields=["lead", "at"], name="leadevent_lead_at_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} on lead {self.lead_id} at {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise AppendOnlyError("Lead history is append-only: events cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Lead history is append-only: events cannot be deleted.")

@@ -1,0 +1,67 @@
+"""CSV import jobs and their bad rows."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class ImportJob(models.Model):
+    """A CSV file of leads being imported in the background, with its progress."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    file = models.FileField(upload_to="imports/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    # CSV column -> lead field, chosen on the upload page; empty means "by header name".
+    mapping = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Progress: bytes of the file read so far, for a bar that needs no row count up front.
+    total_bytes = models.PositiveBigIntegerField(default=0)
+    processed_bytes = models.PositiveBigIntegerField(default=0)
+    rows_seen = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    # The last line of the file whose batch was committed; a restarted job resumes after it.
+    committed_line = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"Import {self.pk} of {self.original_name} ({self.get_status_display()})"
+
+    @property
+    def percent(self):
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.total_bytes:
+            return 0
+        return min(99, int(100 * self.processed_bytes / self.total_bytes))
+
+
+class ImportRowError(models.Model):
+    """One rejected row of an import: its line number, why, and what it said."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_errors")
+    line = models.PositiveIntegerField()
+    reason = models.TextField()
+    raw = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["job", "line", "id"]
+        indexes = [models.Index(fields=["job", "line"], name="importrowerror_job_line_idx")]
+
+    def __str__(self):
+        return f"line {self.line}: {self.reason}"

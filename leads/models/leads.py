@@ -1,0 +1,222 @@
+"""The lead and its MQL episodes (the projection reports count)."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+
+from .choices import Priority, Stage
+from .sla import SLAPolicy
+from .teams import RejectionReason, Team
+
+
+class LeadQuerySet(models.QuerySet):
+    def open_mqls(self):
+        return self.filter(stage=Stage.MQL)
+
+    def awaiting_response(self):
+        return self.filter(stage=Stage.MQL, first_follow_up_at__isnull=True)
+
+    def overdue(self, now):
+        return self.awaiting_response().filter(sla_due_at__lte=now)
+
+    def breached(self, now):
+        """MQLs whose response SLA is breached: flagged by the sweep, or past due with no follow-up yet."""
+        flagged = Q(sla_breached_at__isnull=False)
+        past_due = Q(first_follow_up_at__isnull=True, sla_due_at__lte=now)
+        return self.filter(flagged | past_due, stage=Stage.MQL)
+
+    def owned_by(self, user):
+        return self.filter(owner=user)
+
+
+class Lead(models.Model):
+    name = models.CharField(max_length=200)
+    email = models.EmailField(max_length=254)
+    phone = models.CharField(max_length=40, blank=True)
+    company = models.CharField(max_length=200, blank=True)
+    job_title = models.CharField(max_length=200, blank=True)
+    company_size = models.PositiveIntegerField(null=True, blank=True, help_text="Number of employees")
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 code")
+    source = models.CharField(max_length=60, blank=True, help_text="e.g. webinar, organic, paid-search")
+    campaign = models.CharField(max_length=120, blank=True)
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+
+    stage = models.CharField(max_length=10, choices=Stage.choices, default=Stage.LEAD)
+    # Both are the leading columns of composite indexes below; no separate index.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="owned_leads",
+        db_index=False,
+    )
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="leads", db_index=False
+    )
+    score = models.IntegerField(default=0)
+    # Bumped by every write through leads.transitions; a conditional UPDATE on it
+    # makes exactly one of two concurrent actions win.
+    version = models.PositiveIntegerField(default=0)
+    # Counts MQL episodes: a recycled lead that becomes an MQL again starts a new one.
+    mql_episode = models.PositiveIntegerField(default=0)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    # Milestones of the current episode; the full story is in LeadEvent.
+    mql_at = models.DateTimeField(null=True, blank=True)
+    first_follow_up_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    qualified_at = models.DateTimeField(null=True, blank=True)
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.ForeignKey(
+        RejectionReason, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # SLA: due time of the response window and the moment a breach was flagged.
+    sla_policy = models.ForeignKey(SLAPolicy, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    sla_due_at = models.DateTimeField(null=True, blank=True)
+    sla_breached_at = models.DateTimeField(null=True, blank=True)
+
+    objects = LeadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="lead_email_unique_ci"),
+            # An MQL may wait unassigned when no rep can take it; worked stages cannot.
+            models.CheckConstraint(
+                condition=~Q(stage__in=["sal", "sql"]) | Q(owner__isnull=False),
+                name="lead_worked_stages_have_owner",
+            ),
+            models.CheckConstraint(
+                condition=~Q(stage="mql") | Q(mql_at__isnull=False),
+                name="lead_mql_has_mql_at",
+            ),
+            models.CheckConstraint(
+                condition=~Q(stage="rejected") | Q(rejection_reason__isnull=False),
+                name="lead_rejected_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(first_follow_up_at__isnull=True) | Q(first_follow_up_at__gte=F("mql_at")),
+                name="lead_follow_up_after_mql",
+            ),
+        ]
+        indexes = [
+            # The rep's queue: own open MQLs by due time.
+            models.Index(fields=["owner", "stage", "sla_due_at"], name="lead_queue_idx"),
+            # The manager's team views and the API's team filter.
+            models.Index(fields=["team", "stage"], name="lead_team_stage_idx"),
+            # The SLA sweep: open MQLs past due with no follow-up. The breach flag
+            # is left out of the condition so the sweep's claim is a HOT update.
+            models.Index(
+                fields=["sla_due_at"],
+                name="lead_awaiting_due_idx",
+                condition=Q(stage="mql", first_follow_up_at__isnull=True),
+            ),
+            # The team page's open MQLs (unassigned first, then soonest due) and the
+            # breached list, a page at a time. Owner and team ride along so a
+            # manager's count reads the index alone; the breach flag stays out so
+            # the sweep's claim remains a HOT update.
+            models.Index(
+                F("sla_due_at").asc(nulls_first=True),
+                F("mql_at"),
+                F("id"),
+                name="lead_open_mqls_idx",
+                include=["owner", "team"],
+                condition=Q(stage="mql"),
+            ),
+            # The team page's SALs, newest accepted first; a manager's count reads the index alone.
+            models.Index(
+                F("accepted_at").desc(),
+                F("id").desc(),
+                name="lead_sals_idx",
+                include=["owner", "team"],
+                condition=Q(stage="sal"),
+            ),
+            # The rejected-leads review, newest rejection first; its filters' choices
+            # (sources, campaigns, reps) are read from the index alone.
+            models.Index(
+                F("rejected_at").desc(),
+                F("id").desc(),
+                name="lead_rejected_idx",
+                include=["source", "campaign", "owner"],
+                condition=Q(stage="rejected"),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} <{self.email}>"
+
+    def get_absolute_url(self):
+        return reverse("leads:detail", args=[self.pk])
+
+    @property
+    def is_awaiting_response(self):
+        return self.stage == Stage.MQL and self.first_follow_up_at is None
+
+
+class MqlEpisode(models.Model):
+    """One MQL episode of a lead, from promotion to its outcome: what reports count.
+
+    A projection of the lead's history kept by ``leads.transitions`` in the same
+    transaction as each event. A recycled lead that becomes an MQL again starts a
+    new episode, so every MQL is counted once.
+    """
+
+    class RejectedFrom(models.TextChoices):
+        MQL = "mql", "Rejected as MQL"
+        SAL = "sal", "Disqualified after acceptance"
+
+    # Indexed as the leading column of mqlepisode_unique_number_per_lead and mqlepisode_lead_mql_at_idx.
+    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="episodes", db_index=False)
+    number = models.PositiveIntegerField()
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # The current owner: updated on reassignment, so per-rep numbers follow the lead.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    source = models.CharField(max_length=60, blank=True)
+    campaign = models.CharField(max_length=120, blank=True)
+    mql_at = models.DateTimeField()
+    # The response window's end; a reassignment that restarts the clock moves it.
+    due_at = models.DateTimeField(null=True, blank=True)
+    first_follow_up_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    qualified_at = models.DateTimeField(null=True, blank=True)
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    rejected_from = models.CharField(max_length=3, choices=RejectedFrom.choices, blank=True)
+    rejection_reason = models.ForeignKey(
+        RejectionReason, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    rejection_note = models.TextField(blank=True)
+    recycled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-mql_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "number"], name="mqlepisode_unique_number_per_lead"),
+            models.CheckConstraint(
+                condition=Q(first_follow_up_at__isnull=True) | Q(first_follow_up_at__gte=F("mql_at")),
+                name="mqlepisode_follow_up_after_mql",
+            ),
+        ]
+        indexes = [
+            # Period reports: MQLs created in a date range.
+            models.Index(fields=["mql_at"], name="mqlepisode_mql_at_idx"),
+            # Period conversions: SALs, SQLs and rejections in a date range.
+            models.Index(fields=["accepted_at"], name="mqlepisode_accepted_at_idx"),
+            models.Index(fields=["qualified_at"], name="mqlepisode_qualified_at_idx"),
+            models.Index(fields=["rejected_at"], name="mqlepisode_rejected_at_idx"),
+            # Per-rep and per-team breakdowns.
+            models.Index(fields=["owner", "mql_at"], name="mqlepisode_owner_mql_idx"),
+            models.Index(fields=["team", "mql_at"], name="mqlepisode_team_mql_idx"),
+            # Conversation rate: had this lead an episode by its first contact? Answered
+            # from the index alone, once per contacted lead.
+            models.Index(fields=["lead", "mql_at"], name="mqlepisode_lead_mql_at_idx"),
+        ]
+
+    def __str__(self):
+        return f"MQL episode {self.number} of lead {self.lead_id}"

@@ -1,0 +1,58 @@
+"""Sales teams, their members and the rejection reasons reps choose from."""
+
+from django.conf import settings
+from django.db import models
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    is_active = models.BooleanField(default=True)
+    # Round-robin counter: each routed MQL takes the next turn.
+    routing_turns = models.PositiveBigIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class TeamMember(models.Model):
+    """A user's place in a team: rep or manager, with routing state for reps."""
+
+    class Role(models.TextChoices):
+        REP = "rep", "Sales rep"
+        MANAGER = "manager", "Sales manager"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.REP)
+    is_available = models.BooleanField(default=True, help_text="Unavailable reps (holiday, sick) receive no new MQLs.")
+    mql_capacity = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Most open MQLs this rep may hold at once; empty means no cap."
+    )
+    # Round-robin cursor: the rep whose last turn is oldest (or who never had one) goes next.
+    last_turn = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+    last_routed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["team", "role", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="teammember_unique_user_per_team"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} ({self.get_role_display()}, {self.team})"
+
+
+class RejectionReason(models.Model):
+    code = models.SlugField(max_length=50, unique=True)
+    label = models.CharField(max_length=120)
+    is_active = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=100)
+
+    class Meta:
+        ordering = ["position", "label"]
+
+    def __str__(self):
+        return self.label
