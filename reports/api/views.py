@@ -13,7 +13,6 @@ from leads.api.views import LeadPagination
 
 from .. import metrics
 from ..forms import DrillDownForm, ReportForm
-from ..templatetags.reports_ui import episode_outcome
 from .schema import ERRORS, LEADS_PARAMETERS, ReportSchema, documented
 from .serializers import (
     ConversationRateBody,
@@ -356,7 +355,7 @@ class LeadsView(APIView):
                 name: getattr(episode, name) if episode else None
                 for name in ("mql_at", "due_at", "first_follow_up_at", "accepted_at", "qualified_at", "rejected_at")
             },
-            "outcome": episode_outcome(episode, as_of) if episode else "",
+            "outcome": metrics.Outcome(episode.outcome).label if episode else "",
             "rejection_reason": episode.rejection_reason.code if episode and episode.rejection_reason else None,
             "rejection_note": episode.rejection_note if episode else "",
             "first_contact_at": None if episode else item.first_contact,

@@ -17,6 +17,7 @@ Callers import from here (``from reports import metrics``); the modules are:
 - ``period``: ``Period``, ``Filters``, ``Ratio``, ``ReportInputError``, the views;
 - ``episodes``: the ``*_episodes`` querysets (and ``contacted_leads``) behind each number;
 - ``drill_downs``: ``DRILL_DOWNS``, which list belongs to which number, and ``drill_down``;
+- ``outcomes``: ``Outcome``, how an MQL episode stood at a moment, and ``with_outcomes``;
 - one module per metric family: ``handoff`` (ignore rate, conversion, SLA
   compliance), ``speed``, ``rejections``, ``conversations``, ``targets``;
 - ``headlines``: ``episode_headlines``, the overview's ignore rate, SLA
@@ -49,6 +50,7 @@ from .episodes import (
 )
 from .handoff import Conversion, IgnoreRate, SlaCompliance, conversion, ignore_rate, ignore_rate_by_rep, sla_compliance
 from .headlines import EpisodeHeadlines, episode_headlines
+from .outcomes import Outcome, with_outcomes
 from .period import (
     COHORT_VIEW,
     EARLIEST_YEAR,
@@ -91,6 +93,7 @@ __all__ = [
     "IgnoreRate",
     "MonthTarget",
     "MqlTarget",
+    "Outcome",
     "Period",
     "Ratio",
     "ReasonCount",
@@ -128,4 +131,5 @@ __all__ = [
     "sla_missed_episodes",
     "speed_headline",
     "speed_to_lead",
+    "with_outcomes",
 ]
