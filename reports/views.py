@@ -90,10 +90,11 @@ def overview(request):
     form = ReportForm(request.GET, user=request.user)
     if not form.is_valid():
         return render(request, "reports/report_overview.html", _context(form, reports=REPORTS), status=400)
-    reports, page = build_overview(form, form.selected_as_of or timezone.now())
+    page = build_overview(form, form.selected_as_of or timezone.now())
     if request.GET.get("format") == "csv":
         return _table_csv(request, page, form)
-    return render(request, "reports/report_overview.html", _context(form, reports=reports, report=page, info=page.info))
+    context = _context(form, reports=list(page.data.values()), report=page, info=page.info)
+    return render(request, "reports/report_overview.html", context)
 
 
 @role_required(*access.ROLES)
