@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
+from reports import metrics
+
 from . import access, imports, scoring
 from .models import ImportJob, LeadRuleScore, ScoringConfig, ScoringRule, ScoringRun
 from .scoring_forms import ImportUploadForm, ScoringRuleForm, ThresholdForm, WhatIfForm
@@ -26,15 +28,8 @@ Operator = ScoringRule.Operator
 RECENT_RUNS = 5
 RECENT_IMPORTS = 20
 SHOWN_ROW_ERRORS = 100
-# How the leads a candidate threshold would have picked fared, best first.
-OUTCOME_ORDER = (
-    "became SQL",
-    "accepted, still open",
-    "awaiting answer",
-    "rejected",
-    "disqualified",
-    "never handed to sales",
-)
+# How the leads a candidate threshold would have picked fared, best first, in words.
+OUTCOME_LABELS = {**dict(metrics.Outcome.choices), scoring.NEVER_AN_MQL: "Never handed to sales"}
 
 # The matrix's two tables, in this order.
 RULE_GROUPS = (
@@ -247,9 +242,9 @@ def _what_if_report(result, weeks):
     }
     total = result.candidate_total
     outcomes = [
-        {"label": label, "count": result.outcomes[label], "percent": _percent(result.outcomes[label], total)}
-        for label in (*OUTCOME_ORDER, *sorted(set(result.outcomes) - set(OUTCOME_ORDER)))
-        if result.outcomes.get(label)
+        {"label": label, "count": result.outcomes[outcome], "percent": _percent(result.outcomes[outcome], total)}
+        for outcome, label in OUTCOME_LABELS.items()
+        if result.outcomes.get(outcome)
     ]
     rejected = sum(result.reasons.values())
     reasons = [

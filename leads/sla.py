@@ -1,7 +1,8 @@
-"""SLA: which policy applies to an MQL, when its response is due, and the overdue sweep."""
+"""SLA: which policy applies to an MQL, when its response is due, its clock on the pages, and the overdue sweep."""
 
 import logging
-from datetime import UTC, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -9,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from . import business_hours
-from .models import EventKind, LeadEvent, OutboxMessage, SLAPolicy, TeamMember
+from .models import EventKind, LeadEvent, OutboxMessage, SLAPolicy, Stage, TeamMember
 
 log = logging.getLogger(__name__)
 
@@ -138,3 +139,183 @@ def flag_overdue_leads(*, now=None):
 def breach_events(lead):
     """Return the SLA breach history rows of ``lead``; raises nothing."""
     return LeadEvent.objects.filter(lead=lead, kind=EventKind.SLA_BREACHED)
+
+
+# ---------- the clock the pages show ----------
+
+# How many working-time starts and stops a page carries for a business-hours
+# clock: two a working day, so a queue left open for a working week stays
+# right; past the last one the page keeps the last state it knows.
+MAX_CLOCK_CHANGES = 12
+
+_INSTANT = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class SlaClock:
+    """One lead's response window as seen at ``now``: what the queue, the lists and the lead page show.
+
+    ``static/js/funnel.js`` keeps a running clock going in the browser: it counts
+    business time down only while working time runs, using the instants at
+    which working time next starts or stops (``changes``), and counts the real
+    time to the due time once no business time is left before it.
+    """
+
+    now: datetime
+    due_at: datetime | None
+    # The calendar the countdown counts business time in; None when it counts real time.
+    calendar: business_hours.BusinessCalendar | None
+    # Running: the time left (business time under ``calendar``, else real time); negative once overdue.
+    left: timedelta | None
+    working_now: bool
+    # Instants before the due time at which working time starts or stops, soonest first.
+    changes: tuple[datetime, ...]
+    breached: bool
+    window: timedelta | None
+    answered_in: timedelta | None
+    answered_late_by: timedelta | None
+
+    @property
+    def is_running(self):
+        return self.left is not None
+
+    @property
+    def is_overdue(self):
+        return self.due_at is not None and self.due_at <= self.now
+
+    @property
+    def counts_business_time(self):
+        return self.calendar is not None
+
+    @property
+    def is_paused(self):
+        return self.is_running and self.counts_business_time and not self.is_overdue and not self.working_now
+
+    @property
+    def next_change(self):
+        return self.changes[0] if self.changes else None
+
+    @property
+    def left_seconds(self):
+        return int(self.left.total_seconds()) if self.left is not None else None
+
+    @property
+    def overdue_by(self):
+        return self.now - self.due_at if self.is_overdue else None
+
+
+class SlaClocks:
+    """Builds the clocks of one request: calendars cached per policy, working-time changes per calendar."""
+
+    def __init__(self, now):
+        self.now = now
+        self._calendars = {}
+        self._changes = {}
+
+    def attach(self, leads):
+        """Set ``lead.sla_clock`` on each of ``leads`` (fetched with ``sla_policy__business_hours``) and return them; raises nothing."""
+        for lead in leads:
+            lead.sla_clock = self.clock(lead)
+        return leads
+
+    def clock(self, lead):
+        """Return the ``SlaClock`` of ``lead`` at this builder's ``now``, from its stored due time and its policy's calendar as it is now; raises nothing."""
+        now, due = self.now, lead.sla_due_at
+        awaiting = lead.stage == Stage.MQL and lead.first_follow_up_at is None
+        breached = lead.stage == Stage.MQL and (
+            lead.sla_breached_at is not None or (awaiting and due is not None and due <= now)
+        )
+        calendar, left, working_now, changes = None, None, True, ()
+        if awaiting and due is not None:
+            # Past due, overdue time is plain wall-clock time, as the sweep judges it.
+            calendar, left, working_now, changes = self._countdown(lead) if due > now else (None, due - now, True, ())
+        answered_in = answered_late_by = None
+        follow_up = lead.first_follow_up_at
+        if follow_up is not None and lead.mql_at is not None:
+            answered_in = follow_up - lead.mql_at
+            if due is not None and follow_up > due:
+                answered_late_by = follow_up - due
+        return SlaClock(
+            now=now,
+            due_at=due,
+            calendar=calendar,
+            left=left,
+            working_now=working_now,
+            changes=changes,
+            breached=breached,
+            window=self.window(lead.sla_policy) if due is not None else None,
+            answered_in=answered_in,
+            answered_late_by=answered_late_by,
+        )
+
+    def _countdown(self, lead):
+        """``(calendar, left, working now, changes)`` of an awaiting MQL whose due time is still ahead."""
+        now, due = self.now, lead.sla_due_at
+        calendar = self.calendar(lead.sla_policy)
+        if calendar is not None:
+            try:
+                left = business_time_left(lead, now, calendar)
+                working_now = business_hours.is_working_moment(now, calendar)
+            except ValueError:
+                left = timedelta(0)
+            # No business time before a due time still ahead: the calendar gained a holiday (or
+            # lost hours) after the lead was routed. The stored due time stands, so the clock
+            # counts the real time to it rather than a business-time countdown stuck at zero.
+            if left > timedelta(0):
+                return calendar, left, working_now, tuple(change for change in self.changes(calendar) if change < due)
+        return None, due - now, True, ()
+
+    def calendar(self, policy):
+        """Return the business calendar of ``policy`` (read once per request), None for round-the-clock or an unusable calendar; raises nothing."""
+        if policy is None or policy.business_hours_id is None:
+            return None
+        if policy.pk not in self._calendars:
+            try:
+                self._calendars[policy.pk] = calendar_of(policy)
+            except ValueError:
+                # A calendar the database holds but the arithmetic refuses: show wall-clock time, not a 500.
+                self._calendars[policy.pk] = None
+        return self._calendars[policy.pk]
+
+    def changes(self, calendar):
+        """Return the first ``MAX_CLOCK_CHANGES`` working-time changes under ``calendar`` after ``now``; raises nothing."""
+        if calendar not in self._changes:
+            self._changes[calendar] = working_time_changes(self.now, calendar, limit=MAX_CLOCK_CHANGES)
+        return self._changes[calendar]
+
+    @staticmethod
+    def window(policy):
+        """Return the response window of ``policy``, or the default window without one; raises nothing."""
+        return policy.window if policy is not None else timedelta(minutes=settings.FUNNEL_DEFAULT_SLA_MINUTES)
+
+
+def working_time_changes(start, calendar, *, limit):
+    """Return the first ``limit`` instants after ``start`` at which working time starts or stops under ``calendar`` (fewer near the end of the datetime range); raises ValueError for a start at the edge of that range."""
+    changes = []
+    at = start.astimezone(UTC)
+    working = business_hours.is_working_moment(at, calendar)
+    while len(changes) < limit:
+        try:
+            if working:
+                # Working time runs to today's closing, or less where a clock change cuts it short.
+                change = at + business_hours.working_time_between(at, _closing_after(at, calendar), calendar)
+            else:
+                # The window of one microsecond is used up one microsecond after the next opening.
+                change = business_hours.due_at(at, _INSTANT, calendar) - _INSTANT
+        except ValueError:
+            break
+        if change <= at:
+            break
+        changes.append(change)
+        at, working = change, not working
+    return tuple(changes)
+
+
+def _closing_after(at, calendar):
+    local = at.astimezone(calendar.zone)
+    closing = datetime.combine(local.date(), calendar.closes, tzinfo=calendar.zone)
+    # When clocks fall back across closing time the day closes twice; take the next one.
+    for fold in (0, 1):
+        if closing.replace(fold=fold) > at:
+            return closing.replace(fold=fold)
+    return closing

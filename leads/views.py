@@ -21,7 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
-from . import access, scoring, transitions
+from . import access, scoring, sla, transitions
 from .forms import (
     SALES_ACTIVITY_CHOICES,
     ActivityForm,
@@ -33,7 +33,6 @@ from .forms import (
     RejectedFilterForm,
 )
 from .models import SALES_ACTIVITY_KINDS, Activity, EventKind, LeadEvent, RejectionReason, Stage, Team, TeamMember
-from .templatetags.sla_ui import SlaClocks
 
 # Where "/" takes each role, first match wins.
 HOME_PAGES = (
@@ -81,7 +80,7 @@ def queue(request):
         .order_by(F("sla_due_at").asc(nulls_last=True), "mql_at", "id")
     )
     page = _paginate(request, leads)
-    SlaClocks(timezone.now()).attach(page.object_list)
+    sla.SlaClocks(timezone.now()).attach(page.object_list)
     context = {"page": page, "leads": page.object_list, "reasons": _active_reasons()}
     return render(request, "leads/lead_queue.html", context)
 
@@ -110,7 +109,7 @@ def team(request):
     sal_page = _paginate(request, leads.filter(stage=Stage.SAL).order_by("-accepted_at", "-id"), param="sal_page")
     shown = mql_page.object_list + sal_page.object_list
     _attach_rep_choices(shown)
-    SlaClocks(now).attach(shown)
+    sla.SlaClocks(now).attach(shown)
     context = {
         "mql_page": mql_page,
         "sal_page": sal_page,
@@ -129,7 +128,7 @@ def breached(request):
     # no order; it lets the database read lead_open_mqls_idx in order and stop after a page.
     page = _paginate(request, leads.order_by(F("sla_due_at").asc(nulls_first=True), "id"))
     _attach_rep_choices(page.object_list)
-    SlaClocks(now).attach(page.object_list)
+    sla.SlaClocks(now).attach(page.object_list)
     context = {
         "page": page,
         "leads": page.object_list,
@@ -157,7 +156,7 @@ def detail(request, pk):
         pk=pk,
     )
     _attach_rep_choices([lead])
-    SlaClocks(timezone.now()).attach([lead])
+    sla.SlaClocks(timezone.now()).attach([lead])
     # Integrations may record thousands of website visits for one lead: newest first, a page at a time.
     activities = _paginate(request, lead.activities.select_related("actor"), param="activities_page")
     context = {
@@ -299,7 +298,7 @@ def _reassigned_row(request, lead, message):
             message = f"{message} Its SLA clock restarted for the new owner."
         return render(request, "leads/_row_done.html", {"lead": lead, "message": message})
     _attach_rep_choices([row])
-    SlaClocks(now).attach([row])
+    sla.SlaClocks(now).attach([row])
     template = "leads/_breached_row.html" if from_breached_list else "leads/_team_row.html"
     return render(request, template, {"lead": row, "message": message})
 

@@ -29,7 +29,6 @@ from .forms import DrillDownForm, ReportForm, TargetMonthsForm, TargetsForm
 from .metrics import Ratio
 from .models import MonthlyTarget
 from .pages import BUILDERS, REPORTS, REPORTS_BY_SLUG, build_overview
-from .templatetags.reports_ui import episode_outcome
 
 LEADS_PAGE_SIZE = 50
 
@@ -91,10 +90,11 @@ def overview(request):
     form = ReportForm(request.GET, user=request.user)
     if not form.is_valid():
         return render(request, "reports/report_overview.html", _context(form, reports=REPORTS), status=400)
-    reports, page = build_overview(form, form.selected_as_of or timezone.now())
+    page = build_overview(form, form.selected_as_of or timezone.now())
     if request.GET.get("format") == "csv":
         return _table_csv(request, page, form)
-    return render(request, "reports/report_overview.html", _context(form, reports=reports, report=page, info=page.info))
+    context = _context(form, reports=list(page.data.values()), report=page, info=page.info)
+    return render(request, "reports/report_overview.html", context)
 
 
 @role_required(*access.ROLES)
@@ -105,7 +105,7 @@ def leads(request):
     as_of = form.selected_as_of or timezone.now()
     title, rows, found = form.leads()
     if request.GET.get("format") == "csv":
-        return _leads_csv(form, title, rows, found, as_of)
+        return _leads_csv(form, rows, found)
     page = Paginator(found, LEADS_PAGE_SIZE).get_page(request.GET.get("page"))
     info = REPORTS_BY_SLUG[form.cleaned_data["metric"]]
     report_link = f"{reverse(info.url_name)}?{form.query(metric=None, bucket=None, reason=None)}"
@@ -224,7 +224,7 @@ def _iso(moment):
     return moment.isoformat() if moment else ""
 
 
-def _leads_csv(form, title, rows, found, as_of):
+def _leads_csv(form, rows, found):
     def lines():
         writer = csv.writer(_Echo())
         if rows == metrics.EPISODE_ROWS:
@@ -239,7 +239,7 @@ def _leads_csv(form, title, rows, found, as_of):
                         _safe(episode.source),
                         _safe(episode.campaign),
                         *(_iso(getattr(episode, name)) for name in EPISODE_CSV_HEADERS[8:14]),
-                        episode_outcome(episode, as_of),
+                        metrics.Outcome(episode.outcome).label,
                         episode.rejection_reason.code if episode.rejection_reason else "",
                         _safe(episode.rejection_note),
                     ]

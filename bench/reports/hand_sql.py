@@ -246,14 +246,14 @@ def mql_target_numbers(rows):
 
 
 def overview_metrics(period, filters, *, as_of):
-    """The metric calls the overview API makes (reports.api.views.OverviewView), in its order."""
+    """The metric calls behind the overview's cards (``reports.pages.build_overview``) that SQL_OVERVIEW reproduces, in its order; the MQL target card is the MQL target report's."""
     headlines = metrics.episode_headlines(period, filters, as_of=as_of)
     return (
         headlines.ignore_rate,
         metrics.conversion(period, filters, view=metrics.PERIOD_VIEW, as_of=as_of),
         headlines.sla_compliance,
         headlines.speed,
-        metrics.rejection_count(period, filters, as_of=as_of),
+        metrics.rejection_reason_counts(period, filters, as_of=as_of).total,
         metrics.conversation_rate(period, filters),
     )
 

@@ -38,9 +38,10 @@ from .store import (
     stored_shares,
     write_scores,
 )
-from .what_if import WhatIf, WhatIfWeek, what_if
+from .what_if import NEVER_AN_MQL, WhatIf, WhatIfWeek, what_if
 
 __all__ = [
+    "NEVER_AN_MQL",
     "RESCORE_BATCH",
     "SCORED_LEAD_FIELDS",
     "ScoreLine",

@@ -7,8 +7,13 @@ from datetime import timedelta
 from django.db.models import Q
 from django.utils import timezone
 
+from reports import metrics
+
 from ..models import Activity, Lead, MqlEpisode, ScoringRule, TeamMember
 from .rules import ScoringError, active_rules, behaviour_match, demographic_match, rule_points, threshold
+
+# The what-if outcome of a lead the candidate threshold picks that never became an MQL.
+NEVER_AN_MQL = "never_mql"
 
 
 @dataclass(frozen=True)
@@ -25,7 +30,9 @@ class WhatIf:
     weeks: tuple
     candidate_total: int
     current_total: int
-    outcomes: dict  # outcome label -> count, for leads the candidate threshold would have made MQLs
+    # metrics.Outcome value (as of now) of each lead's latest MQL episode, or NEVER_AN_MQL -> count,
+    # for the leads the candidate threshold would have made MQLs
+    outcomes: dict
     reasons: dict  # rejection reason label -> count among them
     rep_load: tuple  # (rep name, MQLs per week under candidate, capacity or None)
 
@@ -89,23 +96,14 @@ def what_if(candidate, *, weeks=8, now=None):
     would_be = list(crossed[candidate])
     outcomes, reasons = Counter(), Counter()
     last_episode = {}
-    for episode in (
-        MqlEpisode.objects.filter(lead_id__in=would_be).select_related("rejection_reason").order_by("number")
-    ):
+    episodes = metrics.with_outcomes(MqlEpisode.objects.filter(lead_id__in=would_be), as_of=now)
+    for episode in episodes.select_related("rejection_reason").order_by("number"):
         last_episode[episode.lead_id] = episode
     for lead_id in would_be:
         episode = last_episode.get(lead_id)
-        if episode is None:
-            outcomes["never handed to sales"] += 1
-        elif episode.qualified_at:
-            outcomes["became SQL"] += 1
-        elif episode.rejected_at:
-            outcomes["rejected" if episode.rejected_from == "mql" else "disqualified"] += 1
+        outcomes[episode.outcome if episode else NEVER_AN_MQL] += 1
+        if episode and episode.outcome in (metrics.Outcome.REJECTED, metrics.Outcome.DISQUALIFIED):
             reasons[episode.rejection_reason.label if episode.rejection_reason else "?"] += 1
-        elif episode.accepted_at:
-            outcomes["accepted, still open"] += 1
-        else:
-            outcomes["awaiting answer"] += 1
 
     reps = list(
         TeamMember.objects.filter(role=TeamMember.Role.REP, is_available=True, user__is_active=True).select_related(

@@ -1,4 +1,4 @@
-"""Template helpers for the lead pages: which buttons to show, names, times. SLA clocks are in ``sla_ui``."""
+"""Template helpers for the lead pages: which buttons to show, names, times. The words for SLA clocks are in ``sla_ui``."""
 
 from datetime import timedelta
 

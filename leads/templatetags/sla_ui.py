@@ -1,185 +1,19 @@
-"""What the pages show about an MQL's response SLA: the clock, and the words for it.
+"""The words for an MQL's response SLA: durations, countdowns, business hours and escalation.
 
-The views build one ``SlaClock`` per lead with ``SlaClocks`` (one calendar per
-policy and one list of working-time changes per calendar for the whole
-request, so a list page costs no query per row). Templates format the clock
-with the filters below, and ``static/js/funnel.js`` keeps it running: it
-counts business time down only while working time runs, using the instants at
-which working time next starts or stops (``SlaClock.changes``).
+The clocks themselves are computed by ``leads.sla`` (``SlaClocks`` builds one
+``SlaClock`` per lead for a page); these filters only put them into words.
+``static/js/funnel.js`` writes the same countdown words while the page is open.
 """
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django import template
-from django.conf import settings
 
-from leads import business_hours, sla
-from leads.models import WEEKDAYS, Stage
+from leads.models import WEEKDAYS
 
 register = template.Library()
 
-# How many working-time starts and stops a page carries for a business-hours
-# clock: two a working day, so a queue left open for a working week stays
-# right; past the last one the page keeps the last state it knows.
-MAX_CLOCK_CHANGES = 12
-
-_INSTANT = timedelta(microseconds=1)
 _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-
-
-@dataclass(frozen=True)
-class SlaClock:
-    """One lead's response window as seen at ``now``."""
-
-    now: datetime
-    due_at: datetime | None
-    calendar: business_hours.BusinessCalendar | None
-    # Running: business time left (round the clock: wall-clock time); negative once overdue.
-    left: timedelta | None
-    working_now: bool
-    # Instants before the due time at which working time starts or stops, soonest first.
-    changes: tuple[datetime, ...]
-    breached: bool
-    window: timedelta | None
-    answered_in: timedelta | None
-    answered_late_by: timedelta | None
-
-    @property
-    def is_running(self):
-        return self.left is not None
-
-    @property
-    def is_overdue(self):
-        return self.due_at is not None and self.due_at <= self.now
-
-    @property
-    def counts_business_time(self):
-        return self.calendar is not None
-
-    @property
-    def is_paused(self):
-        return self.is_running and self.counts_business_time and not self.is_overdue and not self.working_now
-
-    @property
-    def next_change(self):
-        return self.changes[0] if self.changes else None
-
-    @property
-    def left_seconds(self):
-        return int(self.left.total_seconds()) if self.left is not None else None
-
-    @property
-    def overdue_by(self):
-        return self.now - self.due_at if self.is_overdue else None
-
-
-class SlaClocks:
-    """Builds the clocks of one request: calendars cached per policy, working-time changes per calendar."""
-
-    def __init__(self, now):
-        self.now = now
-        self._calendars = {}
-        self._changes = {}
-
-    def attach(self, leads):
-        """Set ``lead.sla_clock`` on each of ``leads`` (fetched with ``sla_policy__business_hours``)."""
-        for lead in leads:
-            lead.sla_clock = self.clock(lead)
-        return leads
-
-    def clock(self, lead):
-        now, due = self.now, lead.sla_due_at
-        awaiting = lead.stage == Stage.MQL and lead.first_follow_up_at is None
-        breached = lead.stage == Stage.MQL and (
-            lead.sla_breached_at is not None or (awaiting and due is not None and due <= now)
-        )
-        calendar, left, working_now, changes = None, None, True, ()
-        if awaiting and due is not None:
-            left = due - now
-            # Only a running clock needs its calendar: past due, overdue time is plain wall-clock time.
-            calendar = self.calendar(lead.sla_policy) if due > now else None
-            if calendar is not None:
-                try:
-                    left = sla.business_time_left(lead, now, calendar)
-                    working_now = business_hours.is_working_moment(now, calendar)
-                except ValueError:
-                    calendar, left = None, due - now
-                else:
-                    changes = tuple(change for change in self.changes(calendar) if change < due)
-        answered_in = answered_late_by = None
-        follow_up = lead.first_follow_up_at
-        if follow_up is not None and lead.mql_at is not None:
-            answered_in = follow_up - lead.mql_at
-            if due is not None and follow_up > due:
-                answered_late_by = follow_up - due
-        return SlaClock(
-            now=now,
-            due_at=due,
-            calendar=calendar,
-            left=left,
-            working_now=working_now,
-            changes=changes,
-            breached=breached,
-            window=self.window(lead.sla_policy) if due is not None else None,
-            answered_in=answered_in,
-            answered_late_by=answered_late_by,
-        )
-
-    def calendar(self, policy):
-        if policy is None or policy.business_hours_id is None:
-            return None
-        if policy.pk not in self._calendars:
-            try:
-                self._calendars[policy.pk] = sla.calendar_of(policy)
-            except ValueError:
-                # A calendar the database holds but the arithmetic refuses: show wall-clock time, not a 500.
-                self._calendars[policy.pk] = None
-        return self._calendars[policy.pk]
-
-    def changes(self, calendar):
-        if calendar not in self._changes:
-            self._changes[calendar] = working_time_changes(self.now, calendar, limit=MAX_CLOCK_CHANGES)
-        return self._changes[calendar]
-
-    @staticmethod
-    def window(policy):
-        return policy.window if policy is not None else timedelta(minutes=settings.FUNNEL_DEFAULT_SLA_MINUTES)
-
-
-def working_time_changes(start, calendar, *, limit):
-    """The first ``limit`` instants after ``start`` at which working time starts or stops under ``calendar``."""
-    changes = []
-    at = start.astimezone(UTC)
-    working = business_hours.is_working_moment(at, calendar)
-    while len(changes) < limit:
-        try:
-            if working:
-                # Working time runs to today's closing, or less where a clock change cuts it short.
-                change = at + business_hours.working_time_between(at, _closing_after(at, calendar), calendar)
-            else:
-                # The window of one microsecond is used up one microsecond after the next opening.
-                change = business_hours.due_at(at, _INSTANT, calendar) - _INSTANT
-        except ValueError:
-            break
-        if change <= at:
-            break
-        changes.append(change)
-        at, working = change, not working
-    return tuple(changes)
-
-
-def _closing_after(at, calendar):
-    local = at.astimezone(calendar.zone)
-    closing = datetime.combine(local.date(), calendar.closes, tzinfo=calendar.zone)
-    # When clocks fall back across closing time the day closes twice; take the next one.
-    for fold in (0, 1):
-        if closing.replace(fold=fold) > at:
-            return closing.replace(fold=fold)
-    return closing
-
-
-# ---------- words ----------
 
 
 def duration(seconds, *, days=True):

@@ -1,4 +1,12 @@
-"""The shapes of the reports API's answers, for the OpenAPI schema (the views build plain dicts)."""
+"""The reports API's answers: each report serialized from the ``Report`` its page renders.
+
+A view builds the report with the page's builder (``reports.pages``) and hands
+its ``data`` (the report's values by name), next to the period, filters and
+moment it was computed for, to the report's ``*Body`` serializer. A ``Number``
+becomes a count or a rate with the URL of the leads behind it.
+"""
+
+from datetime import UTC
 
 from rest_framework import serializers
 
@@ -22,26 +30,63 @@ class FiltersEcho(serializers.Serializer):
     rep = serializers.IntegerField(allow_null=True)
 
 
+class LeadsUrl(serializers.URLField):
+    """A ``Number``'s link; null where no list selects its leads (unassigned MQLs, a blank source)."""
+
+    def to_representation(self, value):
+        return value or None
+
+
+class Percent(serializers.FloatField):
+    def to_representation(self, value):
+        return round(value, 4)
+
+
+class Seconds(serializers.FloatField):
+    """A duration in seconds."""
+
+    def to_representation(self, value):
+        return value.total_seconds()
+
+
 class CountNumber(serializers.Serializer):
-    count = serializers.IntegerField()
-    leads_url = serializers.URLField(help_text="The leads behind this number (GET /api/reports/leads/?...).")
+    """A number of leads, and the URL that lists them."""
+
+    count = serializers.IntegerField(source="value")
+    leads_url = LeadsUrl(
+        source="link", allow_null=True, help_text="The leads behind this number (GET /api/reports/leads/?...)."
+    )
 
 
 class RateNumber(serializers.Serializer):
-    numerator = serializers.IntegerField()
-    denominator = serializers.IntegerField()
-    percent = serializers.FloatField(allow_null=True, help_text="numerator ÷ denominator × 100; null when 0 ÷ 0.")
+    """A rate: numerator ÷ denominator × 100, its formula, and the URL that lists the leads in the numerator."""
+
+    numerator = serializers.IntegerField(source="value.numerator")
+    denominator = serializers.IntegerField(source="value.denominator")
+    percent = Percent(
+        source="value.percent", allow_null=True, help_text="numerator ÷ denominator × 100; null when 0 ÷ 0."
+    )
     formula = serializers.CharField()
-    leads_url = serializers.URLField(allow_null=True, help_text="The leads counted in the numerator.")
+    leads_url = LeadsUrl(source="link", allow_null=True, help_text="The leads counted in the numerator.")
 
 
 class ReportBody(serializers.Serializer):
     report = serializers.CharField()
     formula = serializers.CharField()
-    as_of = serializers.DateTimeField()
+    as_of = serializers.DateTimeField(default_timezone=UTC)
     period = PeriodEcho()
     filters = FiltersEcho()
     view = serializers.ChoiceField(choices=VIEW_CHOICES)
+
+
+class IgnoreRep(serializers.Serializer):
+    rep = serializers.IntegerField(allow_null=True, help_text="The current owner; null for unassigned MQLs.")
+    name = serializers.CharField()
+    mqls = CountNumber()
+    ignored = CountNumber()
+    awaiting = CountNumber()
+    followed_up = CountNumber()
+    ignore_rate = RateNumber()
 
 
 class IgnoreRateBody(ReportBody):
@@ -50,6 +95,7 @@ class IgnoreRateBody(ReportBody):
     ignored = CountNumber()
     awaiting = CountNumber(help_text="Inside their SLA window with no follow-up: not ignored (yet).")
     followed_up = CountNumber()
+    by_rep = IgnoreRep(many=True)
 
 
 class ConversionBody(ReportBody):
@@ -70,27 +116,27 @@ class SlaComplianceBody(ReportBody):
 
 class SpeedBand(serializers.Serializer):
     label = serializers.CharField()
-    count = serializers.IntegerField()
-    percent = serializers.FloatField(allow_null=True)
-    leads_url = serializers.URLField()
+    count = serializers.IntegerField(source="mqls.value")
+    percent = Percent(source="share.percent", allow_null=True)
+    leads_url = LeadsUrl(source="mqls.link")
 
 
 class RepSpeed(serializers.Serializer):
-    rep = serializers.IntegerField(allow_null=True)
+    rep = serializers.IntegerField(allow_null=True, help_text="The current owner; null for unassigned MQLs.")
     name = serializers.CharField()
     responded = CountNumber()
-    mean_seconds = serializers.FloatField(allow_null=True)
+    mean_seconds = Seconds(source="mean", allow_null=True)
     within_hour = RateNumber()
     within_sla = RateNumber()
 
 
 class SpeedToLeadBody(ReportBody):
     responded = CountNumber()
-    median_seconds = serializers.FloatField(allow_null=True)
-    mean_seconds = serializers.FloatField(allow_null=True)
-    p90_seconds = serializers.FloatField(allow_null=True)
-    typical_window_seconds = serializers.FloatField(
-        allow_null=True, help_text="The median SLA window of the period's MQLs."
+    median_seconds = Seconds(source="median.value", allow_null=True)
+    mean_seconds = Seconds(source="mean.value", allow_null=True)
+    p90_seconds = Seconds(source="p90.value", allow_null=True)
+    typical_window_seconds = Seconds(
+        source="typical_window", allow_null=True, help_text="The median SLA window of the period's MQLs."
     )
     misses_sla = serializers.BooleanField(
         allow_null=True, help_text="Whether the mean response is slower than the typical SLA window."
@@ -102,13 +148,13 @@ class SpeedToLeadBody(ReportBody):
 
 
 class ReasonRow(serializers.Serializer):
-    code = serializers.CharField()
-    label = serializers.CharField()
-    count = serializers.IntegerField()
-    percent = serializers.FloatField(allow_null=True)
-    from_mql = serializers.IntegerField()
-    from_sal = serializers.IntegerField()
-    leads_url = serializers.URLField()
+    code = serializers.CharField(source="reason.code")
+    label = serializers.CharField(source="reason.label")
+    count = serializers.IntegerField(source="rejections.value")
+    percent = Percent(source="reason.share.percent", allow_null=True)
+    from_mql = serializers.IntegerField(source="reason.from_mql")
+    from_sal = serializers.IntegerField(source="reason.from_sal")
+    leads_url = LeadsUrl(source="rejections.link")
 
 
 class TrendRow(serializers.Serializer):
@@ -120,8 +166,8 @@ class TrendRow(serializers.Serializer):
 class SplitRow(serializers.Serializer):
     value = serializers.CharField(allow_blank=True)
     code = serializers.CharField()
-    count = serializers.IntegerField()
-    leads_url = serializers.URLField(allow_null=True)
+    count = serializers.IntegerField(source="rejections.value")
+    leads_url = LeadsUrl(source="rejections.link", allow_null=True)
 
 
 class RejectionReasonsBody(ReportBody):
@@ -147,7 +193,9 @@ class MonthRow(serializers.Serializer):
     month = serializers.DateField()
     mqls = CountNumber()
     target = serializers.IntegerField(allow_null=True)
-    percent = serializers.FloatField(allow_null=True, help_text="MQLs ÷ target × 100; null without a target.")
+    percent = Percent(
+        source="attainment.percent", allow_null=True, help_text="MQLs ÷ target × 100; null without a target."
+    )
 
 
 class MqlTargetBody(ReportBody):
@@ -155,17 +203,22 @@ class MqlTargetBody(ReportBody):
 
 
 class OverviewBody(ReportBody):
-    mqls = CountNumber()
-    ignore_rate = RateNumber()
-    awaiting = CountNumber()
-    mql_to_sal = RateNumber()
-    mql_to_sql = RateNumber()
-    sla_compliance = RateNumber()
-    median_response_seconds = serializers.FloatField(allow_null=True)
-    misses_sla = serializers.BooleanField(allow_null=True)
-    rejections = CountNumber()
-    mql_conversation_rate = RateNumber()
-    colder_conversation_rate = RateNumber()
+    """The overview's cards: the first numbers of each report."""
+
+    mqls = CountNumber(source="ignore_rate.data.mqls")
+    ignore_rate = RateNumber(source="ignore_rate.data.ignore_rate")
+    awaiting = CountNumber(source="ignore_rate.data.awaiting")
+    mql_to_sal = RateNumber(source="conversion.data.mql_to_sal")
+    mql_to_sql = RateNumber(source="conversion.data.mql_to_sql")
+    sla_compliance = RateNumber(source="sla_compliance.data.compliance")
+    median_response_seconds = Seconds(source="speed_to_lead.data.median.value", allow_null=True)
+    misses_sla = serializers.BooleanField(source="speed_to_lead.data.misses_sla", allow_null=True)
+    rejections = CountNumber(source="rejection_reasons.data.rejections")
+    mql_conversation_rate = RateNumber(source="conversation_rate.data.mql.rate")
+    colder_conversation_rate = RateNumber(source="conversation_rate.data.colder.rate")
+    mql_target_attainment = RateNumber(
+        source="mql_target.data.attainment", help_text="MQLs ÷ target × 100 over the period's months with a target."
+    )
 
 
 class LeadRow(serializers.Serializer):

@@ -1,8 +1,13 @@
-"""The reports API's endpoints: read the report form, ask ``reports.metrics``, answer with links to the leads."""
+"""The reports API's endpoints: the JSON twins of the report pages, and the leads behind each number.
+
+A report endpoint reads the same form as its page, builds the same ``Report``
+with the page's builder (its links pointing at this API's leads list) and
+serializes it (``serializers``); it computes nothing of its own.
+"""
 
 from django.urls import reverse
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import permissions, serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -11,9 +16,8 @@ from rest_framework.views import APIView
 from leads import access
 from leads.api.views import LeadPagination
 
-from .. import metrics
+from .. import metrics, pages
 from ..forms import DrillDownForm, ReportForm
-from ..templatetags.reports_ui import episode_outcome
 from .schema import ERRORS, LEADS_PARAMETERS, ReportSchema, documented
 from .serializers import (
     ConversationRateBody,
@@ -35,264 +39,77 @@ class HasReportRole(permissions.BasePermission):
         return access.has_role(request.user, *access.ROLES)
 
 
-def _seconds(value):
-    return None if value is None else value.total_seconds()
-
-
-def _percent(value):
-    return None if value is None else round(value, 4)
-
-
 class ReportView(APIView):
-    """Read the report form, compute, answer; subclasses say what ``numbers`` returns."""
+    """A report's numbers, as its page shows them, for the period and filters asked for, each with the URL of the leads behind it."""
 
+    # Subclasses name the page's builder and the serializer of its answer.
     permission_classes = [permissions.IsAuthenticated, HasReportRole]
     schema = ReportSchema()
-    slug = ""
-    formula = ""
+    build = None
+    body = None
 
     def get(self, request):
         form = ReportForm(request.query_params, user=request.user)
         if not form.is_valid():
             raise ValidationError(form.error_messages())
         as_of = form.selected_as_of or timezone.now()
-        leads_base = request.build_absolute_uri(reverse("reports_api:leads"))
-
-        def count(value, metric, bucket, **extra):
-            query = form.query(as_of=as_of, metric=metric, bucket=bucket, **extra)
-            return {"count": value, "leads_url": f"{leads_base}?{query}"}
-
-        def rate(ratio, formula, metric=None, bucket=None, **extra):
-            url = count(0, metric, bucket, **extra)["leads_url"] if metric else None
-            return {
-                "numerator": ratio.numerator,
-                "denominator": ratio.denominator,
-                "percent": _percent(ratio.percent),
-                "formula": formula,
-                "leads_url": url,
-            }
-
-        body = {
-            "report": self.slug,
-            "formula": self.formula,
+        leads_url = request.build_absolute_uri(reverse("reports_api:leads"))
+        report = self.build(form, as_of, leads_url=leads_url)
+        answer = {
+            "report": report.info.slug,
+            "formula": report.info.formula,
             "as_of": as_of,
             "view": form.selected_view,
             **form.echo(),
-            **self.numbers(form, as_of, count, rate),
+            **report.data,
         }
-        return Response(body)
+        return Response(self.body(answer).data)
 
 
+@extend_schema_view(
+    get=documented("Ignore Rate: MQLs never followed up after their SLA window expired, by rep", IgnoreRateBody)
+)
 class IgnoreRateView(ReportView):
-    slug, formula = "ignore_rate", metrics.IgnoreRate.formula
-
-    @documented("Ignore Rate: MQLs never followed up after their SLA window expired", IgnoreRateBody)
-    def get(self, request):
-        return super().get(request)
-
-    def numbers(self, form, as_of, count, rate):
-        result = metrics.ignore_rate(form.period, form.filters, as_of=as_of)
-        return {
-            "ignore_rate": rate(result.rate, self.formula, self.slug, "ignored"),
-            **{
-                name: count(getattr(result, name), self.slug, name)
-                for name in ("mqls", "ignored", "awaiting", "followed_up")
-            },
-        }
+    build, body = staticmethod(pages.build_ignore_rate), IgnoreRateBody
 
 
+@extend_schema_view(get=documented("MQL→SQL conversion (MQL efficiency) and MQL→SAL acceptance", ConversionBody))
 class ConversionView(ReportView):
-    slug = "conversion"
-    formula = f"{metrics.Conversion.formula_sql}; {metrics.Conversion.formula_sal}"
-
-    @documented("MQL→SQL conversion (MQL efficiency) and MQL→SAL acceptance", ConversionBody)
-    def get(self, request):
-        return super().get(request)
-
-    def numbers(self, form, as_of, count, rate):
-        result = metrics.conversion(form.period, form.filters, view=form.selected_view, as_of=as_of)
-        return {
-            "mql_to_sql": rate(result.mql_to_sql, metrics.Conversion.formula_sql, self.slug, "sqls"),
-            "mql_to_sal": rate(result.mql_to_sal, metrics.Conversion.formula_sal, self.slug, "sals"),
-            **{name: count(getattr(result, name), self.slug, name) for name in ("mqls", "sals", "sqls")},
-        }
+    build, body = staticmethod(pages.build_conversion), ConversionBody
 
 
+@extend_schema_view(get=documented("SLA compliance: MQLs answered within their window", SlaComplianceBody))
 class SlaComplianceView(ReportView):
-    slug, formula = "sla_compliance", metrics.SlaCompliance.formula
-
-    @documented("SLA compliance: MQLs answered within their window", SlaComplianceBody)
-    def get(self, request):
-        return super().get(request)
-
-    def numbers(self, form, as_of, count, rate):
-        result = metrics.sla_compliance(form.period, form.filters, as_of=as_of)
-        return {
-            "compliance": rate(result.rate, self.formula, self.slug, "within"),
-            **{name: count(getattr(result, name), self.slug, name) for name in ("closed", "within", "late", "never")},
-        }
+    build, body = staticmethod(pages.build_sla_compliance), SlaComplianceBody
 
 
+@extend_schema_view(
+    get=documented("Speed to lead: time from MQL to first follow-up, by band and rep (seconds)", SpeedToLeadBody)
+)
 class SpeedToLeadView(ReportView):
-    slug, formula = "speed_to_lead", metrics.SpeedToLead.formula
-
-    @documented("Speed to lead: time from MQL to first follow-up, by band and rep (seconds)", SpeedToLeadBody)
-    def get(self, request):
-        return super().get(request)
-
-    def numbers(self, form, as_of, count, rate):
-        result = metrics.speed_to_lead(form.period, form.filters, as_of=as_of)
-        hour, sla = "answered within 1 hour ÷ answered × 100", "answered within the SLA window ÷ answered × 100"
-        return {
-            "responded": count(result.responded, self.slug, "responded"),
-            "median_seconds": _seconds(result.median),
-            "mean_seconds": _seconds(result.mean),
-            "p90_seconds": _seconds(result.p90),
-            "typical_window_seconds": _seconds(result.typical_window),
-            "misses_sla": result.misses_sla,
-            "within_hour": rate(result.within_hour_share, hour, self.slug, "within_hour"),
-            "within_sla": rate(result.within_sla_share, sla, self.slug, "within_sla"),
-            "bands": [
-                {
-                    "label": label,
-                    "count": value,
-                    "percent": _percent(share.percent),
-                    "leads_url": count(value, self.slug, f"band_{index}")["leads_url"],
-                }
-                for index, (label, value, share) in enumerate(result.bands)
-            ],
-            "by_rep": [
-                {
-                    "rep": rep.rep_id,
-                    "name": rep.rep_name,
-                    "responded": count(rep.responded, self.slug, "responded", rep=rep.rep_id),
-                    "mean_seconds": _seconds(rep.mean),
-                    "within_hour": rate(rep.within_hour_share, hour, self.slug, "within_hour", rep=rep.rep_id),
-                    "within_sla": rate(rep.within_sla_share, sla, self.slug, "within_sla", rep=rep.rep_id),
-                }
-                for rep in result.by_rep
-            ],
-        }
+    build, body = staticmethod(pages.build_speed_to_lead), SpeedToLeadBody
 
 
+@extend_schema_view(
+    get=documented("Rejection reasons: share, weekly trend, split by source and campaign", RejectionReasonsBody)
+)
 class RejectionReasonsView(ReportView):
-    slug, formula = "rejection_reasons", metrics.RejectionReasons.formula
-
-    @documented("Rejection reasons: share, weekly trend, split by source and campaign", RejectionReasonsBody)
-    def get(self, request):
-        return super().get(request)
-
-    def numbers(self, form, as_of, count, rate):
-        result = metrics.rejection_reasons(form.period, form.filters, as_of=as_of)
-
-        def split(rows, name):
-            return [
-                {
-                    "value": value,
-                    "code": code,
-                    "count": n,
-                    "leads_url": count(n, self.slug, "rejected", reason=code, **{name: value})["leads_url"]
-                    if value
-                    else None,
-                }
-                for value, code, n in rows
-            ]
-
-        return {
-            "rejections": count(result.total, self.slug, "rejected"),
-            "reasons": [
-                {
-                    "code": r.code,
-                    "label": r.label,
-                    "count": r.count,
-                    "percent": _percent(r.share.percent),
-                    "from_mql": r.from_mql,
-                    "from_sal": r.from_sal,
-                    "leads_url": count(r.count, self.slug, "rejected", reason=r.code)["leads_url"],
-                }
-                for r in result.reasons
-            ],
-            "trend": [
-                {"week": week, "code": code, "count": n} for week, counts in result.trend for code, n in counts.items()
-            ],
-            "by_source": split(result.by_source, "source"),
-            "by_campaign": split(result.by_campaign, "campaign"),
-        }
+    build, body = staticmethod(pages.build_rejection_reasons), RejectionReasonsBody
 
 
+@extend_schema_view(get=documented("Conversation rate of contacted leads, MQLs vs colder leads", ConversationRateBody))
 class ConversationRateView(ReportView):
-    slug, formula = "conversation_rate", metrics.ConversationRate.formula
-
-    @documented("Conversation rate of contacted leads, MQLs vs colder leads", ConversationRateBody)
-    def get(self, request):
-        return super().get(request)
-
-    def numbers(self, form, as_of, count, rate):
-        result = metrics.conversation_rate(form.period, form.filters)
-        groups = {"mql": result.mql, "colder": result.colder}
-        return {
-            key: {
-                "contacted": count(ratio.denominator, self.slug, f"{key}_contacted"),
-                "conversations": count(ratio.numerator, self.slug, f"{key}_conversations"),
-                "rate": rate(ratio, self.formula, self.slug, f"{key}_conversations"),
-            }
-            for key, ratio in groups.items()
-        }
+    build, body = staticmethod(pages.build_conversation_rate), ConversationRateBody
 
 
+@extend_schema_view(get=documented("MQLs produced per month vs the month's target", MqlTargetBody))
 class MqlTargetView(ReportView):
-    slug, formula = "mql_target", metrics.MqlTarget.formula
-
-    @documented("MQLs produced per month vs the month's target", MqlTargetBody)
-    def get(self, request):
-        return super().get(request)
-
-    def numbers(self, form, as_of, count, rate):
-        result = metrics.mql_target(form.period, form.filters, as_of=as_of)
-        return {
-            "months": [
-                {
-                    "month": month.month,
-                    "mqls": count(month.mqls, self.slug, "mqls", period=metrics.month_part(form.period, month.month)),
-                    "target": month.target,
-                    "percent": _percent(month.attainment.percent),
-                }
-                for month in result.months
-            ]
-        }
+    build, body = staticmethod(pages.build_mql_target), MqlTargetBody
 
 
+@extend_schema_view(get=documented("The headline numbers of every report, as the overview's cards", OverviewBody))
 class OverviewView(ReportView):
-    slug, formula = "overview", "the headline number of every report"
-
-    @documented("The headline number of every report", OverviewBody)
-    def get(self, request):
-        return super().get(request)
-
-    def numbers(self, form, as_of, count, rate):
-        period, filters = form.period, form.filters
-        headlines = metrics.episode_headlines(period, filters, as_of=as_of)
-        ignore, sla, speed = headlines.ignore_rate, headlines.sla_compliance, headlines.speed
-        conversion = metrics.conversion(period, filters, view=form.selected_view, as_of=as_of)
-        rejections = metrics.rejection_count(period, filters, as_of=as_of)
-        talks = metrics.conversation_rate(period, filters)
-        return {
-            "mqls": count(ignore.mqls, "ignore_rate", "mqls"),
-            "ignore_rate": rate(ignore.rate, metrics.IgnoreRate.formula, "ignore_rate", "ignored"),
-            "awaiting": count(ignore.awaiting, "ignore_rate", "awaiting"),
-            "mql_to_sal": rate(conversion.mql_to_sal, metrics.Conversion.formula_sal, "conversion", "sals"),
-            "mql_to_sql": rate(conversion.mql_to_sql, metrics.Conversion.formula_sql, "conversion", "sqls"),
-            "sla_compliance": rate(sla.rate, metrics.SlaCompliance.formula, "sla_compliance", "within"),
-            "median_response_seconds": _seconds(speed.median),
-            "misses_sla": speed.misses_sla,
-            "rejections": count(rejections, "rejection_reasons", "rejected"),
-            "mql_conversation_rate": rate(
-                talks.mql, metrics.ConversationRate.formula, "conversation_rate", "mql_conversations"
-            ),
-            "colder_conversation_rate": rate(
-                talks.colder, metrics.ConversationRate.formula, "conversation_rate", "colder_conversations"
-            ),
-        }
+    build, body = staticmethod(pages.build_overview), OverviewBody
 
 
 class LeadsView(APIView):
@@ -322,7 +139,7 @@ class LeadsView(APIView):
         title, rows, found = form.leads()
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(found, request, view=self)
-        results = [self.row(item, rows, as_of) for item in page]
+        results = [self.row(item, rows) for item in page]
         data = form.cleaned_data
         return Response(
             {
@@ -338,7 +155,7 @@ class LeadsView(APIView):
             }
         )
 
-    def row(self, item, rows, as_of):
+    def row(self, item, rows):
         episode = item if rows == metrics.EPISODE_ROWS else None
         lead = episode.lead if episode else item
         owner = episode.owner if episode else item.owner
@@ -356,7 +173,7 @@ class LeadsView(APIView):
                 name: getattr(episode, name) if episode else None
                 for name in ("mql_at", "due_at", "first_follow_up_at", "accepted_at", "qualified_at", "rejected_at")
             },
-            "outcome": episode_outcome(episode, as_of) if episode else "",
+            "outcome": metrics.Outcome(episode.outcome).label if episode else "",
             "rejection_reason": episode.rejection_reason.code if episode and episode.rejection_reason else None,
             "rejection_note": episode.rejection_note if episode else "",
             "first_contact_at": None if episode else item.first_contact,

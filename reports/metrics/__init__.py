@@ -17,13 +17,15 @@ Callers import from here (``from reports import metrics``); the modules are:
 - ``period``: ``Period``, ``Filters``, ``Ratio``, ``ReportInputError``, the views;
 - ``episodes``: the ``*_episodes`` querysets (and ``contacted_leads``) behind each number;
 - ``drill_downs``: ``DRILL_DOWNS``, which list belongs to which number, and ``drill_down``;
+- ``outcomes``: ``Outcome``, how an MQL episode stood at a moment, and ``with_outcomes``;
 - one module per metric family: ``handoff`` (ignore rate, conversion, SLA
   compliance), ``speed``, ``rejections``, ``conversations``, ``targets``;
 - ``headlines``: ``episode_headlines``, the overview's ignore rate, SLA
   compliance and speed numbers together (one query on PostgreSQL).
 
-The overview shows one or two numbers per report, so ``speed_headline``,
-``rejection_reason_counts`` and ``rejection_count`` compute only those.
+The overview shows one or two numbers per report, so ``speed_headline`` and
+``rejection_reason_counts`` compute only those; the ignore rate's page gets
+its total with the per-rep breakdown (``ignore_rate_by_rep``).
 Where PostgreSQL answers faster with its own SQL (percentile aggregates,
 grouping sets, the conversation rate as one statement), the function takes
 that path there and a portable one elsewhere; the tests run on both.
@@ -47,8 +49,18 @@ from .episodes import (
     sla_met_episodes,
     sla_missed_episodes,
 )
-from .handoff import Conversion, IgnoreRate, SlaCompliance, conversion, ignore_rate, ignore_rate_by_rep, sla_compliance
+from .handoff import (
+    Conversion,
+    IgnoreRate,
+    IgnoreRateByRep,
+    SlaCompliance,
+    conversion,
+    ignore_rate,
+    ignore_rate_by_rep,
+    sla_compliance,
+)
 from .headlines import EpisodeHeadlines, episode_headlines
+from .outcomes import Outcome, with_outcomes
 from .period import (
     COHORT_VIEW,
     EARLIEST_YEAR,
@@ -66,7 +78,6 @@ from .rejections import (
     ReasonCount,
     ReasonCounts,
     RejectionReasons,
-    rejection_count,
     rejection_reason_counts,
     rejection_reasons,
 )
@@ -89,8 +100,10 @@ __all__ = [
     "EpisodeHeadlines",
     "Filters",
     "IgnoreRate",
+    "IgnoreRateByRep",
     "MonthTarget",
     "MqlTarget",
+    "Outcome",
     "Period",
     "Ratio",
     "ReasonCount",
@@ -117,7 +130,6 @@ __all__ = [
     "mql_target",
     "qualified_episodes",
     "rejected_episodes",
-    "rejection_count",
     "rejection_reason_counts",
     "rejection_reasons",
     "responded_episodes",
@@ -128,4 +140,5 @@ __all__ = [
     "sla_missed_episodes",
     "speed_headline",
     "speed_to_lead",
+    "with_outcomes",
 ]

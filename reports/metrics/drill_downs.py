@@ -2,6 +2,7 @@
 
 ``DRILL_DOWNS[metric][bucket]`` is (title, what the rows are, how to find them);
 the buckets are the names the report pages and the API give their numbers.
+Episode rows come with their ``outcome`` as of the report's moment.
 """
 
 from .episodes import (
@@ -20,6 +21,7 @@ from .episodes import (
     sla_met_episodes,
     sla_missed_episodes,
 )
+from .outcomes import with_outcomes
 from .period import PERIOD_VIEW, ReportInputError, _as_of, _check_view
 
 EPISODE_ROWS = "episodes"
@@ -93,7 +95,7 @@ DRILL_DOWNS = {
 
 
 def drill_down(metric, bucket, period, filters, *, view=PERIOD_VIEW, as_of=None, reason=""):
-    """Return (title, row kind, queryset) of the leads behind one number; raises ReportInputError for an unknown metric, bucket or view."""
+    """Return (title, row kind, queryset) of the leads behind one number, episodes with their ``outcome``; raises ReportInputError for an unknown metric, bucket or view."""
     _check_view(view)
     if metric not in DRILL_DOWNS:
         choices = ", ".join(sorted(DRILL_DOWNS))
@@ -103,4 +105,6 @@ def drill_down(metric, bucket, period, filters, *, view=PERIOD_VIEW, as_of=None,
         choices = ", ".join(buckets)
         raise ReportInputError(f"Unknown number {bucket!r} for {metric}; choose one of {choices}.", field="bucket")
     title, rows, find = buckets[bucket]
-    return title, rows, find(period, filters, view=view, as_of=_as_of(as_of), reason=reason)
+    as_of = _as_of(as_of)
+    found = find(period, filters, view=view, as_of=as_of, reason=reason)
+    return title, rows, with_outcomes(found, as_of=as_of) if rows == EPISODE_ROWS else found

@@ -54,15 +54,28 @@ def ignore_rate(period, filters, *, as_of=None):
     return IgnoreRate(as_of=as_of, **counts)
 
 
+@dataclass(frozen=True)
+class IgnoreRateByRep:
+    """The Ignore Rate of the period's MQLs (``total``) and of each current owner's share of them."""
+
+    total: IgnoreRate
+    reps: tuple  # ((rep_id or None, rep_name, IgnoreRate), ...) by username, unassigned MQLs last
+
+
 def ignore_rate_by_rep(period, filters, *, as_of=None):
-    """Return ((rep_id, rep_name, IgnoreRate), ...) for the period's MQLs by current owner, in one query; raises nothing."""
+    """Return the ``IgnoreRateByRep`` of the MQLs created in ``period``, by current owner and in total, in one query; raises nothing."""
     as_of = _as_of(as_of)
     counts = _ignore_counts(as_of)
-    rows = mql_episodes(period, filters, as_of=as_of).values(*_BY_OWNER).annotate(**counts).order_by("owner__username")
-    return tuple(
+    rows = list(
+        mql_episodes(period, filters, as_of=as_of).values(*_BY_OWNER).annotate(**counts).order_by("owner__username")
+    )
+    reps = tuple(
         (row["owner_id"], _rep_name(row), IgnoreRate(as_of=as_of, **{name: row[name] for name in counts}))
         for row in rows
     )
+    # Every MQL has one current owner or none, so the owners' counts add up to the period's.
+    total = IgnoreRate(as_of=as_of, **{name: sum(row[name] for row in rows) for name in counts})
+    return IgnoreRateByRep(total=total, reps=reps)
 
 
 @dataclass(frozen=True)

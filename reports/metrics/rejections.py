@@ -132,8 +132,3 @@ def rejection_reason_counts(period, filters, *, as_of=None):
     """Return the rejections in ``period`` by reason code with share, without trend and splits (the overview's numbers); raises nothing."""
     total, reasons = _reason_counts(_by_reason(rejected_episodes(period, filters, as_of=as_of)))
     return ReasonCounts(total=total, reasons=reasons)
-
-
-def rejection_count(period, filters, *, as_of=None):
-    """Return how many MQLs were rejected or disqualified in ``period`` (``RejectionReasons.total``); raises nothing."""
-    return rejected_episodes(period, filters, as_of=as_of).count()

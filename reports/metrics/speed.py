@@ -61,6 +61,8 @@ class RepSpeed(_ResponseShares):
 @dataclass(frozen=True)
 class SpeedToLead(_ResponseShares, _AgainstTheWindow):
     formula = "time from MQL to first follow-up (accept, reject or logged sales activity)"
+    formula_within_hour = "answered within 1 hour ÷ answered × 100"
+    formula_within_sla = "answered within the SLA window ÷ answered × 100"
     responded: int
     median: timedelta | None
     mean: timedelta | None

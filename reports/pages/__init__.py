@@ -1,12 +1,15 @@
-"""What each report page shows, built from ``reports.metrics`` and formatted for the templates and CSV.
+"""Each report, built once from ``reports.metrics``: what its page renders and its JSON twin serializes.
 
-``BUILDERS[slug](form, as_of)`` returns the page's ``Report``: its numbers,
-tables and charts. ``blocks`` holds the parts and the list of reports; one
-module per metric family (``handoff``, ``speed``, ``rejections``,
-``conversations``, ``targets``), as in ``reports.metrics``, builds its pages.
-``reports.views`` renders them. ``build_overview`` builds the overview page:
-one card per report with the first numbers (and verdict) of its page, computed
-without the tables only the report's own page shows.
+``BUILDERS[slug](form, as_of, leads_url=None)`` returns the report's ``Report``:
+its values by name (``data``), numbers, tables and charts, each number linked
+to the leads behind it on ``leads_url`` (default: the drill-down page; the API
+passes its own leads list). ``blocks`` holds the parts and the list of
+reports; one module per metric family (``handoff``, ``speed``, ``rejections``,
+``conversations``, ``targets``), as in ``reports.metrics``, builds its
+reports. ``reports.views`` renders them and ``reports.api`` serializes them.
+``build_overview`` builds the overview: one card per report with the first
+numbers (and verdict) of its page, computed without the tables only the
+report's own page shows.
 """
 
 from .blocks import REPORTS, REPORTS_BY_SLUG, Cell, Number, Report, ReportInfo, Table

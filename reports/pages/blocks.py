@@ -1,8 +1,11 @@
-"""The parts every report page is made of: which reports there are, numbers, tables (each a CSV) and charts.
+"""The parts every report is made of: which reports there are, numbers, tables (each a CSV) and charts.
 
-A page is a ``Report``: big ``Number``s, ``Table``s of ``Cell``s and chart
-specs (JSON for static/js/reports.js). Numbers and cells link to the leads
-behind them through ``_linker``.
+A report is a ``Report``: its values by name (``data``: ``Number``s, rows of
+them, plain values), which the page shows as big numbers, ``Table``s and chart
+specs (JSON for static/js/reports.js), and which its JSON twin under
+``/api/reports/`` serializes: a table cell is often the very ``Number`` the
+API gives. Numbers link to the leads behind them through ``_linker``: the
+page's drill-down page, or the API's list for the JSON twin.
 """
 
 from dataclasses import dataclass, field
@@ -104,12 +107,16 @@ class Table:
 
 @dataclass(frozen=True)
 class Number:
+    """A number with its label and the leads behind it; a big number on the page, or a table cell."""
+
     label: str
     value: object
     kind: str = "int"
     link: str = ""
     note: str = ""
     tone: str = ""
+    # How a rate is computed, in one line (the JSON twin gives it with the rate).
+    formula: str = ""
 
     @property
     def text(self):
@@ -125,16 +132,26 @@ class Report:
     verdict: str = ""
     verdict_tone: str = ""
     extra: dict = field(default_factory=dict)
+    # The values by name, as the JSON twin serializes them (the numbers, tables and charts show them).
+    data: dict = field(default_factory=dict)
 
 
-def _linker(form, as_of, metric):
-    base = reverse("reports:leads")
+def _linker(form, as_of, metric, leads_url=None):
+    """``link(bucket, **extra)``: the URL of the leads behind one number, on ``leads_url`` (default: the drill-down page)."""
+    base = leads_url or reverse("reports:leads")
 
     def link(bucket, **extra):
         # as_of is pinned so the list is judged at the same instant as the number.
         return f"{base}?{form.query(as_of=as_of, metric=metric, bucket=bucket, **extra)}"
 
     return link
+
+
+def _rep_linker(link, rep_id):
+    """``link`` narrowed to one rep's leads; no link for the unassigned MQLs, which no filter selects."""
+    if rep_id is None:
+        return lambda bucket, **extra: ""
+    return lambda bucket, **extra: link(bucket, rep=rep_id, **extra)
 
 
 def _chart(chart_id, kind, title, labels, datasets, **options):

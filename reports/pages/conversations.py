@@ -1,55 +1,56 @@
-"""The conversation-rate page: contacted leads and conversations, MQLs versus colder leads."""
+"""The conversation-rate report: contacted leads and conversations, MQLs versus colder leads."""
 
 from .. import metrics
 from .blocks import REPORTS_BY_SLUG, Cell, Number, Report, Table, _chart, _dataset, _linker
 
+# (name, label, rate, contacted, with a conversation) of each group of leads, from a ConversationRate.
+_GROUPS = (
+    ("mql", "MQLs", "mql", "mql_contacted", "mql_conversations"),
+    ("colder", "Colder leads", "colder", "colder_contacted", "colder_conversations"),
+)
 
-def build_conversation_rate(form, as_of):
+
+def build_conversation_rate(form, as_of, *, leads_url=None):
     result = metrics.conversation_rate(form.period, form.filters)
-    link = _linker(form, as_of, "conversation_rate")
-    groups = (
-        ("MQLs", result.mql, result.mql_contacted, result.mql_conversations, "mql"),
-        ("Colder leads", result.colder, result.colder_contacted, result.colder_conversations, "colder"),
-    )
-    numbers = [
-        Number(
-            f"{label}: conversation rate",
-            rate,
-            "percent",
-            link(f"{key}_conversations"),
-            f"{talks:,} of {contacted:,} contacted",
-        )
-        for label, rate, contacted, talks, key in groups
-    ]
+    link = _linker(form, as_of, "conversation_rate", leads_url)
+    labels = {name: label for name, label, *_fields in _GROUPS}
+    data = {
+        name: {
+            "contacted": Number("Contacted", getattr(result, contacted), "int", link(contacted)),
+            "conversations": Number("With a conversation", getattr(result, talks), "int", link(talks)),
+            "rate": Number(
+                f"{label}: conversation rate",
+                getattr(result, rate),
+                "percent",
+                link(talks),
+                f"{getattr(result, talks):,} of {getattr(result, contacted):,} contacted",
+                formula=metrics.ConversationRate.formula,
+            ),
+        }
+        for name, label, rate, contacted, talks in _GROUPS
+    }
     rows = [
-        [
-            Cell(label),
-            Cell(contacted, "int", link(f"{key}_contacted")),
-            Cell(talks, "int", link(f"{key}_conversations")),
-            Cell(rate, "percent"),
-        ]
-        for label, rate, contacted, talks, key in groups
+        [Cell(labels[name]), group["contacted"], group["conversations"], Cell(group["rate"].value, "percent")]
+        for name, group in data.items()
     ]
     chart = _chart(
         "conversation-chart",
         "bar",
         "Contacted leads and conversations, MQLs vs colder leads",
-        [label for label, *_rest in groups],
+        list(labels.values()),
         [
             _dataset(
-                "Contacted", [g[2] for g in groups], tone="muted", links=[link(f"{g[4]}_contacted") for g in groups]
-            ),
-            _dataset(
-                "With a conversation",
-                [g[3] for g in groups],
-                tone="primary",
-                links=[link(f"{g[4]}_conversations") for g in groups],
-            ),
+                data["mql"][part].label,
+                [group[part].value for group in data.values()],
+                tone=tone,
+                links=[group[part].link for group in data.values()],
+            )
+            for part, tone in (("contacted", "muted"), ("conversations", "primary"))
         ],
     )
     return Report(
         REPORTS_BY_SLUG["conversation_rate"],
-        numbers,
+        [group["rate"] for group in data.values()],
         [
             Table(
                 "groups",
@@ -59,4 +60,5 @@ def build_conversation_rate(form, as_of):
             )
         ],
         [chart],
+        data=data,
     )

@@ -1,83 +1,77 @@
-"""The pages of the handoff metrics: ignore rate, MQL → SQL conversion and SLA compliance."""
+"""The handoff reports: ignore rate, MQL → SQL conversion and SLA compliance."""
 
 from .. import metrics
 from ..metrics import Ratio
-from .blocks import REPORTS_BY_SLUG, Cell, Number, Report, Table, _chart, _dataset, _linker, _tone_for
+from .blocks import REPORTS_BY_SLUG, Cell, Number, Report, Table, _chart, _dataset, _linker, _rep_linker, _tone_for
+
+# The ignore rate's big numbers, in this order (its page and the overview's card).
+_IGNORE_NUMBERS = ("ignore_rate", "awaiting", "mqls", "followed_up")
 
 
-def _ignore_numbers(result, link):
-    return [
-        Number(
+def _ignore_data(result, link):
+    """An ``IgnoreRate``'s numbers by name."""
+    return {
+        "ignore_rate": Number(
             "Ignore rate",
             result.rate,
             "percent",
             link("ignored"),
             f"{result.ignored:,} of {result.mqls:,} MQLs ignored",
             _tone_for(result.rate, bad_above=0),
+            formula=metrics.IgnoreRate.formula,
         ),
-        Number("Awaiting response", result.awaiting, "int", link("awaiting"), "still inside their SLA window"),
-        Number("MQLs", result.mqls, "int", link("mqls"), "created in the period"),
-        Number("Followed up", result.followed_up, "int", link("followed_up")),
-    ]
+        "awaiting": Number(
+            "Awaiting response", result.awaiting, "int", link("awaiting"), "still inside their SLA window"
+        ),
+        "mqls": Number("MQLs", result.mqls, "int", link("mqls"), "created in the period"),
+        "followed_up": Number("Followed up", result.followed_up, "int", link("followed_up")),
+        "ignored": Number("Ignored", result.ignored, "int", link("ignored")),
+    }
 
 
-def ignore_rate_card(form, as_of, result):
+def ignore_rate_card(form, as_of, result, *, leads_url=None):
     """The overview's card of ``result`` (an ``IgnoreRate``): the page's numbers without the per-rep breakdown."""
-    return Report(REPORTS_BY_SLUG["ignore_rate"], _ignore_numbers(result, _linker(form, as_of, "ignore_rate")), [])
+    data = _ignore_data(result, _linker(form, as_of, "ignore_rate", leads_url))
+    return Report(REPORTS_BY_SLUG["ignore_rate"], [data[name] for name in _IGNORE_NUMBERS], [], data=data)
 
 
-def build_ignore_rate(form, as_of):
-    result = metrics.ignore_rate(form.period, form.filters, as_of=as_of)
-    by_rep = metrics.ignore_rate_by_rep(form.period, form.filters, as_of=as_of)
-    link = _linker(form, as_of, "ignore_rate")
-    numbers = _ignore_numbers(result, link)
+def build_ignore_rate(form, as_of, *, leads_url=None):
+    result = metrics.ignore_rate_by_rep(form.period, form.filters, as_of=as_of)
+    link = _linker(form, as_of, "ignore_rate", leads_url)
+    data = _ignore_data(result.total, link)
+    data["by_rep"] = [
+        {"rep": rep_id, "name": name, **_ignore_data(rep, _rep_linker(link, rep_id))}
+        for rep_id, name, rep in result.reps
+    ]
+    statuses = (("Ignored", "ignored"), ("Awaiting response", "awaiting"), ("Followed up", "followed_up"))
     status_rows = [
-        [
-            Cell("Ignored"),
-            Cell(result.ignored, "int", link("ignored")),
-            Cell(Ratio(result.ignored, result.mqls), "percent"),
-        ],
-        [
-            Cell("Awaiting response"),
-            Cell(result.awaiting, "int", link("awaiting")),
-            Cell(Ratio(result.awaiting, result.mqls), "percent"),
-        ],
-        [
-            Cell("Followed up"),
-            Cell(result.followed_up, "int", link("followed_up")),
-            Cell(Ratio(result.followed_up, result.mqls), "percent"),
-        ],
-        [Cell("All MQLs"), Cell(result.mqls, "int", link("mqls")), Cell(Ratio(result.mqls, result.mqls), "percent")],
+        [Cell(label), data[name], Cell(Ratio(data[name].value, result.total.mqls), "percent")]
+        for label, name in (*statuses, ("All MQLs", "mqls"))
     ]
     rep_rows = [
         [
-            Cell(name),
-            Cell(rep.mqls, "int", link("mqls", rep=rep_id) if rep_id else ""),
-            Cell(rep.ignored, "int", link("ignored", rep=rep_id) if rep_id else ""),
-            Cell(rep.awaiting, "int", link("awaiting", rep=rep_id) if rep_id else ""),
-            Cell(rep.followed_up, "int", link("followed_up", rep=rep_id) if rep_id else ""),
-            Cell(rep.rate, "percent"),
+            Cell(rep["name"]),
+            *(rep[name] for name in ("mqls", "ignored", "awaiting", "followed_up")),
+            Cell(rep["ignore_rate"].value, "percent"),
         ]
-        for rep_id, name, rep in by_rep
+        for rep in data["by_rep"]
     ]
-    names = [name for _id, name, _rep in by_rep] or ["All MQLs"]
-    reps = [rep for _id, _name, rep in by_rep] or [result]
+    reps = data["by_rep"] or [{"name": "All MQLs", **data}]
     chart = _chart(
         "ignore-rate-chart",
         "bar",
         "MQLs by response status, per rep",
-        names,
+        [rep["name"] for rep in reps],
         [
-            _dataset("Ignored", [r.ignored for r in reps], tone="bad"),
-            _dataset("Awaiting response", [r.awaiting for r in reps], tone="wait"),
-            _dataset("Followed up", [r.followed_up for r in reps], tone="good"),
+            _dataset(label, [rep[name].value for rep in reps], tone=tone)
+            for (label, name), tone in zip(statuses, ("bad", "wait", "good"), strict=True)
         ],
         stacked=True,
         horizontal=True,
     )
     return Report(
         REPORTS_BY_SLUG["ignore_rate"],
-        numbers,
+        [data[name] for name in _IGNORE_NUMBERS],
         [
             Table("status", "MQLs by response status", ("Status", "MQLs", "Share of MQLs"), status_rows),
             Table(
@@ -88,48 +82,47 @@ def build_ignore_rate(form, as_of):
             ),
         ],
         [chart],
+        data=data,
     )
 
 
-def build_conversion(form, as_of):
+def build_conversion(form, as_of, *, leads_url=None):
     result = metrics.conversion(form.period, form.filters, view=form.selected_view, as_of=as_of)
-    link = _linker(form, as_of, "conversion")
-    numbers = [
-        Number(
+    link = _linker(form, as_of, "conversion", leads_url)
+    data = {
+        "mql_to_sql": Number(
             "MQL → SQL conversion",
             result.mql_to_sql,
             "percent",
             link("sqls"),
             f"{result.sqls:,} SQLs ÷ {result.mqls:,} MQLs",
+            formula=metrics.Conversion.formula_sql,
         ),
-        Number(
+        "mql_to_sal": Number(
             "MQL → SAL acceptance",
             result.mql_to_sal,
             "percent",
             link("sals"),
             f"{result.sals:,} SALs ÷ {result.mqls:,} MQLs",
+            formula=metrics.Conversion.formula_sal,
         ),
-        Number("MQLs", result.mqls, "int", link("mqls")),
-        Number("SALs", result.sals, "int", link("sals")),
-        Number("SQLs", result.sqls, "int", link("sqls")),
-    ]
-    stages = (
-        ("MQL", result.mqls, "mqls"),
-        ("SAL (accepted)", result.sals, "sals"),
-        ("SQL (qualified)", result.sqls, "sqls"),
-    )
-    rows = [
-        [Cell(label), Cell(count, "int", link(bucket)), Cell(Ratio(count, result.mqls), "percent")]
-        for label, count, bucket in stages
-    ]
+        "mqls": Number("MQLs", result.mqls, "int", link("mqls")),
+        "sals": Number("SALs", result.sals, "int", link("sals")),
+        "sqls": Number("SQLs", result.sqls, "int", link("sqls")),
+    }
+    stages = (("MQL", data["mqls"]), ("SAL (accepted)", data["sals"]), ("SQL (qualified)", data["sqls"]))
+    rows = [[Cell(label), count, Cell(Ratio(count.value, result.mqls), "percent")] for label, count in stages]
     chart = _chart(
         "conversion-chart",
         "bar",
         "The funnel: MQL → SAL → SQL",
-        [label for label, _count, _bucket in stages],
+        [label for label, _count in stages],
         [
             _dataset(
-                "Leads", [count for _l, count, _b in stages], tone="primary", links=[link(b) for _l, _c, b in stages]
+                "Leads",
+                [count.value for _label, count in stages],
+                tone="primary",
+                links=[count.link for _label, count in stages],
             )
         ],
         horizontal=True,
@@ -141,56 +134,51 @@ def build_conversion(form, as_of):
     )
     return Report(
         REPORTS_BY_SLUG["conversion"],
-        numbers,
+        list(data.values()),
         [Table("funnel", "The funnel", ("Stage", "Leads", "Share of MQLs"), rows, caption=view_note)],
         [chart],
         extra={"shows_view": True, "view_note": view_note},
+        data=data,
     )
 
 
-def build_sla_compliance(form, as_of, result=None):
-    """The page; the overview passes the ``SlaCompliance`` it has computed with its other numbers."""
+def build_sla_compliance(form, as_of, result=None, *, leads_url=None):
+    """The report; the overview passes the ``SlaCompliance`` it has computed with its other numbers."""
     result = result or metrics.sla_compliance(form.period, form.filters, as_of=as_of)
-    link = _linker(form, as_of, "sla_compliance")
-    numbers = [
-        Number(
+    link = _linker(form, as_of, "sla_compliance", leads_url)
+    data = {
+        "compliance": Number(
             "SLA compliance",
             result.rate,
             "percent",
             link("within"),
             f"{result.within:,} of {result.closed:,} closed windows answered in time",
             _tone_for(result.rate, good_above=90),
+            formula=metrics.SlaCompliance.formula,
         ),
-        Number("Windows closed", result.closed, "int", link("closed")),
-        Number("Answered in time", result.within, "int", link("within")),
-        Number("Answered late", result.late, "int", link("late"), "an SLA miss, not ignored"),
-        Number("Never answered", result.never, "int", link("never"), "ignored"),
-    ]
-    parts = (("Answered in time", result.within, "within", "good"), ("Answered late", result.late, "late", "wait"))
-    parts += (("Never answered", result.never, "never", "bad"),)
+        "closed": Number("Windows closed", result.closed, "int", link("closed")),
+        "within": Number("Answered in time", result.within, "int", link("within")),
+        "late": Number("Answered late", result.late, "int", link("late"), "an SLA miss, not ignored"),
+        "never": Number("Never answered", result.never, "int", link("never"), "ignored"),
+    }
+    parts = (("within", "good"), ("late", "wait"), ("never", "bad"))
     rows = [
-        [Cell(label), Cell(count, "int", link(bucket)), Cell(Ratio(count, result.closed), "percent")]
-        for label, count, bucket, _tone in parts
+        [Cell(data[name].label), data[name], Cell(Ratio(data[name].value, result.closed), "percent")]
+        for name in (*(name for name, _tone in parts), "closed")
     ]
-    rows.append(
-        [
-            Cell("Windows closed"),
-            Cell(result.closed, "int", link("closed")),
-            Cell(Ratio(result.closed, result.closed), "percent"),
-        ]
-    )
     chart = _chart(
         "sla-chart",
         "bar",
         "Closed SLA windows by outcome",
         ["Closed windows"],
-        [_dataset(label, [count], tone=tone, links=[link(bucket)]) for label, count, bucket, tone in parts],
+        [_dataset(data[name].label, [data[name].value], tone=tone, links=[data[name].link]) for name, tone in parts],
         stacked=True,
         horizontal=True,
     )
     return Report(
         REPORTS_BY_SLUG["sla_compliance"],
-        numbers,
+        list(data.values()),
         [Table("windows", "Closed SLA windows", ("Outcome", "MQLs", "Share of closed windows"), rows)],
         [chart],
+        data=data,
     )

@@ -16,31 +16,33 @@ from .rejections import rejection_reasons_card
 from .speed import speed_to_lead_card
 from .targets import build_mql_target
 
-OVERVIEW = ReportInfo("overview", "Reports", "How well the marketing-to-sales handoff works.", "")
+OVERVIEW = ReportInfo(
+    "overview", "Reports", "How well the marketing-to-sales handoff works.", "the headline number of every report"
+)
 
 
-def build_overview(form, as_of):
-    """Return (the cards in the order of ``REPORTS``, the overview's own ``Report``: summary table and funnel chart)."""
+def build_overview(form, as_of, *, leads_url=None):
+    """The overview: its ``data`` is the card of each report by slug, in the order of ``REPORTS``; a summary table and the funnel chart."""
     headlines = metrics.episode_headlines(form.period, form.filters, as_of=as_of)
-    cards = {
-        "ignore_rate": ignore_rate_card(form, as_of, headlines.ignore_rate),
-        "conversion": build_conversion(form, as_of),
-        "speed_to_lead": speed_to_lead_card(form, as_of, headlines.speed),
-        "sla_compliance": build_sla_compliance(form, as_of, result=headlines.sla_compliance),
-        "rejection_reasons": rejection_reasons_card(form, as_of),
-        "conversation_rate": build_conversation_rate(form, as_of),
-        "mql_target": build_mql_target(form, as_of),
+    built = {
+        "ignore_rate": ignore_rate_card(form, as_of, headlines.ignore_rate, leads_url=leads_url),
+        "conversion": build_conversion(form, as_of, leads_url=leads_url),
+        "speed_to_lead": speed_to_lead_card(form, as_of, headlines.speed, leads_url=leads_url),
+        "sla_compliance": build_sla_compliance(form, as_of, result=headlines.sla_compliance, leads_url=leads_url),
+        "rejection_reasons": rejection_reasons_card(form, as_of, leads_url=leads_url),
+        "conversation_rate": build_conversation_rate(form, as_of, leads_url=leads_url),
+        "mql_target": build_mql_target(form, as_of, leads_url=leads_url),
     }
-    cards = [cards[info.slug] for info in REPORTS]
+    cards = {info.slug: built[info.slug] for info in REPORTS}
     summary = Table(
         "summary",
         "All reports",
         ("Report", "Number", "Value"),
         [
             [Cell(card.info.title), Cell(number.label), Cell(number.value, number.kind, number.link)]
-            for card in cards
+            for card in cards.values()
             for number in card.numbers[:2]
         ],
     )
-    funnel = next(card for card in cards if card.info.slug == "conversion").charts[0]
-    return cards, Report(OVERVIEW, [], [summary], [{**funnel, "id": "overview-funnel-chart"}])
+    funnel = cards["conversion"].charts[0]
+    return Report(OVERVIEW, [], [summary], [{**funnel, "id": "overview-funnel-chart"}], data=cards)

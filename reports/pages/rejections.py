@@ -6,58 +6,81 @@ from .blocks import REPORTS_BY_SLUG, Cell, Number, Report, Table, _chart, _datas
 RECENT_NOTES = 20
 
 
-def _numbers(result, link):
-    """The total and the top reason, from ``RejectionReasons`` or ``ReasonCounts``."""
-    numbers = [Number("Rejections", result.total, "int", link("rejected"), "rejected as MQL or disqualified as SAL")]
-    if result.reasons:
-        top = result.reasons[0]
+def _reason_data(result, link):
+    """The total and the rejections by reason of ``RejectionReasons`` or ``ReasonCounts``, by name."""
+    return {
+        "rejections": Number(
+            "Rejections", result.total, "int", link("rejected"), "rejected as MQL or disqualified as SAL"
+        ),
+        "reasons": [
+            {"reason": r, "rejections": Number(r.label, r.count, "int", link("rejected", reason=r.code))}
+            for r in result.reasons
+        ],
+    }
+
+
+def _numbers(data):
+    """The big numbers: the total and the top reason."""
+    numbers = [data["rejections"]]
+    if data["reasons"]:
+        top, rejections = data["reasons"][0]["reason"], data["reasons"][0]["rejections"]
         numbers.append(
-            Number(
-                f"Top reason: {top.label}",
-                top.share,
-                "percent",
-                link("rejected", reason=top.code),
-                f"{top.count:,} rejections",
-            )
+            Number(f"Top reason: {top.label}", top.share, "percent", rejections.link, f"{top.count:,} rejections")
         )
     return numbers
 
 
-def rejection_reasons_card(form, as_of):
+def rejection_reasons_card(form, as_of, *, leads_url=None):
     """The overview's card: the total and the top reason, without trend, splits and notes."""
     result = metrics.rejection_reason_counts(form.period, form.filters, as_of=as_of)
-    numbers = _numbers(result, _linker(form, as_of, "rejection_reasons"))
-    return Report(REPORTS_BY_SLUG["rejection_reasons"], numbers, [])
+    data = _reason_data(result, _linker(form, as_of, "rejection_reasons", leads_url))
+    return Report(REPORTS_BY_SLUG["rejection_reasons"], _numbers(data), [], data=data)
 
 
-def build_rejection_reasons(form, as_of, *, reason=""):
+def build_rejection_reasons(form, as_of, *, reason="", leads_url=None):
     result = metrics.rejection_reasons(form.period, form.filters, as_of=as_of)
-    link = _linker(form, as_of, "rejection_reasons")
+    link = _linker(form, as_of, "rejection_reasons", leads_url)
     labels = {r.code: r.label for r in result.reasons}
-    numbers = _numbers(result, link)
+
+    def splits(rows, name):
+        return [
+            {
+                "value": value,
+                "code": code,
+                "rejections": Number(
+                    value, count, "int", link("rejected", reason=code, **{name: value}) if value else ""
+                ),
+            }
+            for value, code, count in rows
+        ]
+
+    data = {
+        **_reason_data(result, link),
+        "trend": [
+            {"week": week, "code": code, "count": n} for week, counts in result.trend for code, n in counts.items()
+        ],
+        "by_source": splits(result.by_source, "source"),
+        "by_campaign": splits(result.by_campaign, "campaign"),
+    }
     reason_rows = [
         [
-            Cell(r.label),
-            Cell(r.count, "int", link("rejected", reason=r.code)),
-            Cell(r.share, "percent"),
-            Cell(r.from_mql, "int"),
-            Cell(r.from_sal, "int"),
+            Cell(row["reason"].label),
+            row["rejections"],
+            Cell(row["reason"].share, "percent"),
+            Cell(row["reason"].from_mql, "int"),
+            Cell(row["reason"].from_sal, "int"),
         ]
-        for r in result.reasons
+        for row in data["reasons"]
     ]
     codes = [r.code for r in result.reasons]
     trend_rows = [
         [Cell(week, "week"), *(Cell(counts.get(code, 0), "int") for code in codes)] for week, counts in result.trend
     ]
 
-    def split_rows(splits, name):
+    def split_rows(splits):
         return [
-            [
-                Cell(value or "(none)"),
-                Cell(labels.get(code, code)),
-                Cell(count, "int", link("rejected", reason=code, **{name: value}) if value else ""),
-            ]
-            for value, code, count in splits
+            [Cell(split["value"] or "(none)"), Cell(labels.get(split["code"], split["code"])), split["rejections"]]
+            for split in splits
         ]
 
     palette = ("primary", "bad", "wait", "good", "info", "muted")
@@ -70,9 +93,9 @@ def build_rejection_reasons(form, as_of, *, reason=""):
             [
                 _dataset(
                     "Rejections",
-                    [r.count for r in result.reasons],
+                    [row["rejections"].value for row in data["reasons"]],
                     tone="bad",
-                    links=[link("rejected", reason=r.code) for r in result.reasons],
+                    links=[row["rejections"].link for row in data["reasons"]],
                 )
             ],
             horizontal=True,
@@ -100,16 +123,16 @@ def build_rejection_reasons(form, as_of, *, reason=""):
     )
     return Report(
         REPORTS_BY_SLUG["rejection_reasons"],
-        numbers,
+        _numbers(data),
         [
             Table("reasons", "By reason", ("Reason", "Rejections", "Share", "As MQL", "After acceptance"), reason_rows),
             Table("trend", "Weekly trend (weeks start on Monday)", ("Week", *(labels[c] for c in codes)), trend_rows),
-            Table("by-source", "By source", ("Source", "Reason", "Rejections"), split_rows(result.by_source, "source")),
+            Table("by-source", "By source", ("Source", "Reason", "Rejections"), split_rows(data["by_source"])),
             Table(
                 "by-campaign",
                 "By campaign",
                 ("Campaign", "Reason", "Rejections"),
-                split_rows(result.by_campaign, "campaign"),
+                split_rows(data["by_campaign"]),
             ),
         ],
         charts,
@@ -120,4 +143,5 @@ def build_rejection_reasons(form, as_of, *, reason=""):
             "reason_label": labels.get(reason, reason),
             "notes_link": link("rejected", reason=reason or None),
         },
+        data=data,
     )

@@ -1,18 +1,53 @@
-"""The speed-to-lead page: response times, by band and rep, with a verdict against the SLA."""
+"""The speed-to-lead report: response times, by band and rep, with a verdict against the SLA."""
 
 from .. import metrics
 from ..templatetags.reports_ui import duration
-from .blocks import REPORTS_BY_SLUG, Cell, Number, Report, Table, _chart, _dataset, _linker
+from .blocks import REPORTS_BY_SLUG, Cell, Number, Report, Table, _chart, _dataset, _linker, _rep_linker
 
 
-def _headline_numbers(result, link):
-    """Median and mean response: the first numbers of the page and the overview's card."""
-    return [
-        Number(
+def _headline_data(result, link):
+    """Median and mean response against the SLA: the first numbers of the report and the overview's card."""
+    return {
+        "median": Number(
             "Median response", result.median, "duration", link("responded"), f"over {result.responded:,} answered MQLs"
         ),
-        Number("Mean response", result.mean, "duration", link("responded")),
-    ]
+        "mean": Number("Mean response", result.mean, "duration", link("responded")),
+        "typical_window": result.typical_window,
+        "misses_sla": result.misses_sla,
+    }
+
+
+def _shares(result, link):
+    """The shares of ``result``'s answered MQLs within an hour and within their window, by name."""
+    return {
+        "within_hour": Number(
+            "Within 1 hour",
+            result.within_hour_share,
+            "percent",
+            link("within_hour"),
+            f"{result.within_hour:,} of {result.responded:,}",
+            formula=metrics.SpeedToLead.formula_within_hour,
+        ),
+        "within_sla": Number(
+            "Within their SLA window",
+            result.within_sla_share,
+            "percent",
+            link("within_sla"),
+            f"{result.within_sla:,} of {result.responded:,}",
+            formula=metrics.SpeedToLead.formula_within_sla,
+        ),
+    }
+
+
+def _rep_data(rep, link):
+    """A ``RepSpeed``'s numbers by name."""
+    return {
+        "rep": rep.rep_id,
+        "name": rep.rep_name,
+        "responded": Number("Answered", rep.responded, "int", link("responded")),
+        "mean": rep.mean,
+        **_shares(rep, link),
+    }
 
 
 def _verdict(result):
@@ -30,66 +65,57 @@ def _verdict(result):
     ), "good"
 
 
-def speed_to_lead_card(form, as_of, result):
+def speed_to_lead_card(form, as_of, result, *, leads_url=None):
     """The overview's card of ``result`` (a ``SpeedHeadline``): median, mean and the verdict."""
     verdict, tone = _verdict(result)
-    numbers = _headline_numbers(result, _linker(form, as_of, "speed_to_lead"))
-    return Report(REPORTS_BY_SLUG["speed_to_lead"], numbers, [], verdict=verdict, verdict_tone=tone)
+    data = _headline_data(result, _linker(form, as_of, "speed_to_lead", leads_url))
+    return Report(
+        REPORTS_BY_SLUG["speed_to_lead"],
+        [data["median"], data["mean"]],
+        [],
+        verdict=verdict,
+        verdict_tone=tone,
+        data=data,
+    )
 
 
-def build_speed_to_lead(form, as_of):
+def build_speed_to_lead(form, as_of, *, leads_url=None):
     result = metrics.speed_to_lead(form.period, form.filters, as_of=as_of)
-    link = _linker(form, as_of, "speed_to_lead")
-    numbers = [
-        *_headline_numbers(result, link),
-        Number("90th percentile", result.p90, "duration", link("responded")),
-        Number(
-            "Within 1 hour",
-            result.within_hour_share,
-            "percent",
-            link("within_hour"),
-            f"{result.within_hour:,} of {result.responded:,}",
-        ),
-        Number(
-            "Within their SLA window",
-            result.within_sla_share,
-            "percent",
-            link("within_sla"),
-            f"{result.within_sla:,} of {result.responded:,}",
-        ),
-    ]
+    link = _linker(form, as_of, "speed_to_lead", leads_url)
+    data = {
+        **_headline_data(result, link),
+        "responded": Number("Answered", result.responded, "int", link("responded")),
+        "p90": Number("90th percentile", result.p90, "duration", link("responded")),
+        **_shares(result, link),
+        "bands": [
+            {"label": label, "mqls": Number(label, count, "int", link(f"band_{index}")), "share": share}
+            for index, (label, count, share) in enumerate(result.bands)
+        ],
+        "by_rep": [_rep_data(rep, _rep_linker(link, rep.rep_id)) for rep in result.by_rep],
+    }
     verdict, tone = _verdict(result)
-    band_rows = [
-        [Cell(label), Cell(count, "int", link(f"band_{index}")), Cell(share, "percent")]
-        for index, (label, count, share) in enumerate(result.bands)
-    ]
+    band_rows = [[Cell(band["label"]), band["mqls"], Cell(band["share"], "percent")] for band in data["bands"]]
     rep_rows = [
-        [
-            Cell(rep.rep_name),
-            Cell(rep.responded, "int", link("responded", rep=rep.rep_id) if rep.rep_id else ""),
-            Cell(rep.mean, "duration"),
-            Cell(rep.within_hour_share, "percent", link("within_hour", rep=rep.rep_id) if rep.rep_id else ""),
-            Cell(rep.within_sla_share, "percent", link("within_sla", rep=rep.rep_id) if rep.rep_id else ""),
-        ]
-        for rep in result.by_rep
+        [Cell(rep["name"]), rep["responded"], Cell(rep["mean"], "duration"), rep["within_hour"], rep["within_sla"]]
+        for rep in data["by_rep"]
     ]
     chart = _chart(
         "speed-chart",
         "bar",
         "MQLs by time to first follow-up",
-        [label for label, _count, _share in result.bands],
+        [band["label"] for band in data["bands"]],
         [
             _dataset(
                 "MQLs answered",
-                [count for _label, count, _share in result.bands],
+                [band["mqls"].value for band in data["bands"]],
                 tone="primary",
-                links=[link(f"band_{index}") for index in range(len(result.bands))],
+                links=[band["mqls"].link for band in data["bands"]],
             )
         ],
     )
     return Report(
         REPORTS_BY_SLUG["speed_to_lead"],
-        numbers,
+        [data[name] for name in ("median", "mean", "p90", "within_hour", "within_sla")],
         [
             Table("bands", "Time to first follow-up", ("Band", "MQLs", "Share"), band_rows),
             Table(
@@ -102,4 +128,5 @@ def build_speed_to_lead(form, as_of):
         [chart],
         verdict=verdict,
         verdict_tone=tone,
+        data=data,
     )

@@ -1,23 +1,19 @@
-"""The MQL target page: MQLs produced per month against each month's target."""
+"""The MQL target report: MQLs produced per month against each month's target."""
 
 from .. import metrics
 from ..metrics import Ratio
 from .blocks import REPORTS_BY_SLUG, Cell, Number, Report, Table, _chart, _dataset, _linker, _tone_for
 
 
-def build_mql_target(form, as_of):
+def build_mql_target(form, as_of, *, leads_url=None):
     result = metrics.mql_target(form.period, form.filters, as_of=as_of)
-    link = _linker(form, as_of, "mql_target")
-
-    def month_link(month):
-        return link("mqls", period=metrics.month_part(form.period, month))
-
+    link = _linker(form, as_of, "mql_target", leads_url)
     produced = sum(m.mqls for m in result.months)
     with_target = [m for m in result.months if m.target is not None]
     attainment = Ratio(sum(m.mqls for m in with_target), sum(m.target for m in with_target))
-    numbers = [
-        Number("MQLs produced", produced, "int", link("mqls"), "in the period"),
-        Number(
+    data = {
+        "produced": Number("MQLs produced", produced, "int", link("mqls"), "in the period"),
+        "attainment": Number(
             "Target attainment",
             attainment,
             "percent",
@@ -26,36 +22,52 @@ def build_mql_target(form, as_of):
             if with_target
             else "no targets set for these months",
             _tone_for(attainment, good_above=100),
+            formula=metrics.MqlTarget.formula,
         ),
-    ]
+        "months": [
+            {
+                "month": m.month,
+                "mqls": Number(
+                    f"{m.month:%b %Y}",
+                    m.mqls,
+                    "int",
+                    link("mqls", period=metrics.month_part(form.period, m.month)),
+                ),
+                "target": m.target,
+                "attainment": m.attainment,
+            }
+            for m in result.months
+        ],
+    }
     rows = [
         [
-            Cell(m.month, "month"),
-            Cell(m.mqls, "int", month_link(m.month)),
-            Cell(m.target, "int"),
-            Cell(m.attainment, "percent"),
+            Cell(month["month"], "month"),
+            month["mqls"],
+            Cell(month["target"], "int"),
+            Cell(month["attainment"], "percent"),
         ]
-        for m in result.months
+        for month in data["months"]
     ]
     chart = _chart(
         "target-chart",
         "bar",
         "MQLs per month vs target",
-        [f"{m.month:%b %Y}" for m in result.months],
+        [month["mqls"].label for month in data["months"]],
         [
             _dataset(
                 "MQLs",
-                [m.mqls for m in result.months],
+                [month["mqls"].value for month in data["months"]],
                 tone="primary",
-                links=[month_link(m.month) for m in result.months],
+                links=[month["mqls"].link for month in data["months"]],
             ),
-            _dataset("Target", [m.target for m in result.months], tone="bad", type="line"),
+            _dataset("Target", [month["target"] for month in data["months"]], tone="bad", type="line"),
         ],
     )
     return Report(
         REPORTS_BY_SLUG["mql_target"],
-        numbers,
+        [data["produced"], data["attainment"]],
         [Table("months", "By month", ("Month", "MQLs", "Target", "Attainment"), rows)],
         [chart],
         extra={"team": form.filters.team},
+        data=data,
     )

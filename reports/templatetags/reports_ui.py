@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from django import template
 
-from reports.metrics import Ratio
+from reports.metrics import Outcome, Ratio
 
 register = template.Library()
 
@@ -45,39 +45,16 @@ def duration(value):
     return f"{secs}s"
 
 
-def episode_outcome(episode, as_of):
-    """Where an MQL episode stood at ``as_of``, in words: 'SQL', 'Rejected', 'Ignored' ..."""
-
-    def by(moment):
-        return moment is not None and moment <= as_of
-
-    if by(episode.qualified_at):
-        return "SQL (qualified)"
-    if by(episode.rejected_at):
-        return "Disqualified" if episode.rejected_from == "sal" else "Rejected"
-    if by(episode.accepted_at):
-        return "SAL (accepted)"
-    if by(episode.first_follow_up_at):
-        late = episode.due_at is not None and episode.first_follow_up_at > episode.due_at
-        return "Followed up late" if late else "Followed up"
-    if episode.due_at is not None and episode.due_at <= as_of:
-        return "Ignored (window expired)"
-    return "Awaiting response"
-
-
-@register.simple_tag
-def outcome(episode, as_of):
-    return episode_outcome(episode, as_of)
+@register.filter
+def outcome_label(value):
+    """An episode's ``outcome`` (``metrics.with_outcomes``) in words: 'SQL (qualified)', 'Ignored (window expired)' ..."""
+    return Outcome(value).label
 
 
 @register.filter
-def outcome_tone(text):
-    """A badge class for an outcome: good, bad or waiting."""
-    if text.startswith(("SQL", "SAL", "Followed up")) and "late" not in text:
-        return "badge-good"
-    if text.startswith(("Ignored", "Rejected", "Disqualified")) or "late" in text:
-        return "badge-bad"
-    return "badge-wait"
+def outcome_tone(value):
+    """A badge class for an episode's ``outcome``: good, bad or waiting."""
+    return f"badge-{Outcome(value).tone}"
 
 
 @register.filter

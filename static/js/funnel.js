@@ -11,8 +11,11 @@
   // data-business-left in seconds), whether working time was running then
   // (data-working-now) and the instants at which working time next starts or
   // stops (data-changes), so it counts down only while working time runs and
-  // says until when it is paused. Past the due time every clock counts overdue
-  // time on the wall clock, as the SLA job does.
+  // says until when it is paused. Once no business time is left before the due
+  // time (a holiday added after the lead was routed puts the due time outside
+  // working hours) it counts the real time to the due time, never a stuck zero.
+  // Past the due time every clock counts overdue time on the wall clock, as
+  // the SLA job does.
 
   var pad = function (n) { return (n < 10 ? "0" : "") + n; };
 
@@ -92,14 +95,14 @@
       var seconds = Math.round((due - now) / 1000);
       var overdue = seconds < 0;
       var business = el.dataset.businessLeft !== undefined;
+      var clock = business && !overdue ? businessClock(el, now) : null;
       var paused = false;
       var next = null;
       var text;
       if (overdue) {
         text = "overdue by " + duration(-seconds, true);
-      } else if (business) {
-        var clock = businessClock(el, now);
-        seconds = Math.max(0, Math.round(clock.left / 1000));
+      } else if (clock && clock.left > 0) {
+        seconds = Math.round(clock.left / 1000);
         paused = !clock.working;
         next = clock.next;
         text = "due in " + duration(seconds, false) + " of business time";

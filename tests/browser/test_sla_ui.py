@@ -106,6 +106,38 @@ def test_business_clock_waits_for_working_hours_then_counts_down(browser, live_s
     expect(countdown).to_have_class(re.compile("is-overdue"))
 
 
+def test_business_clock_counts_real_time_once_a_holiday_leaves_no_working_time_before_the_due_time(
+    browser, live_server, rep, make_mql
+):
+    # A zone where it is now between noon and 13:00, open every day 00:00-23:59: thirteen business
+    # hours run out at 23:59 today and go on for about an hour after midnight.
+    utc_now = timezone.now().astimezone(UTC)
+    zone = f"Etc/GMT{utc_now.hour - 12:+d}" if utc_now.hour != 12 else "UTC"
+    hours = BusinessHours.objects.create(
+        name="Round the day", time_zone=zone, **dict.fromkeys(WEEKDAYS, True), opens=time(0), closes=time(23, 59)
+    )
+    SLAPolicy.objects.create(name="Thirteen business hours", position=10, response_minutes=780, business_hours=hours)
+    lead = make_mql(rep, "Holiday Lead")
+    due = Lead.objects.get(pk=lead.pk).sla_due_at
+    local_today = utc_now.astimezone(ZoneInfo(zone)).date()
+    assert due.astimezone(ZoneInfo(zone)).date() == local_today + timedelta(days=1)
+    # After routing, an admin makes tomorrow a holiday: the due time stays where it was.
+    hours.holidays.create(date=local_today + timedelta(days=1), name="New holiday")
+
+    page = sign_in(browser, live_server, "rita")
+    page.clock.install(time=timezone.now())
+    page.reload()
+    countdown = page.locator(f"#lead-{lead.pk} .countdown")
+    expect(countdown).to_have_text(re.compile(r"^due in 1[01]h \d\dm of business time$"))
+
+    # Past today's closing no business time is left before the due time: the real time to it counts down.
+    closing = datetime.combine(local_today, time(23, 59), tzinfo=ZoneInfo(zone))
+    page.clock.fast_forward(int((closing + timedelta(minutes=1) - timezone.now()).total_seconds() * 1000))
+    expect(countdown).to_have_text(re.compile(r"^due in (1h \d\dm|\d+m \d\ds)$"))
+    expect(countdown).not_to_have_class(re.compile("is-paused"))
+    expect(page.locator(f"#lead-{lead.pk} [data-paused]")).to_be_hidden()
+
+
 @pytest.fixture
 def sla_showcase(rep, other_rep, manager, team):
     """Leads under three policies, some breached, one answered late, one waiting for a rep."""

@@ -182,7 +182,7 @@ def test_what_if_replays_a_hand_checked_history(matrix, rep, other_rep):
     weeks = {w.week_start.isoformat(): (w.candidate, w.current) for w in result.weeks}
     assert weeks["2026-11-02"] == (1, 0)  # A crosses 45 at its first webinar (30 + 25)
     assert weeks["2026-11-09"] == (1, 0)  # B crosses 45 at its third visit
-    assert result.outcomes == {"never handed to sales": 2}
+    assert result.outcomes == {scoring.NEVER_AN_MQL: 2}
     assert scoring.what_if(80, weeks=3, now=now).candidate_total == 1
 
 

@@ -472,6 +472,18 @@ def test_what_if_compares_a_lower_threshold_with_the_current_one(as_user, market
     assert "over capacity" not in html
 
 
+def test_what_if_words_how_leads_fared_as_the_report_lists_do(as_user, marketer, history):
+    # The lead with three visits became an MQL a week ago and nobody answered it.
+    transitions.promote_to_mql(history[2], by=marketer, now=timezone.now() - timedelta(days=7))
+    client = as_user(marketer)
+
+    what_if = client.get(reverse("scoring:what_if"), {"threshold": "20", "weeks": "4"}).content.decode()
+    listed = client.get(reverse("reports:leads"), {"metric": "ignore_rate", "bucket": "ignored"}).content.decode()
+
+    assert "Ignored (window expired)" in what_if and "Never handed to sales" in what_if
+    assert "Ignored (window expired)" in listed and history[2].name in listed
+
+
 def test_what_if_flags_reps_over_capacity(as_user, marketer, history):
     response = as_user(marketer).get(reverse("scoring:what_if"), {"threshold": "10", "weeks": "2"})
     html = response.content.decode()

@@ -1,11 +1,13 @@
 import threading
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 
 from leads import jobs, notifications, sla, transitions
+from leads.business_hours import BusinessCalendar
 from leads.models import (
     BusinessHours,
     EventKind,
@@ -356,3 +358,37 @@ def test_a_row_taken_over_by_another_run_mid_batch_is_not_sent_twice(rep, manage
     assert OutboxMessage.objects.get(pk=second.pk).sent_at is None
     assert OutboxMessage.objects.get(pk=first.pk).sent_at is not None
     assert all(m.extra_headers["Message-ID"] != f"<funnel-outbox-{second.pk}@funnel.localhost>" for m in mailoutbox)
+
+
+# The clock the pages show
+
+
+def berlin(day, hour):
+    """A wall-clock time in Berlin, 27 February to 4 March 2026 (Monday is the 2nd)."""
+    return datetime(2026, 2 if day > 20 else 3, day, hour, tzinfo=ZoneInfo("Europe/Berlin"))
+
+
+def test_working_time_changes_skip_weekends_and_holidays(db):
+    calendar = BusinessCalendar("Europe/Berlin", frozenset(range(5)), time(9), time(17), frozenset({date(2026, 3, 2)}))
+    changes = sla.working_time_changes(berlin(27, 16), calendar, limit=4)
+    assert changes == (berlin(27, 17), berlin(3, 9), berlin(3, 17), berlin(4, 9))
+    # From a closed moment the first change is the next opening.
+    assert sla.working_time_changes(berlin(28, 12), calendar, limit=1) == (berlin(3, 9),)
+
+
+def test_clock_follows_the_stored_due_time_when_a_holiday_leaves_no_business_time_before_it(office, rep, marketer):
+    policy = SLAPolicy.objects.create(name="Berlin", position=1, response_minutes=240, business_hours=office)
+    lead = promote_at(berlin(27, 16), marketer=marketer, source="web")
+    assert (lead.sla_policy, lead.sla_due_at) == (policy, berlin(2, 12))
+    lead = Lead.objects.select_related("sla_policy__business_hours").get(pk=lead.pk)
+
+    before = sla.SlaClocks(berlin(27, 16)).clock(lead)
+    Holiday.objects.create(business_hours=office, date=date(2026, 3, 2))
+    friday, saturday = sla.SlaClocks(berlin(27, 16)).clock(lead), sla.SlaClocks(berlin(28, 12)).clock(lead)
+
+    assert (before.left, before.changes) == (timedelta(hours=4), (berlin(27, 17), berlin(2, 9)))
+    # Friday's last business hour still counts down as business time, and stops at closing ...
+    assert (friday.left, friday.changes, friday.counts_business_time) == (timedelta(hours=1), (berlin(27, 17),), True)
+    # ... after which the real time to the due time Monday noon is what is left: never a clock stuck at zero.
+    assert (saturday.left, saturday.counts_business_time, saturday.is_paused) == (timedelta(days=2), False, False)
+    assert saturday.due_at == berlin(2, 12) and not saturday.breached

@@ -9,9 +9,18 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leads import sla, transitions
-from leads.business_hours import BusinessCalendar
-from leads.models import Activity, ActivityKind, BusinessHours, EventKind, Lead, LeadEvent, SLAPolicy, Stage, TeamMember
-from leads.templatetags.sla_ui import working_time_changes
+from leads.models import (
+    Activity,
+    ActivityKind,
+    BusinessHours,
+    EventKind,
+    Holiday,
+    Lead,
+    LeadEvent,
+    SLAPolicy,
+    Stage,
+    TeamMember,
+)
 from tests.factories import lead_in_stage, make_lead, make_team, make_user
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -969,12 +978,62 @@ def test_queue_query_count_stays_flat_with_business_hours_policies(
     assert response.content.decode().count("data-lead-id=") == 2 * count
 
 
-def test_working_time_changes_skip_weekends_and_holidays(db):
-    calendar = BusinessCalendar("Europe/Berlin", frozenset(range(5)), time(9), time(17), frozenset({date(2026, 3, 2)}))
-    changes = working_time_changes(berlin(27, 16), calendar, limit=4)
-    assert changes == (berlin(27, 17), berlin(3, 9), berlin(3, 17), berlin(4, 9))
-    # From a closed moment the first change is the next opening.
-    assert working_time_changes(berlin(28, 12), calendar, limit=1) == (berlin(3, 9),)
+def countdown_of(html):
+    """The text of the first SLA countdown on a page."""
+    tag = html[html.index('<time class="countdown') :]
+    return tag[tag.index(">") + 1 : tag.index("</time>")]
+
+
+def test_a_holiday_added_on_the_due_day_counts_down_the_real_time_left_not_zero(
+    as_user, clock_at, manager, rep, team, berlin_policy
+):
+    # Routed Monday 09:00 with four business hours: due Monday 13:00. At 10:00 an admin makes
+    # Monday a holiday: no working time is left before the stored due time, which still stands.
+    lead = routed_at(berlin(2, 9), rep, team)
+    Holiday.objects.create(business_hours=berlin_policy.business_hours, date=date(2026, 3, 2), name="Closure")
+    clock_at(berlin(2, 10))
+
+    queue = as_user(rep).get(reverse("leads:queue")).content.decode()
+    detail = as_user(manager).get(reverse("leads:detail", args=[lead.pk])).content.decode()
+
+    for html in (queue, detail):
+        assert countdown_of(html) == "due in 3h 00m"
+        assert 'class="countdown"' in html and "data-business-left" not in html
+        assert "Paused until" not in html and "SLA breached" not in html
+
+
+def test_a_holiday_added_before_the_due_day_is_skipped_by_the_countdown(as_user, clock_at, rep, team, berlin_policy):
+    # Sixteen business hours routed Monday 15:00: 2h Monday, 8h Tuesday, 6h Wednesday, due Wednesday 15:00.
+    berlin_policy.response_minutes = 960
+    berlin_policy.save()
+    lead = routed_at(berlin(2, 15), rep, team)
+    assert fresh(lead).sla_due_at == berlin(4, 15)
+    Holiday.objects.create(business_hours=berlin_policy.business_hours, date=date(2026, 3, 3))
+    client = as_user(rep)
+
+    clock_at(berlin(2, 16))
+    assert countdown_of(client.get(reverse("leads:queue")).content.decode()) == "due in 7h 00m of business time"
+    clock_at(berlin(2, 18))
+    html = client.get(reverse("leads:queue")).content.decode()
+    assert countdown_of(html) == "due in 6h 00m of business time"
+    assert "Paused until <span data-until>Wed 09:00 CET</span>" in html
+
+
+def test_after_the_last_working_hour_before_a_holiday_due_time_the_countdown_counts_real_time(
+    as_user, clock_at, rep, team, berlin_policy
+):
+    # Routed Friday 16:00: due Monday 12:00, and Monday becomes a holiday.
+    routed_at(berlin(27, 16), rep, team)
+    Holiday.objects.create(business_hours=berlin_policy.business_hours, date=date(2026, 3, 2))
+    client = as_user(rep)
+
+    clock_at(berlin(27, 16, 30))
+    html = client.get(reverse("leads:queue")).content.decode()
+    # Half an hour of business time today; the script then counts the real time to Monday noon.
+    assert countdown_of(html) == "due in 30m 00s of business time"
+    assert 'data-changes="2026-02-27T16:00:00+00:00"' in html
+    clock_at(berlin(28, 12))
+    assert countdown_of(client.get(reverse("leads:queue")).content.decode()) == "due in 2d 0h"
 
 
 @pytest.fixture

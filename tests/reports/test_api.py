@@ -1,6 +1,8 @@
 """The reports API: the same numbers as the pages, as JSON, with a leads_url per number."""
 
-from datetime import timedelta
+import csv
+import io
+from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -9,6 +11,7 @@ from rest_framework.test import APIClient
 
 from leads import transitions
 from leads.models import Stage
+from reports.models import MonthlyTarget
 from tests.factories import lead_in_stage, make_team, make_user
 
 from .conftest import AS_OF, EPISODE_HEADLINES, NOVEMBER, REJECTIONS, SPEED_TOTALS, episodes
@@ -147,6 +150,63 @@ def test_every_leads_url_lists_as_many_leads_as_its_number(api, marketer, rep, o
     assert checked >= 15
 
 
+def test_every_reps_leads_url_lists_their_leads_and_unassigned_mqls_have_none(api, marketer, november_data):
+    november_data(2)
+    episodes(3, first_follow_up_at=lambda t: t + timedelta(hours=2))  # nobody owns these
+    client = api(marketer)
+
+    checked = 0
+    for endpoint, names in (
+        ("ignore-rate", ("mqls", "ignored", "awaiting", "followed_up")),
+        ("speed-to-lead", ("responded",)),
+    ):
+        by_rep = ok(fetch(client, endpoint))["by_rep"]
+        assert "Unassigned" in [row["name"] for row in by_rep]
+        for row in by_rep:
+            for name in names:
+                if row["rep"] is None:
+                    assert row[name]["leads_url"] is None
+                else:
+                    assert follow(client, row[name]["leads_url"])["count"] == row[name]["count"]
+                    checked += 1
+    assert checked >= 2 * 4 + 1
+
+
+def test_the_json_twin_gives_the_rows_its_page_exports(api, as_user, marketer, november_data):
+    november_data(2)
+    episodes(3)
+    body = ok(fetch(api(marketer), "ignore-rate"))
+    page = as_user(marketer).get(reverse("reports:ignore_rate"), {**PERIOD, "format": "csv", "table": "by-rep"})
+
+    exported = list(csv.reader(io.StringIO(page.content.decode())))[1:]
+
+    assert exported == [
+        [
+            row["name"],
+            *(str(row[name]["count"]) for name in ("mqls", "ignored", "awaiting", "followed_up")),
+            f"{row['ignore_rate']['percent']:.2f}",
+        ]
+        for row in body["by_rep"]
+    ]
+    assert len(exported) == 3
+
+
+def test_the_overview_json_gives_every_card_of_the_overview_page(api, marketer):
+    MonthlyTarget.objects.create(month=date(2026, 11, 1), mql_target=400)
+    episodes(150, first_follow_up_at=lambda t: t + timedelta(minutes=30))
+    episodes(50)
+
+    body = ok(fetch(api(marketer), "overview"))
+
+    assert body["mql_target_attainment"] == {
+        "numerator": 200,
+        "denominator": 400,
+        "percent": 50.0,
+        "formula": "MQLs produced per month ÷ the month's target × 100",
+        "leads_url": None,
+    }
+
+
 def test_leads_list_has_the_rows_a_client_needs(api, marketer, rep, team):
     now = AS_OF - timedelta(days=30)
     lead = lead_in_stage(Stage.MQL, owner=rep, team=team, now=now, name="Jane Cooper", company="Northwind")
@@ -274,20 +334,23 @@ def test_schema_documents_every_report_endpoint_with_its_parameters_and_errors(a
 
 # Every endpoint starts with: the token's user and the user's role groups (the form's
 # team and rep choices are read only to check a team or rep filter, and these calls
-# have none). The rest is the metrics' own queries.
+# have none). The rest is the queries of the report its page builds (PAGE_QUERIES in
+# test_views.py), less the rejection notes, which only the page lists.
 ENDPOINT_QUERIES = {
-    # one aggregate
+    # the ignore rate by rep (the total is the reps' sum)
     "ignore-rate": 2 + 1,
+    # one aggregate
     "conversion": 2 + 1,
     "sla-compliance": 2 + 1,
     "conversation-rate": 2 + 1,
     # totals, by rep
     "speed-to-lead": 2 + SPEED_TOTALS + 1,
     "rejection-reasons": 2 + REJECTIONS,
-    # MQLs per month, the months' targets
-    "mql-target": 2 + 2,
-    # episode headlines, conversion, rejection count, conversation rate
-    "overview": 2 + EPISODE_HEADLINES + 1 + 1 + 1,
+    # MQLs per month with the months' targets
+    "mql-target": 2 + 1,
+    # the overview's cards: episode headlines, conversion, rejections by reason, conversation
+    # rate, and the MQL target (one more than before: the JSON now gives its attainment too)
+    "overview": 2 + EPISODE_HEADLINES + 1 + 1 + 1 + 1,
 }
 
 

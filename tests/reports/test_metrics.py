@@ -236,3 +236,47 @@ def test_every_number_matches_its_drill_down_list(rep, other_rep, marketer):
         metrics.accepted_episodes(period, NO_FILTERS, view="period").count()
         == metrics.conversion(period, NO_FILTERS).sals
     )
+
+
+def test_each_episode_has_one_outcome_as_of_the_moment_looked_at(db):
+    mql_at = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    made = {
+        "qualified": {"accepted_at": mql_at + hour / 2, "qualified_at": mql_at + 2 * hour},
+        "disqualified": {"accepted_at": mql_at + hour / 2, "rejected_at": mql_at + 2 * hour, "rejected_from": "sal"},
+        "rejected": {"rejected_at": mql_at + hour / 2, "rejected_from": "mql"},
+        "answered": {"first_follow_up_at": mql_at + hour / 4},
+        "late": {"first_follow_up_at": mql_at + 2 * hour},
+        "unanswered": {},
+    }
+    ids = {
+        name: MqlEpisode.objects.create(
+            lead=make_lead(email=f"{name}@example.com"), number=1, mql_at=mql_at, due_at=mql_at + hour, **fields
+        ).pk
+        for name, fields in made.items()
+    }
+
+    def outcomes(as_of):
+        by_id = dict(metrics.with_outcomes(MqlEpisode.objects.all(), as_of=as_of).values_list("pk", "outcome"))
+        return {name: by_id[pk] for name, pk in ids.items()}
+
+    Outcome = metrics.Outcome
+    # Three quarters of an hour in: the rejection is in, the rest are inside their windows.
+    assert outcomes(mql_at + hour * 3 / 4) == {
+        "qualified": Outcome.SAL,
+        "disqualified": Outcome.SAL,
+        "rejected": Outcome.REJECTED,
+        "answered": Outcome.FOLLOWED_UP,
+        "late": Outcome.AWAITING,
+        "unanswered": Outcome.AWAITING,
+    }
+    # A day later, as the Ignore Rate and SLA compliance count them.
+    assert outcomes(mql_at + 24 * hour) == {
+        "qualified": Outcome.SQL,
+        "disqualified": Outcome.DISQUALIFIED,
+        "rejected": Outcome.REJECTED,
+        "answered": Outcome.FOLLOWED_UP,
+        "late": Outcome.FOLLOWED_UP_LATE,
+        "unanswered": Outcome.IGNORED,
+    }
+    assert [Outcome(value).tone for value in ("sql", "awaiting", "ignored")] == ["good", "wait", "bad"]
