@@ -26,6 +26,8 @@ import warnings
 from pathlib import Path
 from urllib.parse import quote
 
+import psycopg
+
 DATABASE = "funnel"
 
 
@@ -83,8 +85,6 @@ def url(var_dir):
 
 
 def _ensure_database(server):
-    import psycopg
-
     with psycopg.connect(server.get_uri("postgres"), autocommit=True) as connection:
         exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone()
         if not exists:
