@@ -314,6 +314,12 @@ FUNNEL_MAIL_DOMAIN = os.environ.get("FUNNEL_MAIL_DOMAIN", "funnel.localhost")
 # An outbox e-mail claimed by a worker that died is retried after this lease.
 FUNNEL_OUTBOX_LEASE_SECONDS = env_int("FUNNEL_OUTBOX_LEASE_SECONDS", 300)
 FUNNEL_OUTBOX_MAX_ATTEMPTS = env_int("FUNNEL_OUTBOX_MAX_ATTEMPTS", 10)
+# Erasure keeps only an HMAC of each erased e-mail address, under this key; empty: a key
+# derived from SECRET_KEY (and SECRET_KEY_FALLBACKS). When rotating, list the old keys in
+# FUNNEL_ERASURE_KEY_FALLBACKS: an address erased under a key no longer listed is no longer
+# recognised, and cannot be re-hashed (see leads/privacy.py).
+FUNNEL_ERASURE_KEY = os.environ.get("FUNNEL_ERASURE_KEY", "")
+FUNNEL_ERASURE_KEY_FALLBACKS = env_list("FUNNEL_ERASURE_KEY_FALLBACKS", [])
 
 
 LOGGING = {

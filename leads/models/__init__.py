@@ -7,7 +7,8 @@
 - ``history``: LeadEvent, append-only;
 - ``activities``: Activity, OutboxMessage;
 - ``scoring``: ScoringRule, ScoringConfig, LeadRuleScore, ScoringRun;
-- ``imports``: ImportJob, ImportRowError.
+- ``imports``: ImportJob, ImportRowError;
+- ``privacy``: ErasedAddress, OptOut.
 """
 
 from .activities import Activity, OutboxMessage
@@ -15,6 +16,7 @@ from .choices import OWNED_STAGES, SALES_ACTIVITY_KINDS, ActivityKind, EventKind
 from .history import AppendOnlyError, LeadEvent, LeadEventQuerySet
 from .imports import ImportJob, ImportRowError
 from .leads import Lead, LeadQuerySet, MqlEpisode
+from .privacy import ErasedAddress, OptOut
 from .scoring import FREE_MAIL_DOMAINS, LeadRuleScore, ScoringConfig, ScoringRule, ScoringRun
 from .sla import WEEKDAYS, BusinessHours, Holiday, SLAPolicy, validate_time_zone
 from .teams import RejectionReason, Team, TeamMember
@@ -28,6 +30,7 @@ __all__ = [
     "ActivityKind",
     "AppendOnlyError",
     "BusinessHours",
+    "ErasedAddress",
     "EventKind",
     "Holiday",
     "ImportJob",
@@ -38,6 +41,7 @@ __all__ = [
     "LeadQuerySet",
     "LeadRuleScore",
     "MqlEpisode",
+    "OptOut",
     "OutboxMessage",
     "Priority",
     "RejectionReason",
