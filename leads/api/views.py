@@ -71,6 +71,8 @@ def documented(ok, *errors):
 
 
 ACTION_RESPONSES = documented({200: LeadSerializer}, 400, 401, 403, 404, 409)
+# Actions are documented with JSON bodies only: a form body cannot say "not an object", so a
+# fuzzer's array sent as multipart would read as an empty form (every field is optional).
 
 
 class LeadPagination(PageNumberPagination):
@@ -167,52 +169,74 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(self.get_serializer(lead).data)
 
     @extend_schema(
-        summary="Promote a lead to MQL and route it to a rep", request=PromoteInput, responses=ACTION_RESPONSES
+        summary="Promote a lead to MQL and route it to a rep",
+        request={"application/json": PromoteInput},
+        responses=ACTION_RESPONSES,
     )
     @action(detail=True, methods=["post"])
     def promote(self, request, pk=None):
         return self._act(transitions.promote_to_mql, PromoteInput)
 
-    @extend_schema(summary="Accept an MQL (it becomes a SAL)", request=NoteInput, responses=ACTION_RESPONSES)
+    @extend_schema(
+        summary="Accept an MQL (it becomes a SAL)", request={"application/json": NoteInput}, responses=ACTION_RESPONSES
+    )
     @action(detail=True, methods=["post"])
     def accept(self, request, pk=None):
         return self._act(transitions.accept_lead, NoteInput)
 
-    @extend_schema(summary="Reject an MQL with a reason code", request=ReasonInput, responses=ACTION_RESPONSES)
+    @extend_schema(
+        summary="Reject an MQL with a reason code",
+        request={"application/json": ReasonInput},
+        responses=ACTION_RESPONSES,
+    )
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         return self._act(transitions.reject_lead, ReasonInput)
 
-    @extend_schema(summary="Qualify an accepted lead to SQL", request=NoteInput, responses=ACTION_RESPONSES)
+    @extend_schema(
+        summary="Qualify an accepted lead to SQL", request={"application/json": NoteInput}, responses=ACTION_RESPONSES
+    )
     @action(detail=True, methods=["post"])
     def qualify(self, request, pk=None):
         return self._act(transitions.qualify_lead, NoteInput)
 
     @extend_schema(
-        summary="Disqualify an accepted lead with a reason code", request=ReasonInput, responses=ACTION_RESPONSES
+        summary="Disqualify an accepted lead with a reason code",
+        request={"application/json": ReasonInput},
+        responses=ACTION_RESPONSES,
     )
     @action(detail=True, methods=["post"])
     def disqualify(self, request, pk=None):
         return self._act(transitions.disqualify_lead, ReasonInput)
 
-    @extend_schema(summary="Recycle a rejected lead back to nurture", request=NoteInput, responses=ACTION_RESPONSES)
+    @extend_schema(
+        summary="Recycle a rejected lead back to nurture",
+        request={"application/json": NoteInput},
+        responses=ACTION_RESPONSES,
+    )
     @action(detail=True, methods=["post"])
     def recycle(self, request, pk=None):
         return self._act(transitions.recycle_lead, NoteInput)
 
-    @extend_schema(summary="Give a lead to another rep of its team", request=ReassignInput, responses=ACTION_RESPONSES)
+    @extend_schema(
+        summary="Give a lead to another rep of its team",
+        request={"application/json": ReassignInput},
+        responses=ACTION_RESPONSES,
+    )
     @action(detail=True, methods=["post"])
     def reassign(self, request, pk=None):
         return self._act(transitions.reassign_lead, ReassignInput)
 
-    @extend_schema(summary="Log a sales activity", request=ActivityInput, responses=ACTION_RESPONSES)
+    @extend_schema(
+        summary="Log a sales activity", request={"application/json": ActivityInput}, responses=ACTION_RESPONSES
+    )
     @action(detail=True, methods=["post"])
     def activities(self, request, pk=None):
         return self._act(transitions.log_activity, ActivityInput)
 
     @extend_schema(
         summary="Record that the person opted out of marketing, with how it reached us",
-        request=OptOutInput,
+        request={"application/json": OptOutInput},
         responses=ACTION_RESPONSES,
     )
     @action(detail=True, methods=["post"], url_path="opt-out")
@@ -224,7 +248,7 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
         "funnel facts kept",
         description="Cannot be undone. The e-mail address is remembered only as a keyed hash, so it is refused "
         "if someone creates or imports it again. Reports give the same numbers before and after.",
-        request=VersionInput,
+        request={"application/json": VersionInput},
         responses=ACTION_RESPONSES,
     )
     @action(detail=True, methods=["post"])
