@@ -94,8 +94,11 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "pgtrigger",
+    "pghistory",
     "leads",
     "reports",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -105,6 +108,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The audit log's who and where: the signed-in user (or the API token's) and the URL.
+    "pghistory.middleware.HistoryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -303,6 +308,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": ROUTING_INTERVAL_SECONDS,
     },
 }
+
+# The configuration audit log (audit/): reads change nothing, so only writes carry a context.
+PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 # Product defaults
 FUNNEL_DEFAULT_SLA_MINUTES = env_int("FUNNEL_DEFAULT_SLA_MINUTES", 60)

@@ -7,6 +7,7 @@ urlpatterns = [
     path("api/", include("leads.api.urls")),
     path("reports/", include("reports.urls")),
     path("marketing/", include("leads.scoring_urls")),
+    path("audit/", include("audit.urls")),
     path("", include("django.contrib.auth.urls")),
     path("", include("leads.urls")),
 ]

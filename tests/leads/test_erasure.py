@@ -11,6 +11,7 @@ from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from audit import log
 from leads import imports, privacy, transitions
 from leads.models import (
     Activity,
@@ -26,7 +27,7 @@ from leads.models import (
 )
 from leads.transitions import IllegalTransition, InvalidInput, NotPermitted
 
-from ..factories import lead_in_stage, make_lead
+from ..factories import lead_in_stage, make_lead, make_user
 from .test_api import action_url, api
 
 NOW = timezone.now()
@@ -398,3 +399,20 @@ def test_import_reports_an_erased_address_as_a_bad_row_and_imports_the_rest(
     assert (job.created_count, job.failed_count) == (1, 2)
     worked_lead.refresh_from_db()
     assert worked_lead.name == "Erased person"
+
+
+def test_admin_releases_an_erased_address_for_a_person_who_came_back(worked_lead, marketer, client):
+    root = make_user("root", role="admin", is_staff=True, is_superuser=True, first_name="Root")
+    transitions.erase_lead(worked_lead, by=root, now=NOW)
+    client.force_login(root)
+    url = reverse("admin:leads_erasedaddress_release")
+
+    unknown = client.post(url, {"address": "nobody@example.com"})
+    assert "This address was not erased" in unknown.content.decode()
+    response = client.post(url, {"address": "Jane.Roe@example.com"})
+
+    assert response.status_code == 302
+    assert not ErasedAddress.objects.exists()
+    assert make_lead(by=marketer, email="jane.roe@example.com").email == "jane.roe@example.com"
+    released = log.entries(log.events(kind="ErasedAddressEvent")[:1])[0]
+    assert (released.action, released.who) == ("released", "Root")
