@@ -94,6 +94,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "pgtrigger",
+    "pghistory",
     "leads",
     "reports",
 ]
@@ -105,6 +107,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The audit log's who and where: the signed-in user (or the API token's) and the URL.
+    "pghistory.middleware.HistoryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -304,6 +308,9 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# The configuration audit log (leads/audit.py): reads change nothing, so only writes carry a context.
+PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
 # Product defaults
 FUNNEL_DEFAULT_SLA_MINUTES = env_int("FUNNEL_DEFAULT_SLA_MINUTES", 60)
 # Absolute links in e-mails, and the domain of their Message-IDs.
@@ -314,6 +321,12 @@ FUNNEL_MAIL_DOMAIN = os.environ.get("FUNNEL_MAIL_DOMAIN", "funnel.localhost")
 # An outbox e-mail claimed by a worker that died is retried after this lease.
 FUNNEL_OUTBOX_LEASE_SECONDS = env_int("FUNNEL_OUTBOX_LEASE_SECONDS", 300)
 FUNNEL_OUTBOX_MAX_ATTEMPTS = env_int("FUNNEL_OUTBOX_MAX_ATTEMPTS", 10)
+# Erasure keeps only an HMAC of each erased e-mail address, under this key; empty: a key
+# derived from SECRET_KEY (and SECRET_KEY_FALLBACKS). When rotating, list the old keys in
+# FUNNEL_ERASURE_KEY_FALLBACKS: an address erased under a key no longer listed is no longer
+# recognised, and cannot be re-hashed (see leads/privacy.py).
+FUNNEL_ERASURE_KEY = os.environ.get("FUNNEL_ERASURE_KEY", "")
+FUNNEL_ERASURE_KEY_FALLBACKS = env_list("FUNNEL_ERASURE_KEY_FALLBACKS", [])
 
 
 LOGGING = {

@@ -18,7 +18,11 @@ ROLES = (REP, MANAGER, MARKETER, ADMIN)
 SALES_ACTIONS = frozenset({"accept", "reject", "qualify", "disqualify", "log_activity"})
 MANAGER_ACTIONS = frozenset({"reassign"})
 MARKETING_ACTIONS = frozenset({"promote", "recycle"})
-ACTIONS = SALES_ACTIONS | MANAGER_ACTIONS | MARKETING_ACTIONS
+# A person's opt-out reaches marketing (unsubscribe) or sales (on a call): both may record it.
+OPT_OUT_ACTIONS = frozenset({"opt_out"})
+# Erasing a person's data cannot be undone: admins only.
+ADMIN_ACTIONS = frozenset({"erase"})
+ACTIONS = SALES_ACTIONS | MANAGER_ACTIONS | MARKETING_ACTIONS | OPT_OUT_ACTIONS | ADMIN_ACTIONS
 
 
 def roles_of(user):
@@ -80,6 +84,11 @@ def can_act(user, lead, action):
         return manages_lead or (lead.owner_id is not None and lead.owner_id == user.pk and bool(roles))
     if action in MANAGER_ACTIONS:
         return manages_lead
+    if action in ADMIN_ACTIONS:
+        return False
+    if action in OPT_OUT_ACTIONS:
+        owns_lead = lead.owner_id is not None and lead.owner_id == user.pk and bool(roles)
+        return MARKETER in roles or manages_lead or owns_lead
     return MARKETER in roles
 
 
@@ -91,3 +100,8 @@ def can_create_leads(user):
 def can_edit_leads(user):
     """Return whether ``user`` may change a lead's details (marketers and admins); raises nothing."""
     return has_role(user, MARKETER, ADMIN)
+
+
+def can_export_personal_data(user):
+    """Return whether ``user`` may export everything held about a person (admins: it answers access requests); raises nothing."""
+    return has_role(user, ADMIN)

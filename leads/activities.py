@@ -28,18 +28,24 @@ class DeliveryRaced(Exception):
 
 
 def known_leads(ids, emails):
-    """Return (ids, ``{lowercased e-mail: id}``) of the leads among ``ids`` and lowercased ``emails``, in one query; raises nothing."""
+    """Return (ids, ``{lowercased e-mail: id}``, ``{id: erased_at}``) of the leads among ``ids`` and lowercased ``emails``, in one query; raises nothing.
+
+    Erased leads are only in the third: nothing more is recorded about an erased person.
+    """
     leads = Lead.objects.order_by()
     if emails:
         # Lower(email) is what the lead_email_unique_ci index holds.
         leads = leads.annotate(email_ci=Lower("email")).filter(Q(pk__in=ids) | Q(email_ci__in=emails))
     else:
         leads = leads.filter(pk__in=ids)
-    by_id, by_email = set(), {}
-    for pk, email in leads.values_list("id", "email"):
+    by_id, by_email, erased = set(), {}, {}
+    for pk, email, erased_at in leads.values_list("id", "email", "erased_at"):
+        if erased_at is not None:
+            erased[pk] = erased_at
+            continue
         by_id.add(pk)
         by_email[email.lower()] = pk
-    return by_id, by_email
+    return by_id, by_email, erased
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,20 @@
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 
+from . import privacy
 from .models import (
     Activity,
     BusinessHours,
+    ErasedAddress,
     Holiday,
     Lead,
     LeadEvent,
     MqlEpisode,
+    OptOut,
     OutboxMessage,
     RejectionReason,
     SLAPolicy,
@@ -148,3 +156,41 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
     list_select_related = ["lead"]
     search_fields = ["to_email", "lead__name"]
     date_hierarchy = "created_at"
+
+
+@admin.register(OptOut)
+class OptOutAdmin(ReadOnlyAdmin):
+    list_display = ["at", "lead", "source", "recorded_by"]
+    list_filter = ["source"]
+    list_select_related = ["lead", "recorded_by"]
+    date_hierarchy = "at"
+
+
+class ReleaseAddressForm(forms.Form):
+    address = forms.EmailField(help_text="The e-mail address of the person who came back and consented anew.")
+
+
+@admin.register(ErasedAddress)
+class ErasedAddressAdmin(ReadOnlyAdmin):
+    """Erased addresses are only digests: an admin releases one by typing the address it was made from."""
+
+    list_display = ["erased_at", "digest"]
+    date_hierarchy = "erased_at"
+    change_list_template = "admin/leads/erasedaddress/change_list.html"
+
+    def get_urls(self):
+        release = self.admin_site.admin_view(self.release_view)
+        return [path("release/", release, name="leads_erasedaddress_release"), *super().get_urls()]
+
+    def release_view(self, request):
+        if not request.user.has_perm("leads.delete_erasedaddress"):
+            raise PermissionDenied
+        form = ReleaseAddressForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            address = form.cleaned_data["address"]
+            if privacy.release_address(address):
+                self.message_user(request, f"Released {address}: it can be created or imported again.")
+                return redirect("admin:leads_erasedaddress_changelist")
+            form.add_error("address", "This address was not erased (or was erased under a key no longer listed).")
+        context = {**self.admin_site.each_context(request), "form": form, "title": "Release an erased address"}
+        return TemplateResponse(request, "admin/leads/erasedaddress/release.html", context)

@@ -9,7 +9,7 @@ only check the shape of the input; the transitions enforce the rules.
 from django import forms
 from django.contrib.auth import get_user_model
 
-from .models import SALES_ACTIVITY_KINDS, ActivityKind, Lead, RejectionReason, Team
+from .models import SALES_ACTIVITY_KINDS, ActivityKind, Lead, OptOut, RejectionReason, Team
 from .transitions import EDITABLE_FIELDS, MAX_NOTE_LENGTH
 
 SALES_ACTIVITY_CHOICES = [(kind.value, ActivityKind(kind).label) for kind in SALES_ACTIVITY_KINDS]
@@ -45,6 +45,32 @@ class ReasonForm(NoteForm):
             "invalid_choice": "Choose one of the listed rejection reasons.",
         },
     )
+
+
+class OptOutForm(forms.Form):
+    """Record an opt-out: how it reached us."""
+
+    source = forms.ChoiceField(
+        choices=OptOut.Source.choices,
+        error_messages={
+            "required": "Choose how the opt-out reached us.",
+            "invalid_choice": "Choose one of the listed ways the opt-out reached us.",
+        },
+    )
+
+
+class EraseForm(forms.Form):
+    """Erase a person's data: only with the box ticked, since it cannot be undone."""
+
+    confirm = forms.BooleanField(
+        error_messages={"required": "Tick the box to confirm: erasing a person's data cannot be undone."}
+    )
+    version = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+
+    def clean(self):
+        cleaned = super().clean()
+        cleaned.pop("confirm", None)  # the transition takes no such keyword
+        return cleaned
 
 
 class ActivityForm(NoteForm):

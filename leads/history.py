@@ -6,6 +6,8 @@ the lead as it is after the change, so per-rep and per-episode reports read
 them straight from the row. ``write()`` stores many rows at once.
 """
 
+from django.db import connection
+
 from .models import LeadEvent
 from .sql import insert_rows
 
@@ -41,3 +43,20 @@ def record(lead, kind, **fields):
 def write(events):
     """Insert many history rows at once (COPY); returns nothing, raises nothing."""
     insert_rows(LeadEvent, FIELDS, [tuple(getattr(row, field) for field in FIELDS) for row in events])
+
+
+# The one UPDATE the history permits (migration 0026): the database computes the redacted
+# form with the same functions its guard checks against. The erased event itself stays.
+_REDACT = """
+UPDATE leads_leadevent
+   SET note = leads_redacted_text(note), payload = leads_redacted_payload(payload)
+ WHERE lead_id = %s AND kind <> 'erased'
+   AND (note IS DISTINCT FROM leads_redacted_text(note) OR payload IS DISTINCT FROM leads_redacted_payload(payload))
+"""
+
+
+def redact(lead):
+    """Redact the notes and personal payload values of ``lead``'s history, after its ``erased`` event was recorded; returns how many rows changed, raises DatabaseError without that event."""
+    with connection.cursor() as cursor:
+        cursor.execute(_REDACT, [lead.pk])
+        return cursor.rowcount

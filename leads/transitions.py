@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import access, background, history, notifications, routing, scoring, sla
+from . import access, background, history, notifications, privacy, routing, scoring, sla
 from .models import (
     SALES_ACTIVITY_KINDS,
     Activity,
@@ -29,6 +29,7 @@ from .models import (
     EventKind,
     Lead,
     MqlEpisode,
+    OptOut,
     RejectionReason,
     Stage,
     Team,
@@ -48,6 +49,8 @@ ALLOWED_MOVES = {
     "recycle": ({Stage.REJECTED}, Stage.LEAD),
     "reassign": ({Stage.MQL, Stage.SAL, Stage.SQL}, None),
     "log_activity": ({Stage.MQL, Stage.SAL, Stage.SQL}, None),
+    "opt_out": (set(Stage), None),
+    "erase": (set(Stage), None),
 }
 
 VERB_LABELS = {
@@ -59,6 +62,8 @@ VERB_LABELS = {
     "recycle": "recycle",
     "reassign": "reassign",
     "log_activity": "log an activity on",
+    "opt_out": "record an opt-out for",
+    "erase": "erase the personal data of",
 }
 
 MAX_NOTE_LENGTH = 2000
@@ -93,10 +98,13 @@ class InvalidInput(LeadError):
 
 def available_actions(lead, user):
     """Return the verbs ``user`` may perform on ``lead`` in its current stage (what to offer in a UI); raises nothing."""
+    done = {"erase"} if lead.erased_at else set()
+    if lead.opted_out_at:
+        done.add("opt_out")
     return frozenset(
         verb
         for verb, (sources, _) in ALLOWED_MOVES.items()
-        if lead.stage in sources and access.can_act(user, lead, verb)
+        if lead.stage in sources and verb not in done and access.can_act(user, lead, verb)
     )
 
 
@@ -104,7 +112,7 @@ def _stage_label(stage):
     return Stage(stage).label if stage in Stage.values else stage
 
 
-def _check_move(lead, verb, by):
+def _check_move(lead, verb, by, *, note=""):
     if by is not None and not access.can_act(by, lead, verb):
         raise NotPermitted(f"You may not {VERB_LABELS[verb]} this lead.")
     sources, _ = ALLOWED_MOVES[verb]
@@ -112,6 +120,11 @@ def _check_move(lead, verb, by):
         allowed = " or ".join(sorted(_stage_label(s) for s in sources))
         raise IllegalTransition(
             f"Cannot {VERB_LABELS[verb]} a lead in stage {_stage_label(lead.stage)}: only a lead in stage {allowed} can."
+        )
+    if note and lead.erased_at is not None:
+        raise InvalidInput(
+            f"This person's data was erased on {lead.erased_at:%Y-%m-%d}: the history takes no more notes about them.",
+            field="note",
         )
 
 
@@ -223,7 +236,7 @@ class _NewLead:
 
 
 def create_lead(*, by, now=None, **fields):
-    """Create a lead in stage ``lead``, score it and promote it if it reached the threshold; raises NotPermitted or InvalidInput (no e-mail, unknown field, duplicate e-mail)."""
+    """Create a lead in stage ``lead``, score it and promote it if it reached the threshold; raises NotPermitted or InvalidInput (no e-mail, unknown field, duplicate e-mail, an erased person's e-mail)."""
     now = now or timezone.now()
     if by is not None and not access.can_create_leads(by):
         raise NotPermitted("Only marketers and admins may create leads.")
@@ -243,12 +256,13 @@ def create_lead(*, by, now=None, **fields):
 
 
 def create_leads(rows, *, by, now, rules=None, limit=None):
-    """Insert many new leads at once, each with its ``created`` history row and its score; returns (their ids in order, the ids that reached the threshold), raises IntegrityError if an e-mail address is taken.
+    """Insert many new leads at once, each with its ``created`` history row and its score; returns (their ids in order, the ids that reached the threshold), raises InvalidInput for an erased person's address, IntegrityError if an e-mail address is taken.
 
     ``rows`` are ``(fields, provenance)`` pairs: the lead's field values (already
     validated) and what its history should say of where it came from (an import
     and its line). The caller promotes the ready ones (``promote_if_ready``).
     """
+    _refuse_erased_addresses(fields.get("email") for fields, _provenance in rows)
     rules = scoring.active_rules() if rules is None else rules
     limit = scoring.threshold() if limit is None else limit
     base = {**_LEAD_DEFAULTS, "created_at": now, "updated_at": now}
@@ -277,7 +291,7 @@ def create_leads(rows, *, by, now, rules=None, limit=None):
 
 
 def update_lead(lead, *, by, version=None, now=None, **fields):
-    """Change ``lead``'s details, record one ``updated`` event with each field's before and after, rescore it and promote it if it reached the threshold; returns the fresh lead, raises NotPermitted, ConcurrentUpdate or InvalidInput."""
+    """Change ``lead``'s details, record one ``updated`` event with each field's before and after, rescore it and promote it if it reached the threshold; returns the fresh lead, raises NotPermitted, ConcurrentUpdate, IllegalTransition (an erased lead) or InvalidInput."""
     now = now or timezone.now()
     if by is not None and not access.can_edit_leads(by):
         raise NotPermitted("Only marketers and admins may edit a lead's details.")
@@ -302,17 +316,22 @@ def update_lead(lead, *, by, version=None, now=None, **fields):
 
 
 def update_leads(changes, *, by, now, rules=None, limit=None):
-    """Change the details of many leads at once: one ``updated`` event per lead that changed, one version bump, a rescore; returns (the changed leads, the ids in stage ``lead`` now at or over the threshold), raises IntegrityError if an e-mail address is taken.
+    """Change the details of many leads at once: one ``updated`` event per lead that changed, one version bump, a rescore; returns (the changed leads, the ids in stage ``lead`` now at or over the threshold), raises InvalidInput for an erased person's address, IllegalTransition for an erased lead, IntegrityError if an e-mail address is taken.
 
     ``changes`` is ``{lead_id: (fields, provenance)}`` with validated values; a
     field equal to what the lead holds changes nothing. The leads are locked
     here, in id order.
     """
     limit = scoring.threshold() if limit is None else limit
+    _refuse_erased_addresses(fields.get("email") for fields, _provenance in changes.values())
     locked = Lead.objects.select_for_update().filter(pk__in=list(changes)).order_by("pk")
     changed, by_fields = [], defaultdict(list)
     for lead in locked:
         fields, provenance = changes[lead.pk]
+        if lead.erased_at is not None:
+            raise IllegalTransition(
+                f"This person's data was erased on {lead.erased_at:%Y-%m-%d}: the lead's details cannot be set again."
+            )
         before = {}
         for field, value in fields.items():
             if getattr(lead, field) != value:
@@ -367,6 +386,14 @@ def promote_if_ready(lead_ids, *, now, limit=None):
     return promoted
 
 
+def _refuse_erased_addresses(addresses):
+    """Refuse addresses of erased people (one query for all); raises InvalidInput naming the first."""
+    refused = privacy.erased_on(address for address in addresses if address)
+    if refused:
+        address, erased_at = min(refused.items())
+        raise InvalidInput(privacy.refusal(address, erased_at), field="email")
+
+
 def _clean_fields(fields, *, allowed=EDITABLE_FIELDS):
     unknown = sorted(set(fields) - set(allowed))
     if unknown:
@@ -388,7 +415,7 @@ def promote_to_mql(lead, *, by, team=None, now=None, note="", version=None):
     note = _clean_note(note)
     with transaction.atomic():
         current = _lock(lead, version)
-        _check_move(current, "promote", by)
+        _check_move(current, "promote", by, note=note)
         team = team or current.team or Team.objects.filter(is_active=True).order_by("id").first()
         if team is None:
             raise InvalidInput("No sales team is configured to receive MQLs.", field="team")
@@ -446,7 +473,7 @@ def accept_lead(lead, *, by, note="", now=None, version=None):
     note = _clean_note(note)
     with transaction.atomic():
         current = _lock(lead, version)
-        _check_move(current, "accept", by)
+        _check_move(current, "accept", by, note=note)
         follow_up = _follow_up_changes(current, now)
         _write(current, now, stage=Stage.SAL, accepted_at=now, **follow_up)
         _update_episode(current, accepted_at=now, **follow_up)
@@ -462,7 +489,7 @@ def reject_lead(lead, *, by, reason, note="", now=None, version=None):
     reason = _clean_reason(reason)
     with transaction.atomic():
         current = _lock(lead, version)
-        _check_move(current, "reject", by)
+        _check_move(current, "reject", by, note=note)
         follow_up = _follow_up_changes(current, now)
         _write(current, now, stage=Stage.REJECTED, rejected_at=now, rejection_reason=reason, **follow_up)
         _update_episode(
@@ -494,7 +521,7 @@ def qualify_lead(lead, *, by, note="", now=None, version=None):
     note = _clean_note(note)
     with transaction.atomic():
         current = _lock(lead, version)
-        _check_move(current, "qualify", by)
+        _check_move(current, "qualify", by, note=note)
         _write(current, now, stage=Stage.SQL, qualified_at=now)
         _update_episode(current, qualified_at=now)
         history.record(
@@ -510,7 +537,7 @@ def disqualify_lead(lead, *, by, reason, note="", now=None, version=None):
     reason = _clean_reason(reason)
     with transaction.atomic():
         current = _lock(lead, version)
-        _check_move(current, "disqualify", by)
+        _check_move(current, "disqualify", by, note=note)
         _write(current, now, stage=Stage.REJECTED, rejected_at=now, rejection_reason=reason)
         _update_episode(
             current,
@@ -539,7 +566,7 @@ def recycle_lead(lead, *, by, note="", now=None, version=None):
     note = _clean_note(note)
     with transaction.atomic():
         current = _lock(lead, version)
-        _check_move(current, "recycle", by)
+        _check_move(current, "recycle", by, note=note)
         previous_owner = current.owner_id
         _update_episode(current, recycled_at=now)
         changes = {
@@ -574,7 +601,7 @@ def reassign_lead(lead, *, by, to, note="", now=None, version=None):
     note = _clean_note(note)
     with transaction.atomic():
         current = _lock(lead, version)
-        _check_move(current, "reassign", by)
+        _check_move(current, "reassign", by, note=note)
         if to is None:
             raise InvalidInput("Choose the rep to give this lead to.", field="to")
         is_rep = TeamMember.objects.filter(
@@ -624,7 +651,7 @@ def log_activity(lead, *, by, kind, note="", occurred_at=None, now=None, version
         raise InvalidInput("An activity cannot have happened in the future.", field="occurred_at")
     with transaction.atomic():
         current = _lock(lead, version)
-        _check_move(current, "log_activity", by)
+        _check_move(current, "log_activity", by, note=note)
         activity = Activity.objects.create(lead=current, kind=kind, occurred_at=occurred_at, actor=by, note=note)
         changes = _follow_up_changes(current, occurred_at)
         _write(current, now, **changes)
@@ -645,4 +672,61 @@ def log_activity(lead, *, by, kind, note="", occurred_at=None, now=None, version
                 "first_follow_up": bool(changes),
             },
         )
+    return current
+
+
+def opt_out_lead(lead, *, by, source, now=None, version=None):
+    """Record that ``lead``'s person opted out of marketing, with how it reached us (an ``OptOut`` row and an ``opted_out`` event); raises NotPermitted, IllegalTransition (already opted out) or InvalidInput (unknown source)."""
+    now = now or timezone.now()
+    if source not in OptOut.Source.values:
+        choices = ", ".join(OptOut.Source.values)
+        raise InvalidInput(f"Unknown opt-out source {source!r}; choose one of {choices}.", field="source")
+    with transaction.atomic():
+        current = _lock(lead, version)
+        _check_move(current, "opt_out", by)
+        if current.opted_out_at is not None:
+            raise IllegalTransition(f"This lead already opted out on {current.opted_out_at:%Y-%m-%d}.")
+        OptOut.objects.create(lead=current, at=now, source=source, recorded_by=by)
+        _write(current, now, opted_out_at=now)
+        history.record(
+            current,
+            EventKind.OPTED_OUT,
+            by=by,
+            now=now,
+            from_stage=current.stage,
+            to_stage=current.stage,
+            payload={"source": source, "label": OptOut.Source(source).label},
+        )
+    return current
+
+
+def erase_lead(lead, *, by, now=None, version=None):
+    """Erase the personal data of ``lead``'s person (GDPR Art. 17) and keep the funnel facts; raises NotPermitted, IllegalTransition (already erased) or ConcurrentUpdate.
+
+    In one transaction: the personal fields are blanked (the e-mail becomes a unique
+    placeholder), one ``erased`` event is recorded, the history's notes and personal
+    payload values are redacted (the one UPDATE the database permits, after that event),
+    activities lose URL, note and external id, episodes their rejection notes, and the
+    address is remembered as a keyed hash so it is not added again by accident. Stage,
+    owner, team, times, score, reasons, episodes and opt-outs stay: reports do not change.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _lock(lead, version)
+        _check_move(current, "erase", by)
+        if current.erased_at is not None:
+            raise IllegalTransition(f"This person's data was already erased on {current.erased_at:%Y-%m-%d}.")
+        address = current.email
+        _write(current, now, erased_at=now, **privacy.blanked_fields(current))
+        history.record(
+            current,
+            EventKind.ERASED,
+            by=by,
+            now=now,
+            from_stage=current.stage,
+            to_stage=current.stage,
+            payload={"blanked": list(privacy.PERSONAL_FIELDS)},
+        )
+        history.redact(current)
+        privacy.forget_related(current, address, now)
     return current

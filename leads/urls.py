@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import audit_views, views
 
 app_name = "leads"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("team/", views.team, name="team"),
     path("team/breached/", views.breached, name="breached"),
     path("rejected/", views.rejected, name="rejected"),
+    path("audit/", audit_views.audit_log, name="audit"),
     path("leads/<int:pk>/", views.detail, name="detail"),
     path("leads/<int:pk>/edit/", views.edit, name="edit"),
     path("leads/<int:pk>/accept/", views.accept, name="accept"),
@@ -21,4 +22,7 @@ urlpatterns = [
     path("leads/<int:pk>/reassign/", views.reassign, name="reassign"),
     path("leads/<int:pk>/activities/", views.log_activity, name="log_activity"),
     path("leads/<int:pk>/promote/", views.promote, name="promote"),
+    path("leads/<int:pk>/opt-out/", views.opt_out, name="opt_out"),
+    path("leads/<int:pk>/erase/", views.erase, name="erase"),
+    path("leads/<int:pk>/export/", views.export, name="export"),
 ]

@@ -15,24 +15,37 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
-from . import access, scoring, sla, transitions
+from . import access, privacy, scoring, sla, transitions
 from .forms import (
     SALES_ACTIVITY_CHOICES,
     ActivityForm,
+    EraseForm,
     LeadDetailsForm,
     NoteForm,
+    OptOutForm,
     PromoteForm,
     ReasonForm,
     ReassignForm,
     RejectedFilterForm,
 )
-from .models import SALES_ACTIVITY_KINDS, Activity, EventKind, LeadEvent, RejectionReason, Stage, Team, TeamMember
+from .models import (
+    SALES_ACTIVITY_KINDS,
+    Activity,
+    EventKind,
+    LeadEvent,
+    OptOut,
+    RejectionReason,
+    Stage,
+    Team,
+    TeamMember,
+)
 
 # Where "/" takes each role, first match wins.
 HOME_PAGES = (
@@ -169,7 +182,10 @@ def detail(request, pk):
         "teams": Team.objects.filter(is_active=True),
         "score_lines": scoring.explain(lead),
         "mql_threshold": scoring.threshold(),
-        "can_edit": access.can_edit_leads(request.user),
+        "can_edit": access.can_edit_leads(request.user) and lead.erased_at is None,
+        "can_export": access.can_export_personal_data(request.user),
+        "opt_outs": lead.opt_outs.select_related("recorded_by") if lead.opted_out_at else (),
+        "opt_out_sources": OptOut.Source.choices,
     }
     return render(request, "leads/lead_detail.html", context)
 
@@ -249,6 +265,32 @@ def log_activity(request, pk):
     return _perform(request, pk, form, transitions.log_activity, message, htmx_row=_accepted_row)
 
 
+@login_required
+@require_POST
+def opt_out(request, pk):
+    form = OptOutForm(request.POST)
+    return _perform(request, pk, form, transitions.opt_out_lead, "Recorded the opt-out of {name}.")
+
+
+@login_required
+@require_POST
+def erase(request, pk):
+    form = EraseForm(request.POST)
+    message = "Erased the personal data of lead #{pk}: the funnel facts stay, the person's details and notes are gone."
+    return _perform(request, pk, form, transitions.erase_lead, message)
+
+
+@login_required
+def export(request, pk):
+    """The person's data as a JSON download (admins), the same document as GET /api/leads/{id}/export/."""
+    if not access.can_export_personal_data(request.user):
+        raise PermissionDenied
+    lead = get_object_or_404(access.visible_leads(request.user), pk=pk)
+    response = JsonResponse(privacy.export_person(lead), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="funnel-lead-{lead.pk}-personal-data.json"'
+    return response
+
+
 def _perform(request, pk, form, transition, message, htmx_row=None):
     """Validate ``form``, call ``transition`` and answer with a partial (htmx) or a redirect."""
     lead = get_object_or_404(access.visible_leads(request.user), pk=pk)
@@ -259,7 +301,7 @@ def _perform(request, pk, form, transition, message, htmx_row=None):
     except transitions.LeadError as error:
         return _refused(request, lead, error.message, status=error.status_code)
     kind = dict(SALES_ACTIVITY_CHOICES).get(form.cleaned_data.get("kind"), "")
-    message = message.format(name=lead.name, owner=_person(lead.owner), kind=kind.lower())
+    message = message.format(name=lead.name, pk=lead.pk, owner=_person(lead.owner), kind=kind.lower())
     if not request.htmx:
         messages.success(request, message)
         return _redirect_back(request, lead)

@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from leads.models.audit import track_objects
+
 
 class MonthlyTarget(models.Model):
     """How many MQLs marketing means to hand to sales in a month (for all teams, or one)."""
@@ -35,3 +37,11 @@ class MonthlyTarget(models.Model):
     def clean(self):
         if self.month and self.month.day != 1:
             raise ValidationError({"month": "Give the first day of the month."})
+
+
+@track_objects(name="MonthlyTargetEvent", app_label="reports")
+class TrackedMonthlyTarget(MonthlyTarget):
+    """MQL targets in the configuration audit log (``leads.audit``)."""
+
+    class Meta:
+        proxy = True

@@ -3,6 +3,7 @@ import os
 import pytest
 from django.db.backends.postgresql.operations import DatabaseOperations
 
+from leads.audit import event_tables
 from leads.models import TeamMember
 
 from .factories import make_team, make_user
@@ -17,15 +18,20 @@ def skip_or_fail(message):
     pytest.skip(message)
 
 
-# The history refuses TRUNCATE (migration 0015); the flush that resets the tables
-# after each transactional test is the one TRUNCATE allowed, by the table's owner.
-_HISTORY_GUARD = "ALTER TABLE leads_leadevent {} TRIGGER leads_leadevent_no_truncate"
+# The history and the audit log refuse TRUNCATE (leads 0015 and 0028, reports 0002) with a trigger
+# named <table>_no_truncate; the flush that resets the tables after each transactional
+# test is the one TRUNCATE allowed, by the tables' owner.
+_GUARD = 'ALTER TABLE "{table}" {state} TRIGGER "{table}_no_truncate"'
 _execute_sql_flush = DatabaseOperations.execute_sql_flush
 
 
 def _flush_with_history(self, sql_list):
-    if any("leads_leadevent" in sql for sql in sql_list):
-        sql_list = [_HISTORY_GUARD.format("DISABLE"), *sql_list, _HISTORY_GUARD.format("ENABLE")]
+    guarded = ("leads_leadevent", *event_tables())
+    flushed = [table for table in guarded if any(table in sql for sql in sql_list)]
+    if flushed:
+        disable = [_GUARD.format(table=table, state="DISABLE") for table in flushed]
+        enable = [_GUARD.format(table=table, state="ENABLE") for table in flushed]
+        sql_list = [*disable, *sql_list, *enable]
     return _execute_sql_flush(self, sql_list)
 
 

@@ -30,7 +30,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from leads import access, activities
+from leads import access, activities, privacy
 from leads.models import SALES_ACTIVITY_KINDS, ActivityKind, Stage
 from leads.transitions import MAX_NOTE_LENGTH
 
@@ -188,20 +188,31 @@ def _attach_leads(items, *, is_batch):
     """Replace each item's lead id or e-mail address by ``item["lead_id"]``, in one query; unknown ones are a 400."""
     ids = {item["lead"] for item in items if "lead" in item}
     emails = {item["email"].lower() for item in items if "email" in item}
-    by_id, by_email = activities.known_leads(ids, emails)
+    by_id, by_email, erased = activities.known_leads(ids, emails)
+    unknown = emails - set(by_email)
+    # Only when some address is unknown: was it an erased person's? (one more query)
+    erased_addresses = privacy.erased_on(unknown) if unknown else {}
     errors = {}
     for index, item in enumerate(items):
         if "email" in item:
             email = item.pop("email")
             item["lead_id"] = by_email.get(email.lower())
-            if item["lead_id"] is None:
+            if email.lower() in erased_addresses:
+                errors[str(index)] = {"email": [privacy.refusal(email, erased_addresses[email.lower()])]}
+            elif item["lead_id"] is None:
                 errors[str(index)] = {"email": [f"No lead has the e-mail address {email}."]}
         else:
             item["lead_id"] = item.pop("lead")
-            if item["lead_id"] not in by_id:
+            if item["lead_id"] in erased:
+                errors[str(index)] = {"lead": [_erased_lead(item["lead_id"], erased[item["lead_id"]])]}
+            elif item["lead_id"] not in by_id:
                 errors[str(index)] = {"lead": [f"No lead has the id {item['lead_id']}."]}
     if errors:
         raise ValidationError({"items": errors} if is_batch else errors["0"])
+
+
+def _erased_lead(lead_id, erased_at):
+    return f"The person of lead {lead_id} was erased on {erased_at:%Y-%m-%d}: nothing more is recorded about them."
 
 
 # The endpoint -----------------------------------------------------------------

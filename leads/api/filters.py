@@ -94,6 +94,12 @@ class LeadFilter(filters.FilterSet):
     mql_after = DateTimeFilter(field_name="mql_at", lookup_expr="gte", help_text="Became an MQL at or after.")
     mql_before = DateTimeFilter(field_name="mql_at", lookup_expr="lt", help_text="Became an MQL before.")
     sla_breached = StrictBooleanFilter(method="filter_sla_breached", help_text="Whether the SLA was breached.")
+    opted_out = StrictBooleanFilter(
+        field_name="opted_out_at", lookup_expr="isnull", exclude=True, help_text="Whether the person opted out."
+    )
+    erased = StrictBooleanFilter(
+        field_name="erased_at", lookup_expr="isnull", exclude=True, help_text="Whether the person's data was erased."
+    )
     q = filters.CharFilter(method="filter_search", max_length=200, help_text="Search in name, e-mail and company.")
     ordering = LeadOrderingFilter(
         fields=["created_at", "mql_at", "sla_due_at", "score", "name"],

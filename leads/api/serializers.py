@@ -10,7 +10,7 @@ from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from leads.models import SALES_ACTIVITY_KINDS, Lead, LeadEvent, RejectionReason, Stage, Team
+from leads.models import SALES_ACTIVITY_KINDS, Lead, LeadEvent, OptOut, RejectionReason, Stage, Team
 from leads.transitions import EDITABLE_FIELDS, MAX_NOTE_LENGTH
 
 
@@ -64,6 +64,8 @@ class LeadSerializer(serializers.ModelSerializer):
             "rejection_reason",
             "sla_due_at",
             "sla_breached_at",
+            "opted_out_at",
+            "erased_at",
         ]
         read_only_fields = fields
 
@@ -209,3 +211,20 @@ class ReassignInput(NoteInput):
 class ActivityInput(NoteInput):
     kind = serializers.ChoiceField(choices=[(kind.value, kind.label) for kind in SALES_ACTIVITY_KINDS])
     occurred_at = serializers.DateTimeField(required=False, help_text="When it happened; defaults to now.")
+
+
+class VersionInput(serializers.Serializer):
+    version = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=2**31 - 1,
+        help_text="The lead's version as the client last saw it; a lead changed since then is refused with 409.",
+    )
+
+
+class OptOutInput(VersionInput):
+    source = serializers.ChoiceField(
+        choices=OptOut.Source.choices,
+        help_text="How the opt-out reached us.",
+        error_messages={"invalid_choice": "{input} is not an opt-out source; see the list in the schema."},
+    )

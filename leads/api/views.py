@@ -15,13 +15,13 @@ from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action, api_view, permission_classes
-from rest_framework.exceptions import NotFound, UnsupportedMediaType, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, UnsupportedMediaType, ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import TemplateHTMLRenderer
 from rest_framework.response import Response
 
-from leads import access, transitions
+from leads import access, privacy, transitions
 from leads.models import RejectionReason
 
 from .filters import FilterBackend, LeadFilter
@@ -32,10 +32,12 @@ from .serializers import (
     LeadSerializer,
     LeadUpdateSerializer,
     NoteInput,
+    OptOutInput,
     PromoteInput,
     ReasonInput,
     ReassignInput,
     RejectionReasonSerializer,
+    VersionInput,
 )
 
 ErrorDetail = inline_serializer(
@@ -69,6 +71,8 @@ def documented(ok, *errors):
 
 
 ACTION_RESPONSES = documented({200: LeadSerializer}, 400, 401, 403, 404, 409)
+# Actions are documented with JSON bodies only: a form body cannot say "not an object", so a
+# fuzzer's array sent as multipart would read as an empty form (every field is optional).
 
 
 class LeadPagination(PageNumberPagination):
@@ -165,48 +169,105 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(self.get_serializer(lead).data)
 
     @extend_schema(
-        summary="Promote a lead to MQL and route it to a rep", request=PromoteInput, responses=ACTION_RESPONSES
+        summary="Promote a lead to MQL and route it to a rep",
+        request={"application/json": PromoteInput},
+        responses=ACTION_RESPONSES,
     )
     @action(detail=True, methods=["post"])
     def promote(self, request, pk=None):
         return self._act(transitions.promote_to_mql, PromoteInput)
 
-    @extend_schema(summary="Accept an MQL (it becomes a SAL)", request=NoteInput, responses=ACTION_RESPONSES)
+    @extend_schema(
+        summary="Accept an MQL (it becomes a SAL)", request={"application/json": NoteInput}, responses=ACTION_RESPONSES
+    )
     @action(detail=True, methods=["post"])
     def accept(self, request, pk=None):
         return self._act(transitions.accept_lead, NoteInput)
 
-    @extend_schema(summary="Reject an MQL with a reason code", request=ReasonInput, responses=ACTION_RESPONSES)
+    @extend_schema(
+        summary="Reject an MQL with a reason code",
+        request={"application/json": ReasonInput},
+        responses=ACTION_RESPONSES,
+    )
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         return self._act(transitions.reject_lead, ReasonInput)
 
-    @extend_schema(summary="Qualify an accepted lead to SQL", request=NoteInput, responses=ACTION_RESPONSES)
+    @extend_schema(
+        summary="Qualify an accepted lead to SQL", request={"application/json": NoteInput}, responses=ACTION_RESPONSES
+    )
     @action(detail=True, methods=["post"])
     def qualify(self, request, pk=None):
         return self._act(transitions.qualify_lead, NoteInput)
 
     @extend_schema(
-        summary="Disqualify an accepted lead with a reason code", request=ReasonInput, responses=ACTION_RESPONSES
+        summary="Disqualify an accepted lead with a reason code",
+        request={"application/json": ReasonInput},
+        responses=ACTION_RESPONSES,
     )
     @action(detail=True, methods=["post"])
     def disqualify(self, request, pk=None):
         return self._act(transitions.disqualify_lead, ReasonInput)
 
-    @extend_schema(summary="Recycle a rejected lead back to nurture", request=NoteInput, responses=ACTION_RESPONSES)
+    @extend_schema(
+        summary="Recycle a rejected lead back to nurture",
+        request={"application/json": NoteInput},
+        responses=ACTION_RESPONSES,
+    )
     @action(detail=True, methods=["post"])
     def recycle(self, request, pk=None):
         return self._act(transitions.recycle_lead, NoteInput)
 
-    @extend_schema(summary="Give a lead to another rep of its team", request=ReassignInput, responses=ACTION_RESPONSES)
+    @extend_schema(
+        summary="Give a lead to another rep of its team",
+        request={"application/json": ReassignInput},
+        responses=ACTION_RESPONSES,
+    )
     @action(detail=True, methods=["post"])
     def reassign(self, request, pk=None):
         return self._act(transitions.reassign_lead, ReassignInput)
 
-    @extend_schema(summary="Log a sales activity", request=ActivityInput, responses=ACTION_RESPONSES)
+    @extend_schema(
+        summary="Log a sales activity", request={"application/json": ActivityInput}, responses=ACTION_RESPONSES
+    )
     @action(detail=True, methods=["post"])
     def activities(self, request, pk=None):
         return self._act(transitions.log_activity, ActivityInput)
+
+    @extend_schema(
+        summary="Record that the person opted out of marketing, with how it reached us",
+        request={"application/json": OptOutInput},
+        responses=ACTION_RESPONSES,
+    )
+    @action(detail=True, methods=["post"], url_path="opt-out")
+    def opt_out(self, request, pk=None):
+        return self._act(transitions.opt_out_lead, OptOutInput)
+
+    @extend_schema(
+        summary="Erase the person's data (admins; GDPR Art. 17): personal fields blanked, notes redacted, "
+        "funnel facts kept",
+        description="Cannot be undone. The e-mail address is remembered only as a keyed hash, so it is refused "
+        "if someone creates or imports it again. Reports give the same numbers before and after.",
+        request={"application/json": VersionInput},
+        responses=ACTION_RESPONSES,
+    )
+    @action(detail=True, methods=["post"])
+    def erase(self, request, pk=None):
+        return self._act(transitions.erase_lead, VersionInput)
+
+    @extend_schema(
+        summary="Everything held about the person, as JSON (admins; GDPR Art. 15 and 20)",
+        responses=documented({200: OpenApiTypes.OBJECT}, 401, 403, 404),
+    )
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def export(self, request, pk=None):
+        if not access.can_export_personal_data(request.user):
+            raise PermissionDenied("Only admins may export a person's data.")
+        lead = self.get_object()
+        filename = f"funnel-lead-{lead.pk}-personal-data.json"
+        return Response(
+            privacy.export_person(lead), headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+        )
 
     @extend_schema(
         summary="A lead's history, oldest first",

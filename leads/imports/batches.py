@@ -9,7 +9,7 @@ from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from .. import scoring, transitions
+from .. import privacy, scoring, transitions
 from ..models import ImportJob, ImportRowError, Lead
 from ..sql import insert_rows
 from . import cleaning, reading, writing
@@ -118,14 +118,20 @@ class Importer:
             # lose the last batches whole, with their progress, and a rerun redoes them.
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            existing = {}
+            existing, erased = {}, {}
             if good:
                 emails = [row.values["email"].lower() for row in good]
                 leads = Lead.objects.annotate(email_key=Lower("email")).filter(email_key__in=emails)
                 existing = dict(leads.values_list("email_key", "pk"))
+                # An erased person's address is a bad row, not a new lead (transitions refuse it too).
+                erased = privacy.erased_on(emails)
             new, changes = [], {}
             for row in good:
-                lead_id = existing.get(row.values["email"].lower())
+                email = row.values["email"].lower()
+                if email in erased:
+                    bad.append((row.line, privacy.refusal(row.values["email"], erased[email]), row.raw))
+                    continue
+                lead_id = existing.get(email)
                 if lead_id is not None:
                     fields = {field: value for field, value in row.values.items() if field != "email"}
                     changes[lead_id] = (fields, self._provenance(row))

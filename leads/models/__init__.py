@@ -7,14 +7,18 @@
 - ``history``: LeadEvent, append-only;
 - ``activities``: Activity, OutboxMessage;
 - ``scoring``: ScoringRule, ScoringConfig, LeadRuleScore, ScoringRun;
-- ``imports``: ImportJob, ImportRowError.
+- ``imports``: ImportJob, ImportRowError;
+- ``privacy``: ErasedAddress, OptOut.
 """
 
+# The audit log's event models register with the app; nothing imports them by name.
+from . import audit  # noqa: F401
 from .activities import Activity, OutboxMessage
 from .choices import OWNED_STAGES, SALES_ACTIVITY_KINDS, ActivityKind, EventKind, Priority, Stage
 from .history import AppendOnlyError, LeadEvent, LeadEventQuerySet
 from .imports import ImportJob, ImportRowError
 from .leads import Lead, LeadQuerySet, MqlEpisode
+from .privacy import ErasedAddress, OptOut
 from .scoring import FREE_MAIL_DOMAINS, LeadRuleScore, ScoringConfig, ScoringRule, ScoringRun
 from .sla import WEEKDAYS, BusinessHours, Holiday, SLAPolicy, validate_time_zone
 from .teams import RejectionReason, Team, TeamMember
@@ -28,6 +32,7 @@ __all__ = [
     "ActivityKind",
     "AppendOnlyError",
     "BusinessHours",
+    "ErasedAddress",
     "EventKind",
     "Holiday",
     "ImportJob",
@@ -38,6 +43,7 @@ __all__ = [
     "LeadQuerySet",
     "LeadRuleScore",
     "MqlEpisode",
+    "OptOut",
     "OutboxMessage",
     "Priority",
     "RejectionReason",

@@ -34,6 +34,8 @@ class EventKind(models.TextChoices):
     ACTIVITY = "activity", "Sales activity"
     SCORE_CHANGED = "score_changed", "Score changed"
     SLA_BREACHED = "sla_breached", "SLA breached"
+    OPTED_OUT = "opted_out", "Opted out of marketing"
+    ERASED = "erased", "Personal data erased"
 
 
 class ActivityKind(models.TextChoices):

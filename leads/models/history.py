@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from .choices import EventKind, Stage
@@ -24,8 +25,9 @@ class LeadEventQuerySet(models.QuerySet):
 class LeadEvent(models.Model):
     """One row of a lead's append-only history.
 
-    The database refuses UPDATE and DELETE on this table (triggers installed by
-    migration 0002), so nothing written here is ever lost.
+    The database refuses DELETE and TRUNCATE on this table, and every UPDATE but
+    one: once a lead has its ``erased`` event, the note and payload of its rows may
+    be set to their redacted form (migration 0026), and nothing else may change.
     """
 
     # History is read per lead only (reports read MqlEpisode), so the one index is
@@ -65,6 +67,10 @@ class LeadEvent(models.Model):
         indexes = [
             # A lead's history page, oldest first.
             models.Index(fields=["lead", "at"], name="leadevent_lead_at_idx"),
+        ]
+        constraints = [
+            # A person is erased once; the history guard looks the erasure up through this index.
+            models.UniqueConstraint(fields=["lead"], condition=Q(kind="erased"), name="leadevent_one_erasure_per_lead"),
         ]
 
     def __str__(self):

@@ -79,6 +79,10 @@ class Lead(models.Model):
     sla_policy = models.ForeignKey(SLAPolicy, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     sla_due_at = models.DateTimeField(null=True, blank=True)
     sla_breached_at = models.DateTimeField(null=True, blank=True)
+    # Privacy: when the person opted out of marketing (the latest OptOut), and when their
+    # personal data was erased (leads.transitions.erase_lead); the funnel facts stay.
+    opted_out_at = models.DateTimeField(null=True, blank=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     objects = LeadQuerySet.as_manager()
 

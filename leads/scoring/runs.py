@@ -19,7 +19,7 @@ RESCORE_BATCH = 2000
 
 def start_rescore(*, by=None):
     """Queue a rescore of every lead after rules or threshold changed; returns the ScoringRun, raises nothing."""
-    run = ScoringRun.objects.create(requested_by=by, total=Lead.objects.count())
+    run = ScoringRun.objects.create(requested_by=by, total=Lead.objects.filter(erased_at__isnull=True).count())
     background.after_commit("leads.tasks.rescore_leads_task", run.pk)
     return run
 
@@ -37,7 +37,9 @@ def claim_run(run_id, *, now):
 
 def next_batch(run, *, batch_size=RESCORE_BATCH):
     """Return the ids of the next leads the run has not scored yet, in id order; raises nothing."""
-    return list(Lead.objects.filter(pk__gt=run.last_lead_id).order_by("pk").values_list("pk", flat=True)[:batch_size])
+    # An erased lead keeps the score it had: its blanked fields and activities would score it anew.
+    leads = Lead.objects.filter(pk__gt=run.last_lead_id, erased_at__isnull=True)
+    return list(leads.order_by("pk").values_list("pk", flat=True)[:batch_size])
 
 
 def rescore_batch(ids, rules, *, limit, now):

@@ -7,11 +7,11 @@ from ..factories import lead_in_stage, make_team, make_user
 
 # (persona, action) -> may act on a lead owned by ``rep`` in ``rep``'s team
 EXPECTED = {
-    "rep": {"accept", "reject", "qualify", "disqualify", "log_activity"},
+    "rep": {"accept", "reject", "qualify", "disqualify", "log_activity", "opt_out"},
     "other_rep": set(),
-    "manager": {"accept", "reject", "qualify", "disqualify", "log_activity", "reassign"},
+    "manager": {"accept", "reject", "qualify", "disqualify", "log_activity", "reassign", "opt_out"},
     "outside_manager": set(),
-    "marketer": {"promote", "recycle"},
+    "marketer": {"promote", "recycle", "opt_out"},
     "admin": set(access.ACTIONS),
 }
 

@@ -44,6 +44,10 @@ def perform(verb, lead, *, by, to=None):
         return transitions.reassign_lead(lead, by=by, to=to)
     if verb == "log_activity":
         return transitions.log_activity(lead, by=by, kind="call", note="left a voicemail")
+    if verb == "opt_out":
+        return transitions.opt_out_lead(lead, by=by, source="email_request")
+    if verb == "erase":
+        return transitions.erase_lead(lead, by=by)
     raise AssertionError(verb)
 
 

@@ -601,7 +601,9 @@ def test_detail_shows_a_marketer_only_what_marketing_may_do(as_user, marketer, r
 
     html = client.get(reverse("leads:detail", args=[mql.pk])).content.decode()
     assert f'action="{reverse("leads:accept", args=[mql.pk])}"' not in html
-    assert "Nothing for you to do" in html
+    assert f'action="{reverse("leads:reject", args=[mql.pk])}"' not in html
+    # Marketing may record that the person unsubscribed, whatever the stage.
+    assert f'action="{reverse("leads:opt_out", args=[mql.pk])}"' in html
     html = client.get(reverse("leads:detail", args=[rejected.pk])).content.decode()
     assert f'action="{reverse("leads:recycle", args=[rejected.pk])}"' in html
     html = client.get(reverse("leads:detail", args=[fresh_lead.pk])).content.decode()

@@ -1,0 +1,216 @@
+"""The configuration audit log as an admin reads it: who changed what, when, before and after.
+
+The rows come from django-pghistory's ``Events`` view over every event table (the
+leads app's, ``leads/models/audit.py``, and the MQL targets' in ``reports/models.py``),
+newest first; ``pgh_diff`` holds each changed field's before and after (against
+the object's previous snapshot). ``entries`` turns a page of them into ``Entry`` rows
+and names the people, roles, teams and permissions they mention in a few queries.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.apps import apps
+from django.contrib.auth.models import Group, Permission, User
+from django.core.exceptions import FieldDoesNotExist
+from django.utils.dateparse import parse_datetime
+from django.utils.text import capfirst
+from pghistory.models import Events
+
+from .models import Team
+from .models.audit import ADDED, BASELINE, CREATED, DELETED, REMOVED
+
+# Event model -> what one object of it is called in the log.
+KINDS = {
+    "SLAPolicyEvent": "SLA policy",
+    "BusinessHoursEvent": "Business hours",
+    "HolidayEvent": "Holiday",
+    "ScoringRuleEvent": "Scoring rule",
+    "ScoringConfigEvent": "MQL threshold",
+    "MonthlyTargetEvent": "MQL target",
+    "RejectionReasonEvent": "Rejection reason",
+    "ErasedAddressEvent": "Erased address",
+    "TeamEvent": "Team",
+    "TeamMemberEvent": "Team member",
+    "UserEvent": "User",
+    "GroupEvent": "Role",
+    "UserRoleEvent": "Role of a user",
+    "UserPermissionEvent": "Permission of a user",
+    "RolePermissionEvent": "Permission of a role",
+}
+KIND_CHOICES = sorted(KINDS.items(), key=lambda item: item[1])
+ACTIONS = {CREATED: "created", "changed": "changed", DELETED: "deleted", ADDED: "added", REMOVED: "removed"}
+# An erased address is "created" by an erasure and "deleted" when an admin releases it.
+ERASED_ADDRESS_ACTIONS = {CREATED: "recorded by an erasure", DELETED: "released"}
+# Where an object's own name is, per event model; the others are named from ids below.
+NAME_FIELDS = {
+    "SLAPolicyEvent": "name",
+    "BusinessHoursEvent": "name",
+    "ScoringRuleEvent": "name",
+    "RejectionReasonEvent": "label",
+    "TeamEvent": "name",
+    "UserEvent": "username",
+    "GroupEvent": "name",
+}
+# Ids in snapshots that name something, and what.
+REFERENCES = {
+    "user_id": User,
+    "updated_by_id": User,
+    "group_id": Group,
+    "team_id": Team,
+    "permission_id": Permission,
+}
+
+
+def event_model(name):
+    """The event model called ``name`` (e.g. "SLAPolicyEvent"), whichever app keeps it; raises LookupError."""
+    for app_label in ("leads", "reports"):
+        try:
+            return apps.get_model(app_label, name)
+        except LookupError:
+            continue
+    raise LookupError(name)
+
+
+def event_tables():
+    """The log's tables, each refusing UPDATE, DELETE and TRUNCATE; raises nothing."""
+    return [event_model(name)._meta.db_table for name in KINDS]
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    before: object
+    after: object
+
+
+@dataclass(frozen=True)
+class Entry:
+    at: datetime
+    who: str
+    via: str
+    kind: str
+    name: str
+    action: str
+    changes: tuple = field(default=())
+
+
+def events(*, kind="", user_id=None):
+    """Return the log's events newest first (baselines left out), optionally of one kind or by one user; raises nothing."""
+    found = Events.objects.exclude(pgh_label=BASELINE)
+    if kind in KINDS:
+        found = found.across(event_model(kind))
+    if user_id is not None:
+        found = found.filter(pgh_context__user=user_id)
+    return found.order_by("-pgh_created_at", "-pgh_id")
+
+
+def _model_name(event):
+    return event.pgh_model.split(".", 1)[1]
+
+
+def _names(events):
+    """``{(model, id): name}`` for every user, role, team and permission the events mention (a query per model)."""
+    wanted = {model: set() for model in REFERENCES.values()}
+    for event in events:
+        user = (event.pgh_context or {}).get("user")
+        if user is not None:
+            wanted[User].add(user)
+        data, diff = event.pgh_data or {}, event.pgh_diff or {}
+        for column, model in REFERENCES.items():
+            for value in (data.get(column), *diff.get(column, ())):
+                if isinstance(value, int):
+                    wanted[model].add(value)
+    names = {}
+    for model, ids in wanted.items():
+        if not ids:
+            continue
+        for obj in model.objects.filter(pk__in=ids):
+            names[model, obj.pk] = (obj.get_full_name() or obj.get_username()) if model is User else str(obj)
+    return names
+
+
+def _label(model, column):
+    tracked = event_model(model).pgh_tracked_model
+    for model_field in tracked._meta.concrete_fields:
+        if model_field.column == column:
+            return capfirst(model_field.verbose_name)
+    try:
+        return capfirst(tracked._meta.get_field(column).verbose_name)
+    except FieldDoesNotExist:
+        return column
+
+
+def _value(column, value, names):
+    model = REFERENCES.get(column)
+    if model is not None and isinstance(value, int):
+        return names.get((model, value), f"#{value}")
+    if isinstance(value, str) and "T" in value and parse_datetime(value) is not None:
+        return parse_datetime(value)
+    return value
+
+
+def _object_name(model, data, names):
+    if model in NAME_FIELDS:
+        return str(data.get(NAME_FIELDS[model], ""))
+    parts = [str(_value(column, data[column], names)) for column in REFERENCES if data.get(column) is not None]
+    if model == "HolidayEvent":
+        parts = [f"{data.get('date')} {data.get('name', '')}".strip(), f"calendar #{data.get('business_hours_id')}"]
+    if model == "MonthlyTargetEvent":
+        parts = [str(data.get("month", ""))[:7], names.get((Team, data.get("team_id")), "all teams")]
+    if model == "ScoringConfigEvent":
+        return "MQL threshold"
+    if model == "ErasedAddressEvent":
+        return f"digest {str(data.get('digest', ''))[:12]}…"
+    return " · ".join(part for part in parts if part)
+
+
+def _changes(model, event, names):
+    data = event.pgh_data or {}
+    skip = {"id"}
+    if event.pgh_label == "changed":
+        pairs = sorted((event.pgh_diff or {}).items())
+        return tuple(
+            Change(_label(model, column), _value(column, before, names), _value(column, after, names))
+            for column, (before, after) in pairs
+            if column not in skip
+        )
+    if event.pgh_label in (ADDED, REMOVED):
+        return ()  # the name says it all: who got or lost which role or permission
+    if event.pgh_label == CREATED:
+        return tuple(
+            Change(_label(model, column), None, _value(column, value, names))
+            for column, value in data.items()
+            if column not in skip
+        )
+    return tuple(
+        Change(_label(model, column), _value(column, value, names), None)
+        for column, value in data.items()
+        if column not in skip
+    )
+
+
+def entries(events):
+    """Turn a page of ``events`` into ``Entry`` rows, naming who and what; raises nothing."""
+    events = list(events)
+    names = _names(events)
+    rows = []
+    for event in events:
+        model = _model_name(event)
+        context = event.pgh_context or {}
+        user = context.get("user")
+        who = names.get((User, user), f"user #{user}") if user is not None else "System (no signed-in user)"
+        rows.append(
+            Entry(
+                at=event.pgh_created_at,
+                who=who,
+                via=context.get("url", ""),
+                kind=KINDS.get(model, model),
+                name=_object_name(model, event.pgh_data or {}, names),
+                action=(ERASED_ADDRESS_ACTIONS if model == "ErasedAddressEvent" else ACTIONS).get(
+                    event.pgh_label, event.pgh_label
+                ),
+                changes=_changes(model, event, names),
+            )
+        )
+    return rows
