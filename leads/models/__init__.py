@@ -7,7 +7,9 @@
 - ``history``: LeadEvent, append-only;
 - ``activities``: Activity, OutboxMessage;
 - ``scoring``: ScoringRule, ScoringConfig, LeadRuleScore, ScoringRun;
-- ``imports``: ImportJob, ImportRowError.
+- ``imports``: ImportJob, ImportRowError;
+- ``webhooks``: WebhookSubscription, WebhookDelivery, WebhookAttempt;
+- ``notices``: TeamChat, SlackIdentity, NotificationPreferences, ChatNotice.
 """
 
 from .activities import Activity, OutboxMessage
@@ -15,11 +17,14 @@ from .choices import OWNED_STAGES, SALES_ACTIVITY_KINDS, ActivityKind, EventKind
 from .history import AppendOnlyError, LeadEvent, LeadEventQuerySet
 from .imports import ImportJob, ImportRowError
 from .leads import Lead, LeadQuerySet, MqlEpisode
+from .notices import ChatNotice, NoticeKind, NotificationPreferences, SlackIdentity, TeamChat
 from .scoring import FREE_MAIL_DOMAINS, LeadRuleScore, ScoringConfig, ScoringRule, ScoringRun
 from .sla import WEEKDAYS, BusinessHours, Holiday, SLAPolicy, validate_time_zone
 from .teams import RejectionReason, Team, TeamMember
+from .webhooks import EVENT_TYPES, WebhookAttempt, WebhookDelivery, WebhookSubscription, event_type_of
 
 __all__ = [
+    "EVENT_TYPES",
     "FREE_MAIL_DOMAINS",
     "OWNED_STAGES",
     "SALES_ACTIVITY_KINDS",
@@ -28,6 +33,7 @@ __all__ = [
     "ActivityKind",
     "AppendOnlyError",
     "BusinessHours",
+    "ChatNotice",
     "EventKind",
     "Holiday",
     "ImportJob",
@@ -38,6 +44,8 @@ __all__ = [
     "LeadQuerySet",
     "LeadRuleScore",
     "MqlEpisode",
+    "NoticeKind",
+    "NotificationPreferences",
     "OutboxMessage",
     "Priority",
     "RejectionReason",
@@ -45,8 +53,14 @@ __all__ = [
     "ScoringConfig",
     "ScoringRule",
     "ScoringRun",
+    "SlackIdentity",
     "Stage",
     "Team",
+    "TeamChat",
     "TeamMember",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
+    "event_type_of",
     "validate_time_zone",
 ]

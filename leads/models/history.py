@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from .choices import EventKind, Stage
@@ -57,6 +58,12 @@ class LeadEvent(models.Model):
     )
     note = models.TextField(blank=True)
     payload = models.JSONField(default=dict, blank=True)
+    # The writing transaction's id, filled in by the database (every writer, COPY and
+    # the SLA sweep's SQL included, leaves it to the default). The event feed pages by
+    # (txid, id) and shows only transactions older than every one still running, so
+    # a reader never skips an event that commits after a later one (leads/feed.py).
+    # Events written before the column existed read 0.
+    txid = models.BigIntegerField(db_default=RawSQL("pg_current_xact_id()::text::bigint", ()), editable=False)
 
     objects = LeadEventQuerySet.as_manager()
 
@@ -65,6 +72,8 @@ class LeadEvent(models.Model):
         indexes = [
             # A lead's history page, oldest first.
             models.Index(fields=["lead", "at"], name="leadevent_lead_at_idx"),
+            # The event feed (GET /api/events/), a page at a time in commit-safe order.
+            models.Index(fields=["txid", "id"], name="leadevent_feed_idx"),
         ]
 
     def __str__(self):

@@ -1,0 +1,119 @@
+"""The event feed: the history in a stable order, a page at a time, and the one JSON shape of an event.
+
+Pages are keyset pages over ``(txid, id)`` behind an opaque cursor. Ids come from
+a sequence when a row is written, not when its transaction commits, so a feed
+ordered by id alone would let a reader pass an id whose transaction commits
+later (an import batch that commits after a quicker accept) and never see it.
+The feed therefore shows only events of transactions older than every
+transaction still running (the snapshot's xmin), ordered by transaction first:
+whatever commits later has a higher ``txid`` than anything already shown.
+The webhook bodies (``leads.webhooks``) use the same ``as_json``.
+"""
+
+import base64
+import binascii
+
+from django.db import connection
+
+from . import access
+from .models import LeadEvent, event_type_of
+from .notifications import site_url
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 500
+
+_CURSOR_PREFIX = "v1:"
+
+# Events after the cursor from transactions that no running transaction precedes,
+# plus the reader's own (a request that wrote events sees them, as it would anywhere).
+_PAGE_SQL = """
+SELECT event.id
+  FROM leads_leadevent event,
+       (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin,
+               pg_current_xact_id_if_assigned()::text::bigint AS own) horizon
+ WHERE (event.txid, event.id) > (%s, %s)
+   AND (event.txid < horizon.xmin OR event.txid = horizon.own)
+   {scope}
+ ORDER BY event.txid, event.id
+ LIMIT %s
+"""
+
+
+class InvalidCursor(ValueError):
+    pass
+
+
+def encode_cursor(txid, event_id):
+    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{txid}:{event_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor):
+    """Return ``(txid, id)`` of a cursor this feed gave out; raises InvalidCursor for anything else."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not text.startswith(_CURSOR_PREFIX):
+            raise ValueError
+        txid, event_id = (int(part) for part in text[len(_CURSOR_PREFIX) :].split(":"))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidCursor("This is not a cursor the event feed gave out; start without one.") from None
+    if txid < 0 or event_id < 0 or txid >= 2**63 or event_id >= 2**63:
+        raise InvalidCursor("This is not a cursor the event feed gave out; start without one.")
+    return txid, event_id
+
+
+def page(user, *, after=None, size=DEFAULT_PAGE_SIZE):
+    """Return ``(events, next_cursor)``: the next ``size`` events ``user`` may see after the cursor ``after``, oldest first; raises InvalidCursor.
+
+    ``next_cursor`` is where to continue (the same cursor when nothing new has
+    committed yet, so a poller keeps asking with it).
+    """
+    position = decode_cursor(after) if after else (-1, -1)
+    visible = access.visible_leads(user)
+    if visible.query.is_empty():
+        return [], after or None
+    scope, scope_params = "", []
+    if visible.query.has_filters():
+        # Leads are scoped (reps, managers): only the events of leads the user may see.
+        lead_sql, scope_params = visible.values("id").query.sql_with_params()
+        scope = f"AND event.lead_id IN ({lead_sql})"
+    with connection.cursor() as cursor:
+        cursor.execute(_PAGE_SQL.format(scope=scope), [*position, *scope_params, size])
+        ids = [row[0] for row in cursor.fetchall()]
+    by_id = LeadEvent.objects.select_related("lead", "actor", "owner", "reason").in_bulk(ids)
+    events = [by_id[event_id] for event_id in ids]
+    if not events:
+        return [], after or None
+    last = events[-1]
+    return events, encode_cursor(last.txid, last.pk)
+
+
+def _person(user):
+    if user is None:
+        return None
+    return {"id": user.pk, "username": user.username, "name": user.get_full_name() or user.username}
+
+
+def as_json(event):
+    """Return the JSON object of a history row (the feed's item and a webhook's ``data``); raises nothing."""
+    lead = event.lead
+    return {
+        "id": event.pk,
+        "type": event_type_of(event.kind),
+        "kind": event.kind,
+        "at": event.at.isoformat(),
+        "lead": {
+            "id": lead.pk,
+            "name": lead.name,
+            "email": lead.email,
+            "company": lead.company,
+            "url": site_url(lead.get_absolute_url()),
+        },
+        "actor": _person(event.actor),
+        "via": event.payload.get("via", "") if isinstance(event.payload, dict) else "",
+        "from_stage": event.from_stage,
+        "to_stage": event.to_stage,
+        "owner": _person(event.owner),
+        "reason": {"code": event.reason.code, "label": event.reason.label} if event.reason_id else None,
+        "note": event.note,
+        "payload": event.payload,
+    }
