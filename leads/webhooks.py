@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Min
 from django.urls import reverse
 from django.utils import timezone
 from standardwebhooks import Webhook
@@ -128,7 +129,7 @@ def _record(rows, results, subscriptions, now):
     tries_before = {row[0]: row[3] for row in rows}
     attempts, delivered, changed = [], [], []
     retry_for = timedelta(seconds=settings.FUNNEL_WEBHOOK_RETRY_FOR_SECONDS)
-    failed_subscriptions, ok_subscriptions, next_try = {}, set(), {}
+    failed_subscriptions, ok_subscriptions, next_try, gave_up = {}, set(), {}, {}
     for delivery_id, subscription_id, _event_id, tries, queued_at in rows:
         result = results[delivery_id]
         if result is None:
@@ -154,6 +155,8 @@ def _record(rows, results, subscriptions, now):
         next_try.setdefault(subscription_id, retry_at)
         changed.append((delivery_id, retry_at, tries + 1, now if gives_up else None, answer.status, error, None, ""))
         failed_subscriptions[subscription_id] = error
+        if gives_up:
+            gave_up.setdefault(subscription_id, []).append(delivery_id)
     for delivery_id, subscription_id, *_rest, tries, _queued_at in rows:
         if results[delivery_id] is None:
             # Not sent: its subscription failed earlier in this batch; it waits for the same retry.
@@ -177,21 +180,30 @@ def _record(rows, results, subscriptions, now):
                 failing_since=None
             )
         for subscription_id, error in failed_subscriptions.items():
-            _note_failure(subscriptions[subscription_id], error, now)
+            _note_failure(subscriptions[subscription_id], error, now, gave_up.get(subscription_id, []))
     return len(delivered)
 
 
-def _note_failure(subscription, error, now):
-    """Start the subscription's failing clock, or switch it off once it has failed for long enough."""
+def _note_failure(subscription, error, now, gave_up):
+    """Start the subscription's failing clock; switch it off once it has failed throughout.
+
+    Failing throughout: a delivery used up its day of retries without the
+    subscription succeeding once since its first attempt, or nothing has
+    succeeded for FUNNEL_WEBHOOK_DISABLE_AFTER_SECONDS.
+    """
     WebhookSubscription.objects.filter(pk=subscription.pk, failing_since__isnull=True).update(failing_since=now)
+    failing_since = subscription.failing_since or now
     limit = now - timedelta(seconds=settings.FUNNEL_WEBHOOK_DISABLE_AFTER_SECONDS)
-    switched_off = WebhookSubscription.objects.filter(
-        pk=subscription.pk, is_active=True, failing_since__lte=limit
-    ).update(
+    first_attempts = WebhookAttempt.objects.filter(delivery_id__in=gave_up).values("delivery").annotate(first=Min("at"))
+    throughout = failing_since <= limit or any(failing_since <= row["first"] for row in first_attempts)
+    if not throughout:
+        return
+    switched_off = WebhookSubscription.objects.filter(pk=subscription.pk, is_active=True).update(
         is_active=False,
         disabled_at=now,
-        disabled_reason=f"No delivery has succeeded since {subscription.failing_since or now:%Y-%m-%d %H:%M} UTC; "
-        f"last error: {error}"[:2000],
+        disabled_reason=f"No delivery has succeeded since {failing_since:%Y-%m-%d %H:%M} UTC; last error: {error}"[
+            :2000
+        ],
     )
     if switched_off:
         log.warning("webhook subscription %s switched off: %s", subscription.pk, error)
