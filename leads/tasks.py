@@ -10,7 +10,7 @@ import logging
 
 from celery import shared_task
 
-from . import background, imports, jobs, notifications, sla, webhooks
+from . import background, chat, imports, jobs, notifications, sla, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,23 @@ def deliver_webhooks_task():
     if more:
         background.start("leads.tasks.deliver_webhooks_task")
     return delivered
+
+
+@shared_task
+def flag_sla_risks_task():
+    at_risk = sla.flag_sla_risks()
+    log.info("flag_sla_risks: %d MQLs at risk", len(at_risk))
+    if at_risk:
+        background.start("leads.tasks.deliver_outbox_task")
+        background.start("leads.tasks.deliver_chat_notices_task")
+    return len(at_risk)
+
+
+@shared_task
+def deliver_chat_notices_task():
+    sent = chat.deliver_chat_notices()
+    log.info("deliver_chat_notices: %d messages sent", sent)
+    return sent
 
 
 @shared_task

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import integration_views, views
 
 app_name = "leads"
 
@@ -21,4 +21,6 @@ urlpatterns = [
     path("leads/<int:pk>/reassign/", views.reassign, name="reassign"),
     path("leads/<int:pk>/activities/", views.log_activity, name="log_activity"),
     path("leads/<int:pk>/promote/", views.promote, name="promote"),
+    path("settings/notifications/", integration_views.notification_preferences, name="notification_preferences"),
+    path("integrations/slack/interactivity/", integration_views.slack_interactivity, name="slack_interactivity"),
 ]
