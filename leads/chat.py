@@ -241,7 +241,7 @@ def _claim(now, limit):
         ChatNotice.objects.filter(pk__in=list(due)).update(claimed_at=now, claim_token=token)
     return list(
         ChatNotice.objects.filter(claim_token=token, claimed_at=now)
-        .select_related("addressee", "addressee__notice_prefs", "team", "team__chat")
+        .select_related("lead", "addressee", "addressee__notice_prefs", "team", "team__chat")
         .order_by("id")
     )
 
@@ -279,6 +279,8 @@ def _send_slack(group):
     if not settings.SLACK_BOT_TOKEN:
         raise _Skip("Slack is not set up (SLACK_BOT_TOKEN is empty).")
     if first.kind == NoticeKind.NEW_MQL:
+        if first.lead.owner_id != first.addressee_id:
+            raise _Skip("The lead has another owner now (they get a message of their own).")
         channel = slack_id_of(first.addressee) if first.addressee else None
         if channel is None:
             raise _Skip(f"No Slack account has the e-mail address of {first.addressee}.")

@@ -160,7 +160,7 @@ def _distinct_choices(leads, field):
 
 
 class NotificationPreferencesForm(forms.ModelForm):
-    """Channels per kind of notice and quiet hours; both ends of the quiet hours or neither."""
+    """Channels per kind of notice and quiet hours (the model's constraint wants both ends or neither)."""
 
     class Meta:
         model = NotificationPreferences
@@ -181,9 +181,3 @@ class NotificationPreferencesForm(forms.ModelForm):
         }
         labels = {"quiet_from": "Quiet from", "quiet_until": "until", "time_zone": "Your time zone"}
         help_texts = {"time_zone": "IANA name, e.g. Europe/Berlin. Quiet hours are in this zone."}
-
-    def clean(self):
-        data = super().clean()
-        if (data.get("quiet_from") is None) != (data.get("quiet_until") is None):
-            raise forms.ValidationError("Give both ends of your quiet hours, or neither.")
-        return data

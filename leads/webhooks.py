@@ -117,6 +117,8 @@ def deliver_batch(*, now=None, limit=None):
         return 0, 0
     events = LeadEvent.objects.select_related("lead", "actor", "owner", "reason").in_bulk({row[2] for row in rows})
     subscriptions = WebhookSubscription.objects.in_bulk({row[1] for row in rows})
+    # A subscription deleted since the claim took its deliveries with it.
+    rows = [row for row in rows if row[1] in subscriptions]
     jobs = []
     for delivery_id, subscription_id, event_id, _attempts, _queued_at in rows:
         jobs.append((delivery_id, subscriptions[subscription_id], f"evt_{event_id}", body_of(events[event_id])))

@@ -238,7 +238,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='notificationpreferences',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('quiet_from__isnull', True), ('quiet_until__isnull', True)), models.Q(('quiet_from__isnull', False), ('quiet_until__isnull', False)), _connector='OR'), name='notificationpreferences_quiet_hours_both_or_none'),
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('quiet_from__isnull', True), ('quiet_until__isnull', True)), models.Q(('quiet_from__isnull', False), ('quiet_until__isnull', False)), _connector='OR'), name='notificationpreferences_quiet_hours_both_or_none', violation_error_message='Give both ends of your quiet hours, or neither.'),
         ),
         migrations.AddIndex(
             model_name='webhookattempt',

@@ -77,6 +77,7 @@ class NotificationPreferences(models.Model):
                 condition=Q(quiet_from__isnull=True, quiet_until__isnull=True)
                 | Q(quiet_from__isnull=False, quiet_until__isnull=False),
                 name="notificationpreferences_quiet_hours_both_or_none",
+                violation_error_message="Give both ends of your quiet hours, or neither.",
             ),
         ]
 
