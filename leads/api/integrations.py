@@ -61,9 +61,14 @@ FeedPage = inline_serializer(
 )
 
 
-class FeedQuery(serializers.Serializer):
-    after = serializers.CharField(required=False, max_length=200)
-    page_size = serializers.IntegerField(required=False, min_value=1, max_value=feed.MAX_PAGE_SIZE)
+def _page_size(request):
+    # Read by hand: a form-style serializer would take an empty ?page_size= for "not given".
+    raw = request.query_params.get("page_size")
+    if raw is None:
+        return feed.DEFAULT_PAGE_SIZE
+    if not raw.isdecimal() or not 1 <= int(raw) <= feed.MAX_PAGE_SIZE:
+        raise ValidationError({"page_size": [f"Use a whole number from 1 to {feed.MAX_PAGE_SIZE}."]})
+    return int(raw)
 
 
 class EventFeed(APIView):
@@ -75,20 +80,17 @@ class EventFeed(APIView):
             OpenApiParameter("after", OpenApiTypes.STR, description="The next_cursor of the previous page."),
             OpenApiParameter(
                 "page_size",
-                OpenApiTypes.INT,
-                description=f"1 to {feed.MAX_PAGE_SIZE}, default {feed.DEFAULT_PAGE_SIZE}.",
+                {"type": "integer", "minimum": 1, "maximum": feed.MAX_PAGE_SIZE},
+                description=f"Default {feed.DEFAULT_PAGE_SIZE}.",
             ),
         ],
         responses=documented({200: FeedPage}, 400, 401),
     )
     def get(self, request):
-        query = FeedQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        after = query.validated_data.get("after")
+        size = _page_size(request)
+        after = request.query_params.get("after") or None
         try:
-            events, cursor = feed.page(
-                request.user, after=after, size=query.validated_data.get("page_size", feed.DEFAULT_PAGE_SIZE)
-            )
+            events, cursor = feed.page(request.user, after=after, size=size)
         except feed.InvalidCursor as exc:
             raise ValidationError({"after": [str(exc)]}) from None
         next_url = None
@@ -203,7 +205,8 @@ ADMIN_ERRORS = (400, 401, 403, 404)
 
 @extend_schema_view(
     list=extend_schema(
-        summary="Webhook subscriptions", responses=documented({200: SubscriptionSerializer(many=True)}, 401, 403)
+        summary="Webhook subscriptions",
+        responses=documented({200: SubscriptionSerializer(many=True)}, 400, 401, 403, 404),
     ),
     retrieve=extend_schema(
         summary="One webhook subscription", responses=documented({200: SubscriptionSerializer}, 401, 403, 404)

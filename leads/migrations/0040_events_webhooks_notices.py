@@ -171,7 +171,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='leadevent',
-            index=models.Index(fields=['txid', 'id'], name='leadevent_feed_idx'),
+            index=models.Index(fields=['txid', 'id'], include=('lead',), name='leadevent_feed_idx'),
         ),
         migrations.AddField(
             model_name='chatnotice',

@@ -72,8 +72,9 @@ class LeadEvent(models.Model):
         indexes = [
             # A lead's history page, oldest first.
             models.Index(fields=["lead", "at"], name="leadevent_lead_at_idx"),
-            # The event feed (GET /api/events/), a page at a time in commit-safe order.
-            models.Index(fields=["txid", "id"], name="leadevent_feed_idx"),
+            # The event feed (GET /api/events/), a page at a time in commit-safe order; the lead
+            # rides along so a scoped reader's filter is checked in the index alone.
+            models.Index(fields=["txid", "id"], name="leadevent_feed_idx", include=["lead"]),
         ]
 
     def __str__(self):

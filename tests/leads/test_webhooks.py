@@ -57,7 +57,7 @@ def test_admin_creates_a_subscription_and_gets_its_secret_once(admin):
 
 
 @pytest.mark.parametrize("persona", ["rep", "manager", "marketer"])
-def test_only_admins_manage_webhooks(request, persona):
+def test_only_admins_manage_webhooks(db, request, persona):
     client = APIClient()
     client.force_authenticate(request.getfixturevalue(persona))
 

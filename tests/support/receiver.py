@@ -33,12 +33,44 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
 
 
-class Receiver:
+class _LocalServer:
+    """Serves ``handler`` on a free port of 127.0.0.1 in a thread, inside a ``with`` block."""
+
+    path = "/"
+
+    def _serve(self, handler):
+        self.server = _Server(("127.0.0.1", 0), handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server.server_address[1]}{self.path}"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _reply(handler, status, body):
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+class Receiver(_LocalServer):
     """A webhook endpoint: checks each request's signature with the standardwebhooks library.
 
     ``answer`` decides the status code of each request (a function of the
     request number, from 0), default 200; a request with a bad signature gets 401.
     """
+
+    path = "/hooks/funnel"
 
     def __init__(self, secret=None, *, answer=None, delay=0.0):
         self.secret = secret
@@ -67,40 +99,24 @@ class Receiver:
                 if receiver.delay:
                     time.sleep(receiver.delay)
                 status = 401 if verified is False else receiver.answer(number)
-                reply = json.dumps({"ok": 200 <= status < 300, "n": number}).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
+                _reply(self, status, json.dumps({"ok": 200 <= status < 300, "n": number}).encode())
 
             def log_message(self, *args):
                 pass
 
-        self.server = _Server(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/funnel"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        self._serve(Handler)
 
     def ids(self):
         return [request.webhook_id for request in self.received]
 
 
-class SlackAPI:
+class SlackAPI(_LocalServer):
     """A stand-in for Slack's Web API (SLACK_API_URL points here): records calls, answers like Slack.
 
     ``users`` maps Slack user ids to e-mail addresses (users.lookupByEmail, users.info).
     """
+
+    path = "/api/"
 
     def __init__(self, users=None):
         self.users = dict(users or {})
@@ -120,32 +136,14 @@ class SlackAPI:
                     args = {key: values[0] for key, values in parse_qs(raw.decode()).items()}
                 method = self.path.rsplit("/", 1)[-1]
                 reply = api.answer(method, args, self.headers.get("Authorization", ""))
-                body = json.dumps(reply).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                _reply(self, 200, json.dumps(reply).encode())
 
             do_GET = do_POST
 
             def log_message(self, *args):
                 pass
 
-        self.server = _Server(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.server.server_address[1]}/api/"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        self._serve(Handler)
 
     def answer(self, method, args, authorization):
         with self.lock:
