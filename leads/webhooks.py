@@ -115,7 +115,7 @@ def deliver_batch(*, now=None, limit=None):
     rows = _claim(now, limit)
     if not rows:
         return 0, 0
-    events = LeadEvent.objects.select_related("lead", "actor", "owner", "reason").in_bulk({row[2] for row in rows})
+    events = feed.with_relations(LeadEvent.objects).in_bulk({row[2] for row in rows})
     subscriptions = WebhookSubscription.objects.in_bulk({row[1] for row in rows})
     # A subscription deleted since the claim took its deliveries with it.
     rows = [row for row in rows if row[1] in subscriptions]
