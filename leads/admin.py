@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count, Q
@@ -207,8 +208,8 @@ class WebhookSubscriptionForm(forms.ModelForm):
 
 
 class ReplayRangeForm(forms.Form):
-    start = forms.DateTimeField(help_text="YYYY-MM-DD HH:MM, in UTC")
-    end = forms.DateTimeField(help_text="YYYY-MM-DD HH:MM, in UTC")
+    start = forms.DateTimeField(help_text=f"YYYY-MM-DD HH:MM, {settings.TIME_ZONE}")
+    end = forms.DateTimeField(help_text=f"YYYY-MM-DD HH:MM, {settings.TIME_ZONE}")
 
     def clean(self):
         data = super().clean()

@@ -49,6 +49,12 @@ def rita(rep):
     return rep
 
 
+@pytest.fixture(autouse=True)
+def local_receivers_allowed(settings):
+    """The receivers these tests start listen on 127.0.0.1 (on under DEBUG, whatever CI sets)."""
+    settings.FUNNEL_OUTBOUND_ALLOW_PRIVATE = True
+
+
 def slack_request(client, payload, *, secret=SIGNING_SECRET, age=0, signature=None):
     body = urlencode({"payload": json.dumps(payload)})
     timestamp = str(int(time.time()) - age)

@@ -25,6 +25,12 @@ from ..factories import lead_in_stage, make_lead, make_user
 from ..support.receiver import Receiver
 
 
+@pytest.fixture(autouse=True)
+def local_receivers_allowed(settings):
+    """The receivers these tests start listen on 127.0.0.1 (on under DEBUG, whatever CI sets)."""
+    settings.FUNNEL_OUTBOUND_ALLOW_PRIVATE = True
+
+
 def subscribe(url, *types, **fields):
     return WebhookSubscription.objects.create(url=url, event_types=list(types), **fields)
 
@@ -364,3 +370,32 @@ def test_redirects_are_not_followed(db):
 
     assert answer.status == 307 and not answer.ok
     assert len(receiver.received) == 1
+
+
+def test_admins_add_a_subscription_and_replay_a_range_in_the_admin(client, admin, rep):
+    client.force_login(admin)
+    response = client.post(
+        "/admin/leads/webhooksubscription/add/",
+        {"url": "https://crm.example.com/hooks", "event_types": ["lead.created"], "is_active": "on"},
+        follow=True,
+    )
+    subscription = WebhookSubscription.objects.get()
+    assert subscription.secret in response.content.decode(), "the secret is shown once, on creation"
+    make_lead()
+    WebhookDelivery.objects.all().delete()
+    now = timezone.now()
+
+    response = client.post(
+        f"/admin/leads/webhooksubscription/{subscription.pk}/replay/",
+        {
+            "start": (now - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"),
+            "end": (now + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"),
+        },
+    )
+
+    assert response.status_code == 302
+    assert WebhookDelivery.objects.filter(subscription=subscription).count() == 1
+    assert (
+        subscription.secret
+        not in client.get(f"/admin/leads/webhooksubscription/{subscription.pk}/change/").content.decode()
+    )
