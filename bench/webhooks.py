@@ -145,18 +145,27 @@ def throughput(options):
                     for pk in range(1, FAN_OUT_EVENTS + 1)
                 )
                 queued = WebhookDelivery.objects.count()
-                start, load = time.perf_counter(), os.getloadavg()[0]
+                start, start_cpu, load = time.perf_counter(), time.process_time(), os.getloadavg()[0]
                 delivered, _more = webhooks.deliver_webhooks()
-                seconds = time.perf_counter() - start
+                seconds, cpu = time.perf_counter() - start, time.process_time() - start_cpu
                 transaction.set_rollback(True)
             counts = _counts(url)
             received = counts["received"] - before
             if delivered != FAN_OUT_EVENTS or received != FAN_OUT_EVENTS or queued != FAN_OUT_EVENTS:
                 raise BenchError(f"queued {queued}, delivered {delivered}, receiver got {received}")
             rate = delivered / seconds
-            runs.append({"seconds": round(seconds, 3), "per_second": round(rate), "load": round(load, 2)})
+            cpu_ms = cpu * 1000 / delivered
+            runs.append(
+                {
+                    "seconds": round(seconds, 3),
+                    "per_second": round(rate),
+                    "sender_cpu_ms": round(cpu_ms, 3),
+                    "load": load,
+                }
+            )
             print(
-                f"  run {number}: {delivered:,} delivered in {seconds:.2f} s = {rate:,.0f}/s (load {load:.1f})",
+                f"  run {number}: {delivered:,} delivered in {seconds:.2f} s = {rate:,.0f}/s, "
+                f"sender CPU {cpu_ms:.2f} ms each (load {load:.1f})",
                 flush=True,
             )
         verified = _counts(url)["verified"]
