@@ -241,13 +241,14 @@ class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
         serializer.save(created_by=self.request.user)
 
     @extend_schema(
-        summary="A subscription's deliveries, newest first",
+        summary="A subscription's deliveries, newest events first",
         parameters=[OpenApiParameter("status", OpenApiTypes.STR, enum=["pending", "delivered", "failed"])],
         responses=documented({200: DeliverySerializer(many=True)}, 400, 401, 403, 404),
     )
     @action(detail=True, methods=["get"])
     def deliveries(self, request, pk=None):
-        deliveries = self.get_object().deliveries.order_by("-id")
+        # Newest events first, read backwards from the (subscription, event) unique index.
+        deliveries = self.get_object().deliveries.order_by("-event_id")
         wanted = request.query_params.get("status")
         filters = {
             "pending": {"delivered_at__isnull": True, "failed_at__isnull": True},
