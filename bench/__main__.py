@@ -17,6 +17,8 @@ BENCHMARKS = {
     "csv_import": "bench.csv_import",
     "rescore": "bench.rescore",
     "reports": "bench.reports",
+    "webhooks": "bench.webhooks",
+    "event_feed": "bench.event_feed",
 }
 
 

@@ -289,6 +289,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 SLA_SWEEP_INTERVAL_SECONDS = env_float("SLA_SWEEP_INTERVAL_SECONDS", 60.0)
 OUTBOX_INTERVAL_SECONDS = env_float("OUTBOX_INTERVAL_SECONDS", 60.0)
 ROUTING_INTERVAL_SECONDS = env_float("ROUTING_INTERVAL_SECONDS", 60.0)
+WEBHOOK_INTERVAL_SECONDS = env_float("WEBHOOK_INTERVAL_SECONDS", 5.0)
+CHAT_INTERVAL_SECONDS = env_float("CHAT_INTERVAL_SECONDS", 5.0)
 CELERY_BEAT_SCHEDULE = {
     "flag-overdue-leads-every-minute": {
         "task": "leads.tasks.flag_overdue_leads_task",
@@ -305,6 +307,18 @@ CELERY_BEAT_SCHEDULE = {
     "route-waiting-mqls-every-minute": {
         "task": "leads.tasks.route_waiting_mqls_task",
         "schedule": ROUTING_INTERVAL_SECONDS,
+    },
+    "flag-sla-risks-every-minute": {
+        "task": "leads.tasks.flag_sla_risks_task",
+        "schedule": SLA_SWEEP_INTERVAL_SECONDS,
+    },
+    "deliver-webhooks-every-5-seconds": {
+        "task": "leads.tasks.deliver_webhooks_task",
+        "schedule": WEBHOOK_INTERVAL_SECONDS,
+    },
+    "deliver-chat-notices-every-5-seconds": {
+        "task": "leads.tasks.deliver_chat_notices_task",
+        "schedule": CHAT_INTERVAL_SECONDS,
     },
 }
 
@@ -327,6 +341,31 @@ FUNNEL_OUTBOX_MAX_ATTEMPTS = env_int("FUNNEL_OUTBOX_MAX_ATTEMPTS", 10)
 # recognised, and cannot be re-hashed (see leads/privacy.py).
 FUNNEL_ERASURE_KEY = os.environ.get("FUNNEL_ERASURE_KEY", "")
 FUNNEL_ERASURE_KEY_FALLBACKS = env_list("FUNNEL_ERASURE_KEY_FALLBACKS", [])
+
+# Requests to URLs admins typed in (webhooks, Teams). Private, loopback and link-local
+# addresses are refused unless allowed; allowed under DEBUG so a local receiver works.
+FUNNEL_OUTBOUND_ALLOW_PRIVATE = env_bool("FUNNEL_OUTBOUND_ALLOW_PRIVATE", DEBUG)
+FUNNEL_OUTBOUND_CONNECT_TIMEOUT = env_float("FUNNEL_OUTBOUND_CONNECT_TIMEOUT", 3.0)
+FUNNEL_OUTBOUND_READ_TIMEOUT = env_float("FUNNEL_OUTBOUND_READ_TIMEOUT", 10.0)
+# Webhooks: parallel requests per worker, deliveries claimed at once, the claim's lease,
+# the first retry (each next one waits 4x longer, up to the maximum, +-20% jitter), how
+# long a delivery is retried, and how long a subscription may fail before it is switched off.
+FUNNEL_WEBHOOK_CONCURRENCY = env_int("FUNNEL_WEBHOOK_CONCURRENCY", 16)
+FUNNEL_WEBHOOK_BATCH = env_int("FUNNEL_WEBHOOK_BATCH", 500)
+FUNNEL_WEBHOOK_LEASE_SECONDS = env_int("FUNNEL_WEBHOOK_LEASE_SECONDS", 120)
+FUNNEL_WEBHOOK_FIRST_RETRY_SECONDS = env_float("FUNNEL_WEBHOOK_FIRST_RETRY_SECONDS", 10.0)
+FUNNEL_WEBHOOK_MAX_RETRY_SECONDS = env_float("FUNNEL_WEBHOOK_MAX_RETRY_SECONDS", 6 * 3600.0)
+FUNNEL_WEBHOOK_RETRY_FOR_SECONDS = env_int("FUNNEL_WEBHOOK_RETRY_FOR_SECONDS", 24 * 3600)
+FUNNEL_WEBHOOK_DISABLE_AFTER_SECONDS = env_int("FUNNEL_WEBHOOK_DISABLE_AFTER_SECONDS", 24 * 3600)
+
+# Slack: the app's bot token and signing secret; the Web API's base URL is a setting so
+# that tests (and a proxy) can point it elsewhere.
+SLACK_BOT_TOKEN = os.environ.get("SLACK_BOT_TOKEN", "")
+SLACK_SIGNING_SECRET = os.environ.get("SLACK_SIGNING_SECRET", "")
+SLACK_API_URL = os.environ.get("SLACK_API_URL", "https://slack.com/api/")
+# Chat notices: a team channel gets one message for at most this many leads at once.
+FUNNEL_CHAT_LEADS_PER_MESSAGE = env_int("FUNNEL_CHAT_LEADS_PER_MESSAGE", 10)
+FUNNEL_CHAT_MAX_ATTEMPTS = env_int("FUNNEL_CHAT_MAX_ATTEMPTS", 10)
 
 
 LOGGING = {

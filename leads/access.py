@@ -4,6 +4,7 @@ Roles are Django groups (created by migration): rep, manager, marketer, admin.
 Superusers count as admins. A manager's reach is the teams they manage.
 """
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from .models import Lead, TeamMember
@@ -90,6 +91,11 @@ def can_act(user, lead, action):
         owns_lead = lead.owner_id is not None and lead.owner_id == user.pk and bool(roles)
         return MARKETER in roles or manages_lead or owns_lead
     return MARKETER in roles
+
+
+def admins():
+    """Return the active users who hold the admin role (superusers included); raises nothing."""
+    return get_user_model().objects.filter(Q(groups__name=ADMIN) | Q(is_superuser=True), is_active=True).distinct()
 
 
 def can_create_leads(user):

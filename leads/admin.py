@@ -1,25 +1,37 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect
+from django.db import models
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.html import format_html
 
-from . import privacy
+from . import outbound, privacy, webhooks
 from .models import (
+    EVENT_TYPES,
     Activity,
     BusinessHours,
+    ChatNotice,
     ErasedAddress,
     Holiday,
     Lead,
     LeadEvent,
     MqlEpisode,
+    NotificationPreferences,
     OptOut,
     OutboxMessage,
     RejectionReason,
+    SlackIdentity,
     SLAPolicy,
     Team,
+    TeamChat,
     TeamMember,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
 )
 
 admin.site.site_header = "Funnel administration"
@@ -46,11 +58,40 @@ class TeamMemberInline(admin.TabularInline):
     readonly_fields = ["last_routed_at"]
 
 
+# Admins type these addresses; one without a scheme is meant as https.
+URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
+
+
+class TeamChatInline(admin.StackedInline):
+    model = TeamChat
+    can_delete = False
+    formfield_overrides = URL_FIELDS
+    verbose_name = "chat (Slack and Microsoft Teams)"
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form.clean_teams_webhook_url = _clean_outbound_url("teams_webhook_url")
+        return formset
+
+
+def _clean_outbound_url(field):
+    def clean(form):
+        url = form.cleaned_data.get(field)
+        if url:
+            try:
+                outbound.check_url(url)
+            except outbound.RefusedURL as exc:
+                raise forms.ValidationError(str(exc)) from None
+        return url
+
+    return clean
+
+
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
     list_display = ["name", "is_active"]
     search_fields = ["name"]
-    inlines = [TeamMemberInline]
+    inlines = [TeamMemberInline, TeamChatInline]
 
 
 class HolidayInline(admin.TabularInline):
@@ -194,3 +235,143 @@ class ErasedAddressAdmin(ReadOnlyAdmin):
             form.add_error("address", "This address was not erased (or was erased under a key no longer listed).")
         context = {**self.admin_site.each_context(request), "form": form, "title": "Release an erased address"}
         return TemplateResponse(request, "admin/leads/erasedaddress/release.html", context)
+
+
+class WebhookSubscriptionForm(forms.ModelForm):
+    event_types = forms.MultipleChoiceField(
+        choices=[(name, name) for name in EVENT_TYPES], widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ["url", "description", "event_types", "is_active"]
+
+    clean_url = _clean_outbound_url("url")
+
+
+class ReplayRangeForm(forms.Form):
+    start = forms.DateTimeField(help_text=f"YYYY-MM-DD HH:MM, {settings.TIME_ZONE}")
+    end = forms.DateTimeField(help_text=f"YYYY-MM-DD HH:MM, {settings.TIME_ZONE}")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["end"] <= data["start"]:
+            raise forms.ValidationError("The end must be after the start.")
+        return data
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    form = WebhookSubscriptionForm
+    formfield_overrides = URL_FIELDS
+    list_display = ["url", "types", "is_active", "pending", "failing_since", "disabled_at"]
+    list_filter = ["is_active"]
+    search_fields = ["url", "description"]
+    readonly_fields = ["created_by", "created_at", "failing_since", "disabled_at", "disabled_reason", "replay"]
+
+    def get_queryset(self, request):
+        pending = Q(deliveries__delivered_at__isnull=True, deliveries__failed_at__isnull=True)
+        return super().get_queryset(request).annotate(pending_count=Count("deliveries", filter=pending))
+
+    @admin.display(description="event types")
+    def types(self, obj):
+        return ", ".join(obj.event_types)
+
+    @admin.display(description="pending deliveries", ordering="pending_count")
+    def pending(self, obj):
+        return obj.pending_count
+
+    @admin.display(description="replay")
+    def replay(self, obj):
+        if obj.pk is None:
+            return "-"
+        url = reverse("admin:leads_webhooksubscription_replay", args=[obj.pk])
+        return format_html('<a href="{}">Send the events of a time range again</a>', url)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        elif "is_active" in form.changed_data and obj.is_active:
+            obj.failing_since = obj.disabled_at = None
+            obj.disabled_reason = ""
+        super().save_model(request, obj, form, change)
+        if not change:
+            self.message_user(
+                request,
+                f"Signing secret, shown this once (the receiver verifies signatures with it): {obj.secret}",
+                messages.WARNING,
+            )
+
+    def get_urls(self):
+        replay = self.admin_site.admin_view(self.replay_view)
+        return [path("<int:pk>/replay/", replay, name="leads_webhooksubscription_replay"), *super().get_urls()]
+
+    def replay_view(self, request, pk):
+        subscription = get_object_or_404(WebhookSubscription, pk=pk)
+        if not self.has_change_permission(request, subscription):
+            return redirect("admin:index")
+        form = ReplayRangeForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            queued = webhooks.replay_range(subscription, **form.cleaned_data)
+            self.message_user(request, f"{queued} events queued again for {subscription.url}.", messages.SUCCESS)
+            return redirect("admin:leads_webhooksubscription_change", pk)
+        context = {**self.admin_site.each_context(request), "title": f"Replay events to {subscription.url}"}
+        context.update(form=form, subscription=subscription, opts=self.model._meta)
+        return render(request, "admin/leads/webhook_replay.html", context)
+
+
+class WebhookAttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    fields = ["at", "status_code", "latency_ms", "response_excerpt", "error"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["webhook_id", "subscription", "event", "status", "attempts", "next_attempt_at", "last_status"]
+    list_filter = [
+        "subscription",
+        ("delivered_at", admin.EmptyFieldListFilter),
+        ("failed_at", admin.EmptyFieldListFilter),
+    ]
+    list_select_related = ["subscription", "event"]
+    raw_id_fields = ["event"]
+    inlines = [WebhookAttemptInline]
+    actions = ["replay_selected"]
+
+    @admin.action(description="Send the selected deliveries again (same webhook-id)")
+    def replay_selected(self, request, queryset):
+        for delivery in queryset:
+            webhooks.replay_delivery(delivery)
+        self.message_user(request, f"{queryset.count()} deliveries queued again.", messages.SUCCESS)
+
+    def has_change_permission(self, request, obj=None):
+        # Viewing and the replay action; nothing is edited by hand.
+        return request.method != "POST" or obj is None
+
+
+@admin.register(SlackIdentity)
+class SlackIdentityAdmin(admin.ModelAdmin):
+    list_display = ["user", "slack_user_id", "email", "linked_at"]
+    search_fields = ["user__username", "email", "slack_user_id"]
+    autocomplete_fields = ["user"]
+
+
+@admin.register(NotificationPreferences)
+class NotificationPreferencesAdmin(admin.ModelAdmin):
+    list_display = ["user", "time_zone", "quiet_from", "quiet_until"]
+    search_fields = ["user__username"]
+    autocomplete_fields = ["user"]
+
+
+@admin.register(ChatNotice)
+class ChatNoticeAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "kind", "target", "lead", "team", "addressee", "sent_at", "attempts", "last_error"]
+    list_filter = ["kind", "target", ("sent_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["lead", "team", "addressee"]
+    date_hierarchy = "created_at"

@@ -125,7 +125,10 @@ def _names(events):
     for model, ids in wanted.items():
         if not ids:
             continue
-        for obj in model.objects.filter(pk__in=ids):
+        found = model.objects.filter(pk__in=ids)
+        if model is Permission:
+            found = found.select_related("content_type")  # a permission's name includes its model's
+        for obj in found:
             names[model, obj.pk] = (obj.get_full_name() or obj.get_username()) if model is User else str(obj)
     return names
 

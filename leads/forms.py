@@ -9,7 +9,7 @@ only check the shape of the input; the transitions enforce the rules.
 from django import forms
 from django.contrib.auth import get_user_model
 
-from .models import SALES_ACTIVITY_KINDS, ActivityKind, Lead, OptOut, RejectionReason, Team
+from .models import SALES_ACTIVITY_KINDS, ActivityKind, Lead, NotificationPreferences, OptOut, RejectionReason, Team
 from .transitions import EDITABLE_FIELDS, MAX_NOTE_LENGTH
 
 SALES_ACTIVITY_CHOICES = [(kind.value, ActivityKind(kind).label) for kind in SALES_ACTIVITY_KINDS]
@@ -183,3 +183,27 @@ class RejectedFilterForm(forms.Form):
 def _distinct_choices(leads, field):
     values = leads.exclude(**{field: ""}).order_by(field).values_list(field, flat=True).distinct()
     return [(value, value) for value in values]
+
+
+class NotificationPreferencesForm(forms.ModelForm):
+    """Channels per kind of notice and quiet hours (the model's constraint wants both ends or neither)."""
+
+    class Meta:
+        model = NotificationPreferences
+        fields = [
+            "time_zone",
+            "quiet_from",
+            "quiet_until",
+            "new_mql_email",
+            "new_mql_chat",
+            "sla_risk_email",
+            "sla_risk_chat",
+            "sla_breach_email",
+            "sla_breach_chat",
+        ]
+        widgets = {
+            "quiet_from": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "quiet_until": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        }
+        labels = {"quiet_from": "Quiet from", "quiet_until": "until", "time_zone": "Your time zone"}
+        help_texts = {"time_zone": "IANA name, e.g. Europe/Berlin. Quiet hours are in this zone."}

@@ -6,6 +6,9 @@ the lead as it is after the change, so per-rep and per-episode reports read
 them straight from the row. ``write()`` stores many rows at once.
 """
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.db import connection
 
 from .models import LeadEvent
@@ -16,8 +19,26 @@ FIELDS = ("lead_id", "kind", "at", "actor_id", "from_stage", "to_stage", "owner_
 FIELDS += ("payload",)
 
 
+# The channel the current action came through ("slack"), recorded in the payload of
+# every row it writes; empty for the web pages and the API.
+_via = ContextVar("history_via", default="")
+
+
+@contextmanager
+def via(channel):
+    """Record ``channel`` as where the actions inside this block came from (``payload["via"]``); raises nothing."""
+    token = _via.set(channel)
+    try:
+        yield
+    finally:
+        _via.reset(token)
+
+
 def event(lead, kind, *, by, now, from_stage="", to_stage="", reason=None, note="", payload=None):
     """Return the unsaved history row of ``kind`` for ``lead`` (as it is after the change) at ``now``; raises nothing."""
+    payload = payload or {}
+    if _via.get():
+        payload = {**payload, "via": _via.get()}
     return LeadEvent(
         lead_id=lead.pk,
         kind=kind,
@@ -29,7 +50,7 @@ def event(lead, kind, *, by, now, from_stage="", to_stage="", reason=None, note=
         episode=lead.mql_episode,
         reason_id=reason.pk if reason is not None else None,
         note=note,
-        payload=payload or {},
+        payload=payload,
     )
 
 

@@ -1,8 +1,10 @@
 """E-mails about leads, sent through the outbox table.
 
 A notification is queued as an ``OutboxMessage`` row in the same transaction as
-its cause; ``deliver_outbox`` claims unsent rows with a lease, renders and sends
-them, and marks each one sent right after its send.
+its cause; ``deliver_outbox`` claims unsent rows with a lease, asks the
+recipient's preferences (``leads.preferences.decide``: send, hold until their
+quiet hours end, or drop), renders and sends them, and marks each one sent right
+after its send.
 """
 
 import logging
@@ -17,6 +19,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from . import preferences
 from .models import Lead, OutboxMessage, TeamMember
 
 log = logging.getLogger(__name__)
@@ -31,6 +34,8 @@ TEMPLATES = {
     OutboxMessage.Kind.ASSIGNED: "emails/assigned",
     OutboxMessage.Kind.SLA_BREACH_OWNER: "emails/sla_breach_owner",
     OutboxMessage.Kind.SLA_BREACH_MANAGER: "emails/sla_breach_manager",
+    OutboxMessage.Kind.SLA_RISK: "emails/sla_risk",
+    OutboxMessage.Kind.WEBHOOK_DISABLED: "emails/webhook_disabled",
 }
 
 
@@ -61,6 +66,7 @@ def _claim(now, limit):
     token = uuid.uuid4().hex
     due = (
         OutboxMessage.objects.filter(sent_at__isnull=True, attempts__lt=settings.FUNNEL_OUTBOX_MAX_ATTEMPTS)
+        .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
         .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - lease))
         .order_by("created_at", "id")
         .values_list("id", flat=True)[:limit]
@@ -74,7 +80,7 @@ def _claim(now, limit):
     ).update(claimed_at=now, claim_token=token)
     return list(
         OutboxMessage.objects.filter(claim_token=token, claimed_at=now, sent_at__isnull=True)
-        .select_related("lead", "lead__owner", "lead__team", "lead__sla_policy", "recipient")
+        .select_related("lead", "lead__owner", "lead__team", "lead__sla_policy", "recipient", "recipient__notice_prefs")
         .order_by("id")
     )
 
@@ -89,7 +95,7 @@ def render(message):
         lead = message.lead
         context.update(lead=lead, url=site_url(lead.get_absolute_url()))
         context["managers"] = TeamMember.objects.filter(team_id=lead.team_id, role=TeamMember.Role.MANAGER)
-    else:
+    elif message.kind in DIGEST_PAGES:
         ids = list(message.context.get("lead_ids", []))
         listed = Lead.objects.filter(pk__in=ids[:DIGEST_LISTED]).select_related("owner", "team", "sla_policy")
         order = {lead_id: position for position, lead_id in enumerate(ids)}
@@ -125,6 +131,11 @@ def deliver_outbox(*, now=None, limit=200):
             ).update(claimed_at=timezone.now())
             if not renewed:
                 continue
+            notice_kind = preferences.EMAIL_NOTICE_KINDS.get(message.kind)
+            decision = preferences.decide(message.recipient, notice_kind, preferences.EMAIL, now)
+            if not decision.now:
+                _hold_or_drop(message, decision)
+                continue
             try:
                 delivered = mail.send_messages([render(message)])
             except Exception as exc:  # keep going; the row is retried after its lease
@@ -138,3 +149,11 @@ def deliver_outbox(*, now=None, limit=200):
             )
             sent += delivered or 0
     return sent
+
+
+def _hold_or_drop(message, decision):
+    if decision.send:  # quiet hours: back in the queue until they end
+        changes = {"not_before": decision.not_before, "claimed_at": None, "claim_token": ""}
+    else:
+        changes = {"sent_at": timezone.now(), "last_error": "Not sent: the recipient turned these e-mails off."}
+    OutboxMessage.objects.filter(pk=message.pk, sent_at__isnull=True).update(**changes)

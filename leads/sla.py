@@ -34,12 +34,17 @@ def calendar_of(policy):
     return policy.business_hours.calendar()
 
 
-def response_window(lead, start, policy=None):
-    """Return ``(policy, due_at)`` for an MQL of ``lead`` routed at ``start`` (under ``policy`` if given); raises ValueError if the calendar has no working time."""
+# An MQL is at risk once this share of its response window is left.
+RISK_SHARE_LEFT = 0.25
+
+
+def response_clock(lead, start, policy=None):
+    """Return ``(policy, due_at, risk_at)`` for an MQL of ``lead`` routed at ``start``: risk_at is when a quarter of the window (business time) is left; raises ValueError if the calendar has no working time."""
     policy = policy or policy_for(lead)
-    if policy is None:
-        return None, start + timedelta(minutes=settings.FUNNEL_DEFAULT_SLA_MINUTES)
-    return policy, business_hours.due_at(start, policy.window, calendar_of(policy))
+    window = policy.window if policy else timedelta(minutes=settings.FUNNEL_DEFAULT_SLA_MINUTES)
+    calendar = calendar_of(policy)
+    due = business_hours.due_at(start, window, calendar)
+    return policy, due, business_hours.due_at(start, window * (1 - RISK_SHARE_LEFT), calendar)
 
 
 def business_time_left(lead, now, calendar=None):
@@ -319,3 +324,51 @@ def _closing_after(at, calendar):
         if closing.replace(fold=fold) > at:
             return closing.replace(fold=fold)
     return closing
+
+
+# The risk sweep, one statement like the breach sweep: clear the pending risk moment of
+# every awaiting MQL that reached it (a second run finds nothing to clear), and for those
+# still before their due time and not breached queue the owner's e-mail and the team's
+# chat notices. Whether and when each is sent is the recipient's choice, asked at delivery.
+_RISK_SQL = """
+WITH claimed AS (
+    UPDATE leads_lead
+       SET sla_risk_at = NULL
+     WHERE stage = 'mql' AND first_follow_up_at IS NULL AND sla_risk_at <= %(now)s
+    RETURNING id, owner_id, team_id, sla_due_at, sla_breached_at
+), at_risk AS (
+    SELECT id, owner_id, team_id, 'sla_risk:' || id || ':' || extract(epoch FROM sla_due_at)::bigint AS key
+      FROM claimed
+     WHERE sla_breached_at IS NULL AND sla_due_at > %(now)s AND owner_id IS NOT NULL
+), mail AS (
+    INSERT INTO leads_outboxmessage (kind, lead_id, recipient_id, to_email, dedupe_key, context, created_at,
+                                     not_before, claimed_at, claim_token, attempts, sent_at, last_error)
+    SELECT 'sla_risk', at_risk.id, person.id, person.email, at_risk.key, '{}'::jsonb, %(now)s,
+           NULL, NULL, '', 0, NULL, ''
+      FROM at_risk
+      JOIN auth_user person ON person.id = at_risk.owner_id
+     WHERE person.email <> ''
+    ON CONFLICT (dedupe_key) DO NOTHING
+), chat AS (
+    INSERT INTO leads_chatnotice (kind, target, lead_id, team_id, addressee_id, event_id, dedupe_key, created_at,
+                                  not_before, claimed_at, claim_token, attempts, sent_at, last_error,
+                                  slack_channel, slack_ts)
+    SELECT 'sla_risk', target.name, at_risk.id, at_risk.team_id, at_risk.owner_id, NULL,
+           target.name || ':' || at_risk.key, %(now)s, NULL, NULL, '', 0, NULL, '', '', ''
+      FROM at_risk
+      JOIN leads_teamchat team_chat ON team_chat.team_id = at_risk.team_id
+     CROSS JOIN LATERAL (VALUES ('slack', team_chat.slack_channel <> ''),
+                                ('teams', team_chat.teams_webhook_url <> '')) AS target(name, wanted)
+     WHERE target.wanted
+    ON CONFLICT (dedupe_key) DO NOTHING
+)
+SELECT id FROM at_risk
+"""
+
+
+def flag_sla_risks(*, now=None):
+    """Queue the SLA-risk notices of every awaiting MQL with a quarter of its window left, once per due time; returns the lead ids, raises nothing."""
+    now = (now or timezone.now()).astimezone(UTC)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_RISK_SQL, {"now": now})
+        return [row[0] for row in cursor.fetchall()]

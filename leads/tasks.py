@@ -10,7 +10,7 @@ import logging
 
 from celery import shared_task
 
-from . import background, imports, jobs, notifications, sla
+from . import background, chat, imports, jobs, notifications, sla, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,36 @@ def reassign_breached_leads_task():
 def deliver_outbox_task():
     sent = notifications.deliver_outbox()
     log.info("deliver_outbox: %d e-mails sent", sent)
+    return sent
+
+
+# A worker spends at most this long per run; a backlog continues in a follow-up task.
+WEBHOOK_RUN_SECONDS = 50
+
+
+@shared_task
+def deliver_webhooks_task():
+    delivered, more = webhooks.deliver_webhooks(budget_seconds=WEBHOOK_RUN_SECONDS)
+    log.info("deliver_webhooks: %d delivered%s", delivered, ", more due" if more else "")
+    if more:
+        background.start("leads.tasks.deliver_webhooks_task")
+    return delivered
+
+
+@shared_task
+def flag_sla_risks_task():
+    at_risk = sla.flag_sla_risks()
+    log.info("flag_sla_risks: %d MQLs at risk", len(at_risk))
+    if at_risk:
+        background.start("leads.tasks.deliver_outbox_task")
+        background.start("leads.tasks.deliver_chat_notices_task")
+    return len(at_risk)
+
+
+@shared_task
+def deliver_chat_notices_task():
+    sent = chat.deliver_chat_notices()
+    log.info("deliver_chat_notices: %d messages sent", sent)
     return sent
 
 

@@ -170,7 +170,7 @@ def _route_waiting_after_commit(lead):
 
 def _sla_window(lead, start, policy=None):
     try:
-        return sla.response_window(lead, start, policy=policy)
+        return sla.response_clock(lead, start, policy=policy)
     except ValueError as exc:
         raise InvalidInput(f"Cannot compute the SLA due time: {exc}") from None
 
@@ -420,7 +420,7 @@ def promote_to_mql(lead, *, by, team=None, now=None, note="", version=None):
         if team is None:
             raise InvalidInput("No sales team is configured to receive MQLs.", field="team")
         owner = routing.pick_owner(team, now=now)
-        policy, due = _sla_window(current, now)
+        policy, due, risk = _sla_window(current, now)
         changes = {
             "stage": Stage.MQL,
             "team": team,
@@ -434,6 +434,7 @@ def promote_to_mql(lead, *, by, team=None, now=None, note="", version=None):
             "rejection_reason": None,
             "sla_policy": policy,
             "sla_due_at": due if owner else None,
+            "sla_risk_at": risk if owner else None,
             "sla_breached_at": None,
         }
         _write(current, now, **changes)
@@ -579,6 +580,7 @@ def recycle_lead(lead, *, by, note="", now=None, version=None):
             "rejected_at": None,
             "rejection_reason": None,
             "sla_due_at": None,
+            "sla_risk_at": None,
             "sla_breached_at": None,
         }
         _write(current, now, **changes)
@@ -616,8 +618,8 @@ def reassign_lead(lead, *, by, to, note="", now=None, version=None):
         restarts_clock = current.is_awaiting_response
         if restarts_clock:
             # The lead keeps the policy it was promised; only the clock restarts.
-            policy, due = _sla_window(current, now, policy=current.sla_policy)
-            changes.update(sla_policy=policy, sla_due_at=due, sla_breached_at=None)
+            policy, due, risk = _sla_window(current, now, policy=current.sla_policy)
+            changes.update(sla_policy=policy, sla_due_at=due, sla_risk_at=risk, sla_breached_at=None)
         _write(current, now, **changes)
         _update_episode(current, owner=to, **({"due_at": current.sla_due_at} if restarts_clock else {}))
         history.record(

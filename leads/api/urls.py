@@ -2,18 +2,23 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from . import activities, views
+from . import activities, integrations, views
 
 app_name = "api"
 
 router = SimpleRouter()
 router.register("leads", views.LeadViewSet, basename="lead")
+router.register("webhooks", integrations.WebhookSubscriptionViewSet, basename="webhook")
+router.register(
+    r"webhooks/(?P<subscription_pk>[0-9]+)/deliveries", integrations.WebhookDeliveryViewSet, basename="webhook-delivery"
+)
 
 urlpatterns = [
     *router.urls,
     path("rejection-reasons/", views.RejectionReasonList.as_view(), name="rejection-reasons"),
     path("auth/token/", views.ObtainToken.as_view(), name="token"),
     path("activities/", activities.ActivityIngest.as_view(), name="activities"),
+    path("events/", integrations.EventFeed.as_view(), name="events"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", views.RedocView.as_view(url_name="api:schema"), name="redoc"),

@@ -8,7 +8,9 @@
 - ``activities``: Activity, OutboxMessage;
 - ``scoring``: ScoringRule, ScoringConfig, LeadRuleScore, ScoringRun;
 - ``imports``: ImportJob, ImportRowError;
-- ``privacy``: ErasedAddress, OptOut.
+- ``privacy``: ErasedAddress, OptOut;
+- ``webhooks``: WebhookSubscription, WebhookDelivery, WebhookAttempt;
+- ``notices``: TeamChat, SlackIdentity, NotificationPreferences, ChatNotice.
 """
 
 # The audit log's event models register with the app; nothing imports them by name.
@@ -18,12 +20,15 @@ from .choices import OWNED_STAGES, SALES_ACTIVITY_KINDS, ActivityKind, EventKind
 from .history import AppendOnlyError, LeadEvent, LeadEventQuerySet
 from .imports import ImportJob, ImportRowError
 from .leads import Lead, LeadQuerySet, MqlEpisode
+from .notices import ChatNotice, NoticeKind, NotificationPreferences, SlackIdentity, TeamChat
 from .privacy import ErasedAddress, OptOut
 from .scoring import FREE_MAIL_DOMAINS, LeadRuleScore, ScoringConfig, ScoringRule, ScoringRun
 from .sla import WEEKDAYS, BusinessHours, Holiday, SLAPolicy, validate_time_zone
 from .teams import RejectionReason, Team, TeamMember
+from .webhooks import EVENT_TYPES, WebhookAttempt, WebhookDelivery, WebhookSubscription, event_type_of
 
 __all__ = [
+    "EVENT_TYPES",
     "FREE_MAIL_DOMAINS",
     "OWNED_STAGES",
     "SALES_ACTIVITY_KINDS",
@@ -32,6 +37,7 @@ __all__ = [
     "ActivityKind",
     "AppendOnlyError",
     "BusinessHours",
+    "ChatNotice",
     "ErasedAddress",
     "EventKind",
     "Holiday",
@@ -43,6 +49,8 @@ __all__ = [
     "LeadQuerySet",
     "LeadRuleScore",
     "MqlEpisode",
+    "NoticeKind",
+    "NotificationPreferences",
     "OptOut",
     "OutboxMessage",
     "Priority",
@@ -51,8 +59,14 @@ __all__ = [
     "ScoringConfig",
     "ScoringRule",
     "ScoringRun",
+    "SlackIdentity",
     "Stage",
     "Team",
+    "TeamChat",
     "TeamMember",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
+    "event_type_of",
     "validate_time_zone",
 ]

@@ -53,6 +53,8 @@ class OutboxMessage(models.Model):
         ASSIGNED = "assigned", "New MQL assigned"
         SLA_BREACH_OWNER = "sla_breach_owner", "SLA breaches (owner digest)"
         SLA_BREACH_MANAGER = "sla_breach_manager", "SLA breaches (manager digest)"
+        SLA_RISK = "sla_risk", "SLA at risk"
+        WEBHOOK_DISABLED = "webhook_disabled", "Webhook subscription disabled"
 
     kind = models.CharField(max_length=30, choices=Kind.choices)
     # Empty for a digest, whose leads are listed in ``context["lead_ids"]``.
@@ -62,6 +64,8 @@ class OutboxMessage(models.Model):
     dedupe_key = models.CharField(max_length=200)
     context = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Held back (the recipient's quiet hours) until then.
+    not_before = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     claim_token = models.CharField(max_length=32, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from .choices import EventKind, Stage
@@ -59,6 +60,12 @@ class LeadEvent(models.Model):
     )
     note = models.TextField(blank=True)
     payload = models.JSONField(default=dict, blank=True)
+    # The writing transaction's id, filled in by the database (every writer, COPY and
+    # the SLA sweep's SQL included, leaves it to the default). The event feed pages by
+    # (txid, id) and shows only transactions older than every one still running, so
+    # a reader never skips an event that commits after a later one (leads/feed.py).
+    # Events written before the column existed read 0.
+    txid = models.BigIntegerField(db_default=RawSQL("pg_current_xact_id()::text::bigint", ()), editable=False)
 
     objects = LeadEventQuerySet.as_manager()
 
@@ -67,6 +74,9 @@ class LeadEvent(models.Model):
         indexes = [
             # A lead's history page, oldest first.
             models.Index(fields=["lead", "at"], name="leadevent_lead_at_idx"),
+            # The event feed (GET /api/events/), a page at a time in commit-safe order; the lead
+            # rides along so a scoped reader's filter is checked in the index alone.
+            models.Index(fields=["txid", "id"], name="leadevent_feed_idx", include=["lead"]),
         ]
         constraints = [
             # A person is erased once; the history guard looks the erasure up through this index.

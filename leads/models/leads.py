@@ -83,6 +83,9 @@ class Lead(models.Model):
     # personal data was erased (leads.transitions.erase_lead); the funnel facts stay.
     opted_out_at = models.DateTimeField(null=True, blank=True)
     erased_at = models.DateTimeField(null=True, blank=True)
+    # When a quarter of the response window is left (business time); the risk sweep
+    # clears it once it has sent the notice, so it is set only while one is pending.
+    sla_risk_at = models.DateTimeField(null=True, blank=True)
 
     objects = LeadQuerySet.as_manager()
 
@@ -119,6 +122,12 @@ class Lead(models.Model):
                 fields=["sla_due_at"],
                 name="lead_awaiting_due_idx",
                 condition=Q(stage="mql", first_follow_up_at__isnull=True),
+            ),
+            # The SLA risk sweep: awaiting MQLs whose risk notice is pending.
+            models.Index(
+                fields=["sla_risk_at"],
+                name="lead_sla_risk_idx",
+                condition=Q(stage="mql", first_follow_up_at__isnull=True, sla_risk_at__isnull=False),
             ),
             # The team page's open MQLs (unassigned first, then soonest due) and the
             # breached list, a page at a time. Owner and team ride along so a

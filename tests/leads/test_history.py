@@ -60,7 +60,8 @@ def test_database_refuses_truncate_of_history(rep):
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
         # The test's own inserts leave deferred foreign-key checks pending; settle them first.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("TRUNCATE leads_leadevent")
+        # CASCADE: the tables that point at the history (webhook deliveries, chat notices) would not stop it.
+        cursor.execute("TRUNCATE leads_leadevent CASCADE")
     assert LeadEvent.objects.filter(lead=lead).exists()
     assert LeadEvent.objects.count() == count
 
