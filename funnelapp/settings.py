@@ -3,7 +3,8 @@
 Development defaults are embedded (the project's own PostgreSQL and the filesystem
 Celery broker, both under ``var/``); ``DATABASE_URL`` and ``REDIS_URL`` switch to
 external PostgreSQL and Redis servers.
-With ``DEBUG`` off a missing secret key or database URL stops start-up.
+``DEBUG`` is off unless the environment turns it on (``make run`` and the tests do);
+with it off a missing secret key or database URL stops start-up.
 """
 
 import os
@@ -62,12 +63,15 @@ def env_list(name, default):
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
+# Off unless asked for: a production start that forgets the variable must not show the debug
+# page (with the database and Redis URLs on it). `make run` and the tests set DEBUG=1.
+DEBUG = env_bool("DEBUG", False)
+_DEVELOPMENT_HINT = " (for development set DEBUG=1, as `make run` and `make test` do)"
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off" + _DEVELOPMENT_HINT)
     SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
 
 # Where `make run` serves (HOST and PORT; the Makefile passes them on as FUNNEL_HOST and
@@ -134,7 +138,7 @@ TEMPLATES = [
 # Production (DEBUG off) must say which database it uses.
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if not DATABASE_URL and not DEBUG:
-    raise ImproperlyConfigured("DATABASE_URL must be set when DEBUG is off")
+    raise ImproperlyConfigured("DATABASE_URL must be set when DEBUG is off" + _DEVELOPMENT_HINT)
 if not DATABASE_URL:
     DATABASE_URL = localdb.url(VAR_DIR)
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
