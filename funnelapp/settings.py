@@ -140,6 +140,14 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # Plain text (e-mail subjects and text parts): no HTML escaping, or a company named
+        # 'A & "B"' would arrive as 'A &amp; &quot;B&quot;'. Use with render_to_string(using="text").
+        "NAME": "text",
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "OPTIONS": {"autoescape": False},
+    },
 ]
 
 # Database: PostgreSQL only. DATABASE_URL names an external server; without it the
