@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 
+from . import user_admin  # noqa: F401  (registers the users' admin: deactivate, never delete)
 from .models import (
     Activity,
     BusinessHours,
