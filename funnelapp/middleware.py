@@ -4,8 +4,8 @@
 NUL character, so a query parameter, form field or header carrying one is
 answered 400 with a sentence before any view runs, instead of a 500 from the
 first query that uses it (``/reports/rejection-reasons/?reason=%00`` was one).
-Invalid UTF-8 in a query string or form is read as U+FFFD by Django and needs
-nothing here; JSON bodies are the API parser's (``leads.api.parsers``).
+Invalid UTF-8 in a query string or a urlencoded form is a 400 too (Django would
+read it as U+FFFD and carry on). JSON bodies are the API parser's (``leads.api.parsers``).
 
 ``NoStoreApiResponses``: API answers carry lead details and tokens, so no
 browser or proxy cache may keep them.
@@ -14,6 +14,8 @@ browser or proxy cache may keep them.
 the pages of other projects that need it (``CSP_UPDATES_BY_PATH`` in settings):
 the API docs and the Django admin set inline styles. No page runs inline script.
 """
+
+from urllib.parse import unquote_to_bytes
 
 from csp.middleware import CSPMiddleware
 from django.conf import settings
@@ -31,9 +33,29 @@ def is_api(request):
     return request.path_info.startswith(API_PREFIX)
 
 
+def is_utf8(encoded, *, form=False):
+    """Whether a percent-encoded query string (str, as WSGI hands it over) or form body (bytes) is UTF-8."""
+    if isinstance(encoded, str):
+        try:
+            encoded = encoded.encode("latin-1")  # WSGI hands the raw bytes over as latin-1 text (PEP 3333)
+        except UnicodeEncodeError:
+            encoded = encoded.encode("utf-8")
+    if form:
+        encoded = encoded.replace(b"+", b" ")
+    try:
+        unquote_to_bytes(encoded).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def unreadable_input(request):
     """(the field at fault or None, a sentence) for the first query parameter, form field or header
     with a NUL character, or a form body that cannot be parsed; None if there is none."""
+    if not is_utf8(request.META.get("QUERY_STRING", "")):
+        return None, "The query string is not valid UTF-8: encode text as UTF-8, then percent-encode it."
+    if request.content_type == "application/x-www-form-urlencoded" and not is_utf8(request.body, form=True):
+        return None, "The form data is not valid UTF-8: encode text as UTF-8, then percent-encode it."
     sources = [("query parameter", request.GET)]
     if request.method == "POST" and request.content_type in FORM_TYPES:
         try:
