@@ -178,3 +178,31 @@ def test_bad_input_never_gets_a_server_error_and_changes_nothing(world, pattern,
                 failures.append(f"{role} {method} {path} {label}: {response.status_code}")
     assert failures == []
     assert snapshot() == before
+
+
+@pytest.mark.parametrize("path", ["/api/auth/token/", "/api/activities/", "/api/leads/", "/api/leads/{id}/accept/"])
+@pytest.mark.parametrize("role", ["anonymous", "marketer"])
+def test_deeply_nested_json_gets_a_400_not_a_server_error(world, path, role):
+    client = Client(raise_request_exception=False)
+    if world["users"][role] is not None:
+        client.force_login(world["users"][role])
+
+    response = client.post(path.format(id=world["lead"].pk), NESTED, content_type=JSON)
+
+    assert response.status_code in (400, 401)
+    if response.status_code == 400:
+        assert "nested deeper than" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("role", ["rep", "manager", "marketer", "admin"])
+def test_a_nul_byte_in_a_report_filter_gets_a_400_with_a_sentence(world, role):
+    client = Client(raise_request_exception=False)
+    client.force_login(world["users"][role])
+
+    page = client.get("/reports/rejection-reasons/", {"reason": "\x00"})
+    api = client.get("/api/reports/rejection-reasons/", {"source": "web\x00inar"})
+
+    assert page.status_code == 400
+    assert "contains a NUL character" in page.content.decode()
+    assert api.status_code == 400
+    assert "contains a NUL character" in api.json()["source"][0]
