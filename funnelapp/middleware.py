@@ -19,7 +19,8 @@ from urllib.parse import unquote_to_bytes
 
 from csp.middleware import CSPMiddleware
 from django.conf import settings
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
@@ -81,16 +82,23 @@ class RefuseUnstorableInput:
         self.get_response = get_response
 
     def __call__(self, request):
-        problem = unreadable_input(request)
+        try:
+            problem = unreadable_input(request)
+        except RequestDataTooBig:
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            return refusal(request, None, f"The request body is larger than {limit:,} bytes; send less.", status=413)
         if problem is None:
             return self.get_response(request)
-        field, sentence = problem
-        if is_api(request):
-            # The shapes of DRF's own errors: {"field": ["message"]}, or {"detail": "message"}.
-            body = {field: [sentence]} if field else {"detail": sentence, "code": "invalid"}
-            return JsonResponse(body, status=400)
-        # Rendered without the request: its session cookie may be the header at fault.
-        return HttpResponseBadRequest(render_to_string("400.html", {"message": sentence}))
+        return refusal(request, *problem, status=400)
+
+
+def refusal(request, field, sentence, *, status):
+    if is_api(request):
+        # The shapes of DRF's own errors: {"field": ["message"]}, or {"detail": "message"}.
+        body = {field: [sentence]} if field else {"detail": sentence, "code": "invalid"}
+        return JsonResponse(body, status=status)
+    # Rendered without the request: its session cookie may be the header at fault.
+    return HttpResponse(render_to_string("400.html", {"message": sentence, "status": status}), status=status)
 
 
 class NoStoreApiResponses:

@@ -206,3 +206,16 @@ def test_a_nul_byte_in_a_report_filter_gets_a_400_with_a_sentence(world, role):
     assert "contains a NUL character" in page.content.decode()
     assert api.status_code == 400
     assert "contains a NUL character" in api.json()["source"][0]
+
+
+@pytest.mark.parametrize(("path", "content_type"), [("/leads/{id}/accept/", FORM), ("/api/leads/{id}/accept/", JSON)])
+def test_a_body_over_the_limit_gets_413_with_a_sentence(world, path, content_type):
+    client = Client(raise_request_exception=False)
+    client.force_login(world["users"]["rep"])
+    body = b"note=" + HUGE if content_type == FORM else b'{"note": "' + HUGE + b'"}'
+
+    response = client.post(path.format(id=world["lead"].pk), body, content_type=content_type)
+
+    assert response.status_code == 413
+    assert "larger than 10,485,760 bytes" in response.content.decode()
+    assert Lead.objects.get(pk=world["lead"].pk).stage == Stage.MQL
