@@ -13,6 +13,9 @@ PORT ?= 8000
 export FUNNEL_HOST := $(HOST)
 export FUNNEL_PORT := $(PORT)
 PIP := $(BIN)/pip install --disable-pip-version-check --require-hashes -q
+# DEBUG is off unless the environment says otherwise (funnelapp/settings.py); development and the
+# tests run with it on. `DEBUG=0 make run` tries a production-like start.
+export DEBUG ?= 1
 # Processes of `make run`; with an external database there is no embedded one to run.
 PROCESSES := $(if $(DATABASE_URL),web worker beat ready,)
 

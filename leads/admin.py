@@ -9,7 +9,12 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from . import outbound, privacy, webhooks
+from . import (
+    outbound,
+    privacy,
+    user_admin,  # noqa: F401  (registers the users' admin: deactivate, never delete)
+    webhooks,
+)
 from .models import (
     EVENT_TYPES,
     Activity,

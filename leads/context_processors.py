@@ -6,7 +6,9 @@ from . import access
 
 def roles(request):
     """Expose the user's roles to templates so navigation shows what they may use."""
-    user_roles = access.roles_of(request.user)
+    # No user on a request refused before the session was read (funnelapp.middleware, Django's 400 for a huge body).
+    user = getattr(request, "user", None)
+    user_roles = access.roles_of(user)
     return {
         "user_roles": user_roles,
         "is_rep": access.REP in user_roles,
@@ -15,7 +17,7 @@ def roles(request):
         "is_admin": access.ADMIN in user_roles,
         # Counted only if a template shows it (the managers' navigation); pages
         # that list the breached leads put their own count in the context instead.
-        "breached_count": SimpleLazyObject(lambda: _capped_breached_count(request.user)),
+        "breached_count": SimpleLazyObject(lambda: _capped_breached_count(user)),
     }
 
 

@@ -24,14 +24,30 @@ class PersonChoiceField(forms.ModelChoiceField):
         return person_label(obj)
 
 
+MAX_VERSION = 2**31 - 1  # the lead's version column is an integer
+STALE_PAGE = "This page is out of date: reload it and try again."
+
+
+class VersionField(forms.IntegerField):
+    """The version of the lead the page showed; the transition refuses the action if the lead changed since."""
+
+    widget = forms.HiddenInput
+
+    def __init__(self, **kwargs):
+        messages = {"invalid": STALE_PAGE, "min_value": STALE_PAGE, "max_value": STALE_PAGE}
+        super().__init__(min_value=0, max_value=MAX_VERSION, error_messages=messages, **kwargs)
+
+
 class NoteForm(forms.Form):
-    """Accept, qualify and recycle: an optional note."""
+    """Accept, qualify and recycle: an optional note. Every action form carries the version the
+    page showed (our pages always send it; without one the action is checked against the lead as it is)."""
 
     note = forms.CharField(
         required=False,
         max_length=MAX_NOTE_LENGTH,
         error_messages={"max_length": f"The note is too long (at most {MAX_NOTE_LENGTH} characters)."},
     )
+    version = VersionField(required=False)
 
 
 class ReasonForm(NoteForm):
@@ -57,6 +73,7 @@ class OptOutForm(forms.Form):
             "invalid_choice": "Choose one of the listed ways the opt-out reached us.",
         },
     )
+    version = VersionField(required=False)
 
 
 class EraseForm(forms.Form):
@@ -65,7 +82,7 @@ class EraseForm(forms.Form):
     confirm = forms.BooleanField(
         error_messages={"required": "Tick the box to confirm: erasing a person's data cannot be undone."}
     )
-    version = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+    version = VersionField(required=False)
 
     def clean(self):
         cleaned = super().clean()
@@ -111,7 +128,7 @@ class PromoteForm(NoteForm):
 class LeadDetailsForm(forms.ModelForm):
     """A lead's details, for ``transitions.update_lead``; ``version`` is what the page showed."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    version = VersionField()
     company_size = forms.IntegerField(
         required=False, min_value=0, max_value=10_000_000, label="Company size", help_text="Number of employees."
     )

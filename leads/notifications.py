@@ -107,9 +107,12 @@ def render(message):
             url=site_url(reverse(DIGEST_PAGES[message.kind])),
         )
     base = TEMPLATES[message.kind]
+    # A subject is one line: a newline in a lead's name or company would make the message
+    # unsendable (Django refuses header injection) and the breach would never be told.
+    subject = " ".join(render_to_string(f"{base}_subject.txt", context, using="text").split())
     email = EmailMultiAlternatives(
-        subject=render_to_string(f"{base}_subject.txt", context).strip(),
-        body=render_to_string(f"{base}.txt", context),
+        subject=subject,
+        body=render_to_string(f"{base}.txt", context, using="text"),
         to=[message.to_email],
         headers={"Message-ID": f"<funnel-outbox-{message.pk}@{settings.FUNNEL_MAIL_DOMAIN}>"},
     )

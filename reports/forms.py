@@ -306,8 +306,10 @@ class DrillDownForm(ReportForm):
         )
         if rows == metrics.EPISODE_ROWS:
             found = found.select_related("lead", "owner", "rejection_reason").order_by("-mql_at", "-id")
+            found = found.annotate(lead_visible=access.lead_is_visible(self.user, "lead_id"))
         else:
             found = found.select_related("owner").order_by("-first_contact", "-id")
+            found = found.annotate(lead_visible=access.lead_is_visible(self.user, "pk"))
         return title, rows, found
 
 

@@ -224,6 +224,11 @@ def _iso(moment):
     return moment.isoformat() if moment else ""
 
 
+def _details(lead, visible):
+    """Name, company and e-mail of a row's lead; blank for a lead the user no longer sees (the row's facts stay)."""
+    return (lead.name, lead.company, lead.email) if visible else ("", "", "")
+
+
 def _leads_csv(form, rows, found):
     def lines():
         writer = csv.writer(_Echo())
@@ -234,7 +239,7 @@ def _leads_csv(form, rows, found):
                 yield writer.writerow(
                     [
                         lead.pk,
-                        *(_safe(v) for v in (lead.name, lead.company, lead.email, _person(episode.owner))),
+                        *(_safe(v) for v in (*_details(lead, episode.lead_visible), _person(episode.owner))),
                         episode.team_id or "",
                         _safe(episode.source),
                         _safe(episode.campaign),
@@ -250,7 +255,7 @@ def _leads_csv(form, rows, found):
                 yield writer.writerow(
                     [
                         lead.pk,
-                        *(_safe(v) for v in (lead.name, lead.company, lead.email, _person(lead.owner))),
+                        *(_safe(v) for v in (*_details(lead, lead.lead_visible), _person(lead.owner))),
                         _safe(lead.source),
                         _safe(lead.campaign),
                         _iso(lead.first_contact),

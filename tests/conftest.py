@@ -54,6 +54,16 @@ def celery_runs_tasks_in_process():
 
 
 @pytest.fixture(autouse=True)
+def own_cache(settings):
+    """Each test counts throttled requests from zero, in memory: the configured cache (the
+    database's table, or Redis in CI, where Celery's queues live too) is never flushed."""
+    from django.core.cache import cache
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hasher(settings):
     # PBKDF2's deliberate slowness costs ~0.3 s per persona; tests do not need it.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

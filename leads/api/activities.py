@@ -26,14 +26,15 @@ from drf_spectacular.utils import (
 )
 from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import APIException, ValidationError
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from leads import access, activities, privacy
 from leads.models import SALES_ACTIVITY_KINDS, ActivityKind, Stage
 from leads.transitions import MAX_NOTE_LENGTH
 
+from .parsers import JSONParser
 from .serializers import CharField, EmailField
 from .views import ErrorDetail, documented
 
@@ -288,6 +289,8 @@ class ActivityIngest(APIView):
 
     parser_classes = [JSONParser]
     permission_classes = [permissions.IsAuthenticated, CanRecordBehaviour]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "ingest"
 
     @extend_schema(
         summary="Record one behaviour activity or a batch of up to 1,000 (idempotent by external_id)",
@@ -301,7 +304,7 @@ class ActivityIngest(APIView):
         ),
         request=INGEST_REQUEST,
         responses={
-            **documented({201: IngestResultSerializer, 200: IngestResultSerializer}, 400, 401, 403),
+            **documented({201: IngestResultSerializer, 200: IngestResultSerializer}, 400, 401, 403, 429),
             409: OpenApiResponse(ErrorDetail, description=DeliveryConflict.default_detail + " Nothing was stored."),
         },
         examples=[

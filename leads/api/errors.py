@@ -1,5 +1,8 @@
 """API error responses: a refused lead operation becomes a 400, 403 or 409 with a readable message."""
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
@@ -12,6 +15,11 @@ def exception_handler(exc, context):
     if isinstance(exc, LeadError):
         set_rollback()
         return Response(lead_error_body(exc), status=exc.status_code)
+    if isinstance(exc, RequestDataTooBig):
+        # Django would answer its HTML 400 page; an API client gets a sentence in JSON.
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        detail = f"The request body is larger than {limit:,} bytes; send less per request."
+        return Response({"detail": detail, "code": "too_large"}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     return drf_exception_handler(exc, context)
 
 

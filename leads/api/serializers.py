@@ -34,6 +34,16 @@ class EmailField(RawLengthMixin, serializers.EmailField):
     pass
 
 
+def version_field():
+    return serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=2**31 - 1,
+        help_text="The lead's version as the client last saw it (or send its ETag as If-Match); a lead changed "
+        "since then is refused with 409 and nothing changes. Without either, the action applies to the lead as it is.",
+    )
+
+
 class LeadSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:lead-detail")
     owner_name = serializers.SerializerMethodField()
@@ -103,12 +113,7 @@ class LeadCreateSerializer(serializers.ModelSerializer):
 class LeadUpdateSerializer(LeadCreateSerializer):
     """The details a marketer may change (PATCH: send only what changes), and the version the client saw."""
 
-    version = serializers.IntegerField(
-        required=False,
-        min_value=0,
-        max_value=2**31 - 1,
-        help_text="The lead's version as the client last saw it; a lead changed since then is refused with 409.",
-    )
+    version = version_field()
 
     class Meta(LeadCreateSerializer.Meta):
         fields = [*LeadCreateSerializer.Meta.fields, "version"]
@@ -173,6 +178,7 @@ def display_name(user):
 
 class NoteInput(serializers.Serializer):
     note = CharField(required=False, allow_blank=True, max_length=MAX_NOTE_LENGTH)
+    version = version_field()
 
 
 class PromoteInput(NoteInput):

@@ -2,29 +2,49 @@
 and the lead it returns into a response; a refused move becomes 400/403/409 in
 ``leads.api.errors``.
 
+A lead's GET (and every answer that returns a lead) carries an ``ETag`` naming the
+lead's version, ``"lead-<id>-v<version>"``. Every action and PATCH takes the version
+the client saw, as ``version`` in the body or that ETag as ``If-Match``: if the lead
+changed since, the answer is 409 and nothing changes. A malformed If-Match is a 400.
+A request with neither acts on the lead as it is (older clients keep working); the
+pages and our own scripts always send it.
+
 Every lead is fetched through ``visible_leads(user)``: a lead the user may not
 see answers 404, exactly like one that does not exist.
 """
 
+import re
+
 from django.shortcuts import get_object_or_404
 from django.template import engines
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from drf_spectacular.views import SpectacularRedocView
 from rest_framework import permissions, serializers, status, viewsets
+from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.exceptions import NotFound, PermissionDenied, UnsupportedMediaType, ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import TemplateHTMLRenderer
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 
+from funnelapp import signin
 from leads import access, privacy, transitions
 from leads.models import RejectionReason
 
 from .filters import FilterBackend, LeadFilter
+from .parsers import JSONParser
 from .serializers import (
     ActivityInput,
     LeadCreateSerializer,
@@ -57,6 +77,11 @@ ERROR_RESPONSES = {
     403: OpenApiResponse(ErrorDetail, description="Not allowed: wrong role, not your lead to act on, or CSRF failure."),
     404: OpenApiResponse(ErrorDetail, description="No such lead, or not one you may see."),
     415: OpenApiResponse(ErrorDetail, description="The body is not in a media type this operation reads."),
+    429: OpenApiResponse(
+        ErrorDetail,
+        description="Too many requests (throttled), or too many failed sign-ins (locked out): "
+        "the Retry-After header says how many seconds to wait.",
+    ),
     409: OpenApiResponse(
         ErrorDetail,
         description="Refused: the lead's stage does not allow this move, or someone changed it at the same moment. "
@@ -73,6 +98,53 @@ def documented(ok, *errors):
 ACTION_RESPONSES = documented({200: LeadSerializer}, 400, 401, 403, 404, 409)
 # Actions are documented with JSON bodies only: a form body cannot say "not an object", so a
 # fuzzer's array sent as multipart would read as an empty form (every field is optional).
+
+ETAG = re.compile(r'"lead-([0-9]{1,20})-v([0-9]{1,20})"')
+ETAG_HEADER = OpenApiParameter(
+    "ETag",
+    str,
+    OpenApiParameter.HEADER,
+    response=[200],
+    description='The lead\'s version, "lead-<id>-v<version>": send it back as If-Match with an action or PATCH.',
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description='The ETag of the lead as the client last saw it, e.g. "lead-42-v7" (or send version in the body). '
+    "If the lead changed since, the answer is 409 and nothing changes; a malformed value is a 400.",
+)
+
+
+def act_schema(summary, request):
+    """The schema of an action: its input, the lead it returns with its ETag, the version it takes as If-Match."""
+    # JSON only: a form body cannot say "not an object", and every action field is optional.
+    return extend_schema(
+        summary=summary,
+        request={"application/json": request},
+        responses=ACTION_RESPONSES,
+        parameters=[IF_MATCH, ETAG_HEADER],
+    )
+
+
+def etag(lead):
+    return f'"lead-{lead.pk}-v{lead.version}"'
+
+
+def version_seen(request, lead, version=None):
+    """The version of ``lead`` the client saw: ``version`` from the body, or the ETag in If-Match (if both, they
+    must agree); None if it sent neither. Raises ValidationError for a malformed If-Match or one of another lead."""
+    header = request.headers.get("If-Match", "").strip()
+    if not header or header == "*":
+        return version
+    match = ETAG.fullmatch(header)
+    if match is None:
+        raise ValidationError({"If-Match": [f"Send the ETag of the lead's GET, e.g. {etag(lead)}, or no If-Match."]})
+    if int(match[1]) != lead.pk:
+        raise ValidationError({"If-Match": [f"This is the ETag of lead {match[1]}, not of lead {lead.pk}."]})
+    if version is not None and version != int(match[2]):
+        raise ValidationError({"version": ["The version in the body and the one in If-Match differ; send one."]})
+    return int(match[2])
 
 
 class LeadPagination(PageNumberPagination):
@@ -110,17 +182,22 @@ class CanCreateLeads(permissions.BasePermission):
         summary="List the leads you may see",
         responses=documented({200: LeadSerializer(many=True)}, 400, 401, 404),
     ),
-    retrieve=extend_schema(summary="One lead", responses=documented({200: LeadSerializer}, 401, 404)),
+    retrieve=extend_schema(
+        summary="One lead, with its version as ETag",
+        responses=documented({200: LeadSerializer}, 401, 404),
+        parameters=[ETAG_HEADER],
+    ),
     create=extend_schema(
         summary="Create a lead (marketers and admins)",
         request=LeadCreateSerializer,
-        responses=documented({201: LeadSerializer}, 400, 401, 403),
+        responses=documented({201: LeadSerializer}, 400, 401, 403, 429),
     ),
     partial_update=extend_schema(
         summary="Change a lead's details (marketers and admins): one 'updated' event, a rescore",
         # JSON only: in form encodings DRF reads an empty field of a partial update as absent.
         request={"application/json": LeadUpdateSerializer},
         responses=documented({200: LeadSerializer}, 400, 401, 403, 404, 409, 415),
+        parameters=[IF_MATCH, ETAG_HEADER],
     ),
 )
 class LeadViewSet(viewsets.ReadOnlyModelViewSet):
@@ -130,6 +207,7 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = LeadPagination
     # A malformed id falls through to the JSON 404 of ``not_found``, like an unknown one.
     lookup_value_regex = "[0-9]+"
+    throttle_scope = "ingest"
 
     def get_queryset(self):
         return access.visible_leads(self.request.user).select_related("owner", "team", "rejection_reason")
@@ -142,6 +220,10 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
         if self.action == "create":
             return [permissions.IsAuthenticated(), CanCreateLeads()]
         return super().get_permissions()
+
+    def get_throttles(self):
+        # Creating leads is ingestion (integrations, scripts); reading and acting are not throttled.
+        return [ScopedRateThrottle()] if self.action == "create" else []
 
     def create(self, request):
         params = LeadCreateSerializer(data=request.data)
@@ -157,79 +239,59 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
         params = LeadUpdateSerializer(data=request.data, partial=True)
         params.is_valid(raise_exception=True)
         fields = dict(params.validated_data)
-        version = fields.pop("version", None)
-        lead = transitions.update_lead(lead, by=request.user, version=version, **fields)
-        return Response(self.get_serializer(lead).data)
+        version = version_seen(request, lead, fields.pop("version", None))
+        return self._lead_response(transitions.update_lead(lead, by=request.user, version=version, **fields))
+
+    def retrieve(self, request, pk=None):
+        return self._lead_response(self.get_object())
+
+    def _lead_response(self, lead):
+        return Response(self.get_serializer(lead).data, headers={"ETag": etag(lead)})
 
     def _act(self, transition, params_class):
         lead = self.get_object()
         params = params_class(data=self.request.data)
         params.is_valid(raise_exception=True)
-        lead = transition(lead, by=self.request.user, **params.validated_data)
-        return Response(self.get_serializer(lead).data)
+        arguments = dict(params.validated_data)
+        arguments["version"] = version_seen(self.request, lead, arguments.get("version"))
+        return self._lead_response(transition(lead, by=self.request.user, **arguments))
 
-    @extend_schema(
-        summary="Promote a lead to MQL and route it to a rep",
-        request={"application/json": PromoteInput},
-        responses=ACTION_RESPONSES,
-    )
+    @act_schema("Promote a lead to MQL and route it to a rep", PromoteInput)
     @action(detail=True, methods=["post"])
     def promote(self, request, pk=None):
         return self._act(transitions.promote_to_mql, PromoteInput)
 
-    @extend_schema(
-        summary="Accept an MQL (it becomes a SAL)", request={"application/json": NoteInput}, responses=ACTION_RESPONSES
-    )
+    @act_schema("Accept an MQL (it becomes a SAL)", NoteInput)
     @action(detail=True, methods=["post"])
     def accept(self, request, pk=None):
         return self._act(transitions.accept_lead, NoteInput)
 
-    @extend_schema(
-        summary="Reject an MQL with a reason code",
-        request={"application/json": ReasonInput},
-        responses=ACTION_RESPONSES,
-    )
+    @act_schema("Reject an MQL with a reason code", ReasonInput)
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         return self._act(transitions.reject_lead, ReasonInput)
 
-    @extend_schema(
-        summary="Qualify an accepted lead to SQL", request={"application/json": NoteInput}, responses=ACTION_RESPONSES
-    )
+    @act_schema("Qualify an accepted lead to SQL", NoteInput)
     @action(detail=True, methods=["post"])
     def qualify(self, request, pk=None):
         return self._act(transitions.qualify_lead, NoteInput)
 
-    @extend_schema(
-        summary="Disqualify an accepted lead with a reason code",
-        request={"application/json": ReasonInput},
-        responses=ACTION_RESPONSES,
-    )
+    @act_schema("Disqualify an accepted lead with a reason code", ReasonInput)
     @action(detail=True, methods=["post"])
     def disqualify(self, request, pk=None):
         return self._act(transitions.disqualify_lead, ReasonInput)
 
-    @extend_schema(
-        summary="Recycle a rejected lead back to nurture",
-        request={"application/json": NoteInput},
-        responses=ACTION_RESPONSES,
-    )
+    @act_schema("Recycle a rejected lead back to nurture", NoteInput)
     @action(detail=True, methods=["post"])
     def recycle(self, request, pk=None):
         return self._act(transitions.recycle_lead, NoteInput)
 
-    @extend_schema(
-        summary="Give a lead to another rep of its team",
-        request={"application/json": ReassignInput},
-        responses=ACTION_RESPONSES,
-    )
+    @act_schema("Give a lead to another rep of its team", ReassignInput)
     @action(detail=True, methods=["post"])
     def reassign(self, request, pk=None):
         return self._act(transitions.reassign_lead, ReassignInput)
 
-    @extend_schema(
-        summary="Log a sales activity", request={"application/json": ActivityInput}, responses=ACTION_RESPONSES
-    )
+    @act_schema("Log a sales activity", ActivityInput)
     @action(detail=True, methods=["post"])
     def activities(self, request, pk=None):
         return self._act(transitions.log_activity, ActivityInput)
@@ -295,16 +357,32 @@ class TokenResponse(serializers.Serializer):
 
 
 class ObtainToken(ObtainAuthToken):
-    """Exchange a username and password for the user's API token; send it as ``Authorization: Token <key>``."""
+    """Exchange a username and password for the user's API token; send it as ``Authorization: Token <key>``.
+
+    Throttled per address, and locked out per username and address after repeated
+    failures (``funnelapp.signin``): both answer 429 with Retry-After.
+    """
+
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "token"
 
     @extend_schema(
         summary="Get the API token of a user (created on first request)",
         request=AuthTokenSerializer,
         auth=[],
-        responses=documented({200: TokenResponse}, 400),
+        responses=documented({200: TokenResponse}, 400, 429),
     )
     def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
+        params = self.get_serializer(data=request.data)
+        if not params.is_valid():
+            # django-axes marks the request it saw (DRF's) when this failure locks the username
+            # or address out, or when it was locked out already; the right password is refused then too.
+            if getattr(request, "axes_locked_out", False):
+                return signin.lockout_response(request)
+            raise ValidationError(params.errors)
+        token, _ = Token.objects.get_or_create(user=params.validated_data["user"])
+        return Response({"token": token.key})
 
 
 class OfflineRedocRenderer(TemplateHTMLRenderer):

@@ -223,8 +223,12 @@ class OverviewBody(ReportBody):
 
 class LeadRow(serializers.Serializer):
     lead = serializers.IntegerField()
-    lead_url = serializers.URLField()
-    name = serializers.CharField()
+    lead_visible = serializers.BooleanField(
+        help_text="Whether you may see this lead now. A rep's reports count the rep's own MQL episodes, but a lead "
+        "recycled and now another rep's shows no name, company or link."
+    )
+    lead_url = serializers.URLField(allow_null=True)
+    name = serializers.CharField(allow_blank=True)
     company = serializers.CharField(allow_blank=True)
     owner = serializers.IntegerField(allow_null=True)
     owner_name = serializers.CharField(allow_blank=True)

@@ -159,11 +159,16 @@ class LeadsView(APIView):
         episode = item if rows == metrics.EPISODE_ROWS else None
         lead = episode.lead if episode else item
         owner = episode.owner if episode else item.owner
+        # A lead the user no longer sees (recycled, now another rep's) keeps its row, not its details.
+        visible = item.lead_visible
         return {
             "lead": lead.pk,
-            "lead_url": self.request.build_absolute_uri(reverse("api:lead-detail", args=[lead.pk])),
-            "name": lead.name,
-            "company": lead.company,
+            "lead_visible": visible,
+            "lead_url": self.request.build_absolute_uri(reverse("api:lead-detail", args=[lead.pk]))
+            if visible
+            else None,
+            "name": lead.name if visible else "",
+            "company": lead.company if visible else "",
             "owner": owner.pk if owner else None,
             "owner_name": (owner.get_full_name() or owner.get_username()) if owner else "",
             "source": episode.source if episode else lead.source,

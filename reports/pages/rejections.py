@@ -1,5 +1,7 @@
 """The rejection review: rejections by reason, week, source and campaign, and the latest notes."""
 
+from leads import access
+
 from .. import metrics
 from .blocks import REPORTS_BY_SLUG, Cell, Number, Report, Table, _chart, _dataset, _linker
 
@@ -119,6 +121,7 @@ def build_rejection_reasons(form, as_of, *, reason="", leads_url=None):
         metrics.rejected_episodes(form.period, form.filters, reason=reason, as_of=as_of)
         .exclude(rejection_note="")
         .select_related("lead", "owner", "rejection_reason")
+        .annotate(lead_visible=access.lead_is_visible(form.user, "lead_id"))
         .order_by("-rejected_at", "-id")[:RECENT_NOTES]
     )
     return Report(

@@ -159,8 +159,9 @@ def test_lost_race_shows_an_inline_error_and_keeps_the_row(login, rep, make_mql)
 
     page.locator(f"#lead-{lead.pk}").get_by_role("button", name="Accept").click()
 
+    # The row sent the version it showed, and the lead has changed since.
     error = page.locator(f"#lead-{lead.pk}-error")
-    expect(error).to_contain_text("Cannot accept a lead in stage SAL")
+    expect(error).to_contain_text("Someone else changed this lead since you loaded it; reload it and try again.")
     expect(error).to_have_attribute("role", "alert")
     expect(page.locator(f"#lead-{lead.pk}")).to_contain_text("Contested")
 

@@ -4,11 +4,12 @@ import threading
 
 import pytest
 from django.db import connection
+from rest_framework.test import APIClient
 
 from leads import transitions
-from leads.models import EventKind, Lead, LeadEvent, Stage
+from leads.models import EventKind, Lead, LeadEvent, Stage, TeamMember
 
-from ..factories import lead_in_stage, make_lead
+from ..factories import lead_in_stage, make_lead, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -73,3 +74,23 @@ def test_mqls_promoted_at_the_same_instant_take_different_turns(rep, other_rep, 
     assert [kind for kind, _ in outcomes] == ["ok", "ok"]
     owners = set(Lead.objects.filter(pk__in=[lead.pk for lead in leads]).values_list("owner", flat=True))
     assert owners == {rep.pk, other_rep.pk}
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_managers_reassigning_one_lead_through_the_api_at_once_exactly_one_wins(
+    rep, other_rep, manager, team, attempt
+):
+    second_manager = make_user("max", role="manager", team=team, team_role=TeamMember.Role.MANAGER)
+    third_rep = make_user("tess", role="rep", team=team)
+    lead = lead_in_stage(Stage.MQL, owner=rep, team=team)
+    url = f"/api/leads/{lead.pk}/reassign/"
+
+    def reassign(by, to):
+        client = APIClient()
+        client.force_authenticate(by)
+        return client.post(url, {"to": to.pk, "version": lead.version}).status_code
+
+    outcomes = race(lambda: reassign(manager, other_rep), lambda: reassign(second_manager, third_rep))
+
+    assert sorted(status for _, status in outcomes) == [200, 409]
+    assert LeadEvent.objects.filter(lead=lead, kind=EventKind.REASSIGNED).count() == 1

@@ -2,6 +2,7 @@ from io import StringIO
 
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from leads.models import Lead, LeadEvent, Stage
 
@@ -21,7 +22,8 @@ def test_seed_demo_is_idempotent_and_prints_one_login_per_role(db):
     assert "already present" in second
     for role in ("rep", "manager", "marketer", "admin"):
         assert f"  {role:<9} {role:<9}" in first
-    assert authenticate(username="rep", password="funnel-demo") is not None
+    # django-axes (the sign-in lockout) needs the request a sign-in comes with.
+    assert authenticate(RequestFactory().post("/login/"), username="rep", password="funnel-demo") is not None
 
 
 def test_seed_demo_covers_every_stage_with_consistent_history(db):

@@ -392,3 +392,30 @@ def test_clock_follows_the_stored_due_time_when_a_holiday_leaves_no_business_tim
     # ... after which the real time to the due time Monday noon is what is left: never a clock stuck at zero.
     assert (saturday.left, saturday.counts_business_time, saturday.is_paused) == (timedelta(days=2), False, False)
     assert saturday.due_at == berlin(2, 12) and not saturday.breached
+
+
+def test_a_newline_in_a_leads_name_or_company_does_not_stop_the_owner_hearing_of_the_breach(rep, manager, mailoutbox):
+    now = timezone.now()
+    lead = overdue_mql(rep, now=now)
+    Lead.objects.filter(pk=lead.pk).update(name="Eve\nBcc: all@example.com", company='Smith & "Sons"\r\n<Ltd>')
+    sla.flag_overdue_leads(now=now)
+
+    notifications.deliver_outbox(now=now)
+
+    to_rita = next(m for m in mailoutbox if m.to == [rep.email] and m.subject.startswith("SLA missed"))
+    assert to_rita.subject == 'SLA missed: Eve Bcc: all@example.com (Smith & "Sons" <Ltd>) is waiting for your answer'
+    assert not OutboxMessage.objects.filter(sent_at__isnull=True).exists()
+
+
+def test_e_mail_subjects_and_text_parts_are_not_html_escaped(rep, manager, mailoutbox):
+    lead = lead_in_stage(Stage.LEAD, name="Zoë O'Brien", company='Smith & "Sons" <Ltd>')
+    Lead.objects.filter(pk=lead.pk).update(owner=rep)
+    notifications.queue_assignment_email(Lead.objects.get(pk=lead.pk))
+
+    notifications.deliver_outbox()
+
+    message = next(m for m in mailoutbox if m.to == [rep.email])
+    assert message.subject == """New MQL for you: Zoë O'Brien (Smith & "Sons" <Ltd>)"""
+    assert """Zoë O'Brien from Smith & "Sons" <Ltd> is now yours""" in message.body
+    html = message.alternatives[0][0] if isinstance(message.alternatives[0], tuple) else message.alternatives[0].content
+    assert "Smith &amp; &quot;Sons&quot; &lt;Ltd&gt;" in html

@@ -23,11 +23,19 @@ EPISODE_HEADLINES = 1
 def episodes(count, *, start=datetime(2026, 11, 2, 9, tzinfo=UTC), step=timedelta(minutes=7), **fields):
     """Bulk MQL episodes (each on its own lead, one hour SLA window) for the big worked examples.
 
-    ``fields`` are episode fields; a callable gets the episode's MQL time.
+    ``fields`` are episode fields; a callable gets the episode's MQL time. Each lead belongs to
+    the episode's team and owner, so the people who see the episode see its lead too.
     """
     tag = next(_batch)
     leads = Lead.objects.bulk_create(
-        Lead(name=f"L{tag}-{i}", company=f"Co {i}", email=f"bulk{tag}-{i}@example.com", stage=Stage.LEAD)
+        Lead(
+            name=f"L{tag}-{i}",
+            company=f"Co {i}",
+            email=f"bulk{tag}-{i}@example.com",
+            stage=Stage.LEAD,
+            team=fields.get("team"),
+            owner=fields.get("owner"),
+        )
         for i in range(count)
     )
     rows = []
