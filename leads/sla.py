@@ -58,6 +58,10 @@ def business_time_left(lead, now, calendar=None):
 
 # The claim: only rows nobody flagged yet, so a second run, or a concurrent one
 # (which waits on the row locks and re-checks the condition), claims nothing twice.
+# It reads the leads due since the last sweep's mark and the leads whose due time
+# was set by a transaction that sweep could not see (see SLASweepMark), not the
+# leads flagged before: a due time set behind the mark (an undo restoring an earlier
+# one, a lead routed late) is found by its stamp.
 _CLAIM_TEMPLATE = """
 UPDATE leads_lead
    SET sla_breached_at = %(now)s, version = version + 1
@@ -65,10 +69,34 @@ UPDATE leads_lead
    AND first_follow_up_at IS NULL
    AND sla_breached_at IS NULL
    AND sla_due_at <= %(now)s
+   AND (sla_due_at > %(since)s OR sla_due_xid >= %(recheck_from)s)
 RETURNING {returning}
 """
 # The claim alone, which the benchmark times on its own.
 _CLAIM_SQL = _CLAIM_TEMPLATE.format(returning="id")
+
+# Before the first sweep every due time counts, and no stamp needs a second look.
+_NO_MARK = {"since": datetime(1, 1, 1, tzinfo=UTC), "recheck_from": None}
+
+
+# A mark whose xmin is beyond every transaction id this server has handed out was
+# written by another cluster (a dump restored elsewhere, whose ids may be lower, so
+# new stamps would fall below it): then the sweep reads every due time once, as
+# before its first run, and leaves a mark of this server's.
+_MARK_SQL = """
+SELECT due_through, snapshot_xmin FROM leads_slasweepmark
+ WHERE id = 1 AND snapshot_xmin <= pg_snapshot_xmax(pg_current_snapshot())::text::bigint
+"""
+
+
+def _claim_bounds(cursor):
+    """The last sweep's mark (SLASweepMark) as the claim's parameters: due after ``since``, or stamped from ``recheck_from``."""
+    cursor.execute(_MARK_SQL)
+    mark = cursor.fetchone()
+    if mark is None:
+        return dict(_NO_MARK)
+    return {"since": mark[0], "recheck_from": mark[1]}
+
 
 # Who hears of a breach: (outbox kind, how a claimed row reaches the person, whether
 # its policy asks for it). The sweep queues one digest per person and kind.
@@ -119,6 +147,14 @@ WITH claimed AS (
            jsonb_build_object('lead_ids', jsonb_agg(id ORDER BY sla_due_at, id)), %(now)s, NULL, '', 0, NULL, ''
       FROM recipients
      GROUP BY kind, person_id, email
+), mark AS (
+    -- Every transaction this statement's snapshot cannot see has an id at or after its
+    -- xmin, so a lead that such a transaction gives a due time behind this mark carries
+    -- a stamp the next sweep reads. A mark never moves back: an older one stays valid.
+    INSERT INTO leads_slasweepmark (id, due_through, snapshot_xmin)
+    VALUES (1, %(now)s, pg_snapshot_xmin(pg_current_snapshot())::text::bigint)
+    ON CONFLICT (id) DO UPDATE SET due_through = EXCLUDED.due_through, snapshot_xmin = EXCLUDED.snapshot_xmin
+     WHERE leads_slasweepmark.due_through <= EXCLUDED.due_through
 )
 SELECT id FROM claimed
 """
@@ -129,14 +165,15 @@ def flag_overdue_leads(*, now=None):
 
     One conditional UPDATE claims the rows (only rows not yet flagged), so two
     runs at once, or one after the other, flag and notify each lead exactly once.
-    In the same transaction a history event is written per claimed lead and one
+    In the same statement a history event is written per claimed lead, one
     digest e-mail is queued per owner and per manager listing the leads this run
-    claimed (as the leads' policies ask).
+    claimed (as the leads' policies ask), and the sweep's mark moves to ``now``,
+    so the next run reads only what became due or was given a due time since.
     """
     now = (now or timezone.now()).astimezone(UTC)
     stamp = now.strftime("%Y%m%dT%H%M%S.%fZ")
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_SWEEP_SQL, {"now": now, "stamp": stamp})
+        cursor.execute(_SWEEP_SQL, {"now": now, "stamp": stamp, **_claim_bounds(cursor)})
         claimed = [row[0] for row in cursor.fetchall()]
     return claimed
 

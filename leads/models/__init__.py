@@ -2,7 +2,7 @@
 
 - ``choices``: stages, priorities, history kinds, activity kinds;
 - ``teams``: Team, TeamMember, RejectionReason;
-- ``sla``: BusinessHours, Holiday, SLAPolicy;
+- ``sla``: BusinessHours, Holiday, SLAPolicy, SLASweepMark;
 - ``leads``: Lead (and its queryset), MqlEpisode;
 - ``history``: LeadEvent, append-only;
 - ``activities``: Activity, OutboxMessage;
@@ -23,7 +23,7 @@ from .leads import Lead, LeadQuerySet, MqlEpisode
 from .notices import ChatNotice, NoticeKind, NotificationPreferences, SlackIdentity, TeamChat
 from .privacy import ErasedAddress, OptOut
 from .scoring import FREE_MAIL_DOMAINS, LeadRuleScore, ScoringConfig, ScoringRule, ScoringRun
-from .sla import WEEKDAYS, BusinessHours, Holiday, SLAPolicy, validate_time_zone
+from .sla import WEEKDAYS, BusinessHours, Holiday, SLAPolicy, SLASweepMark, validate_time_zone
 from .teams import RejectionReason, Team, TeamMember
 from .webhooks import EVENT_TYPES, WebhookAttempt, WebhookDelivery, WebhookSubscription, event_type_of
 
@@ -56,6 +56,7 @@ __all__ = [
     "Priority",
     "RejectionReason",
     "SLAPolicy",
+    "SLASweepMark",
     "ScoringConfig",
     "ScoringRule",
     "ScoringRun",

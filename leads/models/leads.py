@@ -79,6 +79,11 @@ class Lead(models.Model):
     sla_policy = models.ForeignKey(SLAPolicy, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     sla_due_at = models.DateTimeField(null=True, blank=True)
     sla_breached_at = models.DateTimeField(null=True, blank=True)
+    # The transaction that last gave this MQL its due time, or made it await a response
+    # unflagged again (a full transaction id, with epoch). Written only by the database
+    # (triggers of migration 0044), read only by the SLA sweep: a lead whose due time
+    # lands behind the sweep's mark is found again by this stamp (see leads.sla).
+    sla_due_xid = models.BigIntegerField(null=True, blank=True, editable=False)
     # Privacy: when the person opted out of marketing (the latest OptOut), and when their
     # personal data was erased (leads.transitions.erase_lead); the funnel facts stay.
     opted_out_at = models.DateTimeField(null=True, blank=True)
@@ -121,6 +126,14 @@ class Lead(models.Model):
             models.Index(
                 fields=["sla_due_at"],
                 name="lead_awaiting_due_idx",
+                condition=Q(stage="mql", first_follow_up_at__isnull=True),
+            ),
+            # The SLA sweep's second look: awaiting MQLs given their due time since its
+            # last run's snapshot (a due time set behind its mark). Same condition as
+            # lead_awaiting_due_idx, so the claim stays a HOT update.
+            models.Index(
+                fields=["sla_due_xid", "sla_due_at"],
+                name="lead_sweep_recheck_idx",
                 condition=Q(stage="mql", first_follow_up_at__isnull=True),
             ),
             # The SLA risk sweep: awaiting MQLs whose risk notice is pending.

@@ -159,3 +159,27 @@ class SLAPolicy(models.Model):
         hours, minutes = divmod(self.response_minutes, 60)
         text = f"{hours} h {minutes} min" if hours and minutes else (f"{hours} h" if hours else f"{minutes} min")
         return f"{text} of business time" if self.business_hours_id else f"{text}, round the clock"
+
+
+class SLASweepMark(models.Model):
+    """How far the SLA sweep has got: one row, moved on by each sweep in its own statement.
+
+    An MQL that awaits a response unflagged with a due time at or before
+    ``due_through`` carries an ``sla_due_xid`` of at least ``snapshot_xmin``, the
+    oldest transaction still running when that sweep took its snapshot: the sweep
+    claimed every such lead it could see, and a transaction it could not see has an
+    id at least that. So the next sweep reads only the leads due after
+    ``due_through`` and those stamped from ``snapshot_xmin`` on, not every lead
+    flagged before.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    due_through = models.DateTimeField()
+    snapshot_xmin = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = "SLA sweep mark"
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="slasweepmark_one_row")]
+
+    def __str__(self):
+        return f"SLA sweep through {self.due_through:%Y-%m-%d %H:%M:%S}"

@@ -3,7 +3,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from leads import jobs, notifications, sla, transitions
@@ -16,6 +17,7 @@ from leads.models import (
     LeadEvent,
     OutboxMessage,
     SLAPolicy,
+    SLASweepMark,
     Stage,
     TeamMember,
 )
@@ -228,6 +230,99 @@ def test_reassignment_after_breach_restarts_the_clock_for_another_rep(rep, other
     assert moved.payload["from_owner"] == rep.pk
 
 
+# Due times set behind the sweep's mark: each sweep reads only what became due since
+# the last one, and must still find a lead whose due time lands before that.
+
+
+def test_mql_whose_earlier_due_time_is_restored_after_the_sweep_passed_it_is_flagged(rep, manager):
+    now = timezone.now()
+    lead = lead_in_stage(Stage.MQL, owner=rep, now=now - timedelta(minutes=10))
+    promised = lead.sla_due_at
+    assert promised > now
+    transitions.accept_lead(lead, by=rep, now=now)
+    assert sla.flag_overdue_leads(now=promised + timedelta(minutes=5)) == []
+    # An undo of the accept puts the lead back as it was, with the due time it was
+    # promised, which has passed meanwhile: the next sweep must still see it.
+    Lead.objects.filter(pk=lead.pk).update(
+        stage=Stage.MQL, first_follow_up_at=None, accepted_at=None, sla_due_at=promised
+    )
+
+    assert sla.flag_overdue_leads(now=promised + timedelta(minutes=6)) == [lead.pk]
+    assert sla.flag_overdue_leads(now=promised + timedelta(minutes=7)) == []
+    assert breach_count(lead) == 1
+
+
+def test_mql_whose_due_time_is_moved_back_behind_the_last_sweep_is_flagged(rep, manager):
+    now = timezone.now()
+    lead = lead_in_stage(Stage.MQL, owner=rep, now=now)
+    assert sla.flag_overdue_leads(now=now) == []
+    Lead.objects.filter(pk=lead.pk).update(sla_due_at=now - timedelta(hours=1))
+
+    assert sla.flag_overdue_leads(now=now + timedelta(minutes=1)) == [lead.pk]
+    assert breach_count(lead) == 1
+
+
+def test_lead_routed_with_a_due_time_already_past_is_flagged_by_the_next_sweep(rep, manager, marketer):
+    now = timezone.now()
+    sla.flag_overdue_leads(now=now)
+    # Promoted as of two hours ago (a late import, a delayed task): due an hour ago,
+    # before the sweep that has already run.
+    late = promote_at(now - timedelta(hours=2), marketer=marketer)
+    assert late.sla_due_at < now
+
+    assert sla.flag_overdue_leads(now=now + timedelta(minutes=1)) == [late.pk]
+    assert sla.flag_overdue_leads(now=now + timedelta(minutes=2)) == []
+
+
+def test_mql_written_straight_into_the_table_behind_the_mark_is_flagged(rep, manager, team):
+    now = timezone.now()
+    sla.flag_overdue_leads(now=now)
+    lead = Lead.objects.create(
+        name="Loaded",
+        email="loaded@example.com",
+        stage=Stage.MQL,
+        owner=rep,
+        team=team,
+        mql_episode=1,
+        mql_at=now - timedelta(hours=3),
+        sla_due_at=now - timedelta(hours=2),
+    )
+    # A later full save from the object in memory writes back the stamp it never read.
+    lead.score = 5
+    lead.save()
+
+    assert sla.flag_overdue_leads(now=now + timedelta(minutes=1)) == [lead.pk]
+
+
+def test_mark_restored_from_another_server_does_not_hide_a_due_time_moved_back(rep, manager):
+    now = timezone.now()
+    lead = lead_in_stage(Stage.MQL, owner=rep, now=now)
+    sla.flag_overdue_leads(now=now)
+    # A dump restored on a server whose transaction ids are lower than the old one's.
+    SLASweepMark.objects.update(snapshot_xmin=F("snapshot_xmin") + 10**12)
+    Lead.objects.filter(pk=lead.pk).update(sla_due_at=now - timedelta(hours=1))
+
+    assert sla.flag_overdue_leads(now=now + timedelta(minutes=1)) == [lead.pk]
+
+
+def test_reassigned_breached_lead_is_flagged_again_once_its_new_clock_runs_out(rep, other_rep, manager):
+    now = timezone.now()
+    late = overdue_mql(rep, now=now)
+    assert sla.flag_overdue_leads(now=now) == [late.pk]
+    transitions.reassign_lead(late, by=manager, to=other_rep, now=now + timedelta(minutes=5))
+    late.refresh_from_db()
+    assert late.sla_breached_at is None
+
+    assert sla.flag_overdue_leads(now=late.sla_due_at - timedelta(seconds=1)) == []
+    assert sla.flag_overdue_leads(now=late.sla_due_at) == [late.pk]
+    assert sla.flag_overdue_leads(now=late.sla_due_at + timedelta(minutes=1)) == []
+    assert breach_count(late) == 2
+
+
+def breach_count(lead):
+    return LeadEvent.objects.filter(lead=lead, kind=EventKind.SLA_BREACHED).count()
+
+
 # Routing
 
 
@@ -307,6 +402,34 @@ def test_two_sweeps_at_once_flag_and_notify_each_lead_exactly_once(rep, other_re
     for kind in ("sla_breach_owner", "sla_breach_manager"):
         listed = [i for m in OutboxMessage.objects.filter(kind=kind) for i in m.context["lead_ids"]]
         assert sorted(listed) == sorted(lead.pk for lead in late), kind
+
+
+@pytest.mark.django_db(transaction=True)
+def test_due_time_moved_back_while_a_sweep_runs_is_flagged_by_the_next_sweep(rep, manager):
+    now = timezone.now()
+    lead = lead_in_stage(Stage.MQL, owner=rep, now=now)
+    sla.flag_overdue_leads(now=now - timedelta(minutes=1))
+    written, swept = threading.Event(), threading.Event()
+
+    def move_due_time_back():
+        # Not yet committed when the sweep takes its snapshot, committed before the next.
+        try:
+            with transaction.atomic():
+                Lead.objects.filter(pk=lead.pk).update(sla_due_at=now - timedelta(hours=1))
+                written.set()
+                swept.wait(timeout=10)
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=move_due_time_back)
+    writer.start()
+    assert written.wait(timeout=10)
+    assert sla.flag_overdue_leads(now=now) == []
+    swept.set()
+    writer.join(timeout=30)
+
+    assert sla.flag_overdue_leads(now=now + timedelta(minutes=1)) == [lead.pk]
+    assert breach_count(lead) == 1
 
 
 @pytest.mark.django_db(transaction=True)
