@@ -326,7 +326,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Lead, event and filter stage fields share one enum in the schema.
-    "ENUM_NAME_OVERRIDES": {"StageEnum": ["lead", "mql", "sal", "sql", "rejected"]},
+    "ENUM_NAME_OVERRIDES": {
+        "StageEnum": ["lead", "mql", "sal", "sql", "rejected"],
+        "EventTypeEnum": "leads.models.webhooks.EVENT_TYPES",
+        "DeliveryStatusEnum": ["pending", "retrying", "delivered", "failed"],
+    },
 }
 
 # Celery: Redis when REDIS_URL is set, otherwise kombu's filesystem transport.
