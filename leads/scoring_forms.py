@@ -58,6 +58,19 @@ class ScoringRuleForm(forms.ModelForm):
             "max_value": "The cap can be at most 100000 points.",
         },
     )
+    half_life_days = forms.IntegerField(
+        label="Half-life in days",
+        required=False,
+        min_value=1,
+        max_value=3650,
+        help_text="Each activity's points halve every this many days (14: +20 is +10 after two weeks). "
+        "Empty: points never fade.",
+        error_messages={
+            "invalid": "The half-life is a whole number of days, e.g. 14.",
+            "min_value": "The half-life must be at least 1 day, or empty for points that never fade.",
+            "max_value": "The half-life can be at most 3650 days (ten years); leave it empty for no decay.",
+        },
+    )
     min_value = forms.IntegerField(
         label="From",
         required=False,
@@ -87,6 +100,7 @@ class ScoringRuleForm(forms.ModelForm):
             "max_value",
             "points",
             "cap",
+            "half_life_days",
             "is_active",
         ]
         labels = {
@@ -152,7 +166,8 @@ class ScoringRuleForm(forms.ModelForm):
         data.update(field="", operator="", value="", min_value=None, max_value=None)
 
     def _clean_demographic(self, data):
-        data.update(activity_kind="", url_contains="")
+        # A trait does not fade: demographic rules never decay.
+        data.update(activity_kind="", url_contains="", half_life_days=None)
         field, operator = data.get("field"), data.get("operator")
         if not field and "field" not in self.errors:
             self.add_error("field", "A demographic rule needs the lead field it looks at.")

@@ -10,11 +10,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from .. import background
-from ..models import Lead, ScoringRun, Stage
+from ..models import Lead, LeadRuleScore, ScoringRun, Stage
 from .rules import ScoringError
 from .store import lock_for_scoring, recompute
 
 RESCORE_BATCH = 2000
+DECAY_BATCH = 2000
 
 
 def start_rescore(*, by=None):
@@ -42,11 +43,11 @@ def next_batch(run, *, batch_size=RESCORE_BATCH):
     return list(leads.order_by("pk").values_list("pk", flat=True)[:batch_size])
 
 
-def rescore_batch(ids, rules, *, limit, now):
+def rescore_batch(ids, rules, *, limit, now, cause="rescore"):
     """Rescore one batch of leads set-wise in its own transaction; returns (how many changed, ids in stage lead now at or over ``limit``), raises nothing."""
     with transaction.atomic():
         leads = lock_for_scoring(ids)
-        changed = recompute(leads, now=now, cause="rescore", rules=rules)
+        changed = recompute(leads, now=now, cause=cause, rules=rules)
     return len(changed), [lead.pk for lead in leads if lead.stage == Stage.LEAD and lead.score >= limit]
 
 
@@ -69,3 +70,16 @@ def finish_run(run, *, error=None):
     )
     run.refresh_from_db()
     return run
+
+
+def decayed_lead_ids(*, after=0, batch_size=DECAY_BATCH):
+    """Return the ids above ``after`` of leads with a share of a decaying rule still worth points, in id order; raises nothing.
+
+    A decayed share only shrinks towards zero, so once it rounds to 0 the lead
+    leaves this set until a new activity (which rescores it at once) or a rule
+    change (a full rescore). Erased leads keep their score, as in a rescore.
+    """
+    shares = LeadRuleScore.objects.filter(
+        rule__half_life_days__isnull=False, rule__is_active=True, lead_id__gt=after, lead__erased_at__isnull=True
+    ).exclude(points=0)
+    return list(shares.order_by("lead_id").values_list("lead_id", flat=True).distinct()[:batch_size])

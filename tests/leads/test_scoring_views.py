@@ -807,3 +807,48 @@ def test_score_breakdown_of_a_lead_no_rule_matches(db):
     html = render_to_string("scoring/_score_breakdown.html", {"lead": lead, "score_lines": []})
     assert "No scoring rule matches this lead yet." in html
     assert "to become an MQL" not in html
+
+
+def test_marketer_gives_a_behaviour_rule_a_half_life_and_the_matrix_shows_it(as_user, marketer):
+    response = as_user(marketer).post(reverse("scoring:rule_create"), rule_post(half_life_days="14"))
+
+    assert response.status_code == 302
+    assert ScoringRule.objects.get().half_life_days == 14
+    assert "14-day half-life" in as_user(marketer).get(reverse("scoring:matrix")).content.decode()
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("0", "The half-life must be at least 1 day"),
+        ("-3", "The half-life must be at least 1 day"),
+        ("4000", "The half-life can be at most 3650 days"),
+        ("two weeks", "The half-life is a whole number of days"),
+    ],
+)
+def test_a_bad_half_life_is_a_400_that_says_why(as_user, marketer, value, message):
+    response = as_user(marketer).post(reverse("scoring:rule_create"), rule_post(half_life_days=value))
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not ScoringRule.objects.exists()
+
+
+def test_a_demographic_rule_never_decays(as_user, marketer):
+    response = as_user(marketer).post(reverse("scoring:rule_create"), demographic_post(half_life_days="14"))
+
+    assert response.status_code == 302
+    assert ScoringRule.objects.get().half_life_days is None
+
+
+def test_admin_sets_a_half_life_in_the_django_admin(client, admin):
+    rule = behaviour_rule("Visited pricing", 15, url_contains="/pricing")
+    client.force_login(admin)
+    url = reverse("admin:leads_scoringrule_change", args=[rule.pk])
+    assert client.get(url).status_code == 200
+
+    response = client.post(url, rule_post(half_life_days="30"))
+
+    assert response.status_code == 302
+    rule.refresh_from_db()
+    assert (rule.half_life_days, rule.cap) == (30, 45)
