@@ -25,7 +25,8 @@ RANGE_ERRORS = {
     "max_value": f"Enter a number up to {NUMBER_LIMIT:,}.",
 }
 # Operators that compare the lead's field with the text in "value".
-TEXT_OPERATORS = (Operator.CONTAINS, Operator.EQUALS, Operator.ONE_OF)
+TEXT_OPERATORS = (Operator.CONTAINS, Operator.CONTAINS_ANY, Operator.EQUALS, Operator.ONE_OF)
+LIST_OPERATORS = (Operator.CONTAINS_ANY, Operator.ONE_OF)
 
 
 class ScoringRuleForm(forms.ModelForm):
@@ -176,10 +177,11 @@ class ScoringRuleForm(forms.ModelForm):
         value = " ".join((data.get("value") or "").split())
         if operator in TEXT_OPERATORS:
             data.update(min_value=None, max_value=None)
-            if operator == Operator.ONE_OF:
+            if operator in LIST_OPERATORS:
                 items = [item.strip() for item in value.split(",") if item.strip()]
                 if not items:
-                    self.add_error("value", "List the values to match, separated by commas, e.g. DE, AT, CH.")
+                    example = "VP, Head of, Director" if operator == Operator.CONTAINS_ANY else "DE, AT, CH"
+                    self.add_error("value", f"List the values to match, separated by commas, e.g. {example}.")
                 value = ", ".join(items)
             elif not value:
                 self.add_error("value", "Enter the text to compare the field with.")

@@ -57,6 +57,8 @@ def describe_rule(rule):
         return f"{field} is one of {rule.value}"
     if rule.operator == Operator.CONTAINS:
         return f"{field} contains {rule.value}"
+    if rule.operator == Operator.CONTAINS_ANY:
+        return f"{field} contains any of {rule.value}"
     return f"{field} is {rule.value}"
 
 

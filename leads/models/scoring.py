@@ -46,6 +46,7 @@ class ScoringRule(models.Model):
 
     class Operator(models.TextChoices):
         CONTAINS = "contains", "contains"
+        CONTAINS_ANY = "contains_any", "contains any of (comma-separated)"
         EQUALS = "equals", "is"
         ONE_OF = "one_of", "is one of (comma-separated)"
         BETWEEN = "between", "is between (numbers)"
@@ -56,7 +57,7 @@ class ScoringRule(models.Model):
     activity_kind = models.CharField(max_length=20, choices=ActivityKind.choices, blank=True)
     url_contains = models.CharField(max_length=200, blank=True, help_text="e.g. /pricing; empty: any URL")
     field = models.CharField(max_length=20, choices=Field.choices, blank=True)
-    operator = models.CharField(max_length=10, choices=Operator.choices, blank=True)
+    operator = models.CharField(max_length=20, choices=Operator.choices, blank=True)
     value = models.CharField(max_length=500, blank=True)
     min_value = models.IntegerField(null=True, blank=True)
     max_value = models.IntegerField(null=True, blank=True)

@@ -42,6 +42,10 @@ def _lead_value(lead, field):
     return getattr(lead, field)
 
 
+def _items(value):
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
 def demographic_match(rule, lead):
     """Return whether a demographic ``rule`` matches ``lead``'s fields; raises nothing."""
     value = _lead_value(lead, rule.field)
@@ -63,10 +67,12 @@ def demographic_match(rule, lead):
     wanted = rule.value.strip().lower()
     if op == ScoringRule.Operator.CONTAINS:
         return bool(wanted) and wanted in text
+    if op == ScoringRule.Operator.CONTAINS_ANY:
+        return any(item in text for item in _items(wanted))
     if op == ScoringRule.Operator.EQUALS:
         return text == wanted
     if op == ScoringRule.Operator.ONE_OF:
-        return text in {item.strip().lower() for item in rule.value.split(",") if item.strip()}
+        return text in set(_items(wanted))
     return False
 
 

@@ -852,3 +852,28 @@ def test_admin_sets_a_half_life_in_the_django_admin(client, admin):
     assert response.status_code == 302
     rule.refresh_from_db()
     assert (rule.half_life_days, rule.cap) == (30, 45)
+
+
+def test_a_title_rule_can_match_any_of_several_words(as_user, marketer):
+    data = demographic_post(
+        name="VP, Head of or Director",
+        field="job_title",
+        operator="contains_any",
+        value=" VP,, Head of ,Director ",
+        min_value="",
+        max_value="",
+    )
+    as_user(marketer).post(reverse("scoring:rule_create"), data)
+    rule = ScoringRule.objects.get()
+    assert rule.value == "VP, Head of, Director"
+    assert describe_rule(rule) == "Job title contains any of VP, Head of, Director"
+    titles = {"VP Sales": True, "Head of Marketing": True, "Operations Director": True, "IT Manager": False}
+    for title, matches in titles.items():
+        assert scoring.demographic_match(rule, Lead(job_title=title)) is matches, title
+
+
+def test_contains_any_needs_words(as_user, marketer):
+    data = demographic_post(field="job_title", operator="contains_any", value=" , ", min_value="", max_value="")
+    response = as_user(marketer).post(reverse("scoring:rule_create"), data)
+    assert response.status_code == 400
+    assert "e.g. VP, Head of, Director" in response.content.decode()
