@@ -17,7 +17,7 @@ drift below the threshold and leaves the stage of every other lead alone.
 - ``rules``: what a rule gives a lead (pure);
 - ``store``: the one writer of shares, scores and score-change history;
 - ``runs``: the parts of a background rescore of every lead;
-- ``what_if``: a threshold replayed over the last weeks.
+- ``what_if``: a threshold replayed over the last weeks from the recorded scores.
 """
 
 from .rules import (
@@ -58,16 +58,18 @@ from .store import (
     stored_shares,
     write_scores,
 )
-from .what_if import NEVER_AN_MQL, WhatIf, WhatIfWeek, what_if
+from .what_if import DIFFERENCE_LABELS, NEVER_AN_MQL, WhatIf, WhatIfGroup, WhatIfWeek, what_if
 
 __all__ = [
     "DECAY_BATCH",
+    "DIFFERENCE_LABELS",
     "NEVER_AN_MQL",
     "RESCORE_BATCH",
     "SCORED_LEAD_FIELDS",
     "ScoreLine",
     "ScoringError",
     "WhatIf",
+    "WhatIfGroup",
     "WhatIfWeek",
     "active_rules",
     "add_activities",

@@ -435,7 +435,7 @@ def test_rescore_never_demotes_leads_with_sales(as_user, marketer, rep, team, dj
 
 @pytest.fixture
 def history(team, rep):
-    """Three leads of the last weeks: visits to /pricing give 10 each; the current threshold is 30."""
+    """Three leads of the last weeks: visits to /pricing give 10 each; at threshold 30 the third became an MQL."""
     behaviour_rule("Pricing", 10, url_contains="/pricing")
     set_threshold(30)
     TeamMember.objects.filter(user=rep).update(mql_capacity=1)
@@ -444,27 +444,29 @@ def history(team, rep):
     for visits in (1, 2, 3):
         lead = make_lead(now=now - timedelta(days=20))
         for i in range(visits):
-            Activity.objects.create(
-                lead=lead,
-                kind=ActivityKind.WEBSITE_VISIT,
-                url="https://example.com/pricing",
-                occurred_at=now - timedelta(days=10 - i),
+            when = now - timedelta(days=10 - i)
+            visit = Activity.objects.create(
+                lead=lead, kind=ActivityKind.WEBSITE_VISIT, url="https://example.com/pricing", occurred_at=when
             )
+            lead = activities.apply_activities([visit], now=when)[lead.pk]
         leads.append(lead)
+    assert leads[2].stage == Stage.MQL
     return leads
 
 
-def test_what_if_compares_a_lower_threshold_with_the_current_one(as_user, marketer, history):
+def test_what_if_compares_a_lower_threshold_with_the_mqls_produced(as_user, marketer, history):
     response = as_user(marketer).get(reverse("scoring:what_if"), {"threshold": "20", "weeks": "4"})
 
     assert response.status_code == 200
     result = response.context["result"]
-    assert (result.current_total, result.candidate_total) == (1, 2)
+    assert (result.actual_total, result.current_total, result.candidate_total) == (1, 1, 2)
     html = response.content.decode()
     assert '<p class="compare-threshold">20</p>' in html
     assert "<strong>2</strong> MQLs" in html
     assert "<strong>1</strong> MQL" in html
-    assert "+1 vs current" in html
+    assert "+1 vs produced" in html
+    assert "threshold gives exactly the 1 MQLs produced" in html
+    assert "Leads it adds" in html and history[1].name in html
     assert "Never handed to sales" in html
     assert 'id="what-if-data"' in html
     # One available rep with room for 1 MQL a week; 2 MQLs in 4 weeks is 0.5 a week: not over.
@@ -473,8 +475,7 @@ def test_what_if_compares_a_lower_threshold_with_the_current_one(as_user, market
 
 
 def test_what_if_words_how_leads_fared_as_the_report_lists_do(as_user, marketer, history):
-    # The lead with three visits became an MQL a week ago and nobody answered it.
-    transitions.promote_to_mql(history[2], by=marketer, now=timezone.now() - timedelta(days=7))
+    # The lead with three visits became an MQL eight days ago and nobody answered it.
     client = as_user(marketer)
 
     what_if = client.get(reverse("scoring:what_if"), {"threshold": "20", "weeks": "4"}).content.decode()
@@ -492,11 +493,12 @@ def test_what_if_flags_reps_over_capacity(as_user, marketer, history):
     assert 'class="is-over"' in html
 
 
-def test_what_if_reports_how_the_leads_fared(as_user, marketer, history, rep):
-    lead = transitions.promote_to_mql(history[2], by=None)
-    transitions.reject_lead(lead, by=rep, reason="no-budget")
-    response = as_user(marketer).get(reverse("scoring:what_if"), {"threshold": "30", "weeks": "4"})
+def test_what_if_shows_the_leads_a_higher_threshold_removes_with_their_reasons(as_user, marketer, history, rep):
+    transitions.reject_lead(history[2], by=history[2].owner, reason="no-budget")
+    response = as_user(marketer).get(reverse("scoring:what_if"), {"threshold": "35", "weeks": "4"})
     html = response.content.decode()
+    assert response.context["result"].removed.lead_ids == (history[2].pk,)
+    assert "Leads it removes" in html
     assert "Rejected" in html
     assert "No budget" in html
 
