@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from .. import background
 from ..models import Lead, LeadRuleScore, ScoringRun, Stage
+from . import set_based
 from .rules import ScoringError
-from .store import lock_for_scoring, recompute
+from .store import lock_for_scoring, recompute, write_scores
 
 RESCORE_BATCH = 2000
 DECAY_BATCH = 2000
@@ -44,10 +45,18 @@ def next_batch(run, *, batch_size=RESCORE_BATCH):
 
 
 def rescore_batch(ids, rules, *, limit, now, cause="rescore"):
-    """Rescore one batch of leads set-wise in its own transaction; returns (how many changed, ids in stage lead now at or over ``limit``), raises nothing."""
+    """Rescore one batch of leads set-wise in its own transaction; returns (how many changed, ids in stage lead now at or over ``limit``), raises nothing.
+
+    The shares are computed by the database (``set_based``), unless a rule needs
+    the Python matcher; either way ``store.write_scores`` writes what changed.
+    """
     with transaction.atomic():
         leads = lock_for_scoring(ids)
-        changed = recompute(leads, now=now, cause=cause, rules=rules)
+        if set_based.supports(rules):
+            shares = set_based.shares_in_sql([lead.pk for lead in leads], rules, now=now)
+            changed = write_scores(leads, shares, now=now, cause=cause)
+        else:
+            changed = recompute(leads, now=now, cause=cause, rules=rules)
     return len(changed), [lead.pk for lead in leads if lead.stage == Stage.LEAD and lead.score >= limit]
 
 
