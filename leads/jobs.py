@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.db import transaction
 from django.utils import timezone
 
 from . import routing, scoring, transitions
@@ -78,8 +79,9 @@ def rescore_leads(run_id, *, now=None, batch_size=scoring.RESCORE_BATCH):
     """Rescore every lead in batches, recording progress on the run, and promote the leads that now reach the threshold; returns the run, raises ScoringError for an unknown run.
 
     Safe to run twice: a run continues from its last finished batch, and each
-    batch writes only what changed, so an unchanged lead writes nothing. Nothing
-    is ever demoted.
+    batch writes only what changed, so an unchanged lead writes nothing. Each
+    batch (scores, promotions, progress) is one transaction. Nothing is ever
+    demoted.
     """
     now = now or timezone.now()
     run = scoring.claim_run(run_id, now=now)
@@ -89,9 +91,12 @@ def rescore_leads(run_id, *, now=None, batch_size=scoring.RESCORE_BATCH):
     limit = scoring.threshold()
     try:
         while ids := scoring.next_batch(run, batch_size=batch_size):
-            changed, ready = scoring.rescore_batch(ids, rules, limit=limit, now=now)
-            promoted = transitions.promote_if_ready(ready, now=now, limit=limit)
-            scoring.record_progress(run, ids, changed=changed, promoted=len(promoted))
+            # One transaction per batch: its scores, its promotions and the run's progress commit
+            # together, so a run that dies mid-batch redoes exactly that batch.
+            with transaction.atomic():
+                changed, ready = scoring.rescore_batch(ids, rules, limit=limit, now=now)
+                promoted = transitions.promote_if_ready(ready, now=now, limit=limit)
+                scoring.record_progress(run, ids, changed=changed, promoted=len(promoted))
     except Exception as exc:
         scoring.finish_run(run, error=exc)
         raise
@@ -122,8 +127,9 @@ def refresh_decayed_scores(*, now=None, batch_size=scoring.DECAY_BATCH):
     leads = changed = promoted = 0
     after = 0
     while ids := scoring.decayed_lead_ids(after=after, batch_size=batch_size):
-        batch_changed, ready = scoring.rescore_batch(ids, rules, limit=limit, now=now, cause="decay")
-        promoted += len(transitions.promote_if_ready(ready, now=now, limit=limit))
+        with transaction.atomic():
+            batch_changed, ready = scoring.rescore_batch(ids, rules, limit=limit, now=now, cause="decay")
+            promoted += len(transitions.promote_if_ready(ready, now=now, limit=limit))
         leads, changed, after = leads + len(ids), changed + batch_changed, ids[-1]
         log.info("decay refresh: %s leads read, %s changed, up to lead %s", leads, changed, after)
     return DecayRefresh(leads=leads, changed=changed, promoted=promoted)

@@ -3,8 +3,20 @@
 import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from leads import jobs, scoring
-from leads.models import Activity, Lead, LeadRuleScore, ScoringConfig, ScoringRule, ScoringRun
+from leads.models import (
+    Activity,
+    EventKind,
+    Lead,
+    LeadEvent,
+    LeadRuleScore,
+    MqlEpisode,
+    ScoringConfig,
+    ScoringRule,
+    ScoringRun,
+)
 from leads.scoring import set_based
 
 from ..factories import make_lead
@@ -129,3 +141,40 @@ def test_a_full_rescore_in_sql_changes_nothing_the_python_scorer_wrote(db):
     assert sorted(LeadRuleScore.objects.values_list("lead_id", "rule_id", "matches", "points")) == before
     assert dict(Lead.objects.values_list("pk", "score")) == scores
     assert len(rules) == 14
+
+
+def test_a_run_killed_mid_batch_redoes_that_batch_exactly_once(db, rep, monkeypatch):
+    ScoringRule.objects.create(name="Webinar", category=B, activity_kind="webinar", points=25)
+    ScoringConfig.objects.update(mql_threshold=100_000)
+    leads = [make_lead(country="US", now=NOW - timedelta(days=3)) for _ in range(6)]
+    for lead in leads:
+        Activity.objects.create(lead=lead, kind="webinar", occurred_at=NOW - timedelta(days=1))
+    ScoringConfig.objects.update(mql_threshold=25)
+    run = ScoringRun.objects.create(total=6)
+    real_promote, calls = jobs.transitions.promote_if_ready, []
+
+    def dies_in_the_second_batch(ids, **kwargs):
+        calls.append(ids)
+        promoted = real_promote(ids, **kwargs)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the worker is killed: no failure recorded, the run stays "running"
+        return promoted
+
+    monkeypatch.setattr(jobs.transitions, "promote_if_ready", dies_in_the_second_batch)
+    with pytest.raises(KeyboardInterrupt):
+        jobs.rescore_leads(run.pk, now=NOW, batch_size=2)
+    run.refresh_from_db()
+    assert (run.status, run.done, run.promoted) == (ScoringRun.Status.RUNNING, 2, 2)
+    # The second batch's scores and promotions went with it.
+    assert Lead.objects.filter(stage="mql").count() == 2
+    assert Lead.objects.filter(score=25).count() == 2
+
+    monkeypatch.setattr(jobs.transitions, "promote_if_ready", real_promote)
+    run = jobs.rescore_leads(run.pk, now=NOW, batch_size=2)
+
+    assert (run.status, run.done, run.changed, run.promoted) == (ScoringRun.Status.DONE, 6, 6, 6)
+    for lead in leads:
+        events = LeadEvent.objects.filter(lead=lead)
+        assert events.filter(kind=EventKind.SCORE_CHANGED).count() == 1
+        assert events.filter(kind=EventKind.PROMOTED).count() == 1
+    assert MqlEpisode.objects.count() == 6
