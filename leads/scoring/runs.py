@@ -13,7 +13,7 @@ from .. import background
 from ..models import Lead, LeadRuleScore, ScoringRun, Stage
 from . import set_based
 from .rules import ScoringError
-from .store import lock_for_scoring, recompute, write_scores
+from .store import SCORED_LEAD_FIELDS, lock_for_scoring, recompute, write_scores
 
 RESCORE_BATCH = 2000
 DECAY_BATCH = 2000
@@ -47,17 +47,24 @@ def next_batch(run, *, batch_size=RESCORE_BATCH):
 def rescore_batch(ids, rules, *, limit, now, cause="rescore"):
     """Rescore one batch of leads set-wise in its own transaction; returns (how many changed, ids in stage lead now at or over ``limit``), raises nothing.
 
-    The shares are computed by the database (``set_based``), unless a rule needs
-    the Python matcher; either way ``store.write_scores`` writes what changed.
+    The database computes the shares and finds the leads whose shares or score
+    differ (``set_based``), so only those are read into Python and written by
+    ``store.write_scores``; a rule only the Python matcher can read sends the
+    whole batch through ``store.recompute``.
     """
     with transaction.atomic():
-        leads = lock_for_scoring(ids)
-        if set_based.supports(rules):
-            shares = set_based.shares_in_sql([lead.pk for lead in leads], rules, now=now)
-            changed = write_scores(leads, shares, now=now, cause=cause)
-        else:
+        if not set_based.supports(rules):
+            leads = lock_for_scoring(ids)
             changed = recompute(leads, now=now, cause=cause, rules=rules)
-    return len(changed), [lead.pk for lead in leads if lead.stage == Stage.LEAD and lead.score >= limit]
+            return len(changed), [lead.pk for lead in leads if lead.stage == Stage.LEAD and lead.score >= limit]
+        locked = list(Lead.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+        stale = set_based.changed_leads(locked, rules, now=now)
+        changed = []
+        if stale:
+            leads = list(Lead.objects.filter(pk__in=stale).order_by("pk").only(*SCORED_LEAD_FIELDS))
+            changed = write_scores(leads, set_based.shares_in_sql(stale, rules, now=now), now=now, cause=cause)
+        ready = Lead.objects.filter(pk__in=locked, stage=Stage.LEAD, score__gte=limit).order_by("pk")
+        return len(changed), list(ready.values_list("pk", flat=True))
 
 
 def record_progress(run, ids, *, changed, promoted):

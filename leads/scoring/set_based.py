@@ -5,8 +5,10 @@ rescore reads no activity into Python. The text rules compare what
 ``rules.demographic_match`` compares (trimmed, lower-cased field text; the
 e-mail domain after the last "@"). A decaying rule's sum comes back as the
 float PostgreSQL added up in the order the Python path adds (newest activity
-first), with the same IEEE arithmetic, and is capped and rounded by
-``rules.whole_points`` here: both paths give the same whole points.
+first), with the same IEEE arithmetic, capped and rounded with the float
+operations of ``rules.whole_points``: both paths give the same whole points.
+``changed_leads`` compares with what is stored in the same statement, so an
+unchanged lead costs no Python at all.
 """
 
 from collections import defaultdict
@@ -14,7 +16,7 @@ from collections import defaultdict
 from django.db import connection
 
 from ..models import FREE_MAIL_DOMAINS, ScoringRule
-from .rules import rule_points, whole_points
+from .rules import rule_points
 
 Operator = ScoringRule.Operator
 Field = ScoringRule.Field
@@ -75,69 +77,104 @@ def supports(rules):
     )
 
 
-def _demographic(lead_ids, rules, shares, cursor):
-    selects, params = [], {"ids": lead_ids, "ws": _WHITESPACE, "free_mail": sorted(FREE_MAIL_DOMAINS)}
+def _demographic_selects(rules, params):
+    selects = []
     for n, rule in enumerate(rules):
         condition = _condition(rule, n)
         if condition is None:
             continue
         sql, extra = condition
-        selects.append(f"SELECT l.id, {int(rule.pk)} FROM leads_lead l WHERE l.id = ANY(%(ids)s) AND {sql}")
+        points = int(rule_points(rule, 1))
+        selects.append(
+            f"SELECT l.id AS lead_id, {int(rule.pk)}::bigint AS rule_id, 1::bigint AS matches, {points}::bigint AS points"
+            f" FROM leads_lead l WHERE l.id = ANY(%(ids)s) AND {sql}"
+        )
         params.update(extra)
-    if not selects:
-        return
-    cursor.execute(" UNION ALL ".join(selects), params)
-    by_id = {rule.pk: rule for rule in rules}
-    for lead_id, rule_id in cursor.fetchall():
-        shares[lead_id][rule_id] = (1, rule_points(by_id[rule_id], 1))
+    return selects
 
 
-_BEHAVIOUR_SQL = """
-SELECT a.lead_id, r.id, count(*),
-       sum(r.points * power(0.5::float8,
-               (greatest(0, extract(epoch FROM (%(now)s - a.occurred_at)))::float8 / 86400::float8) / r.half_life)
-           ORDER BY a.occurred_at DESC, a.id DESC) FILTER (WHERE r.half_life IS NOT NULL)
-  FROM leads_activity a
-  JOIN unnest(%(rule_ids)s::bigint[], %(kinds)s::text[], %(urls)s::text[], %(points)s::float8[],
-              %(half_lives)s::float8[]) AS r(id, kind, url, points, half_life)
-    ON a.kind = r.kind AND (r.url = '' OR strpos(lower(a.url), r.url) > 0)
- WHERE a.lead_id = ANY(%(ids)s)
- GROUP BY a.lead_id, r.id
+# Each behaviour rule's count and, for a decaying rule, its decayed sum added newest first (the
+# order of the Python path), capped, then rounded halves away from zero with the float operations
+# of ``rules.whole_points``: sign(d) * floor(abs(d) + 0.5). greatest/least skip a NULL cap.
+_BEHAVIOUR_SELECT = """
+SELECT lead_id, rule_id, matches,
+       CASE WHEN half_life IS NULL THEN greatest(-cap, least(cap, points * matches))
+            ELSE (sign(capped) * floor(abs(capped) + 0.5))::bigint END AS points
+  FROM (
+    SELECT lead_id, rule_id, matches, points, cap, half_life,
+           greatest(-cap::float8, least(cap::float8, decayed)) AS capped
+      FROM (
+        SELECT a.lead_id, r.id AS rule_id, count(*) AS matches, r.points, r.cap, r.half_life,
+               sum(r.points::float8 * power(0.5::float8,
+                       (greatest(0, extract(epoch FROM (%(now)s - a.occurred_at)))::float8 / 86400::float8)
+                       / r.half_life) ORDER BY a.occurred_at DESC, a.id DESC) FILTER (WHERE r.half_life IS NOT NULL)
+                   AS decayed
+          FROM leads_activity a
+          JOIN unnest(%(rule_ids)s::bigint[], %(kinds)s::text[], %(urls)s::text[], %(points)s::bigint[],
+                      %(caps)s::bigint[], %(half_lives)s::float8[]) AS r(id, kind, url, points, cap, half_life)
+            ON a.kind = r.kind AND (r.url = '' OR strpos(lower(a.url), r.url) > 0)
+         WHERE a.lead_id = ANY(%(ids)s)
+         GROUP BY a.lead_id, r.id, r.points, r.cap, r.half_life
+      ) summed
+  ) shares
 """
 
 
-def _behaviour(lead_ids, rules, shares, cursor, now):
-    if not rules:
-        return
-    cursor.execute(
-        _BEHAVIOUR_SQL,
-        {
-            "ids": lead_ids,
-            "now": now,
-            "rule_ids": [rule.pk for rule in rules],
-            "kinds": [rule.activity_kind for rule in rules],
-            "urls": [rule.url_contains.lower() for rule in rules],
-            "points": [float(rule.points) for rule in rules],
-            "half_lives": [float(rule.half_life_days) if rule.half_life_days else None for rule in rules],
-        },
-    )
-    by_id = {rule.pk: rule for rule in rules}
-    for lead_id, rule_id, matches, decayed in cursor.fetchall():
-        rule = by_id[rule_id]
-        if rule.half_life_days is None:
-            shares[lead_id][rule_id] = (matches, rule_points(rule, matches))
-            continue
-        if rule.cap is not None:
-            decayed = max(-rule.cap, min(rule.cap, decayed))
-        shares[lead_id][rule_id] = (matches, whole_points(decayed))
+def _new_shares(lead_ids, rules, now):
+    """Return (SQL of a query of ``lead_id, rule_id, matches, points`` for ``lead_ids``, its parameters)."""
+    params = {"ids": list(lead_ids), "ws": _WHITESPACE, "free_mail": sorted(FREE_MAIL_DOMAINS), "now": now}
+    demographic = [rule for rule in rules if rule.category == ScoringRule.Category.DEMOGRAPHIC]
+    behaviour = [rule for rule in rules if rule.category == ScoringRule.Category.BEHAVIOUR]
+    selects = _demographic_selects(demographic, params)
+    if behaviour:
+        selects.append(_BEHAVIOUR_SELECT)
+        params.update(
+            rule_ids=[rule.pk for rule in behaviour],
+            kinds=[rule.activity_kind for rule in behaviour],
+            urls=[rule.url_contains.lower() for rule in behaviour],
+            points=[rule.points for rule in behaviour],
+            caps=[rule.cap for rule in behaviour],
+            half_lives=[float(rule.half_life_days) if rule.half_life_days else None for rule in behaviour],
+        )
+    if not selects:
+        selects.append(
+            "SELECT NULL::bigint AS lead_id, NULL::bigint AS rule_id, NULL::bigint AS matches,"
+            " NULL::bigint AS points WHERE FALSE"
+        )
+    return " UNION ALL ".join(f"({select})" for select in selects), params
 
 
 def shares_in_sql(lead_ids, rules, *, now):
     """Return ``{lead_id: {rule_id: (matches, points)}}`` for ``lead_ids`` under ``rules`` at ``now``, computed in the database; raises nothing (check ``supports(rules)`` first)."""
     shares = defaultdict(dict)
-    demographic = [rule for rule in rules if rule.category == ScoringRule.Category.DEMOGRAPHIC]
-    behaviour = [rule for rule in rules if rule.category == ScoringRule.Category.BEHAVIOUR]
+    if not lead_ids:
+        return shares
+    query, params = _new_shares(lead_ids, rules, now)
     with connection.cursor() as cursor:
-        _demographic(list(lead_ids), demographic, shares, cursor)
-        _behaviour(list(lead_ids), behaviour, shares, cursor, now)
+        cursor.execute(query, params)
+        for lead_id, rule_id, matches, points in cursor.fetchall():
+            shares[lead_id][rule_id] = (matches, points)
     return shares
+
+
+_CHANGED_SQL = """
+WITH new AS ({new}),
+     old AS (SELECT lead_id, rule_id, matches, points FROM leads_leadrulescore WHERE lead_id = ANY(%(ids)s))
+SELECT coalesce(new.lead_id, old.lead_id)
+  FROM new FULL JOIN old ON old.lead_id = new.lead_id AND old.rule_id = new.rule_id
+ WHERE new.lead_id IS NULL OR old.lead_id IS NULL OR new.matches <> old.matches OR new.points <> old.points
+UNION
+SELECT l.id
+  FROM leads_lead l LEFT JOIN (SELECT lead_id, sum(points) AS total FROM new GROUP BY lead_id) t ON t.lead_id = l.id
+ WHERE l.id = ANY(%(ids)s) AND l.score <> coalesce(t.total, 0)
+"""
+
+
+def changed_leads(lead_ids, rules, *, now):
+    """Return the ids among ``lead_ids`` whose stored shares or score differ from what ``rules`` give at ``now``, in id order; raises nothing."""
+    if not lead_ids:
+        return []
+    query, params = _new_shares(lead_ids, rules, now)
+    with connection.cursor() as cursor:
+        cursor.execute(_CHANGED_SQL.format(new=query), params)
+        return sorted(lead_id for (lead_id,) in cursor.fetchall())

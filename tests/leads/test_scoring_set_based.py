@@ -124,6 +124,12 @@ def test_sql_shares_equal_the_python_scorers(db):
     stored = scoring.stored_shares(ids)
     assert {i: dict(in_sql.get(i, {})) for i in ids} == {i: dict(stored.get(i, {})) for i in ids}
     assert any(points not in (0, 20, 40, 45) for shares in stored.values() for _m, points in shares.values())
+    # What the Python scorer stored is what the database computes: nothing is stale.
+    assert set_based.changed_leads(ids, rules, now=NOW) == []
+    share = LeadRuleScore.objects.filter(lead_id=ids[3]).first()
+    LeadRuleScore.objects.filter(pk=share.pk).update(points=share.points + 1)
+    Lead.objects.filter(pk=ids[7]).update(score=-999)
+    assert set_based.changed_leads(ids, rules, now=NOW) == [ids[3], ids[7]]
 
 
 def test_a_full_rescore_in_sql_changes_nothing_the_python_scorer_wrote(db):
@@ -178,3 +184,15 @@ def test_a_run_killed_mid_batch_redoes_that_batch_exactly_once(db, rep, monkeypa
         assert events.filter(kind=EventKind.SCORE_CHANGED).count() == 1
         assert events.filter(kind=EventKind.PROMOTED).count() == 1
     assert MqlEpisode.objects.count() == 6
+
+
+def test_without_rules_every_stored_share_goes(db):
+    rule = ScoringRule.objects.create(name="Webinar", category=B, activity_kind="webinar", points=25)
+    lead = make_lead(country="US", now=NOW - timedelta(days=3))
+    Activity.objects.create(lead=lead, kind="webinar", occurred_at=NOW - timedelta(days=1))
+    scoring.score_lead(lead, now=NOW)
+    rule.delete()
+
+    assert set_based.changed_leads([lead.pk], [], now=NOW) == [lead.pk]
+    assert scoring.rescore_batch([lead.pk], [], limit=100, now=NOW) == (1, [])
+    assert Lead.objects.get(pk=lead.pk).score == 0
