@@ -58,11 +58,11 @@ def rescore_batch(ids, rules, *, limit, now, cause="rescore"):
             changed = recompute(leads, now=now, cause=cause, rules=rules)
             return len(changed), [lead.pk for lead in leads if lead.stage == Stage.LEAD and lead.score >= limit]
         locked = list(Lead.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
-        stale = set_based.changed_leads(locked, rules, now=now)
+        stale = set_based.stale_shares(locked, rules, now=now)
         changed = []
         if stale:
-            leads = list(Lead.objects.filter(pk__in=stale).order_by("pk").only(*SCORED_LEAD_FIELDS))
-            changed = write_scores(leads, set_based.shares_in_sql(stale, rules, now=now), now=now, cause=cause)
+            leads = list(Lead.objects.filter(pk__in=list(stale)).order_by("pk").only(*SCORED_LEAD_FIELDS))
+            changed = write_scores(leads, stale, now=now, cause=cause)
         ready = Lead.objects.filter(pk__in=locked, stage=Stage.LEAD, score__gte=limit).order_by("pk")
         return len(changed), list(ready.values_list("pk", flat=True))
 

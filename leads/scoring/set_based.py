@@ -7,8 +7,8 @@ e-mail domain after the last "@"). A decaying rule's sum comes back as the
 float PostgreSQL added up in the order the Python path adds (newest activity
 first), with the same IEEE arithmetic, capped and rounded with the float
 operations of ``rules.whole_points``: both paths give the same whole points.
-``changed_leads`` compares with what is stored in the same statement, so an
-unchanged lead costs no Python at all.
+``stale_shares`` compares with what is stored in the same statement and
+returns only the leads that differ, so an unchanged lead costs no Python.
 """
 
 from collections import defaultdict
@@ -157,24 +157,41 @@ def shares_in_sql(lead_ids, rules, *, now):
     return shares
 
 
-_CHANGED_SQL = """
-WITH new AS ({new}),
-     old AS (SELECT lead_id, rule_id, matches, points FROM leads_leadrulescore WHERE lead_id = ANY(%(ids)s))
-SELECT coalesce(new.lead_id, old.lead_id)
-  FROM new FULL JOIN old ON old.lead_id = new.lead_id AND old.rule_id = new.rule_id
- WHERE new.lead_id IS NULL OR old.lead_id IS NULL OR new.matches <> old.matches OR new.points <> old.points
-UNION
-SELECT l.id
-  FROM leads_lead l LEFT JOIN (SELECT lead_id, sum(points) AS total FROM new GROUP BY lead_id) t ON t.lead_id = l.id
- WHERE l.id = ANY(%(ids)s) AND l.score <> coalesce(t.total, 0)
+# The leads whose stored shares or score differ from the new shares, each with its new shares
+# (a row of NULLs for a lead left with none): one statement, the shares computed once.
+_STALE_SQL = """
+WITH new AS MATERIALIZED ({new}),
+     old AS (SELECT lead_id, rule_id, matches, points FROM leads_leadrulescore WHERE lead_id = ANY(%(ids)s)),
+     stale AS (
+        SELECT coalesce(new.lead_id, old.lead_id) AS lead_id
+          FROM new FULL JOIN old ON old.lead_id = new.lead_id AND old.rule_id = new.rule_id
+         WHERE new.lead_id IS NULL OR old.lead_id IS NULL OR new.matches <> old.matches OR new.points <> old.points
+        UNION
+        SELECT l.id
+          FROM leads_lead l LEFT JOIN (SELECT lead_id, sum(points) AS total FROM new GROUP BY lead_id) t
+               ON t.lead_id = l.id
+         WHERE l.id = ANY(%(ids)s) AND l.score <> coalesce(t.total, 0)
+     )
+SELECT stale.lead_id, new.rule_id, new.matches, new.points
+  FROM stale LEFT JOIN new ON new.lead_id = stale.lead_id
 """
+
+
+def stale_shares(lead_ids, rules, *, now):
+    """Return ``{lead_id: {rule_id: (matches, points)}}`` at ``now`` for the leads among ``lead_ids`` whose stored shares or score differ from what ``rules`` give; raises nothing."""
+    shares = {}
+    if not lead_ids:
+        return shares
+    query, params = _new_shares(lead_ids, rules, now)
+    with connection.cursor() as cursor:
+        cursor.execute(_STALE_SQL.format(new=query), params)
+        for lead_id, rule_id, matches, points in cursor.fetchall():
+            lead_shares = shares.setdefault(lead_id, {})
+            if rule_id is not None:
+                lead_shares[rule_id] = (matches, points)
+    return shares
 
 
 def changed_leads(lead_ids, rules, *, now):
     """Return the ids among ``lead_ids`` whose stored shares or score differ from what ``rules`` give at ``now``, in id order; raises nothing."""
-    if not lead_ids:
-        return []
-    query, params = _new_shares(lead_ids, rules, now)
-    with connection.cursor() as cursor:
-        cursor.execute(_CHANGED_SQL.format(new=query), params)
-        return sorted(lead_id for (lead_id,) in cursor.fetchall())
+    return sorted(stale_shares(lead_ids, rules, now=now))
