@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from funnelapp import localdb
@@ -381,6 +382,7 @@ OUTBOX_INTERVAL_SECONDS = env_float("OUTBOX_INTERVAL_SECONDS", 60.0)
 ROUTING_INTERVAL_SECONDS = env_float("ROUTING_INTERVAL_SECONDS", 60.0)
 WEBHOOK_INTERVAL_SECONDS = env_float("WEBHOOK_INTERVAL_SECONDS", 5.0)
 CHAT_INTERVAL_SECONDS = env_float("CHAT_INTERVAL_SECONDS", 5.0)
+DECAY_REFRESH_HOUR_UTC = env_int("DECAY_REFRESH_HOUR_UTC", 2)
 CELERY_BEAT_SCHEDULE = {
     "flag-overdue-leads-every-minute": {
         "task": "leads.tasks.flag_overdue_leads_task",
@@ -409,6 +411,11 @@ CELERY_BEAT_SCHEDULE = {
     "deliver-chat-notices-every-5-seconds": {
         "task": "leads.tasks.deliver_chat_notices_task",
         "schedule": CHAT_INTERVAL_SECONDS,
+    },
+    # Decayed scores move slowly (a fraction of a point a day): nightly is enough.
+    "refresh-decayed-scores-nightly": {
+        "task": "leads.tasks.refresh_decayed_scores_task",
+        "schedule": crontab(hour=DECAY_REFRESH_HOUR_UTC, minute=15),
     },
 }
 

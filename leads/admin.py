@@ -7,6 +7,7 @@ from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from . import (
@@ -29,6 +30,7 @@ from .models import (
     OptOut,
     OutboxMessage,
     RejectionReason,
+    ScoringRule,
     SlackIdentity,
     SLAPolicy,
     Team,
@@ -38,6 +40,7 @@ from .models import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from .scoring_forms import ScoringRuleForm
 
 admin.site.site_header = "Funnel administration"
 admin.site.site_title = "Funnel admin"
@@ -90,6 +93,21 @@ def _clean_outbound_url(field):
         return url
 
     return clean
+
+
+@admin.register(ScoringRule)
+class ScoringRuleAdmin(admin.ModelAdmin):
+    """The scoring matrix for admins; marketers edit it on its own page (same form, same checks)."""
+
+    form = ScoringRuleForm
+    list_display = ["name", "category", "points", "cap", "half_life_days", "is_active"]
+    list_filter = ["category", "is_active"]
+    search_fields = ["name"]
+    radio_fields = {"category": admin.HORIZONTAL}
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_at = timezone.now()
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Team)

@@ -8,8 +8,10 @@ sweep and the outbox, which change no stage or owner, live in ``sla`` and
 """
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
+from django.db import transaction
 from django.utils import timezone
 
 from . import routing, scoring, transitions
@@ -77,8 +79,9 @@ def rescore_leads(run_id, *, now=None, batch_size=scoring.RESCORE_BATCH):
     """Rescore every lead in batches, recording progress on the run, and promote the leads that now reach the threshold; returns the run, raises ScoringError for an unknown run.
 
     Safe to run twice: a run continues from its last finished batch, and each
-    batch writes only what changed, so an unchanged lead writes nothing. Nothing
-    is ever demoted.
+    batch writes only what changed, so an unchanged lead writes nothing. Each
+    batch (scores, promotions, progress) is one transaction. Nothing is ever
+    demoted.
     """
     now = now or timezone.now()
     run = scoring.claim_run(run_id, now=now)
@@ -88,10 +91,45 @@ def rescore_leads(run_id, *, now=None, batch_size=scoring.RESCORE_BATCH):
     limit = scoring.threshold()
     try:
         while ids := scoring.next_batch(run, batch_size=batch_size):
-            changed, ready = scoring.rescore_batch(ids, rules, limit=limit, now=now)
-            promoted = transitions.promote_if_ready(ready, now=now, limit=limit)
-            scoring.record_progress(run, ids, changed=changed, promoted=len(promoted))
+            # One transaction per batch: its scores, its promotions and the run's progress commit
+            # together, so a run that dies mid-batch redoes exactly that batch.
+            with transaction.atomic():
+                changed, ready = scoring.rescore_batch(ids, rules, limit=limit, now=now)
+                promoted = transitions.promote_if_ready(ready, now=now, limit=limit)
+                scoring.record_progress(run, ids, changed=changed, promoted=len(promoted))
     except Exception as exc:
         scoring.finish_run(run, error=exc)
         raise
     return scoring.finish_run(run)
+
+
+@dataclass(frozen=True)
+class DecayRefresh:
+    leads: int  # leads with a decaying share worth points, rescored
+    changed: int  # of them, leads whose score changed
+    promoted: int  # leads a decayed negative share lifted to the threshold
+
+
+def refresh_decayed_scores(*, now=None, batch_size=scoring.DECAY_BATCH):
+    """Bring every decaying share up to ``now``, batch by batch (one transaction each), and promote leads that reach the threshold; returns a DecayRefresh, raises nothing.
+
+    The nightly job. Only leads with a decaying share still worth points are
+    read; each batch rescores them under their row locks and writes only what
+    changed, so running it twice, or two copies at once, changes nothing more.
+    A lead that sales already has keeps its stage whatever its score; a lead
+    in stage ``lead`` drifts below the threshold and stays a lead.
+    """
+    now = now or timezone.now()
+    rules = scoring.active_rules()
+    if not scoring.decaying(rules):
+        return DecayRefresh(leads=0, changed=0, promoted=0)
+    limit = scoring.threshold()
+    leads = changed = promoted = 0
+    after = 0
+    while ids := scoring.decayed_lead_ids(after=after, batch_size=batch_size):
+        with transaction.atomic():
+            batch_changed, ready = scoring.rescore_batch(ids, rules, limit=limit, now=now, cause="decay")
+            promoted += len(transitions.promote_if_ready(ready, now=now, limit=limit))
+        leads, changed, after = leads + len(ids), changed + batch_changed, ids[-1]
+        log.info("decay refresh: %s leads read, %s changed, up to lead %s", leads, changed, after)
+    return DecayRefresh(leads=leads, changed=changed, promoted=promoted)

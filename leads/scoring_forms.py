@@ -25,7 +25,8 @@ RANGE_ERRORS = {
     "max_value": f"Enter a number up to {NUMBER_LIMIT:,}.",
 }
 # Operators that compare the lead's field with the text in "value".
-TEXT_OPERATORS = (Operator.CONTAINS, Operator.EQUALS, Operator.ONE_OF)
+TEXT_OPERATORS = (Operator.CONTAINS, Operator.CONTAINS_ANY, Operator.EQUALS, Operator.ONE_OF)
+LIST_OPERATORS = (Operator.CONTAINS_ANY, Operator.ONE_OF)
 
 
 class ScoringRuleForm(forms.ModelForm):
@@ -58,6 +59,19 @@ class ScoringRuleForm(forms.ModelForm):
             "max_value": "The cap can be at most 100000 points.",
         },
     )
+    half_life_days = forms.IntegerField(
+        label="Half-life in days",
+        required=False,
+        min_value=1,
+        max_value=3650,
+        help_text="Each activity's points halve every this many days (14: +20 is +10 after two weeks). "
+        "Empty: points never fade.",
+        error_messages={
+            "invalid": "The half-life is a whole number of days, e.g. 14.",
+            "min_value": "The half-life must be at least 1 day, or empty for points that never fade.",
+            "max_value": "The half-life can be at most 3650 days (ten years); leave it empty for no decay.",
+        },
+    )
     min_value = forms.IntegerField(
         label="From",
         required=False,
@@ -87,6 +101,7 @@ class ScoringRuleForm(forms.ModelForm):
             "max_value",
             "points",
             "cap",
+            "half_life_days",
             "is_active",
         ]
         labels = {
@@ -152,7 +167,8 @@ class ScoringRuleForm(forms.ModelForm):
         data.update(field="", operator="", value="", min_value=None, max_value=None)
 
     def _clean_demographic(self, data):
-        data.update(activity_kind="", url_contains="")
+        # A trait does not fade: demographic rules never decay.
+        data.update(activity_kind="", url_contains="", half_life_days=None)
         field, operator = data.get("field"), data.get("operator")
         if not field and "field" not in self.errors:
             self.add_error("field", "A demographic rule needs the lead field it looks at.")
@@ -161,10 +177,11 @@ class ScoringRuleForm(forms.ModelForm):
         value = " ".join((data.get("value") or "").split())
         if operator in TEXT_OPERATORS:
             data.update(min_value=None, max_value=None)
-            if operator == Operator.ONE_OF:
+            if operator in LIST_OPERATORS:
                 items = [item.strip() for item in value.split(",") if item.strip()]
                 if not items:
-                    self.add_error("value", "List the values to match, separated by commas, e.g. DE, AT, CH.")
+                    example = "VP, Head of, Director" if operator == Operator.CONTAINS_ANY else "DE, AT, CH"
+                    self.add_error("value", f"List the values to match, separated by commas, e.g. {example}.")
                 value = ", ".join(items)
             elif not value:
                 self.add_error("value", "Enter the text to compare the field with.")

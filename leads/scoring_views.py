@@ -18,7 +18,7 @@ from django_htmx.http import trigger_client_event
 from reports import metrics
 
 from . import access, imports, scoring
-from .models import ImportJob, LeadRuleScore, ScoringConfig, ScoringRule, ScoringRun
+from .models import ImportJob, Lead, LeadRuleScore, ScoringConfig, ScoringRule, ScoringRun
 from .scoring_forms import ImportUploadForm, ScoringRuleForm, ThresholdForm, WhatIfForm
 from .views import role_required
 
@@ -57,6 +57,8 @@ def describe_rule(rule):
         return f"{field} is one of {rule.value}"
     if rule.operator == Operator.CONTAINS:
         return f"{field} contains {rule.value}"
+    if rule.operator == Operator.CONTAINS_ANY:
+        return f"{field} contains any of {rule.value}"
     return f"{field} is {rule.value}"
 
 
@@ -223,36 +225,27 @@ def what_if(request):
 
 
 def _what_if_report(result, weeks):
-    """Arrange a ``WhatIf`` for the page: per-week rows, chart data, outcome shares and rep load."""
+    """Arrange a ``WhatIf`` for the page: per-week rows, chart data, the added and removed groups and rep load."""
     rows = [
         {
             "week_start": week.week_start,
+            "actual": week.actual,
+            "manual": week.manual,
             "current": week.current,
             "candidate": week.candidate,
-            "difference": week.candidate - week.current,
+            "difference": week.candidate - week.actual,
         }
         for week in result.weeks
     ]
     chart = {
         "labels": [f"{week.week_start:%b} {week.week_start.day}" for week in result.weeks],
         "series": [
-            {"label": f"Current threshold {result.current_threshold}", "data": [w.current for w in result.weeks]},
+            {"label": "MQLs produced", "data": [w.actual for w in result.weeks]},
             {"label": f"Candidate threshold {result.threshold}", "data": [w.candidate for w in result.weeks]},
         ],
     }
-    total = result.candidate_total
-    outcomes = [
-        {"label": label, "count": result.outcomes[outcome], "percent": _percent(result.outcomes[outcome], total)}
-        for outcome, label in OUTCOME_LABELS.items()
-        if result.outcomes.get(outcome)
-    ]
-    rejected = sum(result.reasons.values())
-    reasons = [
-        {"label": label, "count": count, "percent": _percent(count, rejected)}
-        for label, count in sorted(result.reasons.items(), key=lambda item: (-item[1], item[0]))
-    ]
     reps = len(result.rep_load)
-    current_per_rep = result.current_total / weeks / reps if reps else None
+    current_per_rep = result.actual_total / weeks / reps if reps else None
     load = [
         {
             "name": name,
@@ -264,17 +257,52 @@ def _what_if_report(result, weeks):
         }
         for name, per_week, capacity in result.rep_load
     ]
+    names = dict(
+        Lead.objects.filter(pk__in={*result.added.lead_ids, *result.removed.lead_ids}).values_list("pk", "name")
+    )
     return {
         "rows": rows,
         "chart": chart,
-        "difference": result.candidate_total - result.current_total,
+        "difference": result.candidate_total - result.actual_total,
         "candidate_per_week": result.candidate_total / weeks,
-        "current_per_week": result.current_total / weeks,
-        "outcomes": outcomes,
-        "reasons": reasons,
-        "rejected": rejected,
+        "actual_per_week": result.actual_total / weeks,
+        "baseline_matches": result.current_total == result.actual_total and not result.differences,
+        "differences": [
+            {"label": scoring.DIFFERENCE_LABELS[key], "count": count}
+            for key, count in sorted(result.differences.items())
+        ],
+        **_fared(result.outcomes, result.reasons, result.candidate_total),
+        "groups": [
+            {"key": "added", "title": "Leads it adds", **_group_report(result.added, names)},
+            {"key": "removed", "title": "Leads it removes", **_group_report(result.removed, names)},
+        ],
         "load": load,
         "over_capacity": sum(1 for row in load if row["over"]),
+    }
+
+
+def _fared(outcomes, reasons, total):
+    rejected = sum(reasons.values())
+    return {
+        "outcomes": [
+            {"label": label, "count": outcomes[outcome], "percent": _percent(outcomes[outcome], total)}
+            for outcome, label in OUTCOME_LABELS.items()
+            if outcomes.get(outcome)
+        ],
+        "reasons": [
+            {"label": label, "count": count, "percent": _percent(count, rejected)}
+            for label, count in sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
+        ],
+        "rejected": rejected,
+    }
+
+
+def _group_report(group, names):
+    return {
+        "count": group.count,
+        **_fared(group.outcomes, group.reasons, group.count),
+        "leads": [{"pk": pk, "name": names.get(pk, f"Lead {pk}")} for pk in group.lead_ids],
+        "more": max(0, group.count - len(group.lead_ids)),
     }
 
 

@@ -84,6 +84,13 @@ def rescore_leads_task(run_id):
     return run.done
 
 
+@shared_task(soft_time_limit=3 * 3600, time_limit=3 * 3600 + 300)
+def refresh_decayed_scores_task():
+    result = jobs.refresh_decayed_scores()
+    log.info("decay refresh: %s leads, %s changed, %s promoted", result.leads, result.changed, result.promoted)
+    return result.changed
+
+
 # A million-row import takes minutes; the global soft limit would make it hop
 # from task to task (it resumes correctly, but re-reads what it committed).
 @shared_task(soft_time_limit=3 * 3600, time_limit=3 * 3600 + 300)

@@ -234,3 +234,29 @@ class OptOutInput(VersionInput):
         help_text="How the opt-out reached us.",
         error_messages={"invalid_choice": "{input} is not an opt-out source; see the list in the schema."},
     )
+
+
+class ScoreShareSerializer(serializers.Serializer):
+    """One rule's share of a lead's score (``scoring.ScoreLine``)."""
+
+    rule = serializers.IntegerField(source="rule.pk")
+    rule_name = serializers.CharField(source="rule.name")
+    category = serializers.CharField(source="rule.category")
+    rule_is_active = serializers.BooleanField(source="rule.is_active")
+    matches = serializers.IntegerField(help_text="Activities counted (behaviour), or 1 (a matched trait).")
+    points_then = serializers.IntegerField(
+        help_text="What the matches gave when they happened: undecayed, capped at the rule's cap."
+    )
+    points = serializers.IntegerField(
+        help_text="What they give now (as of the lead's last scoring): decayed, capped, rounded to whole points."
+    )
+    half_life_days = serializers.IntegerField(allow_null=True, help_text="The rule's half-life; null: no decay.")
+    cap = serializers.IntegerField(source="rule.cap", allow_null=True)
+    capped = serializers.BooleanField()
+
+
+class LeadScoreSerializer(serializers.Serializer):
+    lead = serializers.IntegerField()
+    score = serializers.IntegerField(help_text="The stored score: the sum of the shares' points.")
+    mql_threshold = serializers.IntegerField()
+    shares = ScoreShareSerializer(many=True, help_text="Biggest share first.")

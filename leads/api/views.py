@@ -40,7 +40,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
 from funnelapp import signin
-from leads import access, privacy, transitions
+from leads import access, privacy, scoring, transitions
 from leads.models import RejectionReason
 
 from .filters import FilterBackend, LeadFilter
@@ -49,6 +49,7 @@ from .serializers import (
     ActivityInput,
     LeadCreateSerializer,
     LeadEventSerializer,
+    LeadScoreSerializer,
     LeadSerializer,
     LeadUpdateSerializer,
     NoteInput,
@@ -339,6 +340,21 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
     def history(self, request, pk=None):
         events = self.get_object().events.select_related("actor", "reason").order_by("at", "id")
         return Response(LeadEventSerializer(events, many=True).data)
+
+    @extend_schema(
+        summary="Why a lead has its score: each rule's share, its points then and now (decay)",
+        responses=documented({200: LeadScoreSerializer}, 401, 404),
+    )
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def score(self, request, pk=None):
+        lead = self.get_object()
+        result = {
+            "lead": lead.pk,
+            "score": lead.score,
+            "mql_threshold": scoring.threshold(),
+            "shares": scoring.explain(lead),
+        }
+        return Response(LeadScoreSerializer(result).data)
 
 
 @extend_schema(

@@ -26,7 +26,9 @@ class ScoringRule(models.Model):
     Behaviour rules count each matching activity (optionally only visits to URLs
     containing ``url_contains``); demographic rules match a lead field once. The
     optional cap limits how many points (positive or negative) the rule can give
-    one lead in total.
+    one lead in total. A behaviour rule with a half-life lets each activity's
+    points decay from the activity's time: ``points * 0.5 ** (age_days /
+    half_life_days)``, the cap applying to the decayed sum.
     """
 
     class Category(models.TextChoices):
@@ -44,6 +46,7 @@ class ScoringRule(models.Model):
 
     class Operator(models.TextChoices):
         CONTAINS = "contains", "contains"
+        CONTAINS_ANY = "contains_any", "contains any of (comma-separated)"
         EQUALS = "equals", "is"
         ONE_OF = "one_of", "is one of (comma-separated)"
         BETWEEN = "between", "is between (numbers)"
@@ -54,13 +57,20 @@ class ScoringRule(models.Model):
     activity_kind = models.CharField(max_length=20, choices=ActivityKind.choices, blank=True)
     url_contains = models.CharField(max_length=200, blank=True, help_text="e.g. /pricing; empty: any URL")
     field = models.CharField(max_length=20, choices=Field.choices, blank=True)
-    operator = models.CharField(max_length=10, choices=Operator.choices, blank=True)
+    operator = models.CharField(max_length=20, choices=Operator.choices, blank=True)
     value = models.CharField(max_length=500, blank=True)
     min_value = models.IntegerField(null=True, blank=True)
     max_value = models.IntegerField(null=True, blank=True)
     points = models.IntegerField(validators=[MinValueValidator(-1000), MaxValueValidator(1000)])
     cap = models.PositiveIntegerField(
         null=True, blank=True, help_text="Most points (either sign) this rule may give one lead; empty: no cap."
+    )
+    half_life_days = models.PositiveSmallIntegerField(
+        "half-life in days",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text="Behaviour only: each activity's points halve every this many days; empty: they never fade.",
     )
     is_active = models.BooleanField(default=True)
     position = models.PositiveSmallIntegerField(default=100)
@@ -76,6 +86,10 @@ class ScoringRule(models.Model):
             models.CheckConstraint(
                 condition=Q(category="behaviour") | (~Q(field="") & ~Q(operator="")),
                 name="scoringrule_demographic_has_field_and_operator",
+            ),
+            models.CheckConstraint(
+                condition=Q(half_life_days__isnull=True) | Q(category="behaviour", half_life_days__gte=1),
+                name="scoringrule_half_life_behaviour_only",
             ),
         ]
 

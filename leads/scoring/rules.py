@@ -4,7 +4,12 @@ Pure functions over rules, leads and activities (anything with the fields they
 read); nothing here writes.
 """
 
+import math
+from datetime import UTC
+
 from ..models import FREE_MAIL_DOMAINS, ScoringConfig, ScoringRule
+
+SECONDS_PER_DAY = 86_400
 
 
 class ScoringError(Exception):
@@ -37,6 +42,10 @@ def _lead_value(lead, field):
     return getattr(lead, field)
 
 
+def _items(value):
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
 def demographic_match(rule, lead):
     """Return whether a demographic ``rule`` matches ``lead``'s fields; raises nothing."""
     value = _lead_value(lead, rule.field)
@@ -58,10 +67,12 @@ def demographic_match(rule, lead):
     wanted = rule.value.strip().lower()
     if op == ScoringRule.Operator.CONTAINS:
         return bool(wanted) and wanted in text
+    if op == ScoringRule.Operator.CONTAINS_ANY:
+        return any(item in text for item in _items(wanted))
     if op == ScoringRule.Operator.EQUALS:
         return text == wanted
     if op == ScoringRule.Operator.ONE_OF:
-        return text in {item.strip().lower() for item in rule.value.split(",") if item.strip()}
+        return text in set(_items(wanted))
     return False
 
 
@@ -75,23 +86,69 @@ def behaviour_match(rule, activity):
 
 
 def rule_points(rule, matches):
-    """Return what ``rule`` gives for ``matches`` matches, clamped to its cap; raises nothing."""
+    """Return what an undecayed ``rule`` gives for ``matches`` matches, clamped to its cap; raises nothing."""
     total = rule.points * matches
     if rule.cap is not None:
         total = max(-rule.cap, min(rule.cap, total))
     return total
 
 
-def contributions(lead, activities, rules):
-    """Return ``{rule_id: (matches, points)}`` for ``lead`` with ``activities`` under ``rules``; raises nothing."""
+def decay_factor(occurred_at, *, now, half_life_days):
+    """Return the share of its points an activity at ``occurred_at`` still gives at ``now``; raises nothing.
+
+    Ages are absolute time: both moments go to UTC first, because Python
+    subtracts two datetimes of the same time zone by their wall clocks, and a
+    DST change in between would shift the age by an hour. An activity dated
+    after ``now`` counts in full.
+    """
+    elapsed = now.astimezone(UTC) - occurred_at.astimezone(UTC)
+    age_days = max(0.0, elapsed.total_seconds()) / SECONDS_PER_DAY
+    return 0.5 ** (age_days / half_life_days)
+
+
+def whole_points(value):
+    """Return ``value`` rounded to whole points, halves away from zero (so +2.5 -> +3 and -2.5 -> -3); raises nothing.
+
+    Stored shares and scores are whole points: each share's exact decayed (and
+    capped) sum is rounded once, and the score is the sum of the rounded shares,
+    so a lead's breakdown always adds up to its score.
+    """
+    return int(math.copysign(math.floor(abs(value) + 0.5), value))
+
+
+def behaviour_share(rule, activities, *, now=None):
+    """Return ``(matches, points)`` a behaviour ``rule`` gives for ``activities``, decayed to ``now`` if the rule has a half-life, capped and rounded; raises nothing.
+
+    ``activities`` need ``kind`` and ``url``, and ``occurred_at`` when the rule decays.
+    """
+    matched = [activity for activity in activities if behaviour_match(rule, activity)]
+    if not matched or rule.half_life_days is None:
+        return len(matched), rule_points(rule, len(matched))
+    total = sum(
+        rule.points * decay_factor(activity.occurred_at, now=now, half_life_days=rule.half_life_days)
+        for activity in matched
+    )
+    if rule.cap is not None:
+        total = max(-rule.cap, min(rule.cap, total))
+    return len(matched), whole_points(total)
+
+
+def decaying(rules):
+    """Return the active behaviour rules among ``rules`` that have a half-life; raises nothing."""
+    return [rule for rule in behaviour_rules(rules) if rule.half_life_days is not None]
+
+
+def contributions(lead, activities, rules, *, now=None):
+    """Return ``{rule_id: (matches, points)}`` for ``lead`` with ``activities`` under ``rules`` at ``now`` (needed when a rule decays); raises nothing."""
     result = {}
     for rule in rules:
         if rule.category == ScoringRule.Category.DEMOGRAPHIC:
             matches = 1 if demographic_match(rule, lead) else 0
+            points = rule_points(rule, matches)
         else:
-            matches = sum(1 for activity in activities if behaviour_match(rule, activity))
+            matches, points = behaviour_share(rule, activities, now=now)
         if matches:
-            result[rule.pk] = (matches, rule_points(rule, matches))
+            result[rule.pk] = (matches, points)
     return result
 
 

@@ -10,11 +10,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from .. import background
-from ..models import Lead, ScoringRun, Stage
+from ..models import Lead, LeadRuleScore, ScoringRun, Stage
+from . import set_based
 from .rules import ScoringError
-from .store import lock_for_scoring, recompute
+from .store import SCORED_LEAD_FIELDS, lock_for_scoring, recompute, write_scores
 
 RESCORE_BATCH = 2000
+DECAY_BATCH = 2000
 
 
 def start_rescore(*, by=None):
@@ -42,12 +44,27 @@ def next_batch(run, *, batch_size=RESCORE_BATCH):
     return list(leads.order_by("pk").values_list("pk", flat=True)[:batch_size])
 
 
-def rescore_batch(ids, rules, *, limit, now):
-    """Rescore one batch of leads set-wise in its own transaction; returns (how many changed, ids in stage lead now at or over ``limit``), raises nothing."""
+def rescore_batch(ids, rules, *, limit, now, cause="rescore"):
+    """Rescore one batch of leads set-wise in its own transaction; returns (how many changed, ids in stage lead now at or over ``limit``), raises nothing.
+
+    The database computes the shares and finds the leads whose shares or score
+    differ (``set_based``), so only those are read into Python and written by
+    ``store.write_scores``; a rule only the Python matcher can read sends the
+    whole batch through ``store.recompute``.
+    """
     with transaction.atomic():
-        leads = lock_for_scoring(ids)
-        changed = recompute(leads, now=now, cause="rescore", rules=rules)
-    return len(changed), [lead.pk for lead in leads if lead.stage == Stage.LEAD and lead.score >= limit]
+        if not set_based.supports(rules):
+            leads = lock_for_scoring(ids)
+            changed = recompute(leads, now=now, cause=cause, rules=rules)
+            return len(changed), [lead.pk for lead in leads if lead.stage == Stage.LEAD and lead.score >= limit]
+        locked = list(Lead.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+        stale = set_based.stale_shares(locked, rules, now=now)
+        changed = []
+        if stale:
+            leads = list(Lead.objects.filter(pk__in=list(stale)).order_by("pk").only(*SCORED_LEAD_FIELDS))
+            changed = write_scores(leads, stale, now=now, cause=cause)
+        ready = Lead.objects.filter(pk__in=locked, stage=Stage.LEAD, score__gte=limit).order_by("pk")
+        return len(changed), list(ready.values_list("pk", flat=True))
 
 
 def record_progress(run, ids, *, changed, promoted):
@@ -69,3 +86,16 @@ def finish_run(run, *, error=None):
     )
     run.refresh_from_db()
     return run
+
+
+def decayed_lead_ids(*, after=0, batch_size=DECAY_BATCH):
+    """Return the ids above ``after`` of leads with a share of a decaying rule still worth points, in id order; raises nothing.
+
+    A decayed share only shrinks towards zero, so once it rounds to 0 the lead
+    leaves this set until a new activity (which rescores it at once) or a rule
+    change (a full rescore). Erased leads keep their score, as in a rescore.
+    """
+    shares = LeadRuleScore.objects.filter(
+        rule__half_life_days__isnull=False, rule__is_active=True, lead_id__gt=after, lead__erased_at__isnull=True
+    ).exclude(points=0)
+    return list(shares.order_by("lead_id").values_list("lead_id", flat=True).distinct()[:batch_size])

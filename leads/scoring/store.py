@@ -18,7 +18,16 @@ from django.utils import timezone
 from .. import history
 from ..models import Activity, EventKind, Lead, LeadRuleScore, ScoringRule
 from ..sql import insert_rows, update_rows
-from .rules import active_rules, behaviour_kinds, behaviour_match, behaviour_rules, contributions, rule_points, score_of
+from .rules import (
+    active_rules,
+    behaviour_kinds,
+    behaviour_match,
+    behaviour_rules,
+    contributions,
+    decaying,
+    rule_points,
+    score_of,
+)
 
 SHARE_FIELDS = ("lead_id", "rule_id", "matches", "points")
 
@@ -39,8 +48,8 @@ SCORED_LEAD_FIELDS = (
     "mql_episode",
 )
 
-# What ``behaviour_match`` reads of an activity, without building a model instance.
-_Behaviour = namedtuple("_Behaviour", "kind url")
+# What ``behaviour_share`` reads of an activity, without building a model instance.
+_Behaviour = namedtuple("_Behaviour", "kind url occurred_at")
 
 
 def stored_shares(lead_ids):
@@ -115,10 +124,12 @@ def recompute(leads, *, now, cause, actor=None, rules=None):
     activities = defaultdict(list)
     kinds = behaviour_kinds(rules)
     if kinds:
-        rows = Activity.objects.filter(lead_id__in=ids, kind__in=kinds).values_list("lead_id", "kind", "url")
-        for lead_id, kind, url in rows:
-            activities[lead_id].append(_Behaviour(kind, url))
-    shares = {lead.pk: contributions(lead, activities[lead.pk], rules) for lead in leads}
+        rows = Activity.objects.filter(lead_id__in=ids, kind__in=kinds).values_list(
+            "lead_id", "kind", "url", "occurred_at"
+        )
+        for lead_id, kind, url, occurred_at in rows:
+            activities[lead_id].append(_Behaviour(kind, url, occurred_at))
+    shares = {lead.pk: contributions(lead, activities[lead.pk], rules, now=now) for lead in leads}
     return write_scores(leads, shares, now=now, cause=cause, actor=actor)
 
 
@@ -132,10 +143,18 @@ def add_activities(activities, *, now):
 
     Only the behaviour rules these activities match are recounted, under the
     leads' row locks (taken in id order), so two deliveries at once add up.
+    While some rule decays, a stored share cannot be added to (it was decayed to
+    another moment): each lead is then rescored from all its activities, which
+    also brings its other decaying shares up to ``now``.
     """
     if not activities:
         return {}
-    rules = behaviour_rules(active_rules())
+    everything = active_rules()
+    if decaying(everything):
+        leads = lock_for_scoring({activity.lead_id for activity in activities})
+        recompute(leads, now=now, cause="activity", rules=everything)
+        return {lead.pk: lead for lead in leads}
+    rules = behaviour_rules(everything)
     hits = defaultdict(Counter)  # lead id -> rule id -> new matches
     for activity in activities:
         for rule in rules:
@@ -168,10 +187,23 @@ def score_lead(lead, *, now=None, actor=None, cause="rescore"):
 class ScoreLine:
     rule: ScoringRule
     matches: int
-    points: int
+    points: int  # now: as stored at the lead's last scoring (decayed to then)
+    points_then: int  # what the matches gave when they happened (undecayed, capped)
+
+    @property
+    def half_life_days(self):
+        return self.rule.half_life_days if self.rule.category == ScoringRule.Category.BEHAVIOUR else None
+
+    @property
+    def capped(self):
+        return self.rule.cap is not None and abs(self.points_then) == self.rule.cap
 
 
 def explain(lead):
-    """Return the rules that make ``lead``'s score, biggest share first; raises nothing."""
+    """Return the rules that make ``lead``'s score, biggest share first, each with its points then and now; raises nothing."""
     rows = LeadRuleScore.objects.filter(lead=lead).select_related("rule").order_by("-points", "rule__name")
-    return [ScoreLine(rule=row.rule, matches=row.matches, points=row.points) for row in rows if row.matches]
+    return [
+        ScoreLine(rule=row.rule, matches=row.matches, points=row.points, points_then=rule_points(row.rule, row.matches))
+        for row in rows
+        if row.matches
+    ]

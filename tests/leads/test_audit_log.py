@@ -211,3 +211,16 @@ def test_audit_log_page_query_count_does_not_grow_with_the_changes(as_user, admi
     # users of the "who" filter, the navigation's breached count
     with django_assert_num_queries(10):
         assert client.get(reverse("leads:audit")).status_code == 200
+
+
+def test_a_rule_given_a_half_life_is_logged_with_before_and_after(as_user, marketer):
+    rule = ScoringRule.objects.create(
+        name="Pricing page", category="behaviour", activity_kind="website_visit", points=10
+    )
+    data = {"name": "Pricing page", "category": "behaviour", "activity_kind": "website_visit", "points": "10"}
+    data |= {"half_life_days": "14", "is_active": "on"}
+    assert as_user(marketer).post(reverse("scoring:rule_edit", args=[rule.pk]), data).status_code == 302
+
+    entry = latest("ScoringRuleEvent")
+    assert (entry.who, entry.action) == ("Mark", "changed")
+    assert changes(entry)["Half-life in days"] == (None, 14)

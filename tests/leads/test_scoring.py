@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from leads import activities, jobs, scoring, transitions
+from leads import activities, jobs, scoring
 from leads.models import (
     Activity,
     EventKind,
@@ -158,43 +158,6 @@ def test_rescore_run_twice_changes_nothing_the_second_time(matrix):
     second = jobs.rescore_leads(ScoringRun.objects.create().pk)
     assert second.changed == 0
     assert LeadEvent.objects.filter(kind=EventKind.SCORE_CHANGED).count() == 1
-
-
-def test_what_if_replays_a_hand_checked_history(matrix, rep, other_rep):
-    set_threshold(100)
-    now = datetime(2026, 11, 22, 12, tzinfo=UTC)
-    week1 = datetime(2026, 11, 2, 10, tzinfo=UTC)  # Monday of the first replayed week
-    # Lead A: CEO (30) + 2 webinars (50) = 80 by week 1 -> an MQL at threshold 50 or 80, not at 100.
-    a = make_lead(job_title="CEO", country="US", now=week1)
-    for i in range(2):
-        Activity.objects.create(lead=a, kind="webinar", occurred_at=week1 + timedelta(hours=i + 1))
-    # Lead B: 4 pricing visits in week 2: 45 (capped) -> an MQL only at threshold <= 45.
-    b = make_lead(country="US", now=week1)
-    for i in range(4):
-        Activity.objects.create(
-            lead=b, kind="website_visit", url="/pricing", occurred_at=week1 + timedelta(days=8, hours=i)
-        )
-
-    result = scoring.what_if(45, weeks=3, now=now)
-
-    assert result.current_threshold == 100
-    assert (result.candidate_total, result.current_total) == (2, 0)
-    weeks = {w.week_start.isoformat(): (w.candidate, w.current) for w in result.weeks}
-    assert weeks["2026-11-02"] == (1, 0)  # A crosses 45 at its first webinar (30 + 25)
-    assert weeks["2026-11-09"] == (1, 0)  # B crosses 45 at its third visit
-    assert result.outcomes == {scoring.NEVER_AN_MQL: 2}
-    assert scoring.what_if(80, weeks=3, now=now).candidate_total == 1
-
-
-def test_what_if_reports_how_the_would_be_mqls_fared(matrix, rep):
-    set_threshold(1000)
-    now = datetime(2026, 11, 22, 12, tzinfo=UTC)
-    lead = make_lead(job_title="CEO", now=now - timedelta(days=3))
-    lead = transitions.promote_to_mql(lead, by=None, now=now - timedelta(days=2))
-    transitions.reject_lead(lead, by=lead.owner, reason="no-budget", now=now - timedelta(days=1))
-    result = scoring.what_if(25, weeks=1, now=now)
-    assert result.outcomes == {"rejected": 1}
-    assert result.reasons == {"No budget": 1}
 
 
 @pytest.mark.parametrize(("value", "weeks"), [(0, 4), (-5, 4), (100, 0), (100, 53)])

@@ -435,7 +435,7 @@ def test_rescore_never_demotes_leads_with_sales(as_user, marketer, rep, team, dj
 
 @pytest.fixture
 def history(team, rep):
-    """Three leads of the last weeks: visits to /pricing give 10 each; the current threshold is 30."""
+    """Three leads of the last weeks: visits to /pricing give 10 each; at threshold 30 the third became an MQL."""
     behaviour_rule("Pricing", 10, url_contains="/pricing")
     set_threshold(30)
     TeamMember.objects.filter(user=rep).update(mql_capacity=1)
@@ -444,27 +444,29 @@ def history(team, rep):
     for visits in (1, 2, 3):
         lead = make_lead(now=now - timedelta(days=20))
         for i in range(visits):
-            Activity.objects.create(
-                lead=lead,
-                kind=ActivityKind.WEBSITE_VISIT,
-                url="https://example.com/pricing",
-                occurred_at=now - timedelta(days=10 - i),
+            when = now - timedelta(days=10 - i)
+            visit = Activity.objects.create(
+                lead=lead, kind=ActivityKind.WEBSITE_VISIT, url="https://example.com/pricing", occurred_at=when
             )
+            lead = activities.apply_activities([visit], now=when)[lead.pk]
         leads.append(lead)
+    assert leads[2].stage == Stage.MQL
     return leads
 
 
-def test_what_if_compares_a_lower_threshold_with_the_current_one(as_user, marketer, history):
+def test_what_if_compares_a_lower_threshold_with_the_mqls_produced(as_user, marketer, history):
     response = as_user(marketer).get(reverse("scoring:what_if"), {"threshold": "20", "weeks": "4"})
 
     assert response.status_code == 200
     result = response.context["result"]
-    assert (result.current_total, result.candidate_total) == (1, 2)
+    assert (result.actual_total, result.current_total, result.candidate_total) == (1, 1, 2)
     html = response.content.decode()
     assert '<p class="compare-threshold">20</p>' in html
     assert "<strong>2</strong> MQLs" in html
     assert "<strong>1</strong> MQL" in html
-    assert "+1 vs current" in html
+    assert "+1 vs produced" in html
+    assert "threshold gives exactly the 1 MQLs produced" in html
+    assert "Leads it adds" in html and history[1].name in html
     assert "Never handed to sales" in html
     assert 'id="what-if-data"' in html
     # One available rep with room for 1 MQL a week; 2 MQLs in 4 weeks is 0.5 a week: not over.
@@ -473,8 +475,7 @@ def test_what_if_compares_a_lower_threshold_with_the_current_one(as_user, market
 
 
 def test_what_if_words_how_leads_fared_as_the_report_lists_do(as_user, marketer, history):
-    # The lead with three visits became an MQL a week ago and nobody answered it.
-    transitions.promote_to_mql(history[2], by=marketer, now=timezone.now() - timedelta(days=7))
+    # The lead with three visits became an MQL eight days ago and nobody answered it.
     client = as_user(marketer)
 
     what_if = client.get(reverse("scoring:what_if"), {"threshold": "20", "weeks": "4"}).content.decode()
@@ -492,11 +493,12 @@ def test_what_if_flags_reps_over_capacity(as_user, marketer, history):
     assert 'class="is-over"' in html
 
 
-def test_what_if_reports_how_the_leads_fared(as_user, marketer, history, rep):
-    lead = transitions.promote_to_mql(history[2], by=None)
-    transitions.reject_lead(lead, by=rep, reason="no-budget")
-    response = as_user(marketer).get(reverse("scoring:what_if"), {"threshold": "30", "weeks": "4"})
+def test_what_if_shows_the_leads_a_higher_threshold_removes_with_their_reasons(as_user, marketer, history, rep):
+    transitions.reject_lead(history[2], by=history[2].owner, reason="no-budget")
+    response = as_user(marketer).get(reverse("scoring:what_if"), {"threshold": "35", "weeks": "4"})
     html = response.content.decode()
+    assert response.context["result"].removed.lead_ids == (history[2].pk,)
+    assert "Leads it removes" in html
     assert "Rejected" in html
     assert "No budget" in html
 
@@ -807,3 +809,73 @@ def test_score_breakdown_of_a_lead_no_rule_matches(db):
     html = render_to_string("scoring/_score_breakdown.html", {"lead": lead, "score_lines": []})
     assert "No scoring rule matches this lead yet." in html
     assert "to become an MQL" not in html
+
+
+def test_marketer_gives_a_behaviour_rule_a_half_life_and_the_matrix_shows_it(as_user, marketer):
+    response = as_user(marketer).post(reverse("scoring:rule_create"), rule_post(half_life_days="14"))
+
+    assert response.status_code == 302
+    assert ScoringRule.objects.get().half_life_days == 14
+    assert "14-day half-life" in as_user(marketer).get(reverse("scoring:matrix")).content.decode()
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("0", "The half-life must be at least 1 day"),
+        ("-3", "The half-life must be at least 1 day"),
+        ("4000", "The half-life can be at most 3650 days"),
+        ("two weeks", "The half-life is a whole number of days"),
+    ],
+)
+def test_a_bad_half_life_is_a_400_that_says_why(as_user, marketer, value, message):
+    response = as_user(marketer).post(reverse("scoring:rule_create"), rule_post(half_life_days=value))
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not ScoringRule.objects.exists()
+
+
+def test_a_demographic_rule_never_decays(as_user, marketer):
+    response = as_user(marketer).post(reverse("scoring:rule_create"), demographic_post(half_life_days="14"))
+
+    assert response.status_code == 302
+    assert ScoringRule.objects.get().half_life_days is None
+
+
+def test_admin_sets_a_half_life_in_the_django_admin(client, admin):
+    rule = behaviour_rule("Visited pricing", 15, url_contains="/pricing")
+    client.force_login(admin)
+    url = reverse("admin:leads_scoringrule_change", args=[rule.pk])
+    assert client.get(url).status_code == 200
+
+    response = client.post(url, rule_post(half_life_days="30"))
+
+    assert response.status_code == 302
+    rule.refresh_from_db()
+    assert (rule.half_life_days, rule.cap) == (30, 45)
+
+
+def test_a_title_rule_can_match_any_of_several_words(as_user, marketer):
+    data = demographic_post(
+        name="VP, Head of or Director",
+        field="job_title",
+        operator="contains_any",
+        value=" VP,, Head of ,Director ",
+        min_value="",
+        max_value="",
+    )
+    as_user(marketer).post(reverse("scoring:rule_create"), data)
+    rule = ScoringRule.objects.get()
+    assert rule.value == "VP, Head of, Director"
+    assert describe_rule(rule) == "Job title contains any of VP, Head of, Director"
+    titles = {"VP Sales": True, "Head of Marketing": True, "Operations Director": True, "IT Manager": False}
+    for title, matches in titles.items():
+        assert scoring.demographic_match(rule, Lead(job_title=title)) is matches, title
+
+
+def test_contains_any_needs_words(as_user, marketer):
+    data = demographic_post(field="job_title", operator="contains_any", value=" , ", min_value="", max_value="")
+    response = as_user(marketer).post(reverse("scoring:rule_create"), data)
+    assert response.status_code == 400
+    assert "e.g. VP, Head of, Director" in response.content.decode()

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from leads import activities, reference_data, sla, transitions
+from leads import activities, jobs, reference_data, sla, transitions
 from leads.models import (
     Activity,
     BusinessHours,
@@ -24,6 +24,7 @@ from leads.models import (
     RejectionReason,
     ScoringConfig,
     ScoringRule,
+    ScoringRun,
     SLAPolicy,
     Stage,
     Team,
@@ -142,12 +143,32 @@ REJECT_NOTES = {
     "missing-phone": "No phone number and no reply to two e-mails.",
     "personal-email": "Signed up with a gmail address, no company found.",
     "no-budget": "Budget frozen until next fiscal year.",
-    "not-decision-maker": "Intern researching tools; no buying power.",
+    "not-decision-maker": "Researching tools for their manager; no buying power.",
     "student-job-seeker": "Student writing a thesis about CRM tools.",
+    "no-interest": "Downloaded the report for research; no project planned.",
     "competitor": "Works for a direct competitor.",
     "duplicate": "Same person as an existing opportunity.",
     "company-too-small": "Two-person agency, below our minimum.",
 }
+# Titles that buy, and titles that never do: a rejection's reason has to fit the person.
+SENIOR_WORDS = ("ceo", "cto", "cfo", "vp", "head of", "director")
+JUNIOR_TITLES = {"Student": ["student-job-seeker"], "Marketing Intern": ["not-decision-maker", "student-job-seeker"]}
+
+
+def fitting_reasons(lead):
+    """Rejection reasons a rep would plausibly give this lead: its title, phone and company size decide."""
+    if lead.job_title in JUNIOR_TITLES:
+        return JUNIOR_TITLES[lead.job_title]
+    if not lead.phone:
+        return ["missing-phone"]
+    reasons = ["no-budget", "no-interest", "duplicate", "competitor"]
+    if lead.company_size is not None and lead.company_size < 50:
+        reasons += ["company-too-small"] * 2
+    if not any(word in lead.job_title.lower() for word in SENIOR_WORDS):
+        reasons += ["not-decision-maker"] * 2
+    return reasons
+
+
 ACTIVITY_NOTES = {
     "call": "Intro call, discussed current process.",
     "email": "Sent case study and pricing overview.",
@@ -157,10 +178,15 @@ ACTIVITY_NOTES = {
 
 
 SCORING_RULES = [
-    # name, points, cap, conditions
+    # name, points, cap, conditions (a behaviour rule may have a half_life_days)
     ("Title contains CEO", 30, None, {"field": "job_title", "operator": "contains", "value": "ceo"}),
     ("Title contains CTO or CFO", 25, None, {"field": "job_title", "operator": "one_of", "value": "CTO, CFO"}),
-    ("Head of / VP", 15, None, {"field": "job_title", "operator": "contains", "value": "head of"}),
+    (
+        "VP, Head of or Director",
+        15,
+        None,
+        {"field": "job_title", "operator": "contains_any", "value": "VP, Vice President, Head of, Director"},
+    ),
     (
         "50-5000 employees",
         20,
@@ -175,12 +201,18 @@ SCORING_RULES = [
         {"field": "job_title", "operator": "one_of", "value": "Student, Marketing Intern"},
     ),
     ("Free-mail address", -40, None, {"field": "email_domain", "operator": "free_mail"}),
-    ("Visited /pricing", 15, 45, {"activity_kind": "website_visit", "url_contains": "/pricing"}),
+    # Interest fades: a pricing visit or a click from last quarter says less than this week's.
+    (
+        "Visited /pricing",
+        15,
+        45,
+        {"activity_kind": "website_visit", "url_contains": "/pricing", "half_life_days": 30},
+    ),
     ("Visited /careers (job seeker)", -10, 20, {"activity_kind": "website_visit", "url_contains": "/careers"}),
     ("Attended a webinar", 25, 50, {"activity_kind": "webinar"}),
     ("Downloaded content", 10, 30, {"activity_kind": "content_download"}),
     ("Filled in a form", 20, 40, {"activity_kind": "form_completion"}),
-    ("E-mail click-through", 5, 20, {"activity_kind": "email_click"}),
+    ("E-mail click-through", 5, 20, {"activity_kind": "email_click", "half_life_days": 14}),
     ("Social interaction", 3, 9, {"activity_kind": "social"}),
 ]
 
@@ -244,7 +276,10 @@ class Command(BaseCommand):
                 sla.flag_overdue_leads()
                 # The history is made up: nobody is to be e-mailed about it.
                 OutboxMessage.objects.filter(sent_at__isnull=True).delete()
-            self.stdout.write(f"generated {created} demo leads with their history")
+            # Scored as the story went, decayed to today by a real rescore: the matrix shows no pending changes.
+            run = ScoringRun.objects.create(total=Lead.objects.filter(erased_at__isnull=True).count())
+            run = jobs.rescore_leads(run.pk)
+            self.stdout.write(f"generated {created} demo leads with their history (rescore: {run.changed} decayed)")
         if not no_logins:
             self.stdout.write("\n".join(["", *login_lines(), ""]))
 
@@ -305,7 +340,6 @@ class Command(BaseCommand):
         manager = users["manager"]
         reps = [users["rep"], users["rep2"], users["rep3"]]
         by_username = {u.pk: u for u in reps}
-        reasons = list(REJECT_NOTES)
         real_now = timezone.now()
         created = 0
         for index in range(count):
@@ -347,7 +381,7 @@ class Command(BaseCommand):
                 # Not (yet) over the threshold: marketing hands it over by hand.
                 lead = transitions.promote_to_mql(lead, by=marketer, now=mql_at, note="Hand-picked after a call.")
             owner = by_username.get(lead.owner_id) or manager
-            self.play_out(lead, owner, manager, marketer, reps, reasons, rng, real_now, fresh=index < 25)
+            self.play_out(lead, owner, manager, marketer, reps, rng, real_now, fresh=index < 25)
         return created
 
     def engage(self, lead, start, end, rng, *, heavy):
@@ -365,7 +399,7 @@ class Command(BaseCommand):
                 break
         return lead
 
-    def play_out(self, lead, owner, manager, marketer, reps, reasons, rng, real_now, *, fresh):
+    def play_out(self, lead, owner, manager, marketer, reps, rng, real_now, *, fresh):
         """Walk an MQL through a plausible sales story, never past the real present."""
         now = lead.mql_at
 
@@ -382,7 +416,7 @@ class Command(BaseCommand):
         if response is None:
             return
         if rng.random() < 0.25:
-            code = rng.choice(reasons)
+            code = rng.choice(fitting_reasons(lead))
             lead = transitions.reject_lead(lead, by=owner, reason=code, note=REJECT_NOTES[code], now=now)
             if rng.random() < 0.2 and later(60 * 24, 60 * 24 * 20):
                 transitions.recycle_lead(lead, by=marketer, note="Back to nurture for the next campaign.", now=now)
@@ -399,9 +433,8 @@ class Command(BaseCommand):
         if roll < 0.45:
             transitions.qualify_lead(lead, by=owner, note="Budget, authority, need and timing confirmed.", now=now)
         elif roll < 0.65:
-            transitions.disqualify_lead(
-                lead, by=owner, reason=rng.choice(["no-budget", "not-decision-maker", "no-interest"]), now=now
-            )
+            code = rng.choice([reason for reason in fitting_reasons(lead) if reason != "duplicate"])
+            transitions.disqualify_lead(lead, by=owner, reason=code, note=REJECT_NOTES[code], now=now)
         elif roll < 0.75:
             others = [rep for rep in reps if rep != owner]
             transitions.reassign_lead(lead, by=manager, to=rng.choice(others), note="Territory change.", now=now)
