@@ -76,6 +76,12 @@ class OptOutForm(forms.Form):
     version = VersionField(required=False)
 
 
+class UndoForm(forms.Form):
+    """Undo the last accept, reject or qualify: only the version the page showed."""
+
+    version = VersionField(required=False)
+
+
 class EraseForm(forms.Form):
     """Erase a person's data: only with the box ticked, since it cannot be undone."""
 

@@ -21,6 +21,7 @@ urlpatterns = [
     path("leads/<int:pk>/recycle/", views.recycle, name="recycle"),
     path("leads/<int:pk>/reassign/", views.reassign, name="reassign"),
     path("leads/<int:pk>/activities/", views.log_activity, name="log_activity"),
+    path("leads/<int:pk>/undo/", views.undo, name="undo"),
     path("leads/<int:pk>/promote/", views.promote, name="promote"),
     path("leads/<int:pk>/opt-out/", views.opt_out, name="opt_out"),
     path("leads/<int:pk>/erase/", views.erase, name="erase"),

@@ -17,6 +17,7 @@ from django.db.models import Count, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -34,6 +35,7 @@ from .forms import (
     ReasonForm,
     ReassignForm,
     RejectedFilterForm,
+    UndoForm,
 )
 from .models import (
     SALES_ACTIVITY_KINDS,
@@ -172,9 +174,11 @@ def detail(request, pk):
     sla.SlaClocks(timezone.now()).attach([lead])
     # Integrations may record thousands of website visits for one lead: newest first, a page at a time.
     activities = _paginate(request, lead.activities.select_related("actor"), param="activities_page")
+    events = list(lead.events.select_related("actor", "reason", "owner"))
     context = {
         "lead": lead,
-        "events": lead.events.select_related("actor", "reason", "owner"),
+        "events": events,
+        "undo_event": transitions.undo_offer(events, by=request.user, now=timezone.now()),
         "activities": activities.object_list,
         "activities_page": activities,
         "reasons": RejectionReason.objects.filter(is_active=True),
@@ -211,7 +215,9 @@ def edit(request, pk):
 @require_POST
 def accept(request, pk):
     form = NoteForm(request.POST)
-    return _perform(request, pk, form, transitions.accept_lead, "Accepted {name}: it is now in your accepted leads.")
+    return _perform(
+        request, pk, form, transitions.accept_lead, "Accepted {name}: it is now in {owners} accepted leads."
+    )
 
 
 @login_required
@@ -281,6 +287,15 @@ def erase(request, pk):
 
 
 @login_required
+@require_POST
+def undo(request, pk):
+    form = UndoForm(request.POST)
+    return _perform(
+        request, pk, form, transitions.undo_lead, "Undone: {name} is back in stage {stage}.", htmx_row=_undone_row
+    )
+
+
+@login_required
 def export(request, pk):
     """The person's data as a JSON download (admins), the same document as GET /api/leads/{id}/export/."""
     if not access.can_export_personal_data(request.user):
@@ -301,13 +316,35 @@ def _perform(request, pk, form, transition, message, htmx_row=None):
     except transitions.LeadError as error:
         return _refused(request, lead, error.message, status=error.status_code)
     kind = dict(SALES_ACTIVITY_CHOICES).get(form.cleaned_data.get("kind"), "")
-    message = message.format(name=lead.name, pk=lead.pk, owner=_person(lead.owner), kind=kind.lower())
+    message = message.format(
+        name=lead.name,
+        pk=lead.pk,
+        owner=_person(lead.owner),
+        owners=_possessive(lead.owner, request.user),
+        kind=kind.lower(),
+        stage=lead.get_stage_display(),
+    )
     if not request.htmx:
         messages.success(request, message)
         return _redirect_back(request, lead)
     if htmx_row is None:
-        return render(request, "leads/_row_done.html", {"lead": lead, "message": message})
+        undoable = transition in UNDOABLE_VERBS
+        return render(request, "leads/_row_done.html", {"lead": lead, "message": message, "undoable": undoable})
     return htmx_row(request, lead, message)
+
+
+# The verbs whose "done" row offers Undo (transitions.UNDOABLE_EVENTS).
+UNDOABLE_VERBS = (transitions.accept_lead, transitions.reject_lead, transitions.qualify_lead)
+
+
+def _undone_row(request, lead, message):
+    """Undone from the queue: the row comes back with its countdown; elsewhere a line saying what happened."""
+    from_queue = request.POST.get("next", "").split("?")[0] == reverse("leads:queue")
+    if from_queue and lead.stage == Stage.MQL and lead.owner_id == request.user.pk:
+        row = access.visible_leads(request.user).select_related("sla_policy__business_hours").get(pk=lead.pk)
+        sla.SlaClocks(timezone.now()).attach([row])
+        return render(request, "leads/_queue_row.html", {"lead": row, "reasons": _active_reasons()})
+    return render(request, "leads/_row_done.html", {"lead": lead, "message": message})
 
 
 def _refused(request, lead, message, *, status):
@@ -382,6 +419,16 @@ def _first_error(form):
 
 def _person(user):
     return (user.get_full_name() or user.get_username()) if user else "nobody"
+
+
+def _possessive(user, me):
+    """ "your" for the user themself, else "Rita Reyes'" / "Mona's": whose list a lead went to."""
+    if user is None:
+        return "nobody's"
+    if user.pk == me.pk:
+        return "your"
+    name = _person(user)
+    return f"{name}'" if name.endswith("s") else f"{name}'s"
 
 
 def _active_reasons():
