@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
-from django.http import JsonResponse
+from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,7 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
-from . import access, privacy, scoring, sla, transitions
+from . import access, lead_list, privacy, scoring, sla, transitions
 from .forms import (
     SALES_ACTIVITY_CHOICES,
     ActivityForm,
@@ -160,6 +160,43 @@ def rejected(request):
     found = _with_rejection_note(form.filter(leads)).select_related("owner", "rejection_reason")
     page = _paginate(request, found.order_by("-rejected_at", "-id"))
     return render(request, "leads/lead_rejected.html", {"form": form, "page": page, "leads": page.object_list})
+
+
+@login_required
+def leads(request):
+    """Every lead the user may see, searched, filtered and sorted, a keyset page at a time."""
+    now = timezone.now()
+    form = lead_list.LeadListForm(request.GET, user=request.user)
+    if not form.is_valid():
+        context = {"form": form, "leads": [], "next_url": "", "export_url": ""}
+        return render(request, "leads/lead_list.html", context, status=400)
+    visible = access.visible_leads(request.user).select_related("owner", "team", "sla_policy__business_hours")
+    rows, after = form.page(visible, now=now)
+    sla.SlaClocks(now).attach(rows)
+    query = request.GET.copy()
+    query.pop("after", None)
+    context = {
+        "form": form,
+        "leads": rows,
+        "next_url": f"?{_with(query, after=after)}" if after else "",
+        "first_url": f"?{query.urlencode()}" if form.cleaned_data.get("after") else "",
+        "export_url": f"{reverse('leads:export_list')}?{query.urlencode()}",
+    }
+    return render(request, "leads/lead_list.html", context)
+
+
+@login_required
+def export_list(request):
+    """The current view of /leads/ as CSV, every row, cells safe to open in a spreadsheet."""
+    form = lead_list.LeadListForm(request.GET, user=request.user)
+    if not form.is_valid():
+        return JsonResponse({"errors": form.errors}, status=400)
+    visible = access.visible_leads(request.user).select_related("owner", "team")
+    response = StreamingHttpResponse(
+        lead_list.csv_lines(form.filter(visible, now=timezone.now())), content_type="text/csv"
+    )
+    response["Content-Disposition"] = 'attachment; filename="funnel-leads.csv"'
+    return response
 
 
 @login_required
@@ -411,6 +448,13 @@ def _page_url(request, param, number):
     query = request.GET.copy()
     query[param] = number
     return f"?{query.urlencode()}"
+
+
+def _with(query, **values):
+    query = query.copy()
+    for name, value in values.items():
+        query[name] = value
+    return query.urlencode()
 
 
 def _first_error(form):
