@@ -87,16 +87,24 @@ def home(request):
 
 @role_required(access.REP)
 def queue(request):
+    now = timezone.now()
+    breached_first = request.GET.get("breached") == "first"
     leads = (
         access.visible_leads(request.user)
         .owned_by(request.user)
         .open_mqls()
         .select_related("sla_policy__business_hours")
-        .order_by(F("sla_due_at").asc(nulls_last=True), "mql_at", "id")
+        .order_by(*sla.queue_order(now, breached_first=breached_first))
     )
     page = _paginate(request, leads)
-    sla.SlaClocks(timezone.now()).attach(page.object_list)
-    context = {"page": page, "leads": page.object_list, "reasons": _active_reasons()}
+    sla.SlaClocks(now).attach(page.object_list)
+    scoring.top_reasons(page.object_list)
+    context = {
+        "page": page,
+        "leads": page.object_list,
+        "reasons": _active_reasons(),
+        "breached_first": breached_first,
+    }
     return render(request, "leads/lead_queue.html", context)
 
 
@@ -380,6 +388,7 @@ def _undone_row(request, lead, message):
     if from_queue and lead.stage == Stage.MQL and lead.owner_id == request.user.pk:
         row = access.visible_leads(request.user).select_related("sla_policy__business_hours").get(pk=lead.pk)
         sla.SlaClocks(timezone.now()).attach([row])
+        scoring.top_reasons([row])
         return render(request, "leads/_queue_row.html", {"lead": row, "reasons": _active_reasons()})
     return render(request, "leads/_row_done.html", {"lead": lead, "message": message})
 

@@ -36,6 +36,7 @@ from .store import (
     recompute,
     score_lead,
     stored_shares,
+    top_reasons,
     write_scores,
 )
 from .what_if import NEVER_AN_MQL, WhatIf, WhatIfWeek, what_if
@@ -69,6 +70,7 @@ __all__ = [
     "start_rescore",
     "stored_shares",
     "threshold",
+    "top_reasons",
     "what_if",
     "write_scores",
 ]

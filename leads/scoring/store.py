@@ -13,6 +13,8 @@ from collections import Counter, defaultdict, namedtuple
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from .. import history
@@ -175,3 +177,21 @@ def explain(lead):
     """Return the rules that make ``lead``'s score, biggest share first; raises nothing."""
     rows = LeadRuleScore.objects.filter(lead=lead).select_related("rule").order_by("-points", "rule__name")
     return [ScoreLine(rule=row.rule, matches=row.matches, points=row.points) for row in rows if row.matches]
+
+
+def top_reasons(leads, *, limit=3):
+    """Set ``lead.top_reasons`` on each of ``leads``: its ``limit`` biggest rule shares, biggest first, in one query for all; raises nothing."""
+    rank = Window(RowNumber(), partition_by=[F("lead_id")], order_by=[F("points").desc(), F("rule__name").asc()])
+    rows = (
+        LeadRuleScore.objects.filter(lead_id__in=[lead.pk for lead in leads], matches__gt=0)
+        .select_related("rule")
+        .annotate(rank=rank)
+        .filter(rank__lte=limit)
+        .order_by("lead_id", "rank")
+    )
+    reasons = defaultdict(list)
+    for row in rows:
+        reasons[row.lead_id].append(ScoreLine(rule=row.rule, matches=row.matches, points=row.points))
+    for lead in leads:
+        lead.top_reasons = reasons[lead.pk]
+    return leads
