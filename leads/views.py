@@ -353,7 +353,9 @@ def export(request, pk):
 
 def _perform(request, pk, form, transition, message, htmx_row=None):
     """Validate ``form``, call ``transition`` and answer with a partial (htmx) or a redirect."""
-    lead = get_object_or_404(access.visible_leads(request.user), pk=pk)
+    lead = access.visible_leads(request.user).filter(pk=pk).first()
+    if lead is None:
+        return _gone(request, pk)
     if not form.is_valid():
         return _refused(request, lead, _first_error(form), status=400)
     try:
@@ -391,6 +393,36 @@ def _undone_row(request, lead, message):
         scoring.top_reasons([row])
         return render(request, "leads/_queue_row.html", {"lead": row, "reasons": _active_reasons()})
     return render(request, "leads/_row_done.html", {"lead": lead, "message": message})
+
+
+def _gone(request, pk):
+    """An action on a lead the user no longer sees (reassigned away, or never theirs): a line saying so, not a 404 page."""
+    # Only a reassignment away from this very user is named: it tells them nothing they did not see.
+    moved = (
+        LeadEvent.objects.filter(lead_id=pk, kind=EventKind.REASSIGNED, payload__from_owner=request.user.pk)
+        .select_related("actor", "owner")
+        .order_by("-at", "-id")
+        .first()
+    )
+    if moved is not None:
+        when = timezone.localtime(moved.at)
+        message = (
+            f"{_person(moved.actor) if moved.actor else 'Routing'} reassigned this lead to {_person(moved.owner)} "
+            f"at {when:%H:%M}: it is no longer yours. Nothing was changed."
+        )
+    else:
+        message = "This lead is no longer available to you: it was reassigned or removed. Nothing was changed."
+    if not request.htmx:
+        target = request.POST.get("next", "")
+        # Not back to the lead's own page: it is gone for this user too.
+        own_page = target.startswith(reverse("leads:detail", args=[pk]))
+        if own_page or not url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            target = reverse("leads:home")
+        return render(request, "leads/lead_gone.html", {"message": message, "back": target}, status=404)
+    response = render(request, "leads/_row_gone.html", {"pk": pk, "message": message}, status=404)
+    return reswap(retarget(response, f"#lead-{pk}"), "outerHTML")
 
 
 def _refused(request, lead, message, *, status):

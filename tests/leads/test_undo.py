@@ -266,3 +266,31 @@ def test_managers_accept_message_names_whose_list_it_went_to(client, manager, te
     response = client.post(reverse("leads:accept", args=[lead.pk]), {"version": lead.version}, **HTMX)
 
     assert "it is now in Rita Reyes' accepted leads" in html.unescape(response.content.decode())
+
+
+# A lead that went away while the user looked at it
+
+
+def test_htmx_action_on_a_lead_reassigned_away_answers_in_the_row(client, rep, other_rep, manager, team):
+    lead = lead_in_stage(Stage.MQL, owner=rep, team=team)
+    transitions.reassign_lead(lead, by=manager, to=other_rep)
+    client.force_login(rep)
+
+    response = client.post(reverse("leads:accept", args=[lead.pk]), {"version": lead.version}, **HTMX)
+
+    assert response.status_code == 404
+    assert response["HX-Retarget"] == f"#lead-{lead.pk}"
+    text = html.unescape(response.content.decode())
+    assert "Mona reassigned this lead to Oscar Other at " in text
+    assert "it is no longer yours. Nothing was changed." in text
+    assert "<form" not in text
+
+
+def test_plain_action_on_a_vanished_lead_is_a_page_with_a_sentence(client, rep, team):
+    client.force_login(rep)
+
+    response = client.post(reverse("leads:accept", args=[987654]), {"next": reverse("leads:detail", args=[987654])})
+
+    assert response.status_code == 404
+    assert b"This lead is no longer available to you" in response.content
+    assert f'href="{reverse("leads:home")}"'.encode() in response.content
