@@ -391,7 +391,8 @@ def _undone_row(request, lead, message):
         row = access.visible_leads(request.user).select_related("sla_policy__business_hours").get(pk=lead.pk)
         sla.SlaClocks(timezone.now()).attach([row])
         scoring.top_reasons([row])
-        return render(request, "leads/_queue_row.html", {"lead": row, "reasons": _active_reasons()})
+        context = {"lead": row, "reasons": _active_reasons(), "restored": True}
+        return render(request, "leads/_queue_row.html", context)
     return render(request, "leads/_row_done.html", {"lead": lead, "message": message})
 
 

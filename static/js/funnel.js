@@ -226,10 +226,14 @@
   var countFormat = new Intl.NumberFormat("en-US");
 
   function countDown() {
+    countBy(-1);
+  }
+
+  function countBy(delta) {
     document.querySelectorAll("[data-row-count]").forEach(function (el) {
       var count = parseInt(el.textContent.replace(/[^0-9]/g, ""), 10);
       if (isNaN(count)) return;
-      count = Math.max(0, count - 1);
+      count = Math.max(0, count + delta);
       el.textContent = countFormat.format(count);
       var navCount = el.closest("[data-nav-count]");
       if (navCount) navCount.hidden = count === 0;
@@ -267,7 +271,8 @@
     countDown();
     var removed = false;
     var remove = function () {
-      if (removed) return;
+      // An Undo on its way: its answer replaces this row.
+      if (removed || row.querySelector(".htmx-request")) return;
       removed = true;
       row.remove();
       showWhenPageEmpty();
@@ -397,6 +402,8 @@
     if (el.matches && el.matches(".lead-row.is-done")) {
       settleDoneRow(el);
     } else if (el.matches && el.matches(".lead-row[data-lead-id]")) {
+      // A row brought back by Undo counts again.
+      if (el.hasAttribute("data-restored")) countBy(1);
       var flash = el.querySelector("[data-announce]");
       if (flash) announce(flash.dataset.announce);
       select(el, !document.activeElement || document.activeElement === document.body);

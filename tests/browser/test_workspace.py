@@ -1,0 +1,57 @@
+"""The lead workspace in a real browser: search with a typo, undo restoring the countdown."""
+
+import pytest
+from playwright.sync_api import expect
+
+from leads.models import Lead, Stage
+from tests.factories import make_lead
+
+pytestmark = pytest.mark.browser
+
+
+def test_search_with_a_typo_finds_the_lead(login, live_server, marketer, shots_dir):
+    make_lead(name="Mona Schulz", email="mona@northwind.example", company="Northwind Traders")
+    make_lead(name="Peter Brown", email="peter@contoso.example", company="Contoso")
+    page = login("mark")
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Leads").click()
+    page.get_by_role("textbox", name="Search").fill("Shulz")
+    page.get_by_role("button", name="Search").click()
+
+    rows = page.locator(".lead-table tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Mona Schulz")
+    expect(rows.first).to_contain_text("mona@northwind.example")
+    page.screenshot(path=str(shots_dir / "leads-search.png"), full_page=True)
+
+
+def test_undo_on_the_queue_restores_the_row_and_its_countdown(login, live_server, rep, make_mql, shots_dir):
+    lead = make_mql(rep, "Jane Cooper", minutes_ago=10)  # due in 30 minutes
+    due = lead.sla_due_at
+    page = login("rita")
+    row = page.locator(f"#lead-{lead.pk}")
+    due_attribute = row.locator("time.countdown").get_attribute("data-due")
+    page.evaluate("window.__funnelMarker = 'no reload'")
+
+    row.get_by_role("button", name="Accept").click()
+    expect(row).to_contain_text("Accepted Jane Cooper")
+    expect(page.locator("[data-row-count]")).to_have_text("0")
+    page.screenshot(path=str(shots_dir / "queue-accepted-undo.png"), full_page=True)
+    row.get_by_role("button", name="Undo").click()
+
+    expect(row.get_by_role("button", name="Accept")).to_be_visible()
+    expect(row.locator("time.countdown")).to_have_attribute("data-due", due_attribute)
+    expect(row.locator("time.countdown")).to_contain_text("m")
+    expect(page.locator("[data-row-count]")).to_have_text("1")
+    assert page.evaluate("window.__funnelMarker") == "no reload"
+    fresh = Lead.objects.get(pk=lead.pk)
+    assert (fresh.stage, fresh.sla_due_at, fresh.accepted_at) == (Stage.MQL, due, None)
+    page.screenshot(path=str(shots_dir / "queue-undone.png"), full_page=True)
+
+
+def test_phone_navigation_shows_every_item(login, live_server, manager, page):
+    page.set_viewport_size({"width": 375, "height": 740})
+    login("mona")
+
+    for link in page.get_by_role("navigation", name="Main").get_by_role("link").all():
+        expect(link).to_be_in_viewport()
