@@ -633,9 +633,9 @@ def reassign_lead(lead, *, by, to, note="", now=None, version=None):
             team_id=current.team_id, user=to, role=TeamMember.Role.REP, user__is_active=True
         ).exists()
         if not is_rep:
-            raise InvalidInput(f"{to} is not an active rep of this lead's team.", field="to")
+            raise InvalidInput(f"{_person(to)} is not an active rep of this lead's team.", field="to")
         if current.owner_id == to.pk:
-            raise IllegalTransition(f"This lead is already owned by {to}.")
+            raise IllegalTransition(f"This lead is already owned by {_person(to)}.")
         previous_owner = current.owner_id
         changes = {"owner": to}
         restarts_clock = current.is_awaiting_response
@@ -662,6 +662,24 @@ def reassign_lead(lead, *, by, to, note="", now=None, version=None):
         )
         _notify_owner(current)
     return current
+
+
+MAX_BULK_LEADS = 200
+
+
+def reassign_leads(leads, *, by, to, note="", now=None):
+    """Give each of ``leads`` to ``to``, each by its own ``reassign_lead`` (one transition and one event per lead); returns (the reassigned leads, [(lead, why it was refused)]), raises InvalidInput for more than MAX_BULK_LEADS leads."""
+    leads = list(leads)
+    if len(leads) > MAX_BULK_LEADS:
+        raise InvalidInput(f"Reassign at most {MAX_BULK_LEADS} leads at once ({len(leads)} chosen).", field="leads")
+    now = now or timezone.now()
+    done, refused = [], []
+    for lead in leads:
+        try:
+            done.append(reassign_lead(lead, by=by, to=to, note=note, now=now))
+        except LeadError as error:
+            refused.append((lead, error.message))
+    return done, refused
 
 
 def log_activity(lead, *, by, kind, note="", occurred_at=None, now=None, version=None):

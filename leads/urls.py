@@ -14,6 +14,7 @@ urlpatterns = [
     path("audit/", audit_views.audit_log, name="audit"),
     path("leads/", views.leads, name="list"),
     path("leads/export.csv", views.export_list, name="export_list"),
+    path("leads/reassign/", views.bulk_reassign, name="bulk_reassign"),
     path("leads/<int:pk>/", views.detail, name="detail"),
     path("leads/<int:pk>/edit/", views.edit, name="edit"),
     path("leads/<int:pk>/accept/", views.accept, name="accept"),

@@ -27,6 +27,7 @@ from . import access, lead_list, privacy, scoring, sla, transitions
 from .forms import (
     SALES_ACTIVITY_CHOICES,
     ActivityForm,
+    BulkReassignForm,
     EraseForm,
     LeadDetailsForm,
     NoteForm,
@@ -189,6 +190,7 @@ def leads(request):
         "next_url": f"?{_with(query, after=after)}" if after else "",
         "first_url": f"?{query.urlencode()}" if form.cleaned_data.get("after") else "",
         "export_url": f"{reverse('leads:export_list')}?{query.urlencode()}",
+        "can_reassign": access.has_role(request.user, access.MANAGER, access.ADMIN),
     }
     return render(request, "leads/lead_list.html", context)
 
@@ -205,6 +207,37 @@ def export_list(request):
     )
     response["Content-Disposition"] = 'attachment; filename="funnel-leads.csv"'
     return response
+
+
+@role_required(access.MANAGER, access.ADMIN)
+@require_POST
+def bulk_reassign(request):
+    """Give the leads ticked on /leads/ to one rep: one transition and one event per lead."""
+    form = BulkReassignForm(request.POST)
+    back = _safe_next(request, reverse("leads:list"))
+    if not form.is_valid():
+        messages.error(request, _first_error(form))
+        return redirect(back)
+    ids = form.cleaned_data["leads"]
+    leads = list(access.visible_leads(request.user).filter(pk__in=ids).order_by("id"))
+    try:
+        done, refused = transitions.reassign_leads(
+            leads, by=request.user, to=form.cleaned_data["to"], note=form.cleaned_data["note"]
+        )
+    except transitions.LeadError as error:
+        messages.error(request, error.message)
+        return redirect(back)
+    to = _person(form.cleaned_data["to"])
+    if done:
+        messages.success(request, f"Reassigned {len(done)} lead{'s' if len(done) != 1 else ''} to {to}.")
+    for lead, why in refused:
+        messages.error(request, f"{lead.name}: {why}")
+    missing = len(set(ids)) - len(leads)
+    if missing:
+        messages.error(
+            request, f"{missing} of the ticked leads are no longer available to you; nothing was changed there."
+        )
+    return redirect(back)
 
 
 @login_required
@@ -432,6 +465,13 @@ def _refused(request, lead, message, *, status):
         return _redirect_back(request, lead)
     response = render(request, "leads/_action_error.html", {"message": message}, status=status)
     return reswap(retarget(response, f"#lead-{lead.pk}-error"), "innerHTML")
+
+
+def _safe_next(request, default):
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return default
 
 
 def _redirect_back(request, lead):

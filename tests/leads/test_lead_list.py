@@ -1,6 +1,7 @@
 """/leads/: every lead the user may see, searched, filtered, sorted, paged by keyset, exported as CSV."""
 
 import csv
+import html
 import io
 from datetime import timedelta
 
@@ -10,7 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from leads import lead_list, transitions
-from leads.models import Lead, Stage
+from leads.models import EventKind, Lead, LeadEvent, Stage
 
 from ..factories import lead_in_stage, make_lead
 
@@ -209,3 +210,61 @@ def test_undone_lead_shows_in_the_list_as_mql_again(client, rep, team):
     client.force_login(rep)
 
     assert [lead.stage for lead in client.get(LIST).context["leads"]] == [Stage.MQL]
+
+
+# Bulk reassign
+
+
+def test_manager_reassigns_ticked_leads_one_event_each(client, manager, rep, other_rep, team):
+    leads = [lead_in_stage(Stage.MQL, owner=rep, team=team) for _ in range(3)]
+    already = lead_in_stage(Stage.SAL, owner=other_rep, team=team, name="Already Oscar's")
+    client.force_login(manager)
+    assert b'form="bulk-reassign"' in client.get(LIST).content
+
+    response = client.post(
+        reverse("leads:bulk_reassign"),
+        {"leads": [lead.pk for lead in [*leads, already]] + [999999], "to": other_rep.pk, "next": LIST},
+        follow=True,
+    )
+
+    text = html.unescape(response.content.decode())
+    assert "Reassigned 3 leads to Oscar Other." in text
+    assert "Already Oscar's: This lead is already owned by Oscar Other." in text
+    assert "1 of the ticked leads are no longer available to you" in text
+    for lead in leads:
+        assert Lead.objects.get(pk=lead.pk).owner == other_rep
+        assert LeadEvent.objects.filter(lead=lead, kind=EventKind.REASSIGNED, actor=manager).count() == 1
+
+
+def test_rep_cannot_bulk_reassign(client, rep, other_rep, team):
+    lead = lead_in_stage(Stage.MQL, owner=rep, team=team)
+    client.force_login(rep)
+    assert b"bulk-reassign" not in client.get(LIST).content
+
+    response = client.post(reverse("leads:bulk_reassign"), {"leads": [lead.pk], "to": other_rep.pk})
+
+    assert response.status_code == 403
+    assert Lead.objects.get(pk=lead.pk).owner == rep
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"leads": ["x"], "to": "1"},
+        {"leads": ["1"]},
+        {"leads": ["1"], "to": "nope"},
+        {"leads": ["9" * 30], "to": "1"},
+    ],
+)
+def test_bulk_reassign_bad_input_is_a_message_not_a_5xx(client, manager, data):
+    client.force_login(manager)
+
+    response = client.post(reverse("leads:bulk_reassign"), data)
+
+    assert response.status_code == 302
+
+
+def test_bulk_reassign_refuses_too_many_leads(manager, rep):
+    with pytest.raises(transitions.InvalidInput, match="at most 200"):
+        transitions.reassign_leads([object()] * 201, by=manager, to=rep)
