@@ -15,11 +15,13 @@ from dataclasses import dataclass
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.http import QueryDict
 from django.utils import timezone
 
 from . import access
-from .models import Stage, Team, TeamMember
+from .models import SavedView, Stage, Team, TeamMember
 
 PAGE_SIZE = 50
 MAX_ID = 2**63  # lead ids are bigints
@@ -275,3 +277,64 @@ def csv_lines(leads):
         yield writer.writerow(
             [neutralised(values[attr] if attr in values else getattr(lead, attr)) for _, attr in CSV_COLUMNS]
         )
+
+
+# Saved views
+
+
+class ViewError(Exception):
+    """A saved view refused; ``message`` says why."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+MAX_VIEWS_PER_USER = 50
+
+
+def saved_views(user):
+    """Return the saved views ``user`` may open: their own and those shared with a team they belong to; raises nothing."""
+    teams = TeamMember.objects.filter(user=user).values("team_id")
+    return SavedView.objects.filter(Q(owner=user) | Q(team_id__in=teams)).select_related("team").order_by("name", "id")
+
+
+def normalised_query(user, query):
+    """The query string of a /leads/ search as a view keeps it: valid, without the page cursor and empty fields; raises ViewError."""
+    form = LeadListForm(QueryDict(query or ""), user=user)
+    if not form.is_valid():
+        raise ViewError("This search has errors; correct them before saving it.")
+    kept = QueryDict(mutable=True)
+    for name in form.fields:
+        value = form.data.get(name, "")
+        if name != "after" and value:
+            kept[name] = value
+    return kept.urlencode()
+
+
+def save_view(user, *, name, query, team=None):
+    """Save the search ``query`` of /leads/ as ``name`` for ``user``, shared with ``team`` if given (its managers and admins only); returns the view, raises ViewError."""
+    name = (name or "").strip()
+    if not name:
+        raise ViewError("Give the view a name.")
+    if len(name) > 80:
+        raise ViewError("A view's name has at most 80 characters.")
+    if team is not None and not (access.has_role(user, access.ADMIN) or team.pk in access.managed_team_ids(user)):
+        raise ViewError(f"Only managers of {team.name} may share a view with it.")
+    query = normalised_query(user, query)
+    if SavedView.objects.filter(owner=user).count() >= MAX_VIEWS_PER_USER:
+        raise ViewError(f"You have {MAX_VIEWS_PER_USER} saved views already; delete one first.")
+    try:
+        with transaction.atomic():
+            return SavedView.objects.create(owner=user, name=name, query=query, team=team)
+    except IntegrityError:
+        raise ViewError(f"You already have a view named “{name}”.") from None
+
+
+def delete_view(user, view_id):
+    """Delete ``user``'s own saved view ``view_id``; returns its name, raises ViewError if it is not theirs."""
+    view = SavedView.objects.filter(owner=user, pk=view_id).first()
+    if view is None:
+        raise ViewError("That view is not one of yours, or it was deleted already.")
+    view.delete()
+    return view.name

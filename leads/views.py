@@ -191,6 +191,9 @@ def leads(request):
         "first_url": f"?{query.urlencode()}" if form.cleaned_data.get("after") else "",
         "export_url": f"{reverse('leads:export_list')}?{query.urlencode()}",
         "can_reassign": access.has_role(request.user, access.MANAGER, access.ADMIN),
+        "views": list(lead_list.saved_views(request.user)),
+        "current_query": query.urlencode(),
+        "share_teams": form.teams if access.has_role(request.user, access.MANAGER, access.ADMIN) else [],
     }
     return render(request, "leads/lead_list.html", context)
 
@@ -207,6 +210,35 @@ def export_list(request):
     )
     response["Content-Disposition"] = 'attachment; filename="funnel-leads.csv"'
     return response
+
+
+@login_required
+@require_POST
+def save_view(request):
+    """Save the current /leads/ search as a named view, shared with a team if a manager chose one."""
+    raw_team = request.POST.get("team", "")
+    team = Team.objects.filter(pk=raw_team).first() if raw_team.isdecimal() and len(raw_team) < 19 else None
+    query = request.POST.get("query", "")
+    try:
+        view = lead_list.save_view(request.user, name=request.POST.get("name"), query=query, team=team)
+    except lead_list.ViewError as error:
+        messages.error(request, error.message)
+        return redirect(f"{reverse('leads:list')}?{query}" if len(query) <= 2000 else reverse("leads:list"))
+    shared = f", shared with {view.team.name}" if view.team else ""
+    messages.success(request, f"Saved the view “{view.name}”{shared}.")
+    return redirect(f"{reverse('leads:list')}?{view.query}")
+
+
+@login_required
+@require_POST
+def delete_view(request, pk):
+    try:
+        name = lead_list.delete_view(request.user, pk)
+    except lead_list.ViewError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Deleted the view “{name}”.")
+    return redirect("leads:list")
 
 
 @role_required(access.MANAGER, access.ADMIN)

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ('leads', '0060_undone_event_kind'),
+        ('leads', '0060_undo_and_saved_views'),
     ]
 
     operations = [

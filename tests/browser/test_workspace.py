@@ -55,3 +55,20 @@ def test_phone_navigation_shows_every_item(login, live_server, manager, page):
 
     for link in page.get_by_role("navigation", name="Main").get_by_role("link").all():
         expect(link).to_be_in_viewport()
+
+
+def test_a_saved_view_survives_a_reload(login, live_server, marketer):
+    make_lead(name="Mona Schulz", source="webinar")
+    make_lead(name="Peter Brown", source="organic")
+    page = login("mark")
+    page.goto(f"{live_server.url}/leads/?source=webinar")
+    page.get_by_label("Name of this view").fill("Webinar people")
+    page.get_by_role("button", name="Save view").click()
+
+    page.goto(f"{live_server.url}/leads/")
+    page.reload()
+    page.get_by_role("link", name="Webinar people").click()
+
+    rows = page.locator(".lead-table tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Mona Schulz")

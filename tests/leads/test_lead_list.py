@@ -11,7 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from leads import lead_list, transitions
-from leads.models import EventKind, Lead, LeadEvent, Stage
+from leads.models import EventKind, Lead, LeadEvent, SavedView, Stage
 
 from ..factories import lead_in_stage, make_lead
 
@@ -165,8 +165,8 @@ def test_list_query_count_does_not_grow_with_leads(client, manager, rep, team, d
         lead_in_stage(Stage.MQL, owner=rep, team=team)
     client.force_login(manager)
     # session, user, the user's role groups, the managed teams, the team choices, the owner choices,
-    # the page of leads (with owner, team and SLA policy), the navigation's count of breached MQLs
-    with django_assert_num_queries(8):
+    # the page of leads (with owner, team and SLA policy), the saved views, the navigation's count of breached MQLs
+    with django_assert_num_queries(9):
         response = client.get(LIST, {"q": "lead"})
     assert len(response.context["leads"]) == count
 
@@ -268,3 +268,84 @@ def test_bulk_reassign_bad_input_is_a_message_not_a_5xx(client, manager, data):
 def test_bulk_reassign_refuses_too_many_leads(manager, rep):
     with pytest.raises(transitions.InvalidInput, match="at most 200"):
         transitions.reassign_leads([object()] * 201, by=manager, to=rep)
+
+
+# Saved views
+
+
+def test_user_saves_a_view_and_opens_it_again(client, marketer):
+    make_lead(name="Mona Schulz", source="webinar")
+    client.force_login(marketer)
+
+    response = client.post(
+        reverse("leads:save_view"), {"name": "Webinar people", "query": "q=schulz&source=webinar&after=&sort="}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{LIST}?q=schulz&source=webinar"
+    page = client.get(LIST).content.decode()
+    assert '<a href="?q=schulz&amp;source=webinar">Webinar people</a>' in page
+
+
+def test_manager_shares_a_view_with_the_team_and_reps_see_it(client, manager, rep, team, marketer):
+    client.force_login(manager)
+    client.post(reverse("leads:save_view"), {"name": "Breached", "query": "sla=breached", "team": team.pk})
+
+    client.force_login(rep)
+    page = client.get(LIST).content.decode()
+    assert "Breached</a>" in page
+    assert "Delete the view Breached" not in page  # not the rep's to delete
+
+    client.force_login(marketer)
+    assert "Breached</a>" not in client.get(LIST).content.decode()
+
+
+def test_rep_cannot_share_a_view_with_a_team(client, rep, team):
+    client.force_login(rep)
+
+    response = client.post(
+        reverse("leads:save_view"), {"name": "Mine", "query": "stage=mql", "team": team.pk}, follow=True
+    )
+
+    assert "Only managers of North may share a view with it." in html.unescape(response.content.decode())
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"name": "", "query": ""}, "Give the view a name."),
+        ({"name": "x" * 81, "query": ""}, "at most 80 characters"),
+        ({"name": "Bad", "query": "score_min=x"}, "This search has errors"),
+        ({"name": "Huge team", "query": "", "team": "9" * 40}, "Saved the view"),
+    ],
+)
+def test_saving_a_bad_view_says_why(client, marketer, data, message):
+    client.force_login(marketer)
+
+    response = client.post(reverse("leads:save_view"), data, follow=True)
+
+    assert response.status_code in (200, 400)
+    assert message in html.unescape(response.content.decode())
+
+
+def test_two_views_with_one_name_are_refused(client, marketer):
+    client.force_login(marketer)
+    client.post(reverse("leads:save_view"), {"name": "Mine", "query": ""})
+
+    response = client.post(reverse("leads:save_view"), {"name": "Mine", "query": "stage=sql"}, follow=True)
+
+    assert "You already have a view named “Mine”." in html.unescape(response.content.decode())
+
+
+def test_only_the_owner_deletes_a_view(client, manager, rep, team):
+    client.force_login(manager)
+    client.post(reverse("leads:save_view"), {"name": "Shared", "query": "", "team": team.pk})
+    view = SavedView.objects.get(name="Shared")
+
+    client.force_login(rep)
+    refused = client.post(reverse("leads:delete_view", args=[view.pk]), follow=True)
+    assert "not one of yours" in refused.content.decode()
+    client.force_login(manager)
+    client.post(reverse("leads:delete_view", args=[view.pk]))
+
+    assert not SavedView.objects.filter(pk=view.pk).exists()
