@@ -75,7 +75,7 @@ UNDO_WINDOW = timedelta(minutes=10)
 # The events ``undo_lead`` reverses -> the verb that wrote them (its permission is needed to undo).
 UNDOABLE_EVENTS = {EventKind.ACCEPTED: "accept", EventKind.REJECTED: "reject", EventKind.QUALIFIED: "qualify"}
 # What a history row says someone did, in the sentence that refuses an undo.
-_DONE_PHRASES = {
+DONE_PHRASES = {
     EventKind.UPDATED: "edited the details of",
     EventKind.ACCEPTED: "accepted",
     EventKind.REJECTED: "rejected",
@@ -800,19 +800,19 @@ def _undo_target(lead, by, now):
         target = actions.filter(actor_id=by.pk, kind__in=list(UNDOABLE_EVENTS)).order_by("-at", "-id").first()
         if target is None:
             raise IllegalTransition("Nothing to undo: you have not accepted, rejected or qualified this lead.")
-        done = _DONE_PHRASES[target.kind]
+        done = DONE_PHRASES[target.kind]
         if latest.kind == EventKind.UNDONE and latest.payload.get("undone_event") == target.pk:
             raise IllegalTransition(f"Nothing to undo: you already undid your last action here (you {done} it).")
         who = "You" if latest.actor_id == by.pk else _person(latest.actor)
         when = timezone.localtime(latest.at)
         raise IllegalTransition(
-            f"Cannot undo: {who} {_DONE_PHRASES.get(latest.kind, 'changed')} this lead at {when:%H:%M}, "
+            f"Cannot undo: {who} {DONE_PHRASES.get(latest.kind, 'changed')} this lead at {when:%H:%M}, "
             f"after you {done} it."
         )
     if now - target.at > UNDO_WINDOW:
         minutes = int((now - target.at).total_seconds() // 60)
         raise IllegalTransition(
-            f"Too late to undo: you {_DONE_PHRASES[target.kind]} this lead {minutes} minutes ago, "
+            f"Too late to undo: you {DONE_PHRASES[target.kind]} this lead {minutes} minutes ago, "
             f"and an action can be undone for {int(UNDO_WINDOW.total_seconds() // 60)} minutes."
         )
     return target

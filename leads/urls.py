@@ -15,6 +15,7 @@ urlpatterns = [
     path("leads/", views.leads, name="list"),
     path("leads/export.csv", views.export_list, name="export_list"),
     path("leads/reassign/", views.bulk_reassign, name="bulk_reassign"),
+    path("leads/changes/", views.changes, name="changes"),
     path("leads/views/", views.save_view, name="save_view"),
     path("leads/views/<int:pk>/delete/", views.delete_view, name="delete_view"),
     path("leads/<int:pk>/", views.detail, name="detail"),

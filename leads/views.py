@@ -23,7 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
-from . import access, lead_list, privacy, scoring, sla, transitions
+from . import access, lead_list, live, privacy, scoring, sla, transitions
 from .forms import (
     SALES_ACTIVITY_CHOICES,
     ActivityForm,
@@ -60,6 +60,8 @@ HOME_PAGES = (
 # Rows per page of every lead list (queue, accepted, team, breached, rejected): enough
 # for a sitting's work, few enough that a page of 100,000 open leads renders at once.
 LIST_PAGE_SIZE = 50
+# How often a list asks whether others changed its rows (leads.live), in milliseconds.
+LIVE_INTERVAL_MS = 10_000
 
 
 def role_required(*roles):
@@ -105,6 +107,7 @@ def queue(request):
         "leads": page.object_list,
         "reasons": _active_reasons(),
         "breached_first": breached_first,
+        **_live_rows(),
     }
     return render(request, "leads/lead_queue.html", context)
 
@@ -194,6 +197,7 @@ def leads(request):
         "views": list(lead_list.saved_views(request.user)),
         "current_query": query.urlencode(),
         "share_teams": form.teams if access.has_role(request.user, access.MANAGER, access.ADMIN) else [],
+        **_live_rows(),
     }
     return render(request, "leads/lead_list.html", context)
 
@@ -210,6 +214,19 @@ def export_list(request):
     )
     response["Content-Disposition"] = 'attachment; filename="funnel-leads.csv"'
     return response
+
+
+@login_required
+def changes(request):
+    """What others did to the rows of a page since its cursor: {"cursor": n, "changes": {lead id: sentence}}."""
+    after = request.GET.get("after", "")
+    raw_ids = [part for part in request.GET.get("ids", "").split(",") if part]
+    if not after.isdecimal() or len(after) > 18:
+        return JsonResponse({"detail": "Send after=<the page's cursor>, a whole number."}, status=400)
+    if len(raw_ids) > live.MAX_ROWS or not all(part.isdecimal() and len(part) < 19 for part in raw_ids):
+        return JsonResponse({"detail": f"Send ids=<up to {live.MAX_ROWS} lead ids, comma-separated>."}, status=400)
+    cursor, lines = live.changes(request.user, [int(part) for part in raw_ids], after=int(after))
+    return JsonResponse({"cursor": cursor, "changes": {str(pk): line for pk, line in lines.items()}})
 
 
 @login_required
@@ -497,6 +514,11 @@ def _refused(request, lead, message, *, status):
         return _redirect_back(request, lead)
     response = render(request, "leads/_action_error.html", {"message": message}, status=status)
     return reswap(retarget(response, f"#lead-{lead.pk}-error"), "innerHTML")
+
+
+def _live_rows():
+    """What a list needs to keep its rows true: where the history stood when it was drawn, and how often to ask."""
+    return {"live_cursor": live.cursor(), "live_interval": LIVE_INTERVAL_MS}
 
 
 def _safe_next(request, default):

@@ -410,6 +410,60 @@
     }
   });
 
+  // ---------- Rows that stay true ----------
+  // Every interval, one request per list asks what others did to its rows since the
+  // page was drawn; a changed row becomes a line saying who did what, with no live buttons.
+
+  function staleRow(row, line) {
+    var replacement = document.createElement(row.tagName);
+    replacement.id = row.id;
+    replacement.className = row.tagName === "TR" ? "is-stale" : "lead-row is-stale";
+    replacement.setAttribute("role", "status");
+    var holder = replacement;
+    if (row.tagName === "TR") {
+      holder = document.createElement("td");
+      holder.colSpan = row.children.length || 1;
+      replacement.appendChild(holder);
+    }
+    var name = row.querySelector(".lead-name");
+    var text = document.createElement("span");
+    text.textContent = (name ? name.textContent.trim() + ": " : "") + line;
+    holder.appendChild(text);
+    if (name && name.getAttribute("href")) {
+      var link = document.createElement("a");
+      link.href = name.getAttribute("href");
+      link.textContent = "Open lead";
+      holder.appendChild(document.createTextNode(" "));
+      holder.appendChild(link);
+    }
+    row.replaceWith(replacement);
+    announce(text.textContent);
+  }
+
+  function pollLiveRows(list) {
+    var ids = Array.prototype.map.call(list.querySelectorAll("[data-lead-id]"), function (row) {
+      return row.dataset.leadId;
+    });
+    if (!ids.length || document.hidden) return;
+    var url = list.dataset.liveUrl + "?after=" + encodeURIComponent(list.dataset.liveCursor) + "&ids=" + ids.join(",");
+    fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) {
+        if (!data) return;
+        list.dataset.liveCursor = data.cursor;
+        Object.keys(data.changes).forEach(function (id) {
+          var row = list.querySelector('[data-lead-id="' + id + '"]');
+          if (row && !row.querySelector(".htmx-request")) staleRow(row, data.changes[id]);
+        });
+      })
+      .catch(function () { /* offline for a moment: the next interval asks again */ });
+  }
+
+  document.querySelectorAll("[data-live-rows]").forEach(function (list) {
+    var interval = parseInt(list.dataset.liveInterval, 10) || 10000;
+    window.setInterval(function () { pollLiveRows(list); }, interval);
+  });
+
   // ---------- Start ----------
 
   localizeTimes(document);

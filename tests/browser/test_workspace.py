@@ -72,3 +72,30 @@ def test_a_saved_view_survives_a_reload(login, live_server, marketer):
     rows = page.locator(".lead-table tbody tr")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Mona Schulz")
+
+
+def test_a_lead_accepted_elsewhere_turns_into_an_accepted_by_line(
+    login, live_server, browser, rep, manager, make_mql, monkeypatch
+):
+    monkeypatch.setattr("leads.views.LIVE_INTERVAL_MS", 500)
+    lead = make_mql(rep, "Jane Cooper")
+    page = login("rita")
+    row = page.locator(f"#lead-{lead.pk}")
+    expect(row.get_by_role("button", name="Accept")).to_be_visible()
+    page.evaluate("window.__funnelMarker = 'no reload'")
+
+    # The manager, in a browser context of their own, accepts the lead from its page.
+    context = browser.new_context()
+    other = context.new_page()
+    other.goto(f"{live_server.url}/login/")
+    other.get_by_label("Username").fill("mona")
+    other.get_by_label("Password").fill("pw-Funnel-2026")
+    other.get_by_role("button", name="Sign in").click()
+    other.goto(f"{live_server.url}/leads/{lead.pk}/")
+    other.get_by_role("button", name="Accept lead").click()
+    expect(other.locator(".timeline")).to_contain_text("Accepted")
+    context.close()
+
+    expect(row).to_contain_text("Jane Cooper: Mona accepted this", timeout=5000)
+    expect(row.get_by_role("button")).to_have_count(0)
+    assert page.evaluate("window.__funnelMarker") == "no reload"

@@ -217,8 +217,8 @@ def test_queue_query_count_does_not_grow_with_leads(as_user, rep, team, pages_of
         mql_for(rep, team)
     client = as_user(rep)
     # session, user, the user's role groups, the open MQLs' count, the page of open MQLs,
-    # the page's top scoring reasons, the active rejection reasons
-    with django_assert_num_queries(7):
+    # the page's top scoring reasons, the active rejection reasons, the history's newest id (the live cursor)
+    with django_assert_num_queries(8):
         response = client.get(reverse("leads:queue"))
     assert response.content.decode().count('class="lead-row"') == min(count, 2)
 
@@ -978,8 +978,8 @@ def test_queue_query_count_stays_flat_with_business_hours_policies(
     client = as_user(rep)
     # session, user, the user's role groups, the open MQLs' count, the page of open MQLs (with policy and
     # business hours), the page's top scoring reasons, the active rejection reasons, the one business
-    # calendar's holidays
-    with django_assert_num_queries(8):
+    # calendar's holidays, the history's newest id (the live cursor)
+    with django_assert_num_queries(9):
         response = client.get(reverse("leads:queue"))
     assert response.content.decode().count("data-lead-id=") == 2 * count
 
