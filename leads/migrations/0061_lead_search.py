@@ -20,4 +20,8 @@ class Migration(migrations.Migration):
             model_name='lead',
             index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Concat('name', models.Value(' '), 'email', models.Value(' '), 'company', output_field=models.TextField()), name='gin_trgm_ops'), name='lead_search_trgm_idx'),
         ),
+        AddIndexConcurrently(
+            model_name='lead',
+            index=models.Index(models.OrderBy(models.F('created_at'), descending=True), models.OrderBy(models.F('id'), descending=True), name='lead_created_idx'),
+        ),
     ]

@@ -350,3 +350,13 @@ def test_only_the_owner_deletes_a_view(client, manager, rep, team):
     client.post(reverse("leads:delete_view", args=[view.pk]))
 
     assert not SavedView.objects.filter(pk=view.pk).exists()
+
+
+@pytest.mark.parametrize("query", ["mona schulz", "O'Brien & Co. (Intl)", "a.b*c", "\\", "[", "x{2}"])
+def test_search_takes_any_text_literally(client, marketer, query):
+    make_lead(name="Mona Schulz", company="O'Brien & Co. (Intl)")
+    client.force_login(marketer)
+
+    found = names(client.get(LIST, {"q": query}))
+
+    assert found == (["Mona Schulz"] if query in ("mona schulz", "O'Brien & Co. (Intl)") else [])
