@@ -49,9 +49,11 @@ def test_undo_on_the_queue_restores_the_row_and_its_countdown(login, live_server
     page.screenshot(path=str(shots_dir / "queue-undone.png"), full_page=True)
 
 
-def test_phone_navigation_shows_every_item(login, live_server, manager, page):
+def test_phone_navigation_shows_every_item(login, live_server, manager, page, shots_dir):
     page.set_viewport_size({"width": 375, "height": 740})
     login("mona")
+    page.goto(f"{live_server.url}/leads/")
+    page.screenshot(path=str(shots_dir / "phone-leads.png"))
 
     for link in page.get_by_role("navigation", name="Main").get_by_role("link").all():
         expect(link).to_be_in_viewport()
