@@ -47,6 +47,22 @@ def changes(user, lead_ids, *, after, now=None):
     return newest, lines
 
 
+def new_mqls(user, lead_ids, *, after):
+    """Return the ids of MQLs routed or reassigned to ``user`` after the cursor ``after`` that are not among ``lead_ids``; raises nothing.
+
+    ``after`` is the cursor the page was drawn with, not the one ``changes`` moves on: a new
+    MQL stays new until the page is drawn again.
+    """
+    arrived = (
+        LeadEvent.objects.filter(
+            id__gt=after, kind__in=[EventKind.PROMOTED, EventKind.REASSIGNED], owner_id=user.pk, to_stage="mql"
+        )
+        .exclude(lead_id__in=list(lead_ids)[:MAX_ROWS])
+        .values_list("lead_id", flat=True)
+    )
+    return sorted(set(arrived))
+
+
 def sentence(event, *, now):
     """What ``event`` did, as a stale row says it: "Mona Schulz accepted this 2 minutes ago"."""
     who = (event.actor.get_full_name() or event.actor.get_username()) if event.actor else "Funnel"

@@ -225,8 +225,19 @@ def changes(request):
         return JsonResponse({"detail": "Send after=<the page's cursor>, a whole number."}, status=400)
     if len(raw_ids) > live.MAX_ROWS or not all(part.isdecimal() and len(part) < 19 for part in raw_ids):
         return JsonResponse({"detail": f"Send ids=<up to {live.MAX_ROWS} lead ids, comma-separated>."}, status=400)
-    cursor, lines = live.changes(request.user, [int(part) for part in raw_ids], after=int(after))
-    return JsonResponse({"cursor": cursor, "changes": {str(pk): line for pk, line in lines.items()}})
+    ids = [int(part) for part in raw_ids]
+    since = request.GET.get("since", "")
+    arrived = []
+    if since:
+        if not since.isdecimal() or len(since) > 18:
+            return JsonResponse(
+                {"detail": "Send since=<the cursor the page was drawn with>, a whole number."}, status=400
+            )
+        arrived = live.new_mqls(request.user, ids, after=int(since))
+    cursor, lines = live.changes(request.user, ids, after=int(after))
+    return JsonResponse(
+        {"cursor": cursor, "changes": {str(pk): line for pk, line in lines.items()}, "new_mqls": len(arrived)}
+    )
 
 
 @login_required

@@ -440,17 +440,33 @@
     announce(text.textContent);
   }
 
+  function showNewMqls(count) {
+    var banner = document.querySelector("[data-live-new]");
+    if (!banner || !count) return;
+    var text = count === 1 ? "1 new MQL arrived." : count + " new MQLs arrived.";
+    var label = banner.querySelector("[data-live-new-text]");
+    if (label.textContent !== text) {
+      label.textContent = text;
+      announce(text);
+    }
+    banner.querySelector("a").href = window.location.pathname + window.location.search;
+    banner.hidden = false;
+  }
+
   function pollLiveRows(list) {
     var ids = Array.prototype.map.call(list.querySelectorAll("[data-lead-id]"), function (row) {
       return row.dataset.leadId;
     });
-    if (!ids.length || document.hidden) return;
+    var since = list.dataset.liveSince;
+    if ((!ids.length && !since) || document.hidden) return;
     var url = list.dataset.liveUrl + "?after=" + encodeURIComponent(list.dataset.liveCursor) + "&ids=" + ids.join(",");
+    if (since) url += "&since=" + encodeURIComponent(since);
     fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (data) {
         if (!data) return;
         list.dataset.liveCursor = data.cursor;
+        showNewMqls(data.new_mqls || 0);
         Object.keys(data.changes).forEach(function (id) {
           var row = list.querySelector('[data-lead-id="' + id + '"]');
           if (row && !row.querySelector(".htmx-request")) staleRow(row, data.changes[id]);

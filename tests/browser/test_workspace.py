@@ -1,10 +1,12 @@
-"""The lead workspace in a real browser: search with a typo, undo restoring the countdown."""
+"""The lead workspace in a real browser: search with a typo, undo restoring the countdown, saved views,
+rows that stay true and new MQLs announced without a reload, the phone navigation."""
 
 import pytest
 from playwright.sync_api import expect
 
-from leads.models import Lead, Stage
-from tests.factories import make_lead
+from leads import transitions
+from leads.models import Lead, Stage, TeamMember
+from tests.factories import lead_in_stage, make_lead
 
 pytestmark = pytest.mark.browser
 
@@ -101,3 +103,20 @@ def test_a_lead_accepted_elsewhere_turns_into_an_accepted_by_line(
     expect(row).to_contain_text("Jane Cooper: Mona accepted this", timeout=5000)
     expect(row.get_by_role("button")).to_have_count(0)
     assert page.evaluate("window.__funnelMarker") == "no reload"
+
+
+def test_a_new_mql_is_announced_on_the_queue_without_a_reload(login, live_server, rep, team, monkeypatch):
+    monkeypatch.setattr("leads.views.LIVE_INTERVAL_MS", 500)
+    page = login("rita")
+    expect(page.locator("[data-empty-state]")).to_be_visible()
+    page.evaluate("window.__funnelMarker = 'no reload'")
+
+    TeamMember.objects.filter(team=team, role=TeamMember.Role.REP).update(is_available=False)
+    lead = lead_in_stage(Stage.MQL, team=team, name="Fresh Lead")
+    transitions.reassign_lead(lead, by=None, to=rep)
+
+    banner = page.locator("[data-live-new]")
+    expect(banner).to_contain_text("1 new MQL arrived.", timeout=5000)
+    assert page.evaluate("window.__funnelMarker") == "no reload"
+    banner.get_by_role("link", name="Show them").click()
+    expect(page.locator(f"#lead-{lead.pk}")).to_contain_text("Fresh Lead")

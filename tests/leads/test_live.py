@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leads import live, transitions
-from leads.models import Stage
+from leads.models import Stage, TeamMember
 
 from ..factories import lead_in_stage
 
@@ -93,3 +93,32 @@ def test_pages_carry_the_live_cursor(client, rep, team):
 
     for url in (reverse("leads:queue"), reverse("leads:list")):
         assert f'data-live-cursor="{live.cursor()}"' in client.get(url).content.decode()
+
+
+def unassigned_mql(team):
+    TeamMember.objects.filter(team=team, role=TeamMember.Role.REP).update(is_available=False)
+    lead = lead_in_stage(Stage.MQL, team=team)
+    TeamMember.objects.filter(team=team, role=TeamMember.Role.REP).update(is_available=True)
+    assert lead.owner_id is None
+    return lead
+
+
+def test_new_mqls_given_to_the_rep_since_the_page_was_drawn_are_counted(client, rep, other_rep, team):
+    shown = lead_in_stage(Stage.MQL, owner=rep, team=team)
+    since = live.cursor()
+    transitions.reassign_lead(unassigned_mql(team), by=None, to=other_rep)  # someone else's
+    arrived = transitions.reassign_lead(unassigned_mql(team), by=None, to=rep)
+    client.force_login(rep)
+
+    data = client.get(CHANGES, {"after": since, "since": since, "ids": str(shown.pk)}).json()
+
+    assert data["new_mqls"] == 1
+    assert live.new_mqls(rep, [shown.pk, arrived.pk], after=since) == []
+
+
+def test_an_empty_queue_still_hears_of_new_mqls(client, rep, team):
+    since = live.cursor()
+    transitions.reassign_lead(unassigned_mql(team), by=None, to=rep)
+    client.force_login(rep)
+
+    assert client.get(CHANGES, {"after": since, "since": since, "ids": ""}).json()["new_mqls"] == 1
