@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
-from django.http import JsonResponse, StreamingHttpResponse
+from django.http import HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -277,7 +277,7 @@ def bulk_reassign(request):
     back = _safe_next(request, reverse("leads:list"))
     if not form.is_valid():
         messages.error(request, _first_error(form))
-        return redirect(back)
+        return HttpResponseRedirect(back)
     ids = form.cleaned_data["leads"]
     leads = list(access.visible_leads(request.user).filter(pk__in=ids).order_by("id"))
     try:
@@ -286,7 +286,7 @@ def bulk_reassign(request):
         )
     except transitions.LeadError as error:
         messages.error(request, error.message)
-        return redirect(back)
+        return HttpResponseRedirect(back)
     to = _person(form.cleaned_data["to"])
     if done:
         messages.success(request, f"Reassigned {len(done)} lead{'s' if len(done) != 1 else ''} to {to}.")
@@ -297,7 +297,7 @@ def bulk_reassign(request):
         messages.error(
             request, f"{missing} of the ticked leads are no longer available to you; nothing was changed there."
         )
-    return redirect(back)
+    return HttpResponseRedirect(back)
 
 
 @login_required
@@ -533,6 +533,7 @@ def _live_rows():
 
 
 def _safe_next(request, default):
+    """The page to go back to: ``next`` if it is a URL of this site, else ``default`` (a URL, never a URL name)."""
     target = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return target
