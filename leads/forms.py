@@ -76,6 +76,12 @@ class OptOutForm(forms.Form):
     version = VersionField(required=False)
 
 
+class UndoForm(forms.Form):
+    """Undo the last accept, reject or qualify: only the version the page showed."""
+
+    version = VersionField(required=False)
+
+
 class EraseForm(forms.Form):
     """Erase a person's data: only with the box ticked, since it cannot be undone."""
 
@@ -112,6 +118,22 @@ class ReassignForm(NoteForm):
             "invalid_choice": "Choose one of the team's reps.",
         },
     )
+
+
+class BulkReassignForm(ReassignForm):
+    """Give the leads ticked on /leads/ to one rep; each lead is checked on its own."""
+
+    version = None  # each lead is reassigned as it is now: the list showed many versions
+    leads = forms.TypedMultipleChoiceField(
+        coerce=int,
+        error_messages={"required": "Tick the leads to reassign.", "invalid_choice": "Tick leads from the list."},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Any id is accepted here; the view reads only the ones the user may see.
+        ids = self.data.getlist("leads") if hasattr(self.data, "getlist") else []
+        self.fields["leads"].choices = [(value, value) for value in ids if str(value).isdecimal() and len(value) < 19]
 
 
 class PromoteForm(NoteForm):

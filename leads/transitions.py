@@ -16,6 +16,7 @@ history; ``promote_if_ready`` is the one path from a score to an MQL.
 
 import logging
 from collections import defaultdict
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -28,6 +29,7 @@ from .models import (
     ActivityKind,
     EventKind,
     Lead,
+    LeadEvent,
     MqlEpisode,
     OptOut,
     RejectionReason,
@@ -67,6 +69,27 @@ VERB_LABELS = {
 }
 
 MAX_NOTE_LENGTH = 2000
+
+# How long the actor may take back an accept, reject or qualify (``undo_lead``).
+UNDO_WINDOW = timedelta(minutes=10)
+# The events ``undo_lead`` reverses -> the verb that wrote them (its permission is needed to undo).
+UNDOABLE_EVENTS = {EventKind.ACCEPTED: "accept", EventKind.REJECTED: "reject", EventKind.QUALIFIED: "qualify"}
+# What a history row says someone did, in the sentence that refuses an undo.
+DONE_PHRASES = {
+    EventKind.UPDATED: "edited the details of",
+    EventKind.ACCEPTED: "accepted",
+    EventKind.REJECTED: "rejected",
+    EventKind.QUALIFIED: "qualified",
+    EventKind.DISQUALIFIED: "disqualified",
+    EventKind.RECYCLED: "recycled",
+    EventKind.REASSIGNED: "reassigned",
+    EventKind.ACTIVITY: "logged an activity on",
+    EventKind.OPTED_OUT: "recorded an opt-out for",
+    EventKind.ERASED: "erased",
+    EventKind.UNDONE: "undid an action on",
+    EventKind.PROMOTED: "promoted",
+    EventKind.SLA_BREACHED: "flagged an SLA breach on",
+}
 
 
 class LeadError(Exception):
@@ -610,9 +633,9 @@ def reassign_lead(lead, *, by, to, note="", now=None, version=None):
             team_id=current.team_id, user=to, role=TeamMember.Role.REP, user__is_active=True
         ).exists()
         if not is_rep:
-            raise InvalidInput(f"{to} is not an active rep of this lead's team.", field="to")
+            raise InvalidInput(f"{_person(to)} is not an active rep of this lead's team.", field="to")
         if current.owner_id == to.pk:
-            raise IllegalTransition(f"This lead is already owned by {to}.")
+            raise IllegalTransition(f"This lead is already owned by {_person(to)}.")
         previous_owner = current.owner_id
         changes = {"owner": to}
         restarts_clock = current.is_awaiting_response
@@ -639,6 +662,24 @@ def reassign_lead(lead, *, by, to, note="", now=None, version=None):
         )
         _notify_owner(current)
     return current
+
+
+MAX_BULK_LEADS = 200
+
+
+def reassign_leads(leads, *, by, to, note="", now=None):
+    """Give each of ``leads`` to ``to``, each by its own ``reassign_lead`` (one transition and one event per lead); returns (the reassigned leads, [(lead, why it was refused)]), raises InvalidInput for more than MAX_BULK_LEADS leads."""
+    leads = list(leads)
+    if len(leads) > MAX_BULK_LEADS:
+        raise InvalidInput(f"Reassign at most {MAX_BULK_LEADS} leads at once ({len(leads)} chosen).", field="leads")
+    now = now or timezone.now()
+    done, refused = [], []
+    for lead in leads:
+        try:
+            done.append(reassign_lead(lead, by=by, to=to, note=note, now=now))
+        except LeadError as error:
+            refused.append((lead, error.message))
+    return done, refused
 
 
 def log_activity(lead, *, by, kind, note="", occurred_at=None, now=None, version=None):
@@ -731,4 +772,94 @@ def erase_lead(lead, *, by, now=None, version=None):
         )
         history.redact(current)
         privacy.forget_related(current, address, now)
+    return current
+
+
+def undo_offer(events, *, by, now):
+    """Return the event of ``events`` (a lead's history, any order) that ``by`` could undo at ``now``, or None; raises nothing.
+
+    For pages that already read the history: the same rule as ``undo_lead``, without the permission check.
+    """
+    actions = [event for event in events if event.kind != EventKind.SCORE_CHANGED]
+    if not actions:
+        return None
+    latest = max(actions, key=lambda event: (event.at, event.pk))
+    if latest.kind in UNDOABLE_EVENTS and latest.actor_id == by.pk and now - latest.at <= UNDO_WINDOW:
+        return latest
+    return None
+
+
+def _undo_target(lead, by, now):
+    """The history row ``undo_lead`` would reverse for ``by``; raises IllegalTransition saying why there is none."""
+    # Score changes are the system's bookkeeping, not someone acting on the lead.
+    actions = LeadEvent.objects.filter(lead_id=lead.pk).exclude(kind=EventKind.SCORE_CHANGED).select_related("actor")
+    latest = actions.order_by("-at", "-id").first()
+    if latest is not None and latest.kind in UNDOABLE_EVENTS and latest.actor_id == by.pk:
+        target = latest
+    else:
+        target = actions.filter(actor_id=by.pk, kind__in=list(UNDOABLE_EVENTS)).order_by("-at", "-id").first()
+        if target is None:
+            raise IllegalTransition("Nothing to undo: you have not accepted, rejected or qualified this lead.")
+        done = DONE_PHRASES[target.kind]
+        if latest.kind == EventKind.UNDONE and latest.payload.get("undone_event") == target.pk:
+            raise IllegalTransition(f"Nothing to undo: you already undid your last action here (you {done} it).")
+        who = "You" if latest.actor_id == by.pk else _person(latest.actor)
+        when = timezone.localtime(latest.at)
+        raise IllegalTransition(
+            f"Cannot undo: {who} {DONE_PHRASES.get(latest.kind, 'changed')} this lead at {when:%H:%M}, "
+            f"after you {done} it."
+        )
+    if now - target.at > UNDO_WINDOW:
+        minutes = int((now - target.at).total_seconds() // 60)
+        raise IllegalTransition(
+            f"Too late to undo: you {DONE_PHRASES[target.kind]} this lead {minutes} minutes ago, "
+            f"and an action can be undone for {int(UNDO_WINDOW.total_seconds() // 60)} minutes."
+        )
+    return target
+
+
+def _person(user):
+    return (user.get_full_name() or user.get_username()) if user else "The system"
+
+
+def _undo_changes(lead, target):
+    """The lead and episode fields that put ``lead`` back as it was before ``target``."""
+    # The verb being undone set the first follow-up only if there was none: then it stamped its own time.
+    follow_up = (
+        {"first_follow_up_at": None}
+        if target.kind != EventKind.QUALIFIED and lead.first_follow_up_at == target.at
+        else {}
+    )
+    if target.kind == EventKind.ACCEPTED:
+        changes = {"stage": Stage.MQL, "accepted_at": None, **follow_up}
+        return changes, {"accepted_at": None, **follow_up}
+    if target.kind == EventKind.REJECTED:
+        changes = {"stage": Stage.MQL, "rejected_at": None, "rejection_reason": None, **follow_up}
+        episode = {"rejected_at": None, "rejected_from": "", "rejection_reason": None, "rejection_note": ""}
+        return changes, {**episode, **follow_up}
+    return {"stage": Stage.SAL, "qualified_at": None}, {"qualified_at": None}
+
+
+def undo_lead(lead, *, by, now=None, version=None):
+    """Take back ``by``'s accept, reject or qualify of ``lead`` within ten minutes with a compensating ``undone`` event: stage, owner, episode and SLA due time return to what they were; raises IllegalTransition (nothing to undo, too late, someone acted since), NotPermitted or ConcurrentUpdate."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _lock(lead, version)
+        target = _undo_target(current, by, now)
+        if not access.can_act(by, current, UNDOABLE_EVENTS[target.kind]):
+            raise NotPermitted("You may no longer act on this lead, so you cannot undo your action.")
+        if current.stage != target.to_stage:
+            raise IllegalTransition("Cannot undo: this lead has moved on since.")
+        changes, episode = _undo_changes(current, target)
+        _write(current, now, **changes)
+        _update_episode(current, **episode)
+        history.record(
+            current,
+            EventKind.UNDONE,
+            by=by,
+            now=now,
+            from_stage=target.to_stage,
+            to_stage=target.from_stage,
+            payload={"undone_event": target.pk, "undone_kind": target.kind},
+        )
     return current

@@ -4,7 +4,6 @@ import datetime
 
 import django_filters as filters
 from django import forms
-from django.db.models import Q
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.utils import extend_schema_field
@@ -100,7 +99,11 @@ class LeadFilter(filters.FilterSet):
     erased = StrictBooleanFilter(
         field_name="erased_at", lookup_expr="isnull", exclude=True, help_text="Whether the person's data was erased."
     )
-    q = filters.CharFilter(method="filter_search", max_length=200, help_text="Search in name, e-mail and company.")
+    q = filters.CharFilter(
+        method="filter_search",
+        max_length=200,
+        help_text="Search in name, e-mail and company: substrings, and words close to the query (a typo).",
+    )
     ordering = LeadOrderingFilter(
         fields=["created_at", "mql_at", "sla_due_at", "score", "name"],
         help_text="Sort by these fields; prefix with - for descending.",
@@ -114,4 +117,4 @@ class LeadFilter(filters.FilterSet):
         return queryset.filter(sla_breached_at__isnull=not value)
 
     def filter_search(self, queryset, name, value: str):
-        return queryset.filter(Q(name__icontains=value) | Q(email__icontains=value) | Q(company__icontains=value))
+        return queryset.matching(value)

@@ -298,6 +298,19 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
         return self._act(transitions.log_activity, ActivityInput)
 
     @extend_schema(
+        summary="Undo your accept, reject or qualify of this lead (within 10 minutes)",
+        description="Appends an 'undone' event naming the event it reverses; the lead's stage, owner, episode and "
+        "SLA due time return to what they were. 409 with a sentence when there is nothing of yours to undo, it is "
+        "too late, or someone acted on the lead since.",
+        request={"application/json": VersionInput},
+        responses=ACTION_RESPONSES,
+        parameters=[IF_MATCH, ETAG_HEADER],
+    )
+    @action(detail=True, methods=["post"])
+    def undo(self, request, pk=None):
+        return self._act(transitions.undo_lead, VersionInput)
+
+    @extend_schema(
         summary="Record that the person opted out of marketing, with how it reached us",
         request={"application/json": OptOutInput},
         responses=ACTION_RESPONSES,

@@ -10,7 +10,8 @@
 - ``imports``: ImportJob, ImportRowError;
 - ``privacy``: ErasedAddress, OptOut;
 - ``webhooks``: WebhookSubscription, WebhookDelivery, WebhookAttempt;
-- ``notices``: TeamChat, SlackIdentity, NotificationPreferences, ChatNotice.
+- ``notices``: TeamChat, SlackIdentity, NotificationPreferences, ChatNotice;
+- ``views``: SavedView (saved searches of the lead list).
 """
 
 # The audit log's event models register with the app; nothing imports them by name.
@@ -25,6 +26,7 @@ from .privacy import ErasedAddress, OptOut
 from .scoring import FREE_MAIL_DOMAINS, LeadRuleScore, ScoringConfig, ScoringRule, ScoringRun
 from .sla import WEEKDAYS, BusinessHours, Holiday, SLAPolicy, SLASweepMark, validate_time_zone
 from .teams import RejectionReason, Team, TeamMember
+from .views import SavedView
 from .webhooks import EVENT_TYPES, WebhookAttempt, WebhookDelivery, WebhookSubscription, event_type_of
 
 __all__ = [
@@ -57,6 +59,7 @@ __all__ = [
     "RejectionReason",
     "SLAPolicy",
     "SLASweepMark",
+    "SavedView",
     "ScoringConfig",
     "ScoringRule",
     "ScoringRun",

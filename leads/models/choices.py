@@ -36,6 +36,8 @@ class EventKind(models.TextChoices):
     SLA_BREACHED = "sla_breached", "SLA breached"
     OPTED_OUT = "opted_out", "Opted out of marketing"
     ERASED = "erased", "Personal data erased"
+    # A compensating event: the actor took back an accept, reject or qualify (payload names the event).
+    UNDONE = "undone", "Undone"
 
 
 class ActivityKind(models.TextChoices):

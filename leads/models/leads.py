@@ -1,9 +1,12 @@
 """The lead and its MQL episodes (the projection reports count)."""
 
+import re
+
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
-from django.db.models import F, Q
-from django.db.models.functions import Lower
+from django.db.models import F, Q, TextField, Value
+from django.db.models.functions import Concat, Lower
 from django.urls import reverse
 from django.utils import timezone
 
@@ -12,7 +15,21 @@ from .sla import SLAPolicy
 from .teams import RejectionReason, Team
 
 
+def search_text():
+    """What lead search reads: name, e-mail and company in one text, the expression lead_search_trgm_idx indexes."""
+    return Concat("name", Value(" "), "email", Value(" "), "company", output_field=TextField())
+
+
 class LeadQuerySet(models.QuerySet):
+    def matching(self, query):
+        """Leads whose name, e-mail or company contain ``query``, or a word close to it (a typo, a partial word)."""
+        # A case-insensitive regex of the escaped query rather than icontains: Django writes that as
+        # UPPER(...) LIKE, which the trigram index on the plain text cannot answer; ~* it can.
+        text = search_text()
+        return self.alias(search=text).filter(
+            Q(search__iregex=re.escape(query)) | Q(search__trigram_word_similar=query)
+        )
+
     def open_mqls(self):
         return self.filter(stage=Stage.MQL)
 
@@ -117,6 +134,13 @@ class Lead(models.Model):
             ),
         ]
         indexes = [
+            # Search (/leads/?q=, GET /api/leads/?q=): substrings (ILIKE) and words close to the query
+            # (pg_trgm's %> operator) in name, e-mail and company.
+            GinIndex(OpClass(search_text(), name="gin_trgm_ops"), name="lead_search_trgm_idx"),
+            # The API's lead list (newest first, the model's ordering) and /leads/ sorted by age, a
+            # keyset page at a time. Last activity and score stay unindexed: every write and every
+            # rescore changes them, and an index on them would end the SLA sweep's HOT updates.
+            models.Index(F("created_at").desc(), F("id").desc(), name="lead_created_idx"),
             # The rep's queue: own open MQLs by due time.
             models.Index(fields=["owner", "stage", "sla_due_at"], name="lead_queue_idx"),
             # The manager's team views and the API's team filter.
