@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import access, background, history, notifications, privacy, routing, scoring, sla
+from . import access, accounts, background, duplicates, history, notifications, privacy, routing, scoring, sla
 from .models import (
     SALES_ACTIVITY_KINDS,
     Activity,
@@ -220,6 +220,9 @@ EDITABLE_FIELDS = (
 CREATE_FIELDS = (*EDITABLE_FIELDS, "team")
 # What a new lead is inserted with; the other columns start NULL.
 LEAD_INSERT_FIELDS = (*CREATE_FIELDS, "stage", "score", "version", "mql_episode", "created_at", "updated_at")
+# Kept from the details by ``_derive``: the account and the duplicate keys.
+DERIVED_FIELDS = ("account", "email_normalised", "phone_e164")
+LEAD_INSERT_FIELDS += DERIVED_FIELDS
 _LEAD_DEFAULTS = {field: Lead._meta.get_field(field).get_default() for field in LEAD_INSERT_FIELDS}
 
 
@@ -227,6 +230,7 @@ class _NewLead:
     """A lead about to be inserted, as the scoring rules and the history builder read it."""
 
     owner_id = None
+    account_id = None
     mql_episode = 0
     stage = Stage.LEAD
     score = 0
@@ -266,9 +270,12 @@ def create_leads(rows, *, by, now, rules=None, limit=None):
     rules = scoring.active_rules() if rules is None else rules
     limit = scoring.threshold() if limit is None else limit
     base = {**_LEAD_DEFAULTS, "created_at": now, "updated_at": now}
+    rows = list(rows)
+    derived = _derive([{**base, **fields} for fields, _provenance in rows], now=now)
     leads, records, shares = [], [], []
-    for fields, _provenance in rows:
-        values = {**base, **fields}
+    for (fields, _provenance), keys in zip(rows, derived, strict=True):
+        values = {**base, **fields, **keys}
+        values["account_id"] = values["account"]
         lead = _NewLead(values)
         lead_shares = scoring.contributions(lead, (), rules) if rules else {}
         values["score"] = scoring.score_of(lead_shares)
@@ -280,9 +287,15 @@ def create_leads(rows, *, by, now, rules=None, limit=None):
     ids = insert_rows_returning_ids(Lead, LEAD_INSERT_FIELDS, records)
     for lead, lead_id in zip(leads, ids, strict=True):
         lead.pk = lead_id
+    marks = _mark_duplicates(leads)
     history.write(
         history.event(
-            lead, EventKind.CREATED, by=by, now=now, to_stage=Stage.LEAD, payload={"source": lead.source, **provenance}
+            lead,
+            EventKind.CREATED,
+            by=by,
+            now=now,
+            to_stage=Stage.LEAD,
+            payload={"source": lead.source, **provenance, **_duplicates_payload(marks.get(lead.pk))},
         )
         for lead, (_fields, provenance) in zip(leads, rows, strict=True)
     )
@@ -350,6 +363,19 @@ def update_leads(changes, *, by, now, rules=None, limit=None):
             [(lead.pk, *(getattr(lead, n) for n in names), now) for lead in leads],
             bump_version=True,
         )
+    # A new e-mail, phone, company or name may change the account and the duplicate marks.
+    rekeyed = [lead for lead, before, _provenance in changed if set(before) & _KEYED_FIELDS]
+    derived = _derive([vars(lead) for lead in rekeyed], now=now)
+    for lead, keys in zip(rekeyed, derived, strict=True):
+        lead.account_id, lead.email_normalised, lead.phone_e164 = (
+            keys["account"],
+            keys["email_normalised"],
+            keys["phone_e164"],
+        )
+    update_rows(
+        Lead, DERIVED_FIELDS, [(lead.pk, lead.account_id, lead.email_normalised, lead.phone_e164) for lead in rekeyed]
+    )
+    marks = _mark_duplicates(rekeyed, replace=True)
     history.write(
         history.event(
             lead,
@@ -358,13 +384,47 @@ def update_leads(changes, *, by, now, rules=None, limit=None):
             now=now,
             from_stage=lead.stage,
             to_stage=lead.stage,
-            payload={"fields": _as_json(before), **provenance},
+            payload={"fields": _as_json(before), **provenance, **_duplicates_payload(marks.get(lead.pk))},
         )
         for lead, before, provenance in changed
     )
     leads = [lead for lead, _before, _provenance in changed]
     scoring.recompute(leads, now=now, cause="updated", rules=rules)
     return leads, [lead.pk for lead in leads if lead.stage == Stage.LEAD and lead.score >= limit]
+
+
+def backfill_accounts(*, now, batch_size=2000, after=0):
+    """Give leads created before accounts existed their account, duplicate keys and marks, ``batch_size`` at a time in id order from ``after``; yields (last id, leads changed) per batch, raises nothing.
+
+    All of it is derived from the lead's details, so running it twice, or next to
+    live traffic, gives the same result. No history row: no detail changes.
+    """
+    while True:
+        with transaction.atomic():
+            leads = list(
+                Lead.objects.select_for_update()
+                .filter(pk__gt=after, erased_at__isnull=True)
+                .order_by("pk")
+                .only("pk", "name", "email", "phone", "country", "company", *DERIVED_FIELDS, "possible_duplicates")[
+                    :batch_size
+                ]
+            )
+            if not leads:
+                return
+            rows = []
+            for lead, keys in zip(leads, _derive([vars(lead) for lead in leads], now=now), strict=True):
+                new = (keys["account"], keys["email_normalised"], keys["phone_e164"])
+                if new != (lead.account_id, lead.email_normalised, lead.phone_e164):
+                    lead.account_id, lead.email_normalised, lead.phone_e164 = new
+                    rows.append((lead.pk, *new))
+            update_rows(Lead, DERIVED_FIELDS, rows)
+            marks_before = {lead.pk: list(lead.possible_duplicates) for lead in leads}
+            _mark_duplicates(leads, replace=True)
+            changed = {pk for pk, *_keys in rows} | {
+                lead.pk for lead in leads if lead.possible_duplicates != marks_before[lead.pk]
+            }
+        after = leads[-1].pk
+        yield after, len(changed)
 
 
 def promote_if_ready(lead_ids, *, now, limit=None):
@@ -384,6 +444,46 @@ def promote_if_ready(lead_ids, *, now, limit=None):
         except LeadError as exc:
             log.warning("lead %s reached the threshold but was not promoted: %s", lead.pk, exc.message)
     return promoted
+
+
+# The details the account and the duplicate keys are derived from.
+_KEYED_FIELDS = frozenset({"email", "company", "phone", "country", "name"})
+
+
+def _derive(values, *, now):
+    """The account and duplicate keys of leads with these field ``values`` (dicts), in order."""
+    account_ids = accounts.account_ids_for(((v.get("email"), v.get("company")) for v in values), now=now)
+    return [
+        {
+            "account": account_id,
+            "email_normalised": duplicates.email_key(v.get("email")),
+            "phone_e164": duplicates.phone_e164(v.get("phone"), v.get("country")),
+        }
+        for v, account_id in zip(values, account_ids, strict=True)
+    ]
+
+
+def _mark_duplicates(leads, *, replace=False):
+    """Store on each of ``leads`` the earlier leads it may duplicate; returns ``{id: ids}`` of those marked.
+
+    New leads start unmarked, so only the marked are written; an edited lead
+    (``replace``) is written whenever its marks change, also to none.
+    """
+    marks = duplicates.find(leads)
+    rows = []
+    for lead in leads:
+        found = marks.get(lead.pk, [])
+        if found != list(getattr(lead, "possible_duplicates", None) or []):
+            lead.possible_duplicates = found
+            rows.append((lead.pk, found))
+        elif not replace:
+            lead.possible_duplicates = found
+    update_rows(Lead, ("possible_duplicates",), rows)
+    return marks
+
+
+def _duplicates_payload(found):
+    return {"possible_duplicates": found} if found else {}
 
 
 def _refuse_erased_addresses(addresses):
@@ -719,7 +819,7 @@ def erase_lead(lead, *, by, now=None, version=None):
         if current.erased_at is not None:
             raise IllegalTransition(f"This person's data was already erased on {current.erased_at:%Y-%m-%d}.")
         address = current.email
-        _write(current, now, erased_at=now, **privacy.blanked_fields(current))
+        _write(current, now, erased_at=now, email_normalised="", phone_e164="", **privacy.blanked_fields(current))
         history.record(
             current,
             EventKind.ERASED,

@@ -1,6 +1,7 @@
 """The leads app's models, a module per part of the product; import them from here.
 
 - ``choices``: stages, priorities, history kinds, activity kinds;
+- ``accounts``: Account, FreeMailDomain;
 - ``teams``: Team, TeamMember, RejectionReason;
 - ``sla``: BusinessHours, Holiday, SLAPolicy, SLASweepMark;
 - ``leads``: Lead (and its queryset), MqlEpisode;
@@ -15,6 +16,7 @@
 
 # The audit log's event models register with the app; nothing imports them by name.
 from . import audit  # noqa: F401
+from .accounts import Account, FreeMailDomain
 from .activities import Activity, OutboxMessage
 from .choices import OWNED_STAGES, SALES_ACTIVITY_KINDS, ActivityKind, EventKind, Priority, Stage
 from .history import AppendOnlyError, LeadEvent, LeadEventQuerySet
@@ -33,6 +35,7 @@ __all__ = [
     "OWNED_STAGES",
     "SALES_ACTIVITY_KINDS",
     "WEEKDAYS",
+    "Account",
     "Activity",
     "ActivityKind",
     "AppendOnlyError",
@@ -40,6 +43,7 @@ __all__ = [
     "ChatNotice",
     "ErasedAddress",
     "EventKind",
+    "FreeMailDomain",
     "Holiday",
     "ImportJob",
     "ImportRowError",
