@@ -7,7 +7,7 @@ Superusers count as admins. A manager's reach is the teams they manage.
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q
 
-from .models import Lead, TeamMember
+from .models import Account, Lead, TeamMember
 
 REP = "rep"
 MANAGER = "manager"
@@ -71,6 +71,19 @@ def visible_leads(user):
         if team_ids:
             condition |= Q(team_id__in=team_ids)
     return Lead.objects.filter(condition)
+
+
+def visible_accounts(user):
+    """Return the accounts ``user`` may open: all for marketers and admins, those with a lead the user sees for the others; raises nothing.
+
+    An account none of whose leads a rep may see is a 404 for that rep, as another rep's lead is.
+    """
+    roles = roles_of(user)
+    if not roles:
+        return Account.objects.none()
+    if ADMIN in roles or MARKETER in roles:
+        return Account.objects.all()
+    return Account.objects.filter(Exists(visible_leads(user).filter(account_id=OuterRef("pk"))))
 
 
 def lead_is_visible(user, lead_field="lead_id"):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import audit_views, integration_views, views
+from . import account_views, audit_views, integration_views, views
 
 app_name = "leads"
 
@@ -25,6 +25,7 @@ urlpatterns = [
     path("leads/<int:pk>/opt-out/", views.opt_out, name="opt_out"),
     path("leads/<int:pk>/erase/", views.erase, name="erase"),
     path("leads/<int:pk>/export/", views.export, name="export"),
+    path("accounts/<int:pk>/", account_views.account_detail, name="account"),
     path("settings/notifications/", integration_views.notification_preferences, name="notification_preferences"),
     path("integrations/slack/interactivity/", integration_views.slack_interactivity, name="slack_interactivity"),
 ]

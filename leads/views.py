@@ -164,7 +164,7 @@ def rejected(request):
 def detail(request, pk):
     lead = get_object_or_404(
         access.visible_leads(request.user).select_related(
-            "owner", "team", "rejection_reason", "sla_policy__business_hours"
+            "owner", "team", "rejection_reason", "sla_policy__business_hours", "account"
         ),
         pk=pk,
     )

@@ -49,6 +49,12 @@ class LeadSerializer(serializers.ModelSerializer):
     owner_name = serializers.SerializerMethodField()
     team_name = serializers.CharField(source="team.name", read_only=True, allow_null=True, default=None)
     rejection_reason = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    account_name = serializers.CharField(source="account.name", read_only=True, allow_null=True, default=None)
+    possible_duplicates = serializers.ListField(
+        child=serializers.IntegerField(),
+        read_only=True,
+        help_text="Ids of earlier leads this one may duplicate (same e-mail once normalised, same phone, close name at the account).",
+    )
 
     class Meta:
         model = Lead
@@ -76,6 +82,9 @@ class LeadSerializer(serializers.ModelSerializer):
             "sla_breached_at",
             "opted_out_at",
             "erased_at",
+            "account",
+            "account_name",
+            "possible_duplicates",
         ]
         read_only_fields = fields
 

@@ -2,12 +2,13 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from . import activities, integrations, views
+from . import accounts, activities, integrations, views
 
 app_name = "api"
 
 router = SimpleRouter()
 router.register("leads", views.LeadViewSet, basename="lead")
+router.register("accounts", accounts.AccountViewSet, basename="account")
 router.register("webhooks", integrations.WebhookSubscriptionViewSet, basename="webhook")
 router.register(
     r"webhooks/(?P<subscription_pk>[0-9]+)/deliveries", integrations.WebhookDeliveryViewSet, basename="webhook-delivery"

@@ -210,7 +210,7 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
     throttle_scope = "ingest"
 
     def get_queryset(self):
-        return access.visible_leads(self.request.user).select_related("owner", "team", "rejection_reason")
+        return access.visible_leads(self.request.user).select_related("owner", "team", "rejection_reason", "account")
 
     def get_object(self):
         # Unlike DRF's default, list filters in the query string do not apply to one lead.
