@@ -62,7 +62,7 @@ class TeamMemberInline(admin.TabularInline):
     model = TeamMember
     extra = 1
     autocomplete_fields = ["user"]
-    fields = ["user", "role", "is_available", "mql_capacity", "last_routed_at"]
+    fields = ["user", "role", "is_available", "mql_capacity", "routing_weight", "last_routed_at"]
     readonly_fields = ["last_routed_at"]
 
 

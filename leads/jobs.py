@@ -36,11 +36,13 @@ def reassign_breached_leads(*, now=None):
     for lead in candidates.iterator():
         if lead.sla_breached_at + timedelta(minutes=lead.sla_policy.reassign_after_minutes) > now:
             continue
-        new_owner = routing.pick_owner(lead.team, now=now, exclude=lead.owner)
-        if new_owner is None:
+        decision = routing.route(lead.team, now=now, exclude=lead.owner, account_id=lead.account_id)
+        if decision.owner is None:
             continue
         try:
-            transitions.reassign_lead(lead, by=None, to=new_owner, note="Reassigned after an SLA breach.", now=now)
+            transitions.reassign_lead(
+                lead, by=None, to=decision.owner, note="Reassigned after an SLA breach.", now=now, decision=decision
+            )
         except transitions.LeadError as exc:
             log.info("lead %s not reassigned after breach: %s", lead.pk, exc.message)
             continue
@@ -61,16 +63,40 @@ def route_waiting_mqls(*, now=None, limit=500):
     for lead in waiting:
         if lead.team_id in full_teams:
             continue
-        owner = routing.pick_owner(lead.team, now=now)
-        if owner is None:
+        decision = routing.route(lead.team, now=now, account_id=lead.account_id)
+        if decision.owner is None:
             full_teams.add(lead.team_id)
             continue
         try:
-            transitions.reassign_lead(lead, by=None, to=owner, note="Routed once a rep had capacity.", now=now)
+            transitions.reassign_lead(
+                lead, by=None, to=decision.owner, note="Routed once a rep had capacity.", now=now, decision=decision
+            )
         except transitions.LeadError:
             continue
         routed += 1
     return routed
+
+
+def hand_on_leads(user, *, by, now=None):
+    """Give each open MQL and SAL of ``user`` (deactivated, or away) to the rep routing picks in its team, with the decision recorded; returns (handed on, left with nobody to take them), raises nothing."""
+    now = now or timezone.now()
+    leads = Lead.objects.filter(owner=user, stage__in=[Stage.MQL, Stage.SAL], team__isnull=False).select_related("team")
+    moved = left = 0
+    for lead in leads.order_by("id"):
+        decision = routing.route(lead.team, now=now, exclude=user, account_id=lead.account_id)
+        if decision.owner is None:
+            left += 1
+            continue
+        try:
+            transitions.reassign_lead(
+                lead, by=by, to=decision.owner, note=f"Handed on from {user}.", now=now, decision=decision
+            )
+        except transitions.LeadError as exc:
+            log.info("lead %s not handed on from %s: %s", lead.pk, user.pk, exc.message)
+            left += 1
+            continue
+        moved += 1
+    return moved, left
 
 
 def rescore_leads(run_id, *, now=None, batch_size=scoring.RESCORE_BATCH):

@@ -519,7 +519,8 @@ def promote_to_mql(lead, *, by, team=None, now=None, note="", version=None):
         team = team or current.team or Team.objects.filter(is_active=True).order_by("id").first()
         if team is None:
             raise InvalidInput("No sales team is configured to receive MQLs.", field="team")
-        owner = routing.pick_owner(team, now=now)
+        decision = routing.route(team, now=now, account_id=current.account_id)
+        owner = decision.owner
         policy, due, risk = _sla_window(current, now)
         changes = {
             "stage": Stage.MQL,
@@ -562,6 +563,7 @@ def promote_to_mql(lead, *, by, team=None, now=None, note="", version=None):
                 "sla_policy": policy.name if policy else None,
                 "sla_due_at": current.sla_due_at.isoformat() if current.sla_due_at else None,
                 "score": current.score,
+                "routing": decision.as_payload(),
             },
         )
         _notify_owner(current)
@@ -697,8 +699,11 @@ def recycle_lead(lead, *, by, note="", now=None, version=None):
     return current
 
 
-def reassign_lead(lead, *, by, to, note="", now=None, version=None):
-    """Give an owned lead to another rep of its team; an awaiting MQL's SLA clock restarts; raises NotPermitted, IllegalTransition or InvalidInput."""
+def reassign_lead(lead, *, by, to, note="", now=None, version=None, decision=None):
+    """Give an owned lead to another rep of its team; an awaiting MQL's SLA clock restarts; raises NotPermitted, IllegalTransition or InvalidInput.
+
+    ``decision`` is the routing decision that chose ``to`` (``routing.Decision``), recorded with the event.
+    """
     now = now or timezone.now()
     note = _clean_note(note)
     with transaction.atomic():
@@ -735,6 +740,7 @@ def reassign_lead(lead, *, by, to, note="", now=None, version=None):
                 "to_owner": to.pk,
                 "sla_restarted": restarts_clock,
                 "sla_due_at": current.sla_due_at.isoformat() if restarts_clock else None,
+                **({"routing": decision.as_payload()} if decision is not None else {}),
             },
         )
         _notify_owner(current)

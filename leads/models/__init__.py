@@ -2,7 +2,7 @@
 
 - ``choices``: stages, priorities, history kinds, activity kinds;
 - ``accounts``: Account, FreeMailDomain;
-- ``teams``: Team, TeamMember, RejectionReason;
+- ``teams``: Team, TeamMember, OutOfOffice, RejectionReason;
 - ``sla``: BusinessHours, Holiday, SLAPolicy, SLASweepMark;
 - ``leads``: Lead (and its queryset), MqlEpisode;
 - ``history``: LeadEvent, append-only;
@@ -26,7 +26,7 @@ from .notices import ChatNotice, NoticeKind, NotificationPreferences, SlackIdent
 from .privacy import ErasedAddress, OptOut
 from .scoring import FREE_MAIL_DOMAINS, LeadRuleScore, ScoringConfig, ScoringRule, ScoringRun
 from .sla import WEEKDAYS, BusinessHours, Holiday, SLAPolicy, SLASweepMark, validate_time_zone
-from .teams import RejectionReason, Team, TeamMember
+from .teams import OutOfOffice, RejectionReason, Team, TeamMember
 from .webhooks import EVENT_TYPES, WebhookAttempt, WebhookDelivery, WebhookSubscription, event_type_of
 
 __all__ = [
@@ -56,6 +56,7 @@ __all__ = [
     "NoticeKind",
     "NotificationPreferences",
     "OptOut",
+    "OutOfOffice",
     "OutboxMessage",
     "Priority",
     "RejectionReason",
