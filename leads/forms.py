@@ -9,7 +9,16 @@ only check the shape of the input; the transitions enforce the rules.
 from django import forms
 from django.contrib.auth import get_user_model
 
-from .models import SALES_ACTIVITY_KINDS, ActivityKind, Lead, NotificationPreferences, OptOut, RejectionReason, Team
+from .models import (
+    SALES_ACTIVITY_KINDS,
+    ActivityKind,
+    Lead,
+    NotificationPreferences,
+    OptOut,
+    OutOfOffice,
+    RejectionReason,
+    Team,
+)
 from .transitions import EDITABLE_FIELDS, MAX_NOTE_LENGTH
 
 SALES_ACTIVITY_CHOICES = [(kind.value, ActivityKind(kind).label) for kind in SALES_ACTIVITY_KINDS]
@@ -224,3 +233,37 @@ class NotificationPreferencesForm(forms.ModelForm):
         }
         labels = {"quiet_from": "Quiet from", "quiet_until": "until", "time_zone": "Your time zone"}
         help_texts = {"time_zone": "IANA name, e.g. Europe/Berlin. Quiet hours are in this zone."}
+
+
+class OutOfOfficeForm(forms.ModelForm):
+    """A rep's own out-of-office period: routing skips them while it lasts."""
+
+    # An absence longer than a year is a leaver: deactivate the user instead.
+    MAX_DAYS = 366
+
+    class Meta:
+        model = OutOfOffice
+        fields = ["starts_at", "ends_at", "note"]
+        labels = {"starts_at": "Away from", "ends_at": "Back on"}
+        widgets = {
+            "starts_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+            "ends_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        }
+
+    def __init__(self, *args, now, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.now = now
+
+    def clean(self):
+        cleaned = super().clean()
+        starts, ends = cleaned.get("starts_at"), cleaned.get("ends_at")
+        if starts and ends:
+            if ends <= starts:
+                self.add_error("ends_at", "The period must end after it starts.")
+            elif ends <= self.now:
+                self.add_error("ends_at", "This period is over already.")
+            elif (ends - starts).days > self.MAX_DAYS:
+                self.add_error("ends_at", f"At most {self.MAX_DAYS} days; for a longer absence ask an admin.")
+            elif (starts - self.now).days > 2 * 365:
+                self.add_error("starts_at", "Enter a start within the next two years.")
+        return cleaned

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import account_views, audit_views, integration_views, views
+from . import account_views, audit_views, integration_views, profile_views, views
 
 app_name = "leads"
 
@@ -26,6 +26,8 @@ urlpatterns = [
     path("leads/<int:pk>/erase/", views.erase, name="erase"),
     path("leads/<int:pk>/export/", views.export, name="export"),
     path("accounts/<int:pk>/", account_views.account_detail, name="account"),
+    path("settings/out-of-office/", profile_views.out_of_office, name="out_of_office"),
+    path("settings/out-of-office/<int:pk>/delete/", profile_views.out_of_office_delete, name="out_of_office_delete"),
     path("settings/notifications/", integration_views.notification_preferences, name="notification_preferences"),
     path("integrations/slack/interactivity/", integration_views.slack_interactivity, name="slack_interactivity"),
 ]

@@ -160,3 +160,55 @@ def test_lead_page_shows_the_routing_decision(client, team, rep, other_rep, mark
     page = client.get(lead.get_absolute_url()).content.decode()
     assert "weighted round-robin" in page
     assert "Rita Rep: out of office" in page
+
+
+def test_rep_adds_own_out_of_office_period_and_routing_skips_them(client, team, rep, other_rep):
+    client.force_login(rep)
+    now = timezone.localtime()
+    response = client.post(
+        reverse("leads:out_of_office"),
+        {
+            "starts_at": (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+            "ends_at": (now + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M"),
+            "note": "Holiday",
+        },
+    )
+
+    assert response.status_code == 302
+    assert OutOfOffice.objects.get().user == rep
+    assert {routing.pick_owner(team, now=timezone.now()) for _ in range(3)} == {other_rep}
+    assert "Holiday" in client.get(reverse("leads:out_of_office")).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("starts", "ends", "error"),
+    [
+        (1, -1, "must end after it starts"),
+        (-3, -2, "over already"),
+        (0, 400, "At most 366 days"),
+        ("soon", 1, "Enter a valid date/time"),
+    ],
+)
+def test_bad_out_of_office_period_is_a_400_that_saves_nothing(client, rep, starts, ends, error):
+    client.force_login(rep)
+    now = timezone.localtime()
+
+    def at(days):
+        return days if isinstance(days, str) else (now + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M")
+
+    response = client.post(reverse("leads:out_of_office"), {"starts_at": at(starts), "ends_at": at(ends)})
+
+    assert response.status_code == 400
+    assert error in response.content.decode()
+    assert not OutOfOffice.objects.exists()
+
+
+def test_only_own_periods_can_be_removed(client, rep, other_rep):
+    period = OutOfOffice.objects.create(user=other_rep, starts_at=NOW, ends_at=NOW + timedelta(days=1))
+    client.force_login(rep)
+
+    assert client.post(reverse("leads:out_of_office_delete", args=[period.pk])).status_code == 404
+    assert OutOfOffice.objects.filter(pk=period.pk).exists()
+    client.force_login(other_rep)
+    assert client.post(reverse("leads:out_of_office_delete", args=[period.pk])).status_code == 302
+    assert not OutOfOffice.objects.exists()
