@@ -7,7 +7,7 @@ Superusers count as admins. A manager's reach is the teams they manage.
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q
 
-from .models import Account, Lead, TeamMember
+from .models import Account, Lead, Team, TeamMember
 
 REP = "rep"
 MANAGER = "manager"
@@ -71,6 +71,16 @@ def visible_leads(user):
         if team_ids:
             condition |= Q(team_id__in=team_ids)
     return Lead.objects.filter(condition)
+
+
+def report_teams(user):
+    """Return the teams whose routing ``user`` may review: all active for admins, the managed ones for managers; raises nothing."""
+    roles = roles_of(user)
+    if ADMIN in roles:
+        return list(Team.objects.filter(is_active=True))
+    if MANAGER in roles:
+        return list(Team.objects.filter(pk__in=managed_team_ids(user)))
+    return []
 
 
 def visible_accounts(user):

@@ -6,6 +6,8 @@ A form's ``cleaned_data`` carries exactly the keywords its function in
 only check the shape of the input; the transitions enforce the rules.
 """
 
+from datetime import timedelta
+
 from django import forms
 from django.contrib.auth import get_user_model
 
@@ -266,4 +268,35 @@ class OutOfOfficeForm(forms.ModelForm):
                 self.add_error("ends_at", f"At most {self.MAX_DAYS} days; for a longer absence ask an admin.")
             elif (starts - self.now).days > 2 * 365:
                 self.add_error("starts_at", "Enter a start within the next two years.")
+        return cleaned
+
+
+class FairnessForm(forms.Form):
+    """The routing fairness report's team and period (dates in the user's time zone)."""
+
+    MAX_DAYS = 366
+
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), empty_label=None)
+    date_from = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, data, *, teams, today):
+        data = data.copy() if data else {}
+        for name, value in (("date_from", today - timedelta(days=29)), ("date_to", today)):
+            data.setdefault(name, value.isoformat())
+        if teams and "team" not in data:
+            data["team"] = teams[0].pk
+        super().__init__(data)
+        self.fields["team"].queryset = Team.objects.filter(pk__in=[team.pk for team in teams])
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end:
+            if end < start:
+                self.add_error("date_to", "The period must end on or after its first day.")
+            elif (end - start).days >= self.MAX_DAYS:
+                self.add_error("date_to", f"Choose at most {self.MAX_DAYS} days.")
+            elif start.year < 2000 or end.year > 2100:
+                self.add_error("date_from", "Choose dates between 2000 and 2100.")
         return cleaned

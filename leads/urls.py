@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import account_views, audit_views, integration_views, profile_views, views
+from . import account_views, audit_views, integration_views, profile_views, routing_views, views
 
 app_name = "leads"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("accepted/", views.accepted, name="accepted"),
     path("team/", views.team, name="team"),
     path("team/breached/", views.breached, name="breached"),
+    path("team/routing-fairness/", routing_views.fairness_report, name="routing_fairness"),
     path("rejected/", views.rejected, name="rejected"),
     path("audit/", audit_views.audit_log, name="audit"),
     path("leads/<int:pk>/", views.detail, name="detail"),

@@ -142,5 +142,11 @@ class Migration(migrations.Migration):
                 condition=models.Q(("ends_at__gt", models.F("starts_at"))), name="outofoffice_ends_after_start"
             ),
         ),
+        migrations.AddIndex(
+            model_name="leadevent",
+            index=models.Index(
+                condition=models.Q(("kind__in", ["promoted", "reassigned"])), fields=["at"], name="leadevent_routing_at_idx"
+            ),
+        ),
         migrations.RunPython(grant_admin_role, migrations.RunPython.noop),
     ]

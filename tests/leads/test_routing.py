@@ -11,6 +11,7 @@ from leads import jobs, routing, transitions
 from leads.models import EventKind, Lead, OutOfOffice, Stage, TeamMember
 
 from ..factories import lead_in_stage, make_lead, make_user
+from .test_api import api
 
 pytestmark = pytest.mark.django_db
 
@@ -212,3 +213,43 @@ def test_only_own_periods_can_be_removed(client, rep, other_rep):
     client.force_login(other_rep)
     assert client.post(reverse("leads:out_of_office_delete", args=[period.pk])).status_code == 302
     assert not OutOfOffice.objects.exists()
+
+
+def test_fairness_report_compares_assigned_with_expected_by_weight(client, team, rep, other_rep, manager):
+    set_weight(rep, 3)
+    for _ in range(8):
+        promote(team=team)
+    OutOfOffice.objects.create(user=rep, starts_at=NOW - timedelta(hours=1), ends_at=NOW + timedelta(hours=1))
+    for _ in range(2):
+        promote(team=team)
+    lead_in_stage(Stage.SAL, owner=other_rep, team=team, email="ann@acme.co.uk", now=NOW)
+    promote(team=team, email="bob@acme.co.uk")
+
+    today = timezone.localdate()
+    query = {"team": team.pk, "date_from": (today - timedelta(days=1)).isoformat(), "date_to": today.isoformat()}
+    data = api(manager).get(reverse("api:routing-fairness"), query).json()
+
+    rows = {row["name"]: row for row in data["rows"]}
+    # 8 decisions with both reps (3:1 -> 6 and 2 expected), 2 with Oscar alone (and the
+    # SAL's own promotion, Oscar alone too); one MQL went to Oscar as the account's rep.
+    assert data["decisions"] == 11
+    assert (rows["Rita Rep"]["assigned"], rows["Rita Rep"]["expected"]) == (6, 6.0)
+    assert (rows["Oscar Other"]["assigned"], rows["Oscar Other"]["expected"], rows["Oscar Other"]["by_account"]) == (
+        5,
+        5.0,
+        1,
+    )
+    client.force_login(manager)
+    page = client.get(reverse("leads:routing_fairness"), query)
+    assert page.status_code == 200 and "Expected by weight" in page.content.decode()
+
+
+def test_fairness_report_refuses_reps_and_bad_periods(client, rep, manager):
+    assert api(rep).get(reverse("api:routing-fairness")).status_code == 403
+    bad = {"date_from": "2026-05-02", "date_to": "2026-05-01"}
+    assert api(manager).get(reverse("api:routing-fairness"), bad).status_code == 400
+    assert api(manager).get(reverse("api:routing-fairness"), {"date_from": "yesterday"}).status_code == 400
+    client.force_login(manager)
+    assert client.get(reverse("leads:routing_fairness"), bad).status_code == 400
+    client.force_login(rep)
+    assert client.get(reverse("leads:routing_fairness")).status_code == 403
