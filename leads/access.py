@@ -18,7 +18,8 @@ ROLES = (REP, MANAGER, MARKETER, ADMIN)
 # Verbs a lead's owner may perform; managers may perform them on their team's leads.
 SALES_ACTIONS = frozenset({"accept", "reject", "qualify", "disqualify", "log_activity"})
 MANAGER_ACTIONS = frozenset({"reassign"})
-MARKETING_ACTIONS = frozenset({"promote", "recycle"})
+# Merging duplicates is data care, like editing details: marketers (and admins).
+MARKETING_ACTIONS = frozenset({"promote", "recycle", "merge", "unmerge"})
 # A person's opt-out reaches marketing (unsubscribe) or sales (on a call): both may record it.
 OPT_OUT_ACTIONS = frozenset({"opt_out"})
 # Erasing a person's data cannot be undone: admins only.

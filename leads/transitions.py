@@ -50,6 +50,8 @@ ALLOWED_MOVES = {
     "reassign": ({Stage.MQL, Stage.SAL, Stage.SQL}, None),
     "log_activity": ({Stage.MQL, Stage.SAL, Stage.SQL}, None),
     "opt_out": (set(Stage), None),
+    "merge": ({Stage.LEAD, Stage.MQL, Stage.SAL, Stage.SQL, Stage.REJECTED}, Stage.MERGED),
+    "unmerge": ({Stage.MERGED}, None),
     "erase": (set(Stage), None),
 }
 
@@ -64,6 +66,8 @@ VERB_LABELS = {
     "log_activity": "log an activity on",
     "opt_out": "record an opt-out for",
     "erase": "erase the personal data of",
+    "merge": "merge",
+    "unmerge": "unmerge",
 }
 
 MAX_NOTE_LENGTH = 2000
@@ -837,4 +841,125 @@ def erase_lead(lead, *, by, now=None, version=None):
         )
         history.redact(current)
         privacy.forget_related(current, address, now)
+    return current
+
+
+def merge_lead(lead, *, by, into, dry_run=False, note="", now=None, version=None):
+    """Close ``lead`` as a duplicate of ``into`` (both histories stay; its stage becomes ``merged``), or with ``dry_run`` only say what would happen; returns (the lead, the plan), raises NotPermitted, IllegalTransition, ConcurrentUpdate or InvalidInput.
+
+    Nothing moves to the survivor: its own episodes, activities and owner stay as
+    they are, so every MQL episode is still counted once, and ``unmerge_lead``
+    restores the merged lead exactly as it was.
+    """
+    now = now or timezone.now()
+    note = _clean_note(note)
+    if into is None:
+        raise InvalidInput("Choose the lead to merge into.", field="into")
+    if into.pk == lead.pk:
+        raise InvalidInput("A lead cannot be merged into itself.", field="into")
+    with transaction.atomic():
+        # Both rows locked, in id order, so two merges of the same pair cannot deadlock.
+        locked = {
+            row.pk: row for row in Lead.objects.select_for_update().filter(pk__in=[lead.pk, into.pk]).order_by("pk")
+        }
+        if lead.pk not in locked:
+            raise InvalidInput("This lead does not exist.")
+        if into.pk not in locked:
+            raise InvalidInput(f"There is no lead {into.pk} to merge into.", field="into")
+        current, survivor = locked[lead.pk], locked[into.pk]
+        if version is not None and version != current.version:
+            raise ConcurrentUpdate("Someone else changed this lead since you loaded it; reload it and try again.")
+        _check_move(current, "merge", by, note=note)
+        if current.erased_at is not None or survivor.erased_at is not None:
+            raise IllegalTransition("An erased lead cannot be merged: its person's details are gone.")
+        if survivor.stage == Stage.MERGED:
+            raise IllegalTransition(
+                f"Lead {survivor.pk} was itself merged into lead {survivor.merged_into_id}: merge into that one."
+            )
+        plan = {
+            "lead": current.pk,
+            "into": survivor.pk,
+            "dry_run": dry_run,
+            "from_stage": current.stage,
+            "to_stage": Stage.MERGED,
+            "owner": current.owner_id,
+            "survivor_stage": survivor.stage,
+            "survivor_owner": survivor.owner_id,
+            "episodes_kept": current.mql_episode,
+            "activities_kept": current.activities.count(),
+            "events": [
+                {"lead": current.pk, "kind": EventKind.MERGED},
+                {"lead": survivor.pk, "kind": EventKind.MERGED},
+            ],
+        }
+        if dry_run:
+            return current, plan
+        from_stage = current.stage
+        _write(current, now, stage=Stage.MERGED, merged_into=survivor)
+        payload = {"into": survivor.pk, "restore_stage": from_stage}
+        history.write(
+            [
+                history.event(
+                    current,
+                    EventKind.MERGED,
+                    by=by,
+                    now=now,
+                    from_stage=from_stage,
+                    to_stage=Stage.MERGED,
+                    note=note,
+                    payload=payload,
+                ),
+                history.event(
+                    survivor,
+                    EventKind.MERGED,
+                    by=by,
+                    now=now,
+                    from_stage=survivor.stage,
+                    to_stage=survivor.stage,
+                    payload={"merged": current.pk},
+                ),
+            ]
+        )
+    return current, plan
+
+
+def unmerge_lead(lead, *, by, note="", now=None, version=None):
+    """Restore a merged lead to the stage it had before its merge, with a compensating ``unmerged`` event on both leads; raises NotPermitted, IllegalTransition, ConcurrentUpdate or InvalidInput."""
+    now = now or timezone.now()
+    note = _clean_note(note)
+    with transaction.atomic():
+        current = _lock(lead, version)
+        _check_move(current, "unmerge", by, note=note)
+        merged = current.events.filter(kind=EventKind.MERGED).order_by("-id").first()
+        if merged is None or "restore_stage" not in merged.payload:
+            raise IllegalTransition("This lead's merge is not in its history; it cannot be unmerged.")
+        survivor_id = current.merged_into_id
+        stage = merged.payload["restore_stage"]
+        _write(current, now, stage=stage, merged_into=None)
+        survivor = Lead.objects.filter(pk=survivor_id).first()
+        events = [
+            history.event(
+                current,
+                EventKind.UNMERGED,
+                by=by,
+                now=now,
+                from_stage=Stage.MERGED,
+                to_stage=stage,
+                note=note,
+                payload={"from": survivor_id, "compensates": merged.pk},
+            )
+        ]
+        if survivor is not None:
+            events.append(
+                history.event(
+                    survivor,
+                    EventKind.UNMERGED,
+                    by=by,
+                    now=now,
+                    from_stage=survivor.stage,
+                    to_stage=survivor.stage,
+                    payload={"unmerged": current.pk},
+                )
+            )
+        history.write(events)
     return current

@@ -85,6 +85,7 @@ class LeadSerializer(serializers.ModelSerializer):
             "account",
             "account_name",
             "possible_duplicates",
+            "merged_into",
         ]
         read_only_fields = fields
 
@@ -221,6 +222,37 @@ class ReassignInput(NoteInput):
             "incorrect_type": "Give the rep's user id (a whole number).",
         },
     )
+
+
+class MergeInput(NoteInput):
+    into = serializers.IntegerField(
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="Id of the lead that survives; this lead is closed as its duplicate.",
+        error_messages={
+            "required": "Give the id of the lead to merge into.",
+            "invalid": "Give a lead id (a whole number).",
+        },
+    )
+    dry_run = serializers.BooleanField(
+        required=False, default=False, help_text="Only say what would happen; nothing is written."
+    )
+
+
+class MergePlan(serializers.Serializer):
+    lead = serializers.IntegerField()
+    into = serializers.IntegerField()
+    dry_run = serializers.BooleanField()
+    from_stage = serializers.CharField()
+    to_stage = serializers.CharField()
+    owner = serializers.IntegerField(allow_null=True)
+    survivor_stage = serializers.CharField()
+    survivor_owner = serializers.IntegerField(allow_null=True)
+    episodes_kept = serializers.IntegerField(
+        help_text="The merged lead's MQL episodes: they stay its own, counted once."
+    )
+    activities_kept = serializers.IntegerField()
+    events = serializers.ListField(child=serializers.DictField(), help_text="The history rows the merge writes.")
 
 
 class ActivityInput(NoteInput):

@@ -1,5 +1,5 @@
 """Routing that explains itself (issue #13): a weight and a stride-scheduling pass per rep, the
-team's global pass, out-of-office periods; the admin role gets their permissions (as in 0042).
+team's global pass, out-of-office periods; merged leads (stage, kinds, merged_into); the admin role gets their permissions (as in 0042).
 """
 
 import django.core.validators
@@ -147,6 +147,31 @@ class Migration(migrations.Migration):
             index=models.Index(
                 condition=models.Q(("kind__in", ["promoted", "reassigned"])), fields=["at"], name="leadevent_routing_at_idx"
             ),
+        ),
+        migrations.AddField(
+            model_name='lead',
+            name='merged_into',
+            field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='merged_leads', to='leads.lead'),
+        ),
+        migrations.AlterField(
+            model_name='lead',
+            name='stage',
+            field=models.CharField(choices=[('lead', 'Lead'), ('mql', 'MQL'), ('sal', 'SAL (accepted)'), ('sql', 'SQL (qualified)'), ('rejected', 'Rejected'), ('merged', 'Merged')], default='lead', max_length=10),
+        ),
+        migrations.AlterField(
+            model_name='leadevent',
+            name='from_stage',
+            field=models.CharField(blank=True, choices=[('lead', 'Lead'), ('mql', 'MQL'), ('sal', 'SAL (accepted)'), ('sql', 'SQL (qualified)'), ('rejected', 'Rejected'), ('merged', 'Merged')], max_length=10),
+        ),
+        migrations.AlterField(
+            model_name='leadevent',
+            name='kind',
+            field=models.CharField(choices=[('created', 'Created'), ('updated', 'Details updated'), ('promoted', 'Became MQL'), ('accepted', 'Accepted'), ('rejected', 'Rejected'), ('qualified', 'Qualified to SQL'), ('disqualified', 'Disqualified'), ('recycled', 'Recycled to nurture'), ('reassigned', 'Reassigned'), ('activity', 'Sales activity'), ('score_changed', 'Score changed'), ('sla_breached', 'SLA breached'), ('opted_out', 'Opted out of marketing'), ('erased', 'Personal data erased'), ('merged', 'Merged into another lead'), ('unmerged', 'Unmerged')], max_length=20),
+        ),
+        migrations.AlterField(
+            model_name='leadevent',
+            name='to_stage',
+            field=models.CharField(blank=True, choices=[('lead', 'Lead'), ('mql', 'MQL'), ('sal', 'SAL (accepted)'), ('sql', 'SQL (qualified)'), ('rejected', 'Rejected'), ('merged', 'Merged')], max_length=10),
         ),
         migrations.RunPython(grant_admin_role, migrations.RunPython.noop),
     ]

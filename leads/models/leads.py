@@ -105,6 +105,10 @@ class Lead(models.Model):
     email_normalised = models.CharField(max_length=254, blank=True, editable=False, db_default="")
     phone_e164 = models.CharField(max_length=20, blank=True, editable=False, db_default="")
     # Earlier leads this one may duplicate, found when it arrived or was edited.
+    # The lead this one was merged into (its stage is then "merged"); cleared by unmerging.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_leads", editable=False
+    )
     possible_duplicates = ArrayField(
         models.BigIntegerField(),
         blank=True,
