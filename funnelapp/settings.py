@@ -394,6 +394,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "leads.tasks.route_waiting_mqls_task",
         "schedule": ROUTING_INTERVAL_SECONDS,
     },
+    "hand-on-out-of-office-every-minute": {
+        "task": "leads.tasks.hand_on_out_of_office_task",
+        "schedule": ROUTING_INTERVAL_SECONDS,
+    },
     "flag-sla-risks-every-minute": {
         "task": "leads.tasks.flag_sla_risks_task",
         "schedule": SLA_SWEEP_INTERVAL_SECONDS,

@@ -245,8 +245,8 @@ class OutOfOfficeForm(forms.ModelForm):
 
     class Meta:
         model = OutOfOffice
-        fields = ["starts_at", "ends_at", "note"]
-        labels = {"starts_at": "Away from", "ends_at": "Back on"}
+        fields = ["starts_at", "ends_at", "note", "hand_on"]
+        labels = {"starts_at": "Away from", "ends_at": "Back on", "hand_on": "Hand on my open MQLs when it starts"}
         widgets = {
             "starts_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
             "ends_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),

@@ -13,7 +13,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from . import routing, scoring, transitions
-from .models import Lead, ScoringRun, Stage
+from .models import Lead, OutOfOffice, ScoringRun, Stage
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +77,10 @@ def route_waiting_mqls(*, now=None, limit=500):
     return routed
 
 
-def hand_on_leads(user, *, by, now=None):
-    """Give each open MQL and SAL of ``user`` (deactivated, or away) to the rep routing picks in its team, with the decision recorded; returns (handed on, left with nobody to take them), raises nothing."""
+def hand_on_leads(user, *, by, now=None, stages=(Stage.MQL, Stage.SAL)):
+    """Give each open lead of ``user`` in ``stages`` (deactivated: MQLs and SALs; away: MQLs) to the rep routing picks in its team, with the decision recorded; returns (handed on, left with nobody to take them), raises nothing."""
     now = now or timezone.now()
-    leads = Lead.objects.filter(owner=user, stage__in=[Stage.MQL, Stage.SAL], team__isnull=False).select_related("team")
+    leads = Lead.objects.filter(owner=user, stage__in=list(stages), team__isnull=False).select_related("team")
     moved = left = 0
     for lead in leads.order_by("id"):
         decision = routing.route(lead.team, now=now, exclude=user, account_id=lead.account_id)
@@ -97,6 +97,23 @@ def hand_on_leads(user, *, by, now=None):
             continue
         moved += 1
     return moved, left
+
+
+def hand_on_out_of_office(*, now=None):
+    """For each out-of-office period that asked for it and has started, give the rep's open MQLs to the team, once; returns how many MQLs moved, raises nothing.
+
+    Each period is claimed by a conditional UPDATE before its MQLs move, so two runs
+    at once hand on each period's MQLs once.
+    """
+    now = now or timezone.now()
+    due = OutOfOffice.objects.filter(hand_on=True, handed_on_at__isnull=True, starts_at__lte=now, ends_at__gt=now)
+    moved = 0
+    for period in due.select_related("user").order_by("starts_at", "id"):
+        if OutOfOffice.objects.filter(pk=period.pk, handed_on_at__isnull=True).update(handed_on_at=now) != 1:
+            continue  # another run claimed it
+        handed, _left = hand_on_leads(period.user, by=None, now=now, stages=(Stage.MQL,))
+        moved += handed
+    return moved
 
 
 def rescore_leads(run_id, *, now=None, batch_size=scoring.RESCORE_BATCH):

@@ -91,14 +91,15 @@ def _members(team, now):
 def _why_not(member, exclude):
     if not member.user.is_active:
         return "deactivated"
-    if exclude is not None and member.user_id == exclude.pk:
-        return "the current owner"
     if not member.is_available:
         return "marked unavailable"
     if member.away:
         return "out of office"
     if member.mql_capacity is not None and member.open_mqls >= member.mql_capacity:
         return f"at capacity ({member.open_mqls} of {member.mql_capacity} open MQLs)"
+    # Last: a rep handed on because away or deactivated is shown as such.
+    if exclude is not None and member.user_id == exclude.pk:
+        return "the current owner"
     return None
 
 

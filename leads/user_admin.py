@@ -55,7 +55,8 @@ admin.site.unregister(User)
 class OutOfOfficeInline(admin.TabularInline):
     model = OutOfOffice
     extra = 0
-    fields = ["starts_at", "ends_at", "note"]
+    fields = ["starts_at", "ends_at", "note", "hand_on", "handed_on_at"]
+    readonly_fields = ["handed_on_at"]
 
 
 @admin.register(User)

@@ -173,5 +173,19 @@ class Migration(migrations.Migration):
             name='to_stage',
             field=models.CharField(blank=True, choices=[('lead', 'Lead'), ('mql', 'MQL'), ('sal', 'SAL (accepted)'), ('sql', 'SQL (qualified)'), ('rejected', 'Rejected'), ('merged', 'Merged')], max_length=10),
         ),
+        migrations.AddField(
+            model_name='outofoffice',
+            name='hand_on',
+            field=models.BooleanField(default=False, help_text="When the period starts, give this rep's open MQLs to the rest of the team."),
+        ),
+        migrations.AddField(
+            model_name='outofoffice',
+            name='handed_on_at',
+            field=models.DateTimeField(blank=True, editable=False, null=True),
+        ),
+        migrations.AddIndex(
+            model_name='outofoffice',
+            index=models.Index(condition=models.Q(('hand_on', True), ('handed_on_at__isnull', True)), fields=['starts_at'], name='outofoffice_hand_on_due_idx'),
+        ),
         migrations.RunPython(grant_admin_role, migrations.RunPython.noop),
     ]

@@ -63,6 +63,11 @@ class OutOfOffice(models.Model):
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     note = models.CharField(max_length=200, blank=True)
+    hand_on = models.BooleanField(
+        default=False, help_text="When the period starts, give this rep's open MQLs to the rest of the team."
+    )
+    # Set by the job that handed the open MQLs on (leads.jobs.hand_on_out_of_office), once.
+    handed_on_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["starts_at", "id"]
@@ -75,6 +80,12 @@ class OutOfOffice(models.Model):
         indexes = [
             # Routing: is this rep away now?
             models.Index(fields=["user", "ends_at"], name="outofoffice_user_ends_idx"),
+            # The hand-on job: periods that asked for it and have not had it yet.
+            models.Index(
+                fields=["starts_at"],
+                name="outofoffice_hand_on_due_idx",
+                condition=models.Q(hand_on=True, handed_on_at__isnull=True),
+            ),
         ]
 
     def __str__(self):

@@ -253,3 +253,28 @@ def test_fairness_report_refuses_reps_and_bad_periods(client, rep, manager):
     assert client.get(reverse("leads:routing_fairness"), bad).status_code == 400
     client.force_login(rep)
     assert client.get(reverse("leads:routing_fairness")).status_code == 403
+
+
+def test_out_of_office_hands_on_open_mqls_once_when_it_starts(team, rep, other_rep):
+    mql = lead_in_stage(Stage.MQL, owner=rep, team=team)
+    sal = lead_in_stage(Stage.SAL, owner=rep, team=team)
+    OutOfOffice.objects.create(
+        user=rep, starts_at=NOW + timedelta(hours=1), ends_at=NOW + timedelta(days=2), hand_on=True
+    )
+
+    assert jobs.hand_on_out_of_office(now=NOW) == 0  # not started yet
+    assert jobs.hand_on_out_of_office(now=NOW + timedelta(hours=2)) == 1
+    assert jobs.hand_on_out_of_office(now=NOW + timedelta(hours=3)) == 0  # once
+
+    assert Lead.objects.get(pk=mql.pk).owner == other_rep
+    assert Lead.objects.get(pk=sal.pk).owner == rep
+    decision = decision_of(Lead.objects.get(pk=mql.pk), kind=EventKind.REASSIGNED)
+    assert any(row["reason"].endswith("out of office") for row in decision["skipped"] if row["id"] == rep.pk)
+
+
+def test_out_of_office_without_hand_on_keeps_the_mqls(team, rep, other_rep):
+    mql = lead_in_stage(Stage.MQL, owner=rep, team=team)
+    OutOfOffice.objects.create(user=rep, starts_at=NOW - timedelta(hours=1), ends_at=NOW + timedelta(days=2))
+
+    assert jobs.hand_on_out_of_office(now=NOW) == 0
+    assert Lead.objects.get(pk=mql.pk).owner == rep
