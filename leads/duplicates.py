@@ -48,7 +48,8 @@ def phone_e164(phone, country=""):
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-# One statement for a batch: each candidate row looks up earlier leads by each key's index.
+# One statement for a batch: each candidate row looks up earlier leads by each key's index. The
+# "lead.<key> <> ''" conditions repeat the partial indexes' predicates so the planner may use them.
 _FIND = """
 WITH v AS (
     SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[], %s::text[])
@@ -56,11 +57,11 @@ WITH v AS (
 )
 SELECT v.id, lead.id FROM v JOIN leads_lead lead
     ON lead.email_normalised = v.email_normalised AND lead.id < v.id
- WHERE v.email_normalised <> ''
+ WHERE v.email_normalised <> '' AND lead.email_normalised <> ''
 UNION
 SELECT v.id, lead.id FROM v JOIN leads_lead lead
     ON lead.phone_e164 = v.phone_e164 AND lead.id < v.id
- WHERE v.phone_e164 <> ''
+ WHERE v.phone_e164 <> '' AND lead.phone_e164 <> ''
 UNION
 SELECT v.id, lead.id FROM v JOIN leads_lead lead
     ON lead.name %% v.name AND lead.account_id = v.account_id AND lead.id < v.id

@@ -1,6 +1,7 @@
 """Possible duplicates at intake (API, import, by hand): same e-mail once normalised, same phone, close name."""
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from leads import duplicates, transitions
@@ -136,3 +137,19 @@ def test_queue_and_api_list_show_the_mark(client, rep, team, marketer):
     assert [row["id"] for row in listed["results"]] == [duplicate.pk]
     assert listed["results"][0]["possible_duplicates"] == [first.pk]
     assert api(marketer).get(reverse("api:lead-list"), {"possible_duplicate": "maybe"}).status_code == 400
+
+
+def test_duplicate_check_is_answered_from_the_indexes():
+    """Each rule of the intake check can be read from its index (lead_email_normalised_idx,
+    lead_phone_e164_idx, lead_name_trgm_idx or lead_account_stage_idx), not a scan of every lead."""
+    lead = make_lead(name="Jane Doe", email="jane@acme.com", phone="+44 20 7946 0000")
+    params = [[lead.pk + 1], [lead.email_normalised], [lead.phone_e164], [lead.account_id], [lead.name], 0.5]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + duplicates._FIND, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "lead_email_normalised_idx" in plan
+    assert "lead_phone_e164_idx" in plan
+    assert "lead_name_trgm_idx" in plan or "lead_account_stage_idx" in plan
+    assert "Seq Scan on leads_lead" not in plan
