@@ -1,11 +1,12 @@
 """Possible duplicates at intake (API, import, by hand): same e-mail once normalised, same phone, close name."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.urls import reverse
 
 from leads import duplicates, transitions
-from leads.models import EventKind, Lead, Stage
+from leads.models import EventKind, ImportJob, Lead, Stage
 
 from ..factories import lead_in_stage, make_lead
 from .test_api import api
@@ -153,3 +154,22 @@ def test_duplicate_check_is_answered_from_the_indexes():
     assert "lead_phone_e164_idx" in plan
     assert "lead_name_trgm_idx" in plan or "lead_account_stage_idx" in plan
     assert "Seq Scan on leads_lead" not in plan
+
+
+def test_import_page_gives_unchanged_rows_and_says_when_a_file_has_no_data_rows(
+    client, marketer, django_capture_on_commit_callbacks
+):
+    make_lead(email="jane@northwind.example", company="Northwind")
+    client.force_login(marketer)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("scoring:import"),
+            {"file": SimpleUploadedFile("a.csv", b"email,company\njane@northwind.example,Northwind\n", "text/csv")},
+        )
+        client.post(reverse("scoring:import"), {"file": SimpleUploadedFile("b.csv", b"email,company\n", "text/csv")})
+    unchanged, empty = ImportJob.objects.order_by("id")
+
+    html = client.get(reverse("scoring:import_job", args=[unchanged.pk])).content.decode()
+    assert "<dt>Unchanged</dt><dd>1</dd>" in html
+    html = client.get(reverse("scoring:import_job", args=[empty.pk])).content.decode()
+    assert "no data rows" in html
