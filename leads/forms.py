@@ -136,6 +136,26 @@ class PromoteForm(NoteForm):
     )
 
 
+class MergeForm(NoteForm):
+    """Merge a lead into another as its duplicate: the survivor's id, among the leads the user sees."""
+
+    into = forms.IntegerField(
+        min_value=1,
+        max_value=2**63 - 1,
+        error_messages={"required": "Give the id of the lead to merge into.", "invalid": "Give a lead id (a number)."},
+    )
+
+    def __init__(self, *args, leads, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.leads = leads
+
+    def clean_into(self):
+        survivor = self.leads.filter(pk=self.cleaned_data["into"]).first()
+        if survivor is None:
+            raise forms.ValidationError("No lead you can see has this id.")
+        return survivor
+
+
 class LeadDetailsForm(forms.ModelForm):
     """A lead's details, for ``transitions.update_lead``; ``version`` is what the page showed."""
 

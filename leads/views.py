@@ -28,6 +28,7 @@ from .forms import (
     ActivityForm,
     EraseForm,
     LeadDetailsForm,
+    MergeForm,
     NoteForm,
     OptOutForm,
     PromoteForm,
@@ -278,6 +279,26 @@ def erase(request, pk):
     form = EraseForm(request.POST)
     message = "Erased the personal data of lead #{pk}: the funnel facts stay, the person's details and notes are gone."
     return _perform(request, pk, form, transitions.erase_lead, message)
+
+
+@login_required
+@require_POST
+def merge(request, pk):
+    form = MergeForm(request.POST, leads=access.visible_leads(request.user))
+    message = "Merged {name} (lead #{pk}) into the lead it duplicates; unmerge restores it."
+    return _perform(request, pk, form, _merge_lead, message)
+
+
+def _merge_lead(lead, **arguments):
+    merged, _plan = transitions.merge_lead(lead, **arguments)
+    return merged
+
+
+@login_required
+@require_POST
+def unmerge(request, pk):
+    form = NoteForm(request.POST)
+    return _perform(request, pk, form, transitions.unmerge_lead, "Unmerged {name}: it has its stage back.")
 
 
 @login_required

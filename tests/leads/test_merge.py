@@ -120,3 +120,34 @@ def test_merge_by_the_service_layer_records_the_note(marketer, pair):
 
     assert plan["dry_run"] is False
     assert lead.events.latest("id").note == "Same person, webinar form."
+
+
+def test_lead_page_merges_and_unmerges_by_hand(client, marketer, pair):
+    survivor, duplicate = pair
+    client.force_login(marketer)
+    page = client.get(duplicate.get_absolute_url()).content.decode()
+    assert reverse("leads:merge", args=[duplicate.pk]) in page
+
+    response = client.post(
+        reverse("leads:merge", args=[duplicate.pk]), {"into": survivor.pk, "version": duplicate.version}
+    )
+    assert response.status_code == 302
+    merged = Lead.objects.get(pk=duplicate.pk)
+    assert merged.stage == Stage.MERGED
+    page = client.get(duplicate.get_absolute_url()).content.decode()
+    assert f"lead #{survivor.pk}" in page and reverse("leads:unmerge", args=[duplicate.pk]) in page
+
+    client.post(reverse("leads:unmerge", args=[duplicate.pk]), {"version": merged.version})
+    assert Lead.objects.get(pk=duplicate.pk).stage == Stage.MQL
+
+
+@pytest.mark.parametrize("into", ["", "abc", "999999", "self"])
+def test_bad_merge_by_hand_changes_nothing(client, marketer, pair, into):
+    _survivor, duplicate = pair
+    client.force_login(marketer)
+    into = str(duplicate.pk) if into == "self" else into
+
+    response = client.post(reverse("leads:merge", args=[duplicate.pk]), {"into": into}, HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 400
+    assert Lead.objects.get(pk=duplicate.pk).stage == Stage.MQL
