@@ -406,6 +406,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "leads.tasks.route_waiting_mqls_task",
         "schedule": ROUTING_INTERVAL_SECONDS,
     },
+    "hand-on-out-of-office-every-minute": {
+        "task": "leads.tasks.hand_on_out_of_office_task",
+        "schedule": ROUTING_INTERVAL_SECONDS,
+    },
     "flag-sla-risks-every-minute": {
         "task": "leads.tasks.flag_sla_risks_task",
         "schedule": SLA_SWEEP_INTERVAL_SECONDS,
@@ -430,6 +434,9 @@ PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 # Product defaults
 FUNNEL_DEFAULT_SLA_MINUTES = env_int("FUNNEL_DEFAULT_SLA_MINUTES", 60)
+# Routing: a new MQL goes to the rep who owns an open lead of its account that became an
+# MQL within this many days (leads.routing).
+FUNNEL_ACCOUNT_OWNER_WINDOW_DAYS = env_int("FUNNEL_ACCOUNT_OWNER_WINDOW_DAYS", 120)
 # Absolute links in e-mails, and the domain of their Message-IDs.
 FUNNEL_SITE_URL = os.environ.get("FUNNEL_SITE_URL") or (
     f"http://{'127.0.0.1' if SERVE_HOST in ('0.0.0.0', '::') else SERVE_HOST}:{SERVE_PORT}"

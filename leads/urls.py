@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import audit_views, integration_views, views
+from . import account_views, audit_views, integration_views, profile_views, routing_views, views
 
 app_name = "leads"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("accepted/", views.accepted, name="accepted"),
     path("team/", views.team, name="team"),
     path("team/breached/", views.breached, name="breached"),
+    path("team/routing-fairness/", routing_views.fairness_report, name="routing_fairness"),
     path("rejected/", views.rejected, name="rejected"),
     path("audit/", audit_views.audit_log, name="audit"),
     path("leads/", views.leads, name="list"),
@@ -31,7 +32,12 @@ urlpatterns = [
     path("leads/<int:pk>/promote/", views.promote, name="promote"),
     path("leads/<int:pk>/opt-out/", views.opt_out, name="opt_out"),
     path("leads/<int:pk>/erase/", views.erase, name="erase"),
+    path("leads/<int:pk>/merge/", views.merge, name="merge"),
+    path("leads/<int:pk>/unmerge/", views.unmerge, name="unmerge"),
     path("leads/<int:pk>/export/", views.export, name="export"),
+    path("accounts/<int:pk>/", account_views.account_detail, name="account"),
+    path("settings/out-of-office/", profile_views.out_of_office, name="out_of_office"),
+    path("settings/out-of-office/<int:pk>/delete/", profile_views.out_of_office_delete, name="out_of_office_delete"),
     path("settings/notifications/", integration_views.notification_preferences, name="notification_preferences"),
     path("integrations/slack/interactivity/", integration_views.slack_interactivity, name="slack_interactivity"),
 ]

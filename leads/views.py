@@ -30,6 +30,7 @@ from .forms import (
     BulkReassignForm,
     EraseForm,
     LeadDetailsForm,
+    MergeForm,
     NoteForm,
     OptOutForm,
     PromoteForm,
@@ -304,7 +305,7 @@ def bulk_reassign(request):
 def detail(request, pk):
     lead = get_object_or_404(
         access.visible_leads(request.user).select_related(
-            "owner", "team", "rejection_reason", "sla_policy__business_hours"
+            "owner", "team", "rejection_reason", "sla_policy__business_hours", "account"
         ),
         pk=pk,
     )
@@ -431,6 +432,26 @@ def undo(request, pk):
     return _perform(
         request, pk, form, transitions.undo_lead, "Undone: {name} is back in stage {stage}.", htmx_row=_undone_row
     )
+
+
+@login_required
+@require_POST
+def merge(request, pk):
+    form = MergeForm(request.POST, leads=access.visible_leads(request.user))
+    message = "Merged {name} (lead #{pk}) into the lead it duplicates; unmerge restores it."
+    return _perform(request, pk, form, _merge_lead, message)
+
+
+def _merge_lead(lead, **arguments):
+    merged, _plan = transitions.merge_lead(lead, **arguments)
+    return merged
+
+
+@login_required
+@require_POST
+def unmerge(request, pk):
+    form = NoteForm(request.POST)
+    return _perform(request, pk, form, transitions.unmerge_lead, "Unmerged {name}: it has its stage back.")
 
 
 @login_required

@@ -86,6 +86,10 @@ class LeadFilter(filters.FilterSet):
     priority = filters.ChoiceFilter(choices=Priority.choices)
     owner = IdFilter(field_name="owner_id", help_text="Id of the owning rep.")
     team = IdFilter(field_name="team_id", help_text="Id of the sales team.")
+    account = IdFilter(field_name="account_id", help_text="Id of the account (company).")
+    possible_duplicate = StrictBooleanFilter(
+        method="filter_possible_duplicate", help_text="Whether the lead may duplicate an earlier one."
+    )
     source = filters.CharFilter()
     campaign = filters.CharFilter()
     created_after = DateTimeFilter(field_name="created_at", lookup_expr="gte", help_text="Created at or after.")
@@ -115,6 +119,9 @@ class LeadFilter(filters.FilterSet):
 
     def filter_sla_breached(self, queryset, name, value: bool):
         return queryset.filter(sla_breached_at__isnull=not value)
+
+    def filter_possible_duplicate(self, queryset, name, value: bool):
+        return queryset.exclude(possible_duplicates=[]) if value else queryset.filter(possible_duplicates=[])
 
     def filter_search(self, queryset, name, value: str):
         return queryset.matching(value)

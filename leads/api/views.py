@@ -52,6 +52,8 @@ from .serializers import (
     LeadScoreSerializer,
     LeadSerializer,
     LeadUpdateSerializer,
+    MergeInput,
+    MergePlan,
     NoteInput,
     OptOutInput,
     PromoteInput,
@@ -211,7 +213,7 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
     throttle_scope = "ingest"
 
     def get_queryset(self):
-        return access.visible_leads(self.request.user).select_related("owner", "team", "rejection_reason")
+        return access.visible_leads(self.request.user).select_related("owner", "team", "rejection_reason", "account")
 
     def get_object(self):
         # Unlike DRF's default, list filters in the query string do not apply to one lead.
@@ -344,6 +346,30 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(
             privacy.export_person(lead), headers={"Content-Disposition": f'attachment; filename="{filename}"'}
         )
+
+    @extend_schema(
+        summary="Merge this lead into another as its duplicate (marketers, admins); dry_run says what would happen",
+        request={"application/json": MergeInput},
+        responses=documented({200: MergePlan}, 400, 401, 403, 404, 409),
+        parameters=[IF_MATCH],
+    )
+    @action(detail=True, methods=["post"])
+    def merge(self, request, pk=None):
+        lead = self.get_object()
+        params = MergeInput(data=request.data)
+        params.is_valid(raise_exception=True)
+        arguments = dict(params.validated_data)
+        into = self.get_queryset().filter(pk=arguments.pop("into")).first()
+        if into is None:
+            raise ValidationError({"into": ["No lead you can see has this id."]})
+        arguments["version"] = version_seen(request, lead, arguments.get("version"))
+        _lead, plan = transitions.merge_lead(lead, by=request.user, into=into, **arguments)
+        return Response(plan)
+
+    @act_schema("Undo a merge: the lead gets back the stage it had", NoteInput)
+    @action(detail=True, methods=["post"])
+    def unmerge(self, request, pk=None):
+        return self._act(transitions.unmerge_lead, NoteInput)
 
     @extend_schema(
         summary="A lead's history, oldest first",
