@@ -972,6 +972,7 @@ def undo_lead(lead, *, by, now=None, version=None):
             to_stage=target.from_stage,
             payload={"undone_event": target.pk, "undone_kind": target.kind},
         )
+    return current
 
 
 def merge_lead(lead, *, by, into, dry_run=False, note="", now=None, version=None):
