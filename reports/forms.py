@@ -65,6 +65,18 @@ class ReportForm(forms.Form):
     campaign = forms.CharField(required=False, max_length=120, label="Campaign")
     team = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Team")
     rep = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Rep")
+    by = forms.ChoiceField(
+        choices=[
+            ("", "No breakdown"),
+            ("rep", "Rep"),
+            ("team", "Team"),
+            ("source", "Source"),
+            ("campaign", "Campaign"),
+        ],
+        required=False,
+        label="Break down by",
+        error_messages={"invalid_choice": "Break down by rep, team, source or campaign."},
+    )
 
     # Query parameters a report link carries besides the filters (drill-down, CSV).
     EXTRA = ()

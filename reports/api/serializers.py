@@ -70,6 +70,72 @@ class RateNumber(serializers.Serializer):
     leads_url = LeadsUrl(source="link", allow_null=True, help_text="The leads counted in the numerator.")
 
 
+class HeadlineValue(serializers.FloatField):
+    """A count (an integer), a percent or seconds, as computed; null when unknown."""
+
+    def to_representation(self, value):
+        return value
+
+
+class HeadlineValues(serializers.DictField):
+    """The report's headline numbers by name: a count, a percent (null for 0 ÷ 0) or seconds (null when unknown)."""
+
+    child = HeadlineValue(allow_null=True)
+
+    def to_representation(self, value):
+        return dict(value)
+
+
+class PreviousNumber(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["int", "percent", "duration"])
+    value = HeadlineValue(allow_null=True, help_text="A count, a percent, or seconds.")
+    change = HeadlineValue(
+        allow_null=True,
+        help_text="This period minus the previous one: percentage points for a rate, seconds for a time.",
+    )
+    leads_url = LeadsUrl(allow_null=True)
+
+
+class PreviousPeriod(serializers.Serializer):
+    to = serializers.DateField()
+    numbers = PreviousNumber(many=True)
+
+
+PreviousPeriod._declared_fields = {"from": serializers.DateField(), **PreviousPeriod._declared_fields}
+
+
+class TrendBucket(serializers.Serializer):
+    to = serializers.DateField()
+    values = HeadlineValues()
+
+
+TrendBucket._declared_fields = {"from": serializers.DateField(), **TrendBucket._declared_fields}
+
+
+class Trend(serializers.Serializer):
+    unit = serializers.ChoiceField(choices=["week", "month"], help_text="Weeks (Monday to Sunday) up to 183 days.")
+    buckets = TrendBucket(many=True)
+
+
+class BreakdownNumber(serializers.Serializer):
+    name = serializers.CharField()
+    value = HeadlineValue(allow_null=True)
+    leads_url = LeadsUrl(allow_null=True, help_text="Null for a zero, or a group no filter selects.")
+
+
+class BreakdownRow(serializers.Serializer):
+    key = serializers.CharField(allow_null=True, help_text="The rep's or team's id, the source or the campaign.")
+    name = serializers.CharField()
+    numbers = BreakdownNumber(many=True)
+
+
+class Breakdown(serializers.Serializer):
+    by = serializers.ChoiceField(choices=["rep", "team", "source", "campaign"])
+    rows = BreakdownRow(many=True)
+
+
 class ReportBody(serializers.Serializer):
     report = serializers.CharField()
     formula = serializers.CharField()
@@ -77,6 +143,11 @@ class ReportBody(serializers.Serializer):
     period = PeriodEcho()
     filters = FiltersEcho()
     view = serializers.ChoiceField(choices=VIEW_CHOICES)
+    previous = PreviousPeriod(
+        allow_null=True, required=False, help_text="The headline numbers of the previous period of equal length."
+    )
+    trend = Trend(required=False, help_text="The headline numbers per week, or per month for periods over 6 months.")
+    breakdown = Breakdown(allow_null=True, required=False, help_text="With by=rep|team|source|campaign.")
 
 
 class IgnoreRep(serializers.Serializer):
@@ -173,7 +244,7 @@ class SplitRow(serializers.Serializer):
 class RejectionReasonsBody(ReportBody):
     rejections = CountNumber()
     reasons = ReasonRow(many=True)
-    trend = TrendRow(many=True)
+    trend_by_reason = TrendRow(many=True)
     by_source = SplitRow(many=True)
     by_campaign = SplitRow(many=True)
 

@@ -117,6 +117,9 @@ class Number:
     tone: str = ""
     # How a rate is computed, in one line (the JSON twin gives it with the rate).
     formula: str = ""
+    # The same number for the previous period of equal length, and the change, as text (``pages.compare``).
+    previous: str = ""
+    change: str = ""
 
     @property
     def text(self):

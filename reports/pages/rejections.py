@@ -58,7 +58,7 @@ def build_rejection_reasons(form, as_of, *, reason="", leads_url=None):
 
     data = {
         **_reason_data(result, link),
-        "trend": [
+        "trend_by_reason": [
             {"week": week, "code": code, "count": n} for week, counts in result.trend for code, n in counts.items()
         ],
         "by_source": splits(result.by_source, "source"),
@@ -129,7 +129,12 @@ def build_rejection_reasons(form, as_of, *, reason="", leads_url=None):
         _numbers(data),
         [
             Table("reasons", "By reason", ("Reason", "Rejections", "Share", "As MQL", "After acceptance"), reason_rows),
-            Table("trend", "Weekly trend (weeks start on Monday)", ("Week", *(labels[c] for c in codes)), trend_rows),
+            Table(
+                "trend-by-reason",
+                "Weekly trend by reason (weeks start on Monday)",
+                ("Week", *(labels[c] for c in codes)),
+                trend_rows,
+            ),
             Table("by-source", "By source", ("Source", "Reason", "Rejections"), split_rows(data["by_source"])),
             Table(
                 "by-campaign",
