@@ -91,7 +91,7 @@ class ReportForm(forms.Form):
         tz = data.get("tz") or settings.TIME_ZONE
         try:
             zone = ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError, TypeError):
+        except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
             zone = ZoneInfo(settings.TIME_ZONE)
         today = today or timezone.now().astimezone(zone).date()
         # Defaults go into the data, so the inputs show them and links repeat them.
