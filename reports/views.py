@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from leads import access
-from leads.models import Team
+from leads.models import RejectionReason, Team
 from leads.views import role_required
 
 from . import metrics
@@ -110,7 +110,9 @@ def leads(request):
     info = REPORTS_BY_SLUG[form.cleaned_data["metric"]]
     report_link = f"{reverse(info.url_name)}?{form.query(metric=None, bucket=None, reason=None)}"
     if form.cleaned_data["metric"] == "rejection_reasons" and form.cleaned_data.get("reason"):
-        title = f"{title}: {form.cleaned_data['reason']}"
+        code = form.cleaned_data["reason"]
+        label = RejectionReason.objects.filter(code=code).values_list("label", flat=True).first()
+        title = f"{title}: {label or code}"
     context = {
         **_context(form),
         "title": title,

@@ -79,6 +79,11 @@ DRILL_DOWNS = {
             EPISODE_ROWS,
             lambda p, f, **kw: rejected_episodes(p, f, reason=kw["reason"], as_of=kw["as_of"]),
         ),
+        "with_notes": (
+            "Rejected and disqualified MQLs with a note",
+            EPISODE_ROWS,
+            lambda p, f, **kw: rejected_episodes(p, f, reason=kw["reason"], as_of=kw["as_of"], with_notes=True),
+        ),
     },
     "conversation_rate": {
         "mql_contacted": _contacted("MQLs contacted", warmth="mql"),

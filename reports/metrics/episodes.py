@@ -18,7 +18,10 @@ SPEED_BANDS = (
     ("0–5 min", timedelta(0), timedelta(minutes=5)),
     ("5–15 min", timedelta(minutes=5), timedelta(minutes=15)),
     ("15–60 min", timedelta(minutes=15), timedelta(minutes=60)),
-    ("60+ min", timedelta(minutes=60), None),
+    ("1–4 h", timedelta(hours=1), timedelta(hours=4)),
+    ("4–24 h", timedelta(hours=4), timedelta(hours=24)),
+    ("1–3 days", timedelta(days=1), timedelta(days=3)),
+    ("over 3 days", timedelta(days=3), None),
 )
 
 # Grouping episodes by current owner: .values(*_BY_OWNER), then _rep_name(row).
@@ -130,11 +133,13 @@ def qualified_episodes(period, filters, *, view=PERIOD_VIEW, as_of=None):
 # Rejection reasons
 
 
-def rejected_episodes(period, filters, *, reason=None, as_of=None):
-    """Return episodes rejected or disqualified in ``period`` (optionally with one reason code); raises nothing."""
+def rejected_episodes(period, filters, *, reason=None, as_of=None, with_notes=False):
+    """Return episodes rejected or disqualified in ``period`` (optionally with one reason code, or only those with a note); raises nothing."""
     episodes = filters.apply(MqlEpisode.objects.filter(_in(period, "rejected_at"), rejected_at__lte=_as_of(as_of)))
     if reason:
         episodes = episodes.filter(rejection_reason__code=reason)
+    if with_notes:
+        episodes = episodes.exclude(rejection_note="")
     return episodes
 
 

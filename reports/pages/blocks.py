@@ -157,7 +157,12 @@ def _rep_linker(link, rep_id):
     return lambda bucket, **extra: link(bucket, rep=rep_id, **extra)
 
 
-def _chart(chart_id, kind, title, labels, datasets, **options):
+def _chart(chart_id, kind, title, labels, datasets, *, empty=None, **options):
+    """A chart spec; with nothing but zeros and blanks to draw (or ``empty``) it has no labels, and the page says so instead."""
+    if empty is None:
+        empty = not any(value for dataset in datasets for value in dataset["data"] if dataset.get("type") != "line")
+    if empty:
+        labels = []
     return {"id": chart_id, "kind": kind, "title": title, "labels": labels, "datasets": datasets, **options}
 
 

@@ -189,11 +189,12 @@ def _trend_chart(slug, unit, headlines, buckets, trend):
         f"{slug.replace('_', '-')}-trend-chart",
         "line",
         title,
-        [] if empty else [_bucket_label(unit, bucket) for bucket in buckets],
+        [_bucket_label(unit, bucket) for bucket in buckets],
         [
             _dataset(h.label, [plain(values[h.name]) for values in trend], tone=tone)
             for h, tone in zip(drawn, _TREND_TONES, strict=False)
         ],
+        empty=empty,
         percent=bool(rates),
     )
 

@@ -1,12 +1,14 @@
 """The next question of every report: the previous period, the trend and the breakdown, against hand-computed numbers."""
 
+import json
+import re
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.urls import reverse
 
-from leads.models import Activity, ActivityKind, Lead, MqlEpisode, Stage
+from leads.models import Activity, ActivityKind, Lead, MqlEpisode, RejectionReason, Stage
 from reports import metrics
 from reports.metrics import Filters, Period, compare
 
@@ -252,3 +254,47 @@ def test_a_time_zone_name_too_long_for_the_file_system_is_a_400(api, marketer):
     response = api(marketer).get(reverse("reports_api:conversion"), {**NOVEMBER, "tz": "é" * 130})
     assert response.status_code == 400
     assert "tz" in response.json()
+
+
+# ---------- readability ----------
+
+
+def test_with_notes_lists_only_rejections_with_notes_and_titles_the_reason_by_label(client, marketer, rep, team):
+    budget = RejectionReason.objects.get(code="no-budget")
+    rejected = datetime(2026, 11, 10, tzinfo=UTC)
+    for note in ("Frozen until Q3", ""):
+        row = episode(datetime(2026, 11, 9, tzinfo=UTC), owner=rep, team=team, answered_after=timedelta(hours=1))
+        MqlEpisode.objects.filter(pk=row.pk).update(
+            rejected_at=rejected, rejection_reason=budget, rejection_note=note, rejected_from="mql"
+        )
+    client.force_login(marketer)
+    page = client.get(reverse("reports:rejection_reasons"), {**NOVEMBER, "reason": "no-budget"}).content.decode()
+    assert "bucket=with_notes" in page
+    listed = client.get(
+        reverse("reports:leads"),
+        {**NOVEMBER, "metric": "rejection_reasons", "bucket": "with_notes", "reason": "no-budget"},
+    ).content.decode()
+    assert "with a note: No budget" in listed
+    api_body = client.get(
+        reverse("reports_api:leads"),
+        {**NOVEMBER, "metric": "rejection_reasons", "bucket": "with_notes", "reason": "no-budget"},
+    ).json()
+    assert [row["rejection_note"] for row in api_body["results"]] == ["Frozen until Q3"]
+
+
+def test_rejection_trend_is_stacked_bars_in_a_colour_blind_safe_palette(client, marketer, rep, team):
+    for index in range(9):
+        code = RejectionReason.objects.create(code=f"r{index}", label=f"Reason {index}")
+        row = episode(datetime(2026, 11, 9, tzinfo=UTC), owner=rep, team=team, answered_after=timedelta(hours=1))
+        MqlEpisode.objects.filter(pk=row.pk).update(
+            rejected_at=datetime(2026, 11, 10 + index, tzinfo=UTC), rejection_reason=code, rejected_from="mql"
+        )
+    client.force_login(marketer)
+    page = client.get(reverse("reports:rejection_reasons"), NOVEMBER).content.decode()
+    blob = re.search(r'<script id="rejection-trend-chart" type="application/json">(.*?)</script>', page, re.S)
+    chart = json.loads(blob.group(1))
+    assert (chart["kind"], chart["stacked"]) == ("bar", True)
+    tones = [dataset["tone"] for dataset in chart["datasets"]]
+    assert tones == ["cb1", "cb2", "cb3", "cb4", "cb5", "cb6", "cb7", "cbother"]
+    assert chart["datasets"][-1]["label"] == "Other reasons (2)"
+    assert 'tabindex="0" role="region"' in page

@@ -374,7 +374,9 @@ def test_the_index_is_the_overview_of_every_report(as_user, rep):
     page = as_user(rep).get(reverse("reports:index")).content.decode()
     for title in ("Ignore rate", "MQL → SQL conversion", "Speed to lead", "SLA compliance", "Rejection reasons"):
         assert title in page
-    assert 'data-chart="overview-funnel-chart"' in page
+    # An empty period says so instead of drawing a blank chart (issue #12).
+    assert 'data-chart="overview-funnel-chart"' not in page
+    assert "Nothing to chart in this period." in page
     assert "/static/vendor/chartjs/chart.umd.min.js" in page
 
 
