@@ -13,6 +13,14 @@ class MonthlyTarget(models.Model):
 
     month = models.DateField(help_text="The first day of the month.")
     team = models.ForeignKey("leads.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="A rep's own target; a target has a team or a rep or neither (overall), never both.",
+    )
     mql_target = models.PositiveIntegerField(validators=[MaxValueValidator(10_000_000)])
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -23,15 +31,23 @@ class MonthlyTarget(models.Model):
         ordering = ["-month"]
         constraints = [
             models.UniqueConstraint(
-                fields=["month"], condition=Q(team__isnull=True), name="monthlytarget_one_overall_per_month"
+                fields=["month"],
+                condition=Q(team__isnull=True, rep__isnull=True),
+                name="monthlytarget_one_overall_per_month",
             ),
             models.UniqueConstraint(
                 fields=["month", "team"], condition=Q(team__isnull=False), name="monthlytarget_one_per_team_month"
             ),
+            models.UniqueConstraint(
+                fields=["month", "rep"], condition=Q(rep__isnull=False), name="monthlytarget_one_per_rep_month"
+            ),
+            models.CheckConstraint(
+                condition=Q(team__isnull=True) | Q(rep__isnull=True), name="monthlytarget_team_or_rep_not_both"
+            ),
         ]
 
     def __str__(self):
-        scope = self.team or "all teams"
+        scope = self.rep or self.team or "all teams"
         return f"{self.month:%B %Y}: {self.mql_target} MQLs ({scope})"
 
     def clean(self):

@@ -169,6 +169,8 @@ def _csv_value(item):
         return "" if item.value is None else f"{item.value.total_seconds():.0f}"
     if item.kind in ("month", "week"):
         return item.value.isoformat()
+    if item.kind == "target":
+        return "" if item.value is None else f"{item.value:.2f}"
     return _safe(item.value)
 
 

@@ -260,16 +260,34 @@ class ConversationRateBody(ReportBody):
     colder = ConversationGroup()
 
 
+class TargetRate(RateNumber):
+    """MQLs ÷ target × 100, where the target may be pro-rated (a fraction of MQLs)."""
+
+    denominator = serializers.FloatField(source="value.denominator")
+
+
 class MonthRow(serializers.Serializer):
     month = serializers.DateField()
     mqls = CountNumber()
-    target = serializers.IntegerField(allow_null=True)
+    target = serializers.FloatField(
+        allow_null=True, help_text="The month's target, pro-rated by business days when the period covers part of it."
+    )
+    full_target = serializers.IntegerField(allow_null=True, help_text="The whole month's target.")
+    business_days = serializers.IntegerField(help_text="Business days of the month inside the period.")
+    month_business_days = serializers.IntegerField()
+    pro_rated = serializers.BooleanField()
     percent = Percent(
         source="attainment.percent", allow_null=True, help_text="MQLs ÷ target × 100; null without a target."
     )
 
 
 class MqlTargetBody(ReportBody):
+    target_scope = serializers.ChoiceField(
+        choices=["rep", "team", "overall"], help_text="Whose target: a rep's own, a team's, or the overall one."
+    )
+    pro_rated_note = serializers.CharField(allow_blank=True)
+    produced = CountNumber()
+    attainment = TargetRate()
     months = MonthRow(many=True)
 
 
@@ -287,7 +305,7 @@ class OverviewBody(ReportBody):
     rejections = CountNumber(source="rejection_reasons.data.rejections")
     mql_conversation_rate = RateNumber(source="conversation_rate.data.mql.rate")
     colder_conversation_rate = RateNumber(source="conversation_rate.data.colder.rate")
-    mql_target_attainment = RateNumber(
+    mql_target_attainment = TargetRate(
         source="mql_target.data.attainment", help_text="MQLs ÷ target × 100 over the period's months with a target."
     )
 

@@ -11,16 +11,25 @@ def build_mql_target(form, as_of, *, leads_url=None):
     produced = sum(m.mqls for m in result.months)
     with_target = [m for m in result.months if m.target is not None]
     attainment = Ratio(sum(m.mqls for m in with_target), sum(m.target for m in with_target))
+    scope_label = {"rep": "the rep's own target", "team": "the team's target", "overall": "the overall target"}
+    partial_note = " ".join(
+        f"{m.month:%b %Y}: the period covers {m.covered_days} of its {m.month_days} business days, "
+        f"so its target of {m.full_target:,} is pro-rated to {m.target:,.1f}."
+        for m in result.partial_months
+    )
     data = {
+        "target_scope": result.scope,
+        "pro_rated_note": partial_note,
         "produced": Number("MQLs produced", produced, "int", link("mqls"), "in the period"),
         "attainment": Number(
             "Target attainment",
             attainment,
             "percent",
             "",
-            f"{attainment.numerator:,} MQLs vs a target of {attainment.denominator:,} in the months that have one"
+            f"{attainment.numerator:,} MQLs vs {scope_label[result.scope]} of {attainment.denominator:,.0f}"
+            f"{' (pro-rated)' if result.partial_months else ''} in the months that have one"
             if with_target
-            else "no targets set for these months",
+            else f"no {scope_label[result.scope].removeprefix('the ')} set for these months",
             _tone_for(attainment, good_above=100),
             formula=metrics.MqlTarget.formula,
         ),
@@ -33,7 +42,11 @@ def build_mql_target(form, as_of, *, leads_url=None):
                     "int",
                     link("mqls", period=metrics.month_part(form.period, m.month)),
                 ),
-                "target": m.target,
+                "target": None if m.target is None else round(m.target, 2),
+                "full_target": m.full_target,
+                "business_days": m.covered_days,
+                "month_business_days": m.month_days,
+                "pro_rated": m.partial and m.full_target is not None,
                 "attainment": m.attainment,
             }
             for m in result.months
@@ -43,7 +56,7 @@ def build_mql_target(form, as_of, *, leads_url=None):
         [
             Cell(month["month"], "month"),
             month["mqls"],
-            Cell(month["target"], "int"),
+            Cell(month["target"], "target"),
             Cell(month["attainment"], "percent"),
         ]
         for month in data["months"]
@@ -66,8 +79,8 @@ def build_mql_target(form, as_of, *, leads_url=None):
     return Report(
         REPORTS_BY_SLUG["mql_target"],
         [data["produced"], data["attainment"]],
-        [Table("months", "By month", ("Month", "MQLs", "Target", "Attainment"), rows)],
+        [Table("months", "By month", ("Month", "MQLs", "Target", "Attainment"), rows, caption=partial_note)],
         [chart],
-        extra={"team": form.filters.team},
+        extra={"team": form.filters.team, "view_note": partial_note},
         data=data,
     )

@@ -482,10 +482,11 @@ PAGE_QUERIES = {
     # one aggregate over the contacted leads
     "reports:conversation_rate": 5 + 1 + COMPARISONS,
     # MQLs per month with the months' targets
-    "reports:mql_target": 5 + 1 + COMPARISONS,
+    # and the default SLA policy's calendar (business days to pro-rate a partial month)
+    "reports:mql_target": 5 + 1 + 1 + COMPARISONS,
     # the cards: episode headlines (ignore rate without the per-rep breakdown, SLA, speed),
-    # conversion, rejections by reason, conversation rate, MQL target
-    "reports:overview": 5 + EPISODE_HEADLINES + 1 + 1 + 1 + 1,
+    # conversion, rejections by reason, conversation rate, MQL target and its business-day calendar
+    "reports:overview": 5 + EPISODE_HEADLINES + 1 + 1 + 1 + 1 + 1,
 }
 
 
