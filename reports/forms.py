@@ -341,10 +341,20 @@ class TargetMonthsForm(forms.Form):
     team = forms.TypedChoiceField(
         coerce=int, required=False, empty_value=None, error_messages={"invalid_choice": "Unknown team."}
     )
+    rep = forms.TypedChoiceField(
+        coerce=int, required=False, empty_value=None, error_messages={"invalid_choice": "Unknown rep."}
+    )
 
-    def __init__(self, data=None, *, teams):
+    def __init__(self, data=None, *, teams, reps=()):
         super().__init__(data)
         self.fields["team"].choices = [("", "All teams (overall target)"), *((t.pk, t.name) for t in teams)]
+        self.fields["rep"].choices = [("", "No rep (a team's or the overall target)"), *reps]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("team") is not None and data.get("rep") is not None:
+            self.add_error("rep", "A target is for a team or for a rep, not both: leave one empty.")
+        return data
 
     def months(self, today):
         year = (self.cleaned_data.get("year") if self.is_valid() else None) or today.year
@@ -354,10 +364,11 @@ class TargetMonthsForm(forms.Form):
 class TargetsForm(forms.Form):
     """One optional MQL target per month; an empty box removes that month's target."""
 
-    def __init__(self, data=None, *, months, team, current):
+    def __init__(self, data=None, *, months, team, current, rep=None):
         super().__init__(data)
         self.months = months
         self.team = team
+        self.rep = rep
         for month in months:
             self.fields[self.field_name(month)] = forms.IntegerField(
                 required=False,
@@ -385,10 +396,10 @@ class TargetsForm(forms.Form):
         now = now or timezone.now()
         for month in self.months:
             value = self.cleaned_data[self.field_name(month)]
-            existing = MonthlyTarget.objects.filter(month=month, team=self.team)
+            existing = MonthlyTarget.objects.filter(month=month, team=self.team, rep=self.rep)
             if value is None:
                 existing.delete()
             elif not existing.update(mql_target=value, updated_by=by, updated_at=now):
                 MonthlyTarget.objects.create(
-                    month=month, team=self.team, mql_target=value, updated_by=by, updated_at=now
+                    month=month, team=self.team, rep=self.rep, mql_target=value, updated_by=by, updated_at=now
                 )

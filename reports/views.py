@@ -13,6 +13,7 @@ agree.
 import csv
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -21,11 +22,11 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from leads import access
-from leads.models import RejectionReason, Team
+from leads.models import RejectionReason, Team, TeamMember
 from leads.views import role_required
 
 from . import metrics
-from .forms import DrillDownForm, ReportForm, TargetMonthsForm, TargetsForm
+from .forms import DrillDownForm, ReportForm, TargetMonthsForm, TargetsForm, person_label
 from .metrics import Ratio
 from .models import MonthlyTarget
 from .pages import BUILDERS, REPORTS, REPORTS_BY_SLUG, build_overview
@@ -129,21 +130,43 @@ def leads(request):
 @role_required(access.MARKETER, access.ADMIN)
 def targets(request):
     teams = list(Team.objects.filter(is_active=True))
-    choice = TargetMonthsForm(request.GET or None, teams=teams)
+    reps = {
+        user.pk: user
+        for user in get_user_model()
+        .objects.filter(is_active=True, memberships__role=TeamMember.Role.REP)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    }
+    choice = TargetMonthsForm(
+        request.GET or None, teams=teams, reps=[(pk, person_label(user)) for pk, user in reps.items()]
+    )
     today = timezone.localdate()
     months = choice.months(today)
-    team_id = choice.cleaned_data.get("team") if choice.is_bound and choice.is_valid() else None
-    team = next((t for t in teams if t.pk == team_id), None)
-    current = dict(MonthlyTarget.objects.filter(month__in=months, team=team).values_list("month", "mql_target"))
-    form = TargetsForm(request.POST if request.method == "POST" else None, months=months, team=team, current=current)
+    valid = choice.is_bound and choice.is_valid()
+    team = next((t for t in teams if valid and t.pk == choice.cleaned_data.get("team")), None)
+    rep = reps.get(choice.cleaned_data.get("rep")) if valid else None
+    scope = person_label(rep) if rep else (team or "all teams")
+    current = dict(
+        MonthlyTarget.objects.filter(month__in=months, team=team, rep=rep).values_list("month", "mql_target")
+    )
+    form = TargetsForm(
+        request.POST if request.method == "POST" else None, months=months, team=team, rep=rep, current=current
+    )
+    if request.method == "POST" and choice.is_bound and not valid:
+        return render(
+            request,
+            "reports/target_list.html",
+            {"choice": choice, "form": form, "year": months[0].year, "today": today},
+            status=400,
+        )
     if request.method == "POST":
         if form.is_valid():
             form.save(by=request.user)
-            messages.success(request, f"Saved the MQL targets for {months[0].year} ({team or 'all teams'}).")
+            messages.success(request, f"Saved the MQL targets for {months[0].year} ({scope}).")
             return redirect(request.get_full_path())
         messages.error(request, "Some targets were not saved: fix the marked months.")
     status = 400 if form.is_bound and not form.is_valid() else 200
-    context = {"choice": choice, "form": form, "team": team, "year": months[0].year, "today": today}
+    context = {"choice": choice, "form": form, "team": team, "rep": rep, "year": months[0].year, "today": today}
     return render(request, "reports/target_list.html", context, status=status)
 
 

@@ -114,3 +114,19 @@ def test_rep_targets_are_in_the_audit_log(rep):
     target = MonthlyTarget.objects.create(month=NOVEMBER, rep=rep, mql_target=10)
     events = TrackedMonthlyTarget.pgh_event_model.objects.filter(pgh_obj_id=target.pk)
     assert [(event.pgh_label, event.rep_id) for event in events] == [("created", rep.pk)]
+
+
+def test_marketer_sets_a_reps_own_target_on_the_targets_page(client, marketer, rep, team):
+    client.force_login(marketer)
+    url = f"{reverse('reports:targets')}?year=2026&rep={rep.pk}"
+    response = client.post(url, {"target_2026_11": "21"})
+    assert response.status_code == 302
+    target = MonthlyTarget.objects.get(month=NOVEMBER, rep=rep)
+    assert (target.team, target.mql_target) == (None, 21)
+    assert not MonthlyTarget.objects.filter(rep__isnull=True).exists()
+    assert "Rita Rep" in client.get(url).content.decode()
+    # A team and a rep at once: refused, nothing saved.
+    both = f"{reverse('reports:targets')}?year=2026&rep={rep.pk}&team={team.pk}"
+    assert client.post(both, {"target_2026_12": "5"}).status_code == 400
+    assert "not both" in client.get(both).content.decode()
+    assert not MonthlyTarget.objects.filter(month=date(2026, 12, 1)).exists()
