@@ -281,7 +281,26 @@ class MonthRow(serializers.Serializer):
     )
 
 
+class PacingBody(serializers.Serializer):
+    month = serializers.DateField()
+    today = serializers.DateField()
+    mqls_to_date = serializers.IntegerField()
+    target = serializers.IntegerField(allow_null=True, help_text="The month's target of the report's scope.")
+    target_to_date = serializers.FloatField(allow_null=True, help_text="Pro-rated by business days gone.")
+    business_days_gone = serializers.IntegerField()
+    business_days_left = serializers.IntegerField()
+    in_flight = serializers.IntegerField(help_text="Leads created this month that are not (yet) an MQL.")
+    historical_conversion = serializers.FloatField(
+        allow_null=True, help_text="Percent of the leads of the three months before that became an MQL."
+    )
+    projected = serializers.FloatField(allow_null=True)
+    needed_per_business_day = serializers.FloatField(allow_null=True)
+    behind = serializers.BooleanField()
+    formula = serializers.CharField()
+
+
 class MqlTargetBody(ReportBody):
+    pacing = PacingBody(help_text="The month under way (of 'as of'), against its target.")
     target_scope = serializers.ChoiceField(
         choices=["rep", "team", "overall"], help_text="Whose target: a rep's own, a team's, or the overall one."
     )

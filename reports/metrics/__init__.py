@@ -82,7 +82,7 @@ from .rejections import (
     rejection_reasons,
 )
 from .speed import RepSpeed, SpeedHeadline, SpeedToLead, speed_headline, speed_to_lead
-from .targets import MonthTarget, MqlTarget, mql_target
+from .targets import MonthTarget, MqlTarget, Pacing, mql_pacing, mql_target
 
 __all__ = [
     "COHORT_VIEW",
@@ -104,6 +104,7 @@ __all__ = [
     "MonthTarget",
     "MqlTarget",
     "Outcome",
+    "Pacing",
     "Period",
     "Ratio",
     "ReasonCount",
@@ -127,6 +128,7 @@ __all__ = [
     "ignored_episodes",
     "month_part",
     "mql_episodes",
+    "mql_pacing",
     "mql_target",
     "qualified_episodes",
     "rejected_episodes",

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db import connection
+from django.db.models import Count, Exists, OuterRef, Q
 
-from leads.models import Holiday, SLAPolicy
+from leads.models import Holiday, Lead, MqlEpisode, SLAPolicy
 
+from ..models import MonthlyTarget
 from .episodes import mql_episodes
-from .period import Ratio
+from .period import Period, Ratio
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -131,3 +133,89 @@ def mql_target(period, filters, *, as_of=None):
             MonthTarget(month=month, mqls=mqls, target=target, full_target=full, covered_days=covered, month_days=whole)
         )
     return MqlTarget(months=tuple(found), scope=scope)
+
+
+# Pacing: the month under way against its target
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """The month of ``today`` so far: MQLs to date against the target pro-rated to date, and where it is heading."""
+
+    formula = (
+        "projected month end = MQLs to date ÷ business days gone × business days of the month"
+        " + leads in flight × their historical lead → MQL conversion"
+    )
+    month: date
+    today: date
+    mqls: int
+    full_target: int | None
+    business_days_gone: int  # from the 1st to today inclusive
+    month_business_days: int
+    in_flight: int  # leads created this month, not (yet) an MQL
+    history_leads: int  # leads created in the three months before
+    history_mqls: int  # of those, the ones that became an MQL
+
+    @property
+    def remaining_business_days(self):
+        return self.month_business_days - self.business_days_gone
+
+    @property
+    def target_to_date(self):
+        if self.full_target is None or not self.month_business_days:
+            return None
+        return self.full_target * self.business_days_gone / self.month_business_days
+
+    @property
+    def conversion(self):
+        return Ratio(self.history_mqls, self.history_leads)
+
+    @property
+    def projected(self):
+        """The projected MQLs at month end; None before the first business day."""
+        if not self.business_days_gone:
+            return None
+        run_rate = self.mqls / self.business_days_gone * self.month_business_days
+        share = self.conversion.percent
+        return run_rate + self.in_flight * (share / 100 if share is not None else 0)
+
+    @property
+    def needed_per_day(self):
+        """MQLs still needed per remaining business day to reach the target; None without a target or days left."""
+        if self.full_target is None or not self.remaining_business_days:
+            return None
+        return max(0, self.full_target - self.mqls) / self.remaining_business_days
+
+    @property
+    def behind(self):
+        target = self.target_to_date
+        return target is not None and self.mqls < target
+
+
+def mql_pacing(filters, *, today, tz, as_of=None):
+    """Return the ``Pacing`` of the month of ``today`` (local date in ``tz``) for ``filters``' scope; raises nothing."""
+    month = today.replace(day=1)
+    to_date = Period(month, today, tz)
+    mqls = mql_episodes(to_date, filters, as_of=as_of).count()
+    _scope, team, rep = target_scope(filters)
+    target = (
+        MonthlyTarget.objects.filter(month=month, team_id=team, rep_id=rep).values_list("mql_target", flat=True).first()
+    )
+    history = Period((month - timedelta(days=85)).replace(day=1), month - timedelta(days=1), tz)
+    became_mql = Exists(MqlEpisode.objects.filter(lead=OuterRef("pk")))
+    leads = filters.apply(Lead.objects.filter(created_at__gte=history.start_at, created_at__lt=to_date.end_at))
+    counts = leads.aggregate(
+        in_flight=Count("id", filter=Q(created_at__gte=to_date.start_at, stage="lead") & ~became_mql),
+        history_leads=Count("id", filter=Q(created_at__lt=history.end_at)),
+        history_mqls=Count("id", filter=Q(created_at__lt=history.end_at) & became_mql),
+    )
+    days = business_days(month, month_last_day(month))
+    return Pacing(
+        month=month,
+        today=today,
+        mqls=mqls,
+        full_target=target,
+        business_days_gone=days.count(month, today),
+        month_business_days=days.count(month, month_last_day(month)),
+        **counts,
+    )

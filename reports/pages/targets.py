@@ -52,6 +52,10 @@ def build_mql_target(form, as_of, *, leads_url=None):
             for m in result.months
         ],
     }
+    today = as_of.astimezone(form.period.zone).date()
+    pacing = metrics.mql_pacing(form.filters, today=today, tz=form.period.tz, as_of=as_of)
+    data["pacing"] = _pacing_data(pacing)
+    verdict, verdict_tone = _pacing_verdict(pacing)
     rows = [
         [
             Cell(month["month"], "month"),
@@ -79,8 +83,68 @@ def build_mql_target(form, as_of, *, leads_url=None):
     return Report(
         REPORTS_BY_SLUG["mql_target"],
         [data["produced"], data["attainment"]],
-        [Table("months", "By month", ("Month", "MQLs", "Target", "Attainment"), rows, caption=partial_note)],
+        [
+            Table("months", "By month", ("Month", "MQLs", "Target", "Attainment"), rows, caption=partial_note),
+            _pacing_table(pacing),
+        ],
         [chart],
+        verdict=verdict,
+        verdict_tone=verdict_tone,
         extra={"team": form.filters.team, "view_note": partial_note},
         data=data,
+    )
+
+
+def _round(value, places=1):
+    return None if value is None else round(value, places)
+
+
+def _pacing_data(pacing):
+    return {
+        "month": pacing.month,
+        "today": pacing.today,
+        "mqls_to_date": pacing.mqls,
+        "target": pacing.full_target,
+        "target_to_date": _round(pacing.target_to_date, 2),
+        "business_days_gone": pacing.business_days_gone,
+        "business_days_left": pacing.remaining_business_days,
+        "in_flight": pacing.in_flight,
+        "historical_conversion": _round(pacing.conversion.percent, 4),
+        "projected": _round(pacing.projected, 2),
+        "needed_per_business_day": _round(pacing.needed_per_day, 2),
+        "behind": pacing.behind,
+        "formula": pacing.formula,
+    }
+
+
+def _pacing_verdict(pacing):
+    if pacing.target_to_date is None:
+        return "", ""
+    month = f"{pacing.month:%B}"
+    if pacing.behind:
+        return (
+            f"{month} is behind pace: {pacing.mqls:,} MQLs to date against {pacing.target_to_date:,.1f} "
+            f"pro-rated; {pacing.needed_per_day or 0:,.1f} needed per remaining business day.",
+            "bad",
+        )
+    return f"{month} is on pace: {pacing.mqls:,} MQLs to date against {pacing.target_to_date:,.1f} pro-rated.", "good"
+
+
+def _pacing_table(pacing):
+    rows = [
+        [Cell("MQLs to date"), Cell(pacing.mqls, "int")],
+        [Cell("Target pro-rated to date"), Cell(pacing.target_to_date, "target")],
+        [Cell(f"Target for {pacing.month:%B}"), Cell(pacing.full_target, "int")],
+        [Cell("Business days gone / left"), Cell(f"{pacing.business_days_gone} / {pacing.remaining_business_days}")],
+        [Cell("Leads in flight (created this month, not yet MQL)"), Cell(pacing.in_flight, "int")],
+        [Cell("Historical lead → MQL conversion"), Cell(pacing.conversion, "percent")],
+        [Cell("Projected month end"), Cell(pacing.projected, "target")],
+        [Cell("MQLs needed per remaining business day"), Cell(pacing.needed_per_day, "target")],
+    ]
+    return Table(
+        "pacing",
+        f"Pacing: {pacing.month:%B %Y} to {pacing.today:%-d %b}",
+        ("Pacing", "Value"),
+        rows,
+        caption=f"Projected month end = {pacing.formula.removeprefix('projected month end = ')}.",
     )

@@ -130,3 +130,67 @@ def test_marketer_sets_a_reps_own_target_on_the_targets_page(client, marketer, r
     assert client.post(both, {"target_2026_12": "5"}).status_code == 400
     assert "not both" in client.get(both).content.decode()
     assert not MonthlyTarget.objects.filter(month=date(2026, 12, 1)).exists()
+
+
+# ---------- pacing ----------
+
+MID_NOVEMBER = datetime(2026, 11, 18, 12, tzinfo=UTC)  # a Wednesday
+
+
+@pytest.fixture
+def pacing_data(db):
+    MonthlyTarget.objects.create(month=NOVEMBER, mql_target=80)
+    mqls(26, day=10)
+    # In flight: created this month, not (yet) an MQL.
+    for n in range(10):
+        Lead.objects.create(
+            name=f"F{n}", email=f"flight{n}@example.com", stage=Stage.LEAD, created_at=datetime(2026, 11, 5, tzinfo=UTC)
+        )
+    # History: 20 leads of October, 5 of them became MQLs: 25%.
+    for n in range(20):
+        lead = Lead.objects.create(
+            name=f"H{n}",
+            email=f"history{n}@example.com",
+            stage=Stage.LEAD,
+            created_at=datetime(2026, 10, 10, tzinfo=UTC),
+        )
+        if n < 5:
+            MqlEpisode.objects.create(lead=lead, number=1, mql_at=datetime(2026, 10, 12, tzinfo=UTC))
+
+
+def test_pacing_of_the_month_under_way(pacing_data):
+    pacing = metrics.mql_pacing(Filters(), today=date(2026, 11, 18), tz="UTC", as_of=MID_NOVEMBER)
+    # 21 business days in November, 13 gone by Wednesday 18th, 8 left.
+    assert (pacing.business_days_gone, pacing.remaining_business_days) == (13, 8)
+    assert pacing.mqls == 26
+    assert pacing.target_to_date == pytest.approx(80 * 13 / 21)  # 49.52
+    assert pacing.behind is True
+    assert pacing.needed_per_day == pytest.approx((80 - 26) / 8)  # 6.75
+    assert (pacing.in_flight, pacing.conversion.percent) == (10, 25.0)
+    # Run rate 26 ÷ 13 × 21 = 42, plus 10 in flight × 25% = 44.5.
+    assert pacing.projected == pytest.approx(44.5)
+
+
+def test_pacing_card_and_the_overview_flag_a_month_behind_pace(api, client, marketer, pacing_data):
+    params = {"from": "2026-11-01", "to": "2026-11-18", "tz": "UTC", "as_of": MID_NOVEMBER.isoformat()}
+    body = api(marketer).get(reverse("reports_api:mql-target"), params).json()
+    assert body["pacing"]["behind"] is True
+    assert (body["pacing"]["projected"], body["pacing"]["needed_per_business_day"]) == (44.5, 6.75)
+    assert body["pacing"]["target_to_date"] == 49.52
+    client.force_login(marketer)
+    page = client.get(reverse("reports:mql_target"), params).content.decode()
+    assert (
+        "November is behind pace: 26 MQLs to date against 49.5 pro-rated; 6.8 needed per remaining business day."
+        in page
+    )
+    assert 'id="table-pacing"' in page
+    overview = client.get(reverse("reports:overview"), params).content.decode()
+    assert "November is behind pace" in overview
+
+
+def test_a_month_without_a_target_has_no_pace_verdict(api, rep):
+    params = {"from": "2026-11-01", "to": "2026-11-18", "tz": "UTC", "as_of": MID_NOVEMBER.isoformat()}
+    body = api(rep).get(reverse("reports_api:mql-target"), params).json()
+    assert body["pacing"]["target"] is None
+    assert body["pacing"]["behind"] is False
+    assert body["pacing"]["needed_per_business_day"] is None

@@ -468,6 +468,8 @@ def test_targets_per_team_feed_the_mql_target_report(as_user, marketer, team):
 # Every report page but the overview adds its previous period, current period and trend
 # buckets in one more query (pages.compare).
 COMPARISONS = 1
+# Pacing: MQLs to date, the month's target, the leads in flight and history, the calendar.
+PACING = 4
 PAGE_QUERIES = {
     # the ignore rate by rep (the total is the reps' sum)
     "reports:ignore_rate": 5 + 1 + COMPARISONS,
@@ -483,10 +485,10 @@ PAGE_QUERIES = {
     "reports:conversation_rate": 5 + 1 + COMPARISONS,
     # MQLs per month with the months' targets
     # and the default SLA policy's calendar (business days to pro-rate a partial month)
-    "reports:mql_target": 5 + 1 + 1 + COMPARISONS,
+    "reports:mql_target": 5 + 1 + 1 + PACING + COMPARISONS,
     # the cards: episode headlines (ignore rate without the per-rep breakdown, SLA, speed),
     # conversion, rejections by reason, conversation rate, MQL target and its business-day calendar
-    "reports:overview": 5 + EPISODE_HEADLINES + 1 + 1 + 1 + 1 + 1,
+    "reports:overview": 5 + EPISODE_HEADLINES + 1 + 1 + 1 + 1 + 1 + PACING,
 }
 
 
