@@ -300,7 +300,10 @@ class PacingBody(serializers.Serializer):
 
 
 class MqlTargetBody(ReportBody):
-    pacing = PacingBody(help_text="The month under way (of 'as of'), against its target.")
+    pacing = PacingBody(
+        allow_null=True,
+        help_text="The month under way (of 'as of'), against its target; null at the edge of the years.",
+    )
     target_scope = serializers.ChoiceField(
         choices=["rep", "team", "overall"], help_text="Whose target: a rep's own, a team's, or the overall one."
     )

@@ -17,7 +17,7 @@ from leads.models import Holiday, Lead, MqlEpisode, SLAPolicy
 
 from ..models import MonthlyTarget
 from .episodes import mql_episodes
-from .period import Period, Ratio
+from .period import EARLIEST_YEAR, Period, Ratio
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -193,7 +193,7 @@ class Pacing:
 
 
 def mql_pacing(filters, *, today, tz, as_of=None):
-    """Return the ``Pacing`` of the month of ``today`` (local date in ``tz``) for ``filters``' scope; raises nothing."""
+    """Return the ``Pacing`` of the month of ``today`` (local date in ``tz``) for ``filters``' scope; raises ReportInputError for a day outside the reports' years."""
     month = today.replace(day=1)
     to_date = Period(month, today, tz)
     mqls = mql_episodes(to_date, filters, as_of=as_of).count()
@@ -201,7 +201,11 @@ def mql_pacing(filters, *, today, tz, as_of=None):
     target = (
         MonthlyTarget.objects.filter(month=month, team_id=team, rep_id=rep).values_list("mql_target", flat=True).first()
     )
-    history = Period((month - timedelta(days=85)).replace(day=1), month - timedelta(days=1), tz)
+    # The three months before (fewer at the reports' earliest date).
+    earliest = date(EARLIEST_YEAR, 1, 1)
+    history = Period(
+        max(earliest, (month - timedelta(days=85)).replace(day=1)), max(earliest, month - timedelta(days=1)), tz
+    )
     became_mql = Exists(MqlEpisode.objects.filter(lead=OuterRef("pk")))
     leads = filters.apply(Lead.objects.filter(created_at__gte=history.start_at, created_at__lt=to_date.end_at))
     counts = leads.aggregate(

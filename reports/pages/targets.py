@@ -53,9 +53,13 @@ def build_mql_target(form, as_of, *, leads_url=None):
         ],
     }
     today = as_of.astimezone(form.period.zone).date()
-    pacing = metrics.mql_pacing(form.filters, today=today, tz=form.period.tz, as_of=as_of)
-    data["pacing"] = _pacing_data(pacing)
-    verdict, verdict_tone = _pacing_verdict(pacing)
+    try:
+        pacing = metrics.mql_pacing(form.filters, today=today, tz=form.period.tz, as_of=as_of)
+    except metrics.ReportInputError:
+        # An 'as of' at the very edge of the years reports cover: no month to pace.
+        pacing = None
+    data["pacing"] = _pacing_data(pacing) if pacing else None
+    verdict, verdict_tone = _pacing_verdict(pacing) if pacing else ("", "")
     rows = [
         [
             Cell(month["month"], "month"),
@@ -85,7 +89,7 @@ def build_mql_target(form, as_of, *, leads_url=None):
         [data["produced"], data["attainment"]],
         [
             Table("months", "By month", ("Month", "MQLs", "Target", "Attainment"), rows, caption=partial_note),
-            _pacing_table(pacing),
+            *([_pacing_table(pacing)] if pacing else []),
         ],
         [chart],
         verdict=verdict,

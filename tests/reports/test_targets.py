@@ -194,3 +194,19 @@ def test_a_month_without_a_target_has_no_pace_verdict(api, rep):
     assert body["pacing"]["target"] is None
     assert body["pacing"]["behind"] is False
     assert body["pacing"]["needed_per_business_day"] is None
+
+
+def test_pacing_at_the_edge_of_the_years_is_no_error(api, marketer):
+    params = {"from": "2000-01-01", "to": "2000-01-05", "tz": "UTC", "as_of": "2000-01-03T10:00:00+00:00"}
+    body = api(marketer).get(reverse("reports_api:mql-target"), params).json()
+    assert body["pacing"]["month"] == "2000-01-01"
+    # 23:30 UTC on the last day of 2100 is already 2101 in Kiritimati.
+    params = {
+        "from": "2100-12-01",
+        "to": "2100-12-31",
+        "tz": "Pacific/Kiritimati",
+        "as_of": "2100-12-31T23:30:00+00:00",
+    }
+    response = api(marketer).get(reverse("reports_api:mql-target"), params)
+    assert response.status_code == 200
+    assert response.json()["pacing"] is None
