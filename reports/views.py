@@ -87,6 +87,16 @@ def mql_target(request):
 
 
 @role_required(*access.ROLES)
+def waterfall(request):
+    return _report_page(request, "waterfall")
+
+
+@role_required(*access.ROLES)
+def response_effect(request):
+    return _report_page(request, "response_effect")
+
+
+@role_required(*access.ROLES)
 def overview(request):
     form = ReportForm(request.GET, user=request.user)
     if not form.is_valid():

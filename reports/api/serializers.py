@@ -313,6 +313,55 @@ class MqlTargetBody(ReportBody):
     months = MonthRow(many=True)
 
 
+class ResponseEffectBody(ReportBody):
+    fast_rate = RateNumber(help_text="SQL rate of MQLs answered within 1 hour.")
+    slow_rate = RateNumber(help_text="SQL rate of MQLs answered after more than 1 hour.")
+    fast = CountNumber()
+    fast_sqls = CountNumber()
+    slow = CountNumber()
+    slow_sqls = CountNumber()
+    times = serializers.FloatField(
+        allow_null=True, help_text="fast_rate ÷ slow_rate; null when either is unknown or the later rate is 0."
+    )
+    sentence = serializers.CharField()
+
+
+class StageTime(serializers.Serializer):
+    stage = serializers.ChoiceField(choices=["lead", "mql", "sal"], help_text="The stage left.")
+    label = serializers.CharField()
+    median_seconds = Seconds(source="median", allow_null=True)
+    p90_seconds = Seconds(source="p90", allow_null=True)
+
+
+class CohortRow(serializers.Serializer):
+    month = serializers.DateField()
+    leads = serializers.IntegerField()
+    mqls = serializers.IntegerField()
+    sals = serializers.IntegerField()
+    sqls = serializers.IntegerField()
+    lead_to_mql = Percent(source="lead_to_mql.percent", allow_null=True)
+    mql_to_sal = Percent(source="mql_to_sal.percent", allow_null=True)
+    sal_to_sql = Percent(source="sal_to_sql.percent", allow_null=True)
+
+
+class StepRate(serializers.Serializer):
+    numerator = serializers.IntegerField(source="value.numerator")
+    denominator = serializers.IntegerField(source="value.denominator")
+    percent = Percent(source="value.percent", allow_null=True)
+
+
+class WaterfallBody(ReportBody):
+    leads = CountNumber()
+    mqls = CountNumber()
+    sals = CountNumber()
+    sqls = CountNumber()
+    lead_to_mql = StepRate()
+    mql_to_sal = StepRate()
+    sal_to_sql = StepRate()
+    stages = StageTime(many=True)
+    cohorts = CohortRow(many=True)
+
+
 class OverviewBody(ReportBody):
     """The overview's cards: the first numbers of each report."""
 

@@ -27,8 +27,10 @@ from .serializers import (
     MqlTargetBody,
     OverviewBody,
     RejectionReasonsBody,
+    ResponseEffectBody,
     SlaComplianceBody,
     SpeedToLeadBody,
+    WaterfallBody,
 )
 
 
@@ -105,6 +107,20 @@ class ConversationRateView(ReportView):
 @extend_schema_view(get=documented("MQLs produced per month vs the month's target", MqlTargetBody))
 class MqlTargetView(ReportView):
     build, body = staticmethod(pages.BUILDERS["mql_target"]), MqlTargetBody
+
+
+@extend_schema_view(
+    get=documented("The demand waterfall: counts, step conversion, time in each stage, by cohort month", WaterfallBody)
+)
+class WaterfallView(ReportView):
+    build, body = staticmethod(pages.BUILDERS["waterfall"]), WaterfallBody
+
+
+@extend_schema_view(
+    get=documented("Response-time effect: SQL rate of MQLs answered within an hour vs later", ResponseEffectBody)
+)
+class ResponseEffectView(ReportView):
+    build, body = staticmethod(pages.BUILDERS["response_effect"]), ResponseEffectBody
 
 
 @extend_schema_view(get=documented("The headline numbers of every report, as the overview's cards", OverviewBody))

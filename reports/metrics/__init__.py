@@ -33,6 +33,7 @@ that path there and a portable one elsewhere; the tests run on both.
 
 from .conversations import ConversationRate, conversation_rate
 from .drill_downs import DRILL_DOWNS, EPISODE_ROWS, LEAD_ROWS, drill_down
+from .effects import ResponseEffect, Waterfall, response_effect, waterfall
 from .episodes import (
     SPEED_BANDS,
     accepted_episodes,
@@ -112,9 +113,11 @@ __all__ = [
     "RejectionReasons",
     "RepSpeed",
     "ReportInputError",
+    "ResponseEffect",
     "SlaCompliance",
     "SpeedHeadline",
     "SpeedToLead",
+    "Waterfall",
     "accepted_episodes",
     "awaiting_episodes",
     "contacted_leads",
@@ -135,6 +138,7 @@ __all__ = [
     "rejection_reason_counts",
     "rejection_reasons",
     "responded_episodes",
+    "response_effect",
     "sla_closed_episodes",
     "sla_compliance",
     "sla_late_episodes",
@@ -142,5 +146,6 @@ __all__ = [
     "sla_missed_episodes",
     "speed_headline",
     "speed_to_lead",
+    "waterfall",
     "with_outcomes",
 ]

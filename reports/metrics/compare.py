@@ -120,6 +120,18 @@ def _target_counts(period, as_of, view):
     return {"mqls": _mql_in(period, as_of)}
 
 
+def _effect_counts(period, as_of, view):
+    answered = _mql_in(period, as_of) & _followed_up_q(as_of)
+    fast = answered & Q(_response__lte=timedelta(hours=1))
+    slow = answered & Q(_response__gt=timedelta(hours=1))
+    qualified = Q(qualified_at__lte=as_of)
+    return {"fast": fast, "fast_sqls": fast & qualified, "slow": slow, "slow_sqls": slow & qualified}
+
+
+def _waterfall_counts(period, as_of, view):
+    return _conversion_counts(period, as_of, "period")
+
+
 @dataclass(frozen=True)
 class HeadlineSpec:
     counts: object  # (period, as_of, view) -> {name: Q}
@@ -172,6 +184,25 @@ HEADLINES = {
     ),
     "rejection_reasons": HeadlineSpec(_rejected_counts, (Headline("rejections", "Rejections", _COUNT, "rejected"),)),
     "mql_target": HeadlineSpec(_target_counts, (Headline("produced", "MQLs produced", _COUNT, "mqls"),)),
+    "response_effect": HeadlineSpec(
+        _effect_counts,
+        (
+            Headline("fast_rate", "SQL rate, answered within an hour", "percent", "fast_sqls", "fast_sqls", "fast"),
+            Headline("slow_rate", "SQL rate, answered later", "percent", "slow_sqls", "slow_sqls", "slow"),
+            Headline("fast", "Answered within an hour", _COUNT, "fast"),
+            Headline("slow", "Answered later", _COUNT, "slow"),
+        ),
+    ),
+    "waterfall": HeadlineSpec(
+        _waterfall_counts,
+        (
+            Headline("mql_to_sal", "MQL → SAL", "percent", "sals", "sals", "mqls"),
+            Headline("sal_to_sql", "SAL → SQL", "percent", "sqls", "sqls", "sals"),
+            Headline("mqls", "MQLs", _COUNT, "mqls"),
+            Headline("sals", "SALs", _COUNT, "sals"),
+            Headline("sqls", "SQLs", _COUNT, "sqls"),
+        ),
+    ),
 }
 
 

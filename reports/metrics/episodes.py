@@ -213,3 +213,16 @@ def contacted_leads(period, filters, *, warmth=None, conversations_only=False):
     if conversations_only:
         leads = leads.filter(had_conversation=True)
     return leads
+
+
+# Response-time effect
+
+
+def answered_episodes(period, filters, *, within_hour, qualified=False, as_of=None):
+    """Return the period's MQLs answered by ``as_of`` within an hour (or later), optionally only those qualified (SQL) by then; raises nothing."""
+    as_of = _as_of(as_of)
+    answered = followed_up_episodes(period, filters, as_of=as_of).annotate(_response=_RESPONSE)
+    answered = answered.filter(_WITHIN_HOUR) if within_hour else answered.exclude(_WITHIN_HOUR)
+    if qualified:
+        answered = answered.filter(qualified_at__lte=as_of)
+    return answered

@@ -16,6 +16,7 @@ report's own page shows.
 from .blocks import REPORTS, REPORTS_BY_SLUG, Cell, Number, Report, ReportInfo, Table
 from .compare import with_comparisons
 from .conversations import build_conversation_rate
+from .effects import build_response_effect, build_waterfall
 from .handoff import build_conversion, build_ignore_rate, build_sla_compliance
 from .overview import build_overview
 from .rejections import build_rejection_reasons
@@ -33,6 +34,8 @@ BUILDERS = {
         ("rejection_reasons", build_rejection_reasons),
         ("conversation_rate", build_conversation_rate),
         ("mql_target", build_mql_target),
+        ("waterfall", build_waterfall),
+        ("response_effect", build_response_effect),
     )
 }
 
@@ -52,6 +55,8 @@ __all__ = [
     "build_mql_target",
     "build_overview",
     "build_rejection_reasons",
+    "build_response_effect",
     "build_sla_compliance",
     "build_speed_to_lead",
+    "build_waterfall",
 ]

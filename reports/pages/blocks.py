@@ -71,6 +71,18 @@ REPORTS = (
         "Is marketing producing the MQLs it promised each month?",
         metrics.MqlTarget.formula,
     ),
+    ReportInfo(
+        "waterfall",
+        "Funnel waterfall",
+        "How many leads become MQLs, SALs and SQLs, and how long does each stage take?",
+        metrics.Waterfall.formula,
+    ),
+    ReportInfo(
+        "response_effect",
+        "Response-time effect",
+        "Do MQLs answered within an hour become SQLs more often than those answered later?",
+        metrics.ResponseEffect.formula,
+    ),
 )
 REPORTS_BY_SLUG = {report.slug: report for report in REPORTS}
 

@@ -341,6 +341,8 @@ def test_schema_documents_every_report_endpoint_with_its_parameters_and_errors(a
 COMPARISONS = 1
 # Pacing: MQLs to date, the month's target, the leads in flight and history, the calendar.
 PACING = 4
+WATERFALL = 3
+RESPONSE_EFFECT = 1
 ENDPOINT_QUERIES = {
     # the ignore rate by rep (the total is the reps' sum)
     "ignore-rate": 2 + 1 + COMPARISONS,
@@ -357,7 +359,11 @@ ENDPOINT_QUERIES = {
     # the overview's cards: episode headlines, conversion, rejections by reason, conversation
     # rate, and the MQL target (one more than before: the JSON now gives its attainment too)
     # with its business-day calendar
-    "overview": 2 + EPISODE_HEADLINES + 1 + 1 + 1 + 1 + 1 + PACING,
+    "overview": 2 + EPISODE_HEADLINES + 1 + 1 + 1 + 1 + 1 + PACING + WATERFALL + RESPONSE_EFFECT,
+    # the waterfall: the totals, leads per cohort month, MQLs/SALs/SQLs per cohort month
+    "waterfall": 2 + WATERFALL + COMPARISONS,
+    # one aggregate
+    "response-time-effect": 2 + RESPONSE_EFFECT + COMPARISONS,
 }
 
 

@@ -470,6 +470,8 @@ def test_targets_per_team_feed_the_mql_target_report(as_user, marketer, team):
 COMPARISONS = 1
 # Pacing: MQLs to date, the month's target, the leads in flight and history, the calendar.
 PACING = 4
+WATERFALL = 3
+RESPONSE_EFFECT = 1
 PAGE_QUERIES = {
     # the ignore rate by rep (the total is the reps' sum)
     "reports:ignore_rate": 5 + 1 + COMPARISONS,
@@ -488,7 +490,10 @@ PAGE_QUERIES = {
     "reports:mql_target": 5 + 1 + 1 + PACING + COMPARISONS,
     # the cards: episode headlines (ignore rate without the per-rep breakdown, SLA, speed),
     # conversion, rejections by reason, conversation rate, MQL target and its business-day calendar
-    "reports:overview": 5 + EPISODE_HEADLINES + 1 + 1 + 1 + 1 + 1 + PACING,
+    "reports:overview": 5 + EPISODE_HEADLINES + 1 + 1 + 1 + 1 + 1 + PACING + WATERFALL + RESPONSE_EFFECT,
+    # the waterfall: the totals, leads per cohort month, MQLs/SALs/SQLs per cohort month
+    "reports:waterfall": 5 + WATERFALL + COMPARISONS,
+    "reports:response_effect": 5 + RESPONSE_EFFECT + COMPARISONS,
 }
 
 
