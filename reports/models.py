@@ -61,3 +61,27 @@ class TrackedMonthlyTarget(MonthlyTarget):
 
     class Meta:
         proxy = True
+
+
+class WeeklyDigest(models.Model):
+    """One weekly digest e-mail claimed for a user and a week: the row is the claim, so each is sent at most once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    week = models.DateField(help_text="The Monday (in the recipient's time zone) the digest was due.")
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "week"], name="weeklydigest_one_per_user_week")]
+
+    def __str__(self):
+        return f"Digest of {self.week} for {self.user}"
+
+
+class DigestOptOut(models.Model):
+    """A user who does not want the weekly digest e-mail."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    opted_out_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.user} opted out of the weekly digest"

@@ -19,4 +19,5 @@ urlpatterns = [
     path("response-time-effect/", views.response_effect, name="response_effect"),
     path("leads/", views.leads, name="leads"),
     path("targets/", views.targets, name="targets"),
+    path("digest/", views.digest, name="digest"),
 ]

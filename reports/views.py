@@ -28,7 +28,7 @@ from leads.views import role_required
 from . import metrics
 from .forms import DrillDownForm, ReportForm, TargetMonthsForm, TargetsForm, person_label
 from .metrics import Ratio
-from .models import MonthlyTarget
+from .models import DigestOptOut, MonthlyTarget
 from .pages import BUILDERS, REPORTS, REPORTS_BY_SLUG, build_overview
 
 LEADS_PAGE_SIZE = 50
@@ -178,6 +178,21 @@ def targets(request):
     status = 400 if form.is_bound and not form.is_valid() else 200
     context = {"choice": choice, "form": form, "team": team, "rep": rep, "year": months[0].year, "today": today}
     return render(request, "reports/target_list.html", context, status=status)
+
+
+@role_required(*access.ROLES)
+def digest(request):
+    """The weekly digest e-mail: opt out or back in (POST), or see which it is."""
+    if request.method == "POST":
+        if request.POST.get("digest") == "off":
+            DigestOptOut.objects.get_or_create(user=request.user)
+            messages.success(request, "You will get no more weekly digests.")
+        else:
+            DigestOptOut.objects.filter(user=request.user).delete()
+            messages.success(request, "You will get the weekly digest on Monday mornings.")
+        return redirect("reports:digest")
+    opted_out = DigestOptOut.objects.filter(user=request.user).exists()
+    return render(request, "reports/digest_settings.html", {"opted_out": opted_out})
 
 
 # CSV
