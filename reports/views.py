@@ -35,7 +35,9 @@ LEADS_PAGE_SIZE = 50
 
 
 def _context(form, **extra):
-    return {"form": form, "nav": REPORTS, "filter_query": form.query() if form.is_valid() else "", **extra}
+    # The breakdown chosen carries over to the other reports and to the CSV of its table.
+    query = form.query(by=form.cleaned_data.get("by") or None) if form.is_valid() else ""
+    return {"form": form, "nav": REPORTS, "filter_query": query, **extra}
 
 
 def _report_page(request, slug, **build_options):

@@ -255,4 +255,4 @@ def _breakdown_table(by, headlines, breakdown):
         ]
         for row in breakdown["rows"]
     ]
-    return Table(f"by-{by}", f"By {by}", (_BY_LABELS[by], *(h.label for h in headlines)), rows)
+    return Table(f"breakdown-{by}", f"Breakdown by {by}", (_BY_LABELS[by], *(h.label for h in headlines)), rows)

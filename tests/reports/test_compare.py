@@ -222,10 +222,10 @@ def test_breakdown_by_source_and_team_on_the_page(client, marketer, rep, team):
     episode(datetime(2026, 11, 5, tzinfo=UTC), owner=rep, team=team, source="")
     client.force_login(marketer)
     page = client.get(reverse("reports:conversion"), {**NOVEMBER, "by": "source"}).content.decode()
-    assert 'id="table-by-source"' in page
+    assert 'id="table-breakdown-source"' in page
     assert "webinar" in page and "(none)" in page
     page = client.get(reverse("reports:conversion"), {**NOVEMBER, "by": "team"}).content.decode()
-    assert 'id="table-by-team"' in page and "North" in page
+    assert 'id="table-breakdown-team"' in page and "North" in page
 
 
 def test_a_reps_breakdown_shows_only_the_rep(api, rep, two_months):
@@ -298,3 +298,15 @@ def test_rejection_trend_is_stacked_bars_in_a_colour_blind_safe_palette(client, 
     assert tones == ["cb1", "cb2", "cb3", "cb4", "cb5", "cb6", "cb7", "cbother"]
     assert chart["datasets"][-1]["label"] == "Other reasons (2)"
     assert 'tabindex="0" role="region"' in page
+
+
+def test_the_breakdown_table_exports_as_csv(client, marketer, rep, team, two_months):
+    client.force_login(marketer)
+    page = client.get(reverse("reports:ignore_rate"), {**NOVEMBER, "by": "rep"}).content.decode()
+    assert "by=rep&amp;format=csv&amp;table=breakdown-rep" in page
+    response = client.get(
+        reverse("reports:ignore_rate"), {**NOVEMBER, "by": "rep", "format": "csv", "table": "breakdown-rep"}
+    )
+    lines = response.content.decode().splitlines()
+    assert lines[0] == "Rep,Ignore rate (%),MQLs,Ignored,Awaiting response,Followed up"
+    assert "Rita Rep,25.00,4,1,0,3" in lines
