@@ -11,6 +11,7 @@ anyway (conversion, conversation rate, MQL target) are their page.
 from .. import metrics
 from .blocks import REPORTS, Cell, Report, ReportInfo, Table
 from .conversations import build_conversation_rate
+from .effects import build_response_effect, build_waterfall
 from .handoff import build_conversion, build_sla_compliance, ignore_rate_card
 from .rejections import rejection_reasons_card
 from .speed import speed_to_lead_card
@@ -32,6 +33,8 @@ def build_overview(form, as_of, *, leads_url=None):
         "rejection_reasons": rejection_reasons_card(form, as_of, leads_url=leads_url),
         "conversation_rate": build_conversation_rate(form, as_of, leads_url=leads_url),
         "mql_target": build_mql_target(form, as_of, leads_url=leads_url),
+        "waterfall": build_waterfall(form, as_of, leads_url=leads_url),
+        "response_effect": build_response_effect(form, as_of, leads_url=leads_url),
     }
     cards = {info.slug: built[info.slug] for info in REPORTS}
     summary = Table(
