@@ -1014,7 +1014,29 @@ def rescore_batch_in_python(ids, rules, *, limit, now):
     return len(changed), [lead.pk for lead in leads if lead.stage == Stage.LEAD and lead.score >= limit]
 
 
-IMPLEMENTATIONS = {"current": None, "python": rescore_batch_in_python}
+def rescore_batch_writing_in_python(ids, rules, *, limit, now):
+    """The batch before the set-wise writes: shares compared in SQL, the stale leads read and written by Python."""
+    from django.db import transaction
+
+    from leads.models import Lead, Stage
+    from leads.scoring import SCORED_LEAD_FIELDS, set_based, write_scores
+
+    with transaction.atomic():
+        locked = list(Lead.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+        stale = set_based.stale_shares(locked, rules, now=now)
+        changed = []
+        if stale:
+            leads = list(Lead.objects.filter(pk__in=list(stale)).order_by("pk").only(*SCORED_LEAD_FIELDS))
+            changed = write_scores(leads, stale, now=now, cause="rescore")
+        ready = Lead.objects.filter(pk__in=locked, stage=Stage.LEAD, score__gte=limit).order_by("pk")
+        return len(changed), list(ready.values_list("pk", flat=True))
+
+
+IMPLEMENTATIONS = {
+    "current": None,
+    "python_writes": rescore_batch_writing_in_python,
+    "python": rescore_batch_in_python,
+}
 
 
 # The child process: python -m bench.rescore STEP ...

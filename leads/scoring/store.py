@@ -151,7 +151,7 @@ WITH new AS MATERIALIZED ({new}),
      scored AS (
         UPDATE leads_lead l SET score = scores.to_score, updated_at = %(now)s, version = l.version + 1
           FROM scores
-         WHERE l.id = scores.lead_id
+         WHERE l.id = scores.lead_id AND l.id = ANY(%(ids)s)  -- the batch's ids by index, not a scan of every lead
         RETURNING l.id AS lead_id, l.stage, l.owner_id, l.mql_episode, scores.from_score, scores.to_score
      ),
      history AS ({history})
