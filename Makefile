@@ -62,14 +62,16 @@ run:
 	@echo "[4/4] demo data: $$($(BIN)/python manage.py seed_demo --no-logins)"
 	@$(BIN)/honcho start $(PROCESSES) || [ $$? = 130 ]  # 130: stopped by Ctrl-C, as intended
 
-# Lint, checks, the whole suite, then the browser tests; the embedded database is
-# stopped afterwards whatever the outcome.
+# Lint, checks (check --deploy with production settings included), the whole
+# suite, then the browser tests; the embedded database is stopped afterwards
+# whatever the outcome.
 test: install-dev
 	@$(MAKE) -s db-start
 	@status=0; \
 	$(BIN)/ruff check . && \
 	$(BIN)/ruff format --check . && \
 	$(BIN)/python manage.py check && \
+	{ $(MAKE) -s check-deploy > var/check-deploy.log 2>&1 || { cat var/check-deploy.log; false; }; } && \
 	$(BIN)/python manage.py makemigrations --check --dry-run -v0 && \
 	$(BIN)/pytest -m "not browser" -n $${PYTEST_WORKERS:-2} && \
 	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest -m browser tests/browser || status=$$?; \

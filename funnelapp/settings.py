@@ -94,6 +94,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # Trigram lookups for lead search (leads.models.LeadQuerySet.matching).
+    "django.contrib.postgres",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -166,9 +168,13 @@ if not DATABASE_URL:
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured(f"DATABASE_URL must name a PostgreSQL database, got {DATABASES['default']['ENGINE']}")
+# Lead search (leads.models.LeadQuerySet.matching): one typo in a short word, "Shulz" for "Schulz",
+# scores 0.5 in pg_trgm's word similarity, below its default cut-off of 0.6.
+_DB_OPTIONS = ["-c pg_trgm.word_similarity_threshold=0.45"]
 if not env_bool("DB_JIT", False):
     # Report queries paid 100-470 ms of JIT compilation each and gained nothing (bench/README.md).
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+    _DB_OPTIONS.append("-c jit=off")
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = " ".join(_DB_OPTIONS)
 if os.environ.get("TEST_DATABASE_NAME"):
     # Lets two test runs share one PostgreSQL server without clashing.
     DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}
@@ -327,7 +333,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Lead, event and filter stage fields share one enum in the schema.
-    "ENUM_NAME_OVERRIDES": {"StageEnum": ["lead", "mql", "sal", "sql", "rejected"]},
+    "ENUM_NAME_OVERRIDES": {
+        "StageEnum": ["lead", "mql", "sal", "sql", "rejected"],
+        "EventTypeEnum": "leads.models.webhooks.EVENT_TYPES",
+        "DeliveryStatusEnum": ["pending", "retrying", "delivered", "failed"],
+    },
 }
 
 # Celery: Redis when REDIS_URL is set, otherwise kombu's filesystem transport.
@@ -396,6 +406,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "leads.tasks.route_waiting_mqls_task",
         "schedule": ROUTING_INTERVAL_SECONDS,
     },
+    "hand-on-out-of-office-every-minute": {
+        "task": "leads.tasks.hand_on_out_of_office_task",
+        "schedule": ROUTING_INTERVAL_SECONDS,
+    },
     "flag-sla-risks-every-minute": {
         "task": "leads.tasks.flag_sla_risks_task",
         "schedule": SLA_SWEEP_INTERVAL_SECONDS,
@@ -420,6 +434,9 @@ PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 # Product defaults
 FUNNEL_DEFAULT_SLA_MINUTES = env_int("FUNNEL_DEFAULT_SLA_MINUTES", 60)
+# Routing: a new MQL goes to the rep who owns an open lead of its account that became an
+# MQL within this many days (leads.routing).
+FUNNEL_ACCOUNT_OWNER_WINDOW_DAYS = env_int("FUNNEL_ACCOUNT_OWNER_WINDOW_DAYS", 120)
 # Absolute links in e-mails, and the domain of their Message-IDs.
 FUNNEL_SITE_URL = os.environ.get("FUNNEL_SITE_URL") or (
     f"http://{'127.0.0.1' if SERVE_HOST in ('0.0.0.0', '::') else SERVE_HOST}:{SERVE_PORT}"

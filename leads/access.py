@@ -7,7 +7,7 @@ Superusers count as admins. A manager's reach is the teams they manage.
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q
 
-from .models import Lead, TeamMember
+from .models import Account, Lead, Team, TeamMember
 
 REP = "rep"
 MANAGER = "manager"
@@ -18,7 +18,8 @@ ROLES = (REP, MANAGER, MARKETER, ADMIN)
 # Verbs a lead's owner may perform; managers may perform them on their team's leads.
 SALES_ACTIONS = frozenset({"accept", "reject", "qualify", "disqualify", "log_activity"})
 MANAGER_ACTIONS = frozenset({"reassign"})
-MARKETING_ACTIONS = frozenset({"promote", "recycle"})
+# Merging duplicates is data care, like editing details: marketers (and admins).
+MARKETING_ACTIONS = frozenset({"promote", "recycle", "merge", "unmerge"})
 # A person's opt-out reaches marketing (unsubscribe) or sales (on a call): both may record it.
 OPT_OUT_ACTIONS = frozenset({"opt_out"})
 # Erasing a person's data cannot be undone: admins only.
@@ -71,6 +72,29 @@ def visible_leads(user):
         if team_ids:
             condition |= Q(team_id__in=team_ids)
     return Lead.objects.filter(condition)
+
+
+def report_teams(user):
+    """Return the teams whose routing ``user`` may review: all active for admins, the managed ones for managers; raises nothing."""
+    roles = roles_of(user)
+    if ADMIN in roles:
+        return list(Team.objects.filter(is_active=True))
+    if MANAGER in roles:
+        return list(Team.objects.filter(pk__in=managed_team_ids(user)))
+    return []
+
+
+def visible_accounts(user):
+    """Return the accounts ``user`` may open: all for marketers and admins, those with a lead the user sees for the others; raises nothing.
+
+    An account none of whose leads a rep may see is a 404 for that rep, as another rep's lead is.
+    """
+    roles = roles_of(user)
+    if not roles:
+        return Account.objects.none()
+    if ADMIN in roles or MARKETER in roles:
+        return Account.objects.all()
+    return Account.objects.filter(Exists(visible_leads(user).filter(account_id=OuterRef("pk"))))
 
 
 def lead_is_visible(user, lead_field="lead_id"):

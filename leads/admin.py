@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from . import (
+    accounts,
     outbound,
     privacy,
     user_admin,  # noqa: F401  (registers the users' admin: deactivate, never delete)
@@ -18,10 +19,12 @@ from . import (
 )
 from .models import (
     EVENT_TYPES,
+    Account,
     Activity,
     BusinessHours,
     ChatNotice,
     ErasedAddress,
+    FreeMailDomain,
     Holiday,
     Lead,
     LeadEvent,
@@ -62,7 +65,7 @@ class TeamMemberInline(admin.TabularInline):
     model = TeamMember
     extra = 1
     autocomplete_fields = ["user"]
-    fields = ["user", "role", "is_available", "mql_capacity", "last_routed_at"]
+    fields = ["user", "role", "is_available", "mql_capacity", "routing_weight", "last_routed_at"]
     readonly_fields = ["last_routed_at"]
 
 
@@ -398,3 +401,35 @@ class ChatNoticeAdmin(ReadOnlyAdmin):
     list_filter = ["kind", "target", ("sent_at", admin.EmptyFieldListFilter)]
     list_select_related = ["lead", "team", "addressee"]
     date_hierarchy = "created_at"
+
+
+@admin.register(FreeMailDomain)
+class FreeMailDomainAdmin(admin.ModelAdmin):
+    """The free-mail list: an address at one of these names no company (leads.accounts).
+
+    A change applies to leads created or edited from then on; ``manage.py backfill_accounts``
+    matches the existing ones again.
+    """
+
+    list_display = ["domain"]
+    search_fields = ["domain"]
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    """Accounts are made by matching leads; an admin may give one a better name."""
+
+    list_display = ["name", "domain", "created_at"]
+    search_fields = ["name", "domain"]
+    fields = ["name", "domain", "created_at"]
+    readonly_fields = ["domain", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        obj.company_key = accounts.company_key(obj.name)
+        super().save_model(request, obj, form, change)

@@ -6,10 +6,21 @@ A form's ``cleaned_data`` carries exactly the keywords its function in
 only check the shape of the input; the transitions enforce the rules.
 """
 
+from datetime import timedelta
+
 from django import forms
 from django.contrib.auth import get_user_model
 
-from .models import SALES_ACTIVITY_KINDS, ActivityKind, Lead, NotificationPreferences, OptOut, RejectionReason, Team
+from .models import (
+    SALES_ACTIVITY_KINDS,
+    ActivityKind,
+    Lead,
+    NotificationPreferences,
+    OptOut,
+    OutOfOffice,
+    RejectionReason,
+    Team,
+)
 from .transitions import EDITABLE_FIELDS, MAX_NOTE_LENGTH
 
 SALES_ACTIVITY_CHOICES = [(kind.value, ActivityKind(kind).label) for kind in SALES_ACTIVITY_KINDS]
@@ -76,6 +87,12 @@ class OptOutForm(forms.Form):
     version = VersionField(required=False)
 
 
+class UndoForm(forms.Form):
+    """Undo the last accept, reject or qualify: only the version the page showed."""
+
+    version = VersionField(required=False)
+
+
 class EraseForm(forms.Form):
     """Erase a person's data: only with the box ticked, since it cannot be undone."""
 
@@ -114,6 +131,22 @@ class ReassignForm(NoteForm):
     )
 
 
+class BulkReassignForm(ReassignForm):
+    """Give the leads ticked on /leads/ to one rep; each lead is checked on its own."""
+
+    version = None  # each lead is reassigned as it is now: the list showed many versions
+    leads = forms.TypedMultipleChoiceField(
+        coerce=int,
+        error_messages={"required": "Tick the leads to reassign.", "invalid_choice": "Tick leads from the list."},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Any id is accepted here; the view reads only the ones the user may see.
+        ids = self.data.getlist("leads") if hasattr(self.data, "getlist") else []
+        self.fields["leads"].choices = [(value, value) for value in ids if str(value).isdecimal() and len(value) < 19]
+
+
 class PromoteForm(NoteForm):
     """Promote a lead to MQL by hand, optionally routing it to a chosen team."""
 
@@ -123,6 +156,26 @@ class PromoteForm(NoteForm):
         empty_label="The lead's own team",
         error_messages={"invalid_choice": "Choose one of the active teams."},
     )
+
+
+class MergeForm(NoteForm):
+    """Merge a lead into another as its duplicate: the survivor's id, among the leads the user sees."""
+
+    into = forms.IntegerField(
+        min_value=1,
+        max_value=2**63 - 1,
+        error_messages={"required": "Give the id of the lead to merge into.", "invalid": "Give a lead id (a number)."},
+    )
+
+    def __init__(self, *args, leads, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.leads = leads
+
+    def clean_into(self):
+        survivor = self.leads.filter(pk=self.cleaned_data["into"]).first()
+        if survivor is None:
+            raise forms.ValidationError("No lead you can see has this id.")
+        return survivor
 
 
 class LeadDetailsForm(forms.ModelForm):
@@ -224,3 +277,68 @@ class NotificationPreferencesForm(forms.ModelForm):
         }
         labels = {"quiet_from": "Quiet from", "quiet_until": "until", "time_zone": "Your time zone"}
         help_texts = {"time_zone": "IANA name, e.g. Europe/Berlin. Quiet hours are in this zone."}
+
+
+class OutOfOfficeForm(forms.ModelForm):
+    """A rep's own out-of-office period: routing skips them while it lasts."""
+
+    # An absence longer than a year is a leaver: deactivate the user instead.
+    MAX_DAYS = 366
+
+    class Meta:
+        model = OutOfOffice
+        fields = ["starts_at", "ends_at", "note", "hand_on"]
+        labels = {"starts_at": "Away from", "ends_at": "Back on", "hand_on": "Hand on my open MQLs when it starts"}
+        widgets = {
+            "starts_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+            "ends_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        }
+
+    def __init__(self, *args, now, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.now = now
+
+    def clean(self):
+        cleaned = super().clean()
+        starts, ends = cleaned.get("starts_at"), cleaned.get("ends_at")
+        if starts and ends:
+            if ends <= starts:
+                self.add_error("ends_at", "The period must end after it starts.")
+            elif ends <= self.now:
+                self.add_error("ends_at", "This period is over already.")
+            elif (ends - starts).days > self.MAX_DAYS:
+                self.add_error("ends_at", f"At most {self.MAX_DAYS} days; for a longer absence ask an admin.")
+            elif (starts - self.now).days > 2 * 365:
+                self.add_error("starts_at", "Enter a start within the next two years.")
+        return cleaned
+
+
+class FairnessForm(forms.Form):
+    """The routing fairness report's team and period (dates in the user's time zone)."""
+
+    MAX_DAYS = 366
+
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), empty_label=None)
+    date_from = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, data, *, teams, today):
+        data = data.copy() if data else {}
+        for name, value in (("date_from", today - timedelta(days=29)), ("date_to", today)):
+            data.setdefault(name, value.isoformat())
+        if teams and "team" not in data:
+            data["team"] = teams[0].pk
+        super().__init__(data)
+        self.fields["team"].queryset = Team.objects.filter(pk__in=[team.pk for team in teams])
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end:
+            if end < start:
+                self.add_error("date_to", "The period must end on or after its first day.")
+            elif (end - start).days >= self.MAX_DAYS:
+                self.add_error("date_to", f"Choose at most {self.MAX_DAYS} days.")
+            elif start.year < 2000 or end.year > 2100:
+                self.add_error("date_from", "Choose dates between 2000 and 2100.")
+        return cleaned

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import routing, scoring, transitions
-from .models import Lead, ScoringRun, Stage
+from .models import Lead, OutOfOffice, ScoringRun, Stage
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +38,13 @@ def reassign_breached_leads(*, now=None):
     for lead in candidates.iterator():
         if lead.sla_breached_at + timedelta(minutes=lead.sla_policy.reassign_after_minutes) > now:
             continue
-        new_owner = routing.pick_owner(lead.team, now=now, exclude=lead.owner)
-        if new_owner is None:
+        decision = routing.route(lead.team, now=now, exclude=lead.owner, account_id=lead.account_id)
+        if decision.owner is None:
             continue
         try:
-            transitions.reassign_lead(lead, by=None, to=new_owner, note="Reassigned after an SLA breach.", now=now)
+            transitions.reassign_lead(
+                lead, by=None, to=decision.owner, note="Reassigned after an SLA breach.", now=now, decision=decision
+            )
         except transitions.LeadError as exc:
             log.info("lead %s not reassigned after breach: %s", lead.pk, exc.message)
             continue
@@ -63,16 +65,57 @@ def route_waiting_mqls(*, now=None, limit=500):
     for lead in waiting:
         if lead.team_id in full_teams:
             continue
-        owner = routing.pick_owner(lead.team, now=now)
-        if owner is None:
+        decision = routing.route(lead.team, now=now, account_id=lead.account_id)
+        if decision.owner is None:
             full_teams.add(lead.team_id)
             continue
         try:
-            transitions.reassign_lead(lead, by=None, to=owner, note="Routed once a rep had capacity.", now=now)
+            transitions.reassign_lead(
+                lead, by=None, to=decision.owner, note="Routed once a rep had capacity.", now=now, decision=decision
+            )
         except transitions.LeadError:
             continue
         routed += 1
     return routed
+
+
+def hand_on_leads(user, *, by, now=None, stages=(Stage.MQL, Stage.SAL)):
+    """Give each open lead of ``user`` in ``stages`` (deactivated: MQLs and SALs; away: MQLs) to the rep routing picks in its team, with the decision recorded; returns (handed on, left with nobody to take them), raises nothing."""
+    now = now or timezone.now()
+    leads = Lead.objects.filter(owner=user, stage__in=list(stages), team__isnull=False).select_related("team")
+    moved = left = 0
+    for lead in leads.order_by("id"):
+        decision = routing.route(lead.team, now=now, exclude=user, account_id=lead.account_id)
+        if decision.owner is None:
+            left += 1
+            continue
+        try:
+            transitions.reassign_lead(
+                lead, by=by, to=decision.owner, note=f"Handed on from {user}.", now=now, decision=decision
+            )
+        except transitions.LeadError as exc:
+            log.info("lead %s not handed on from %s: %s", lead.pk, user.pk, exc.message)
+            left += 1
+            continue
+        moved += 1
+    return moved, left
+
+
+def hand_on_out_of_office(*, now=None):
+    """For each out-of-office period that asked for it and has started, give the rep's open MQLs to the team, once; returns how many MQLs moved, raises nothing.
+
+    Each period is claimed by a conditional UPDATE before its MQLs move, so two runs
+    at once hand on each period's MQLs once.
+    """
+    now = now or timezone.now()
+    due = OutOfOffice.objects.filter(hand_on=True, handed_on_at__isnull=True, starts_at__lte=now, ends_at__gt=now)
+    moved = 0
+    for period in due.select_related("user").order_by("starts_at", "id"):
+        if OutOfOffice.objects.filter(pk=period.pk, handed_on_at__isnull=True).update(handed_on_at=now) != 1:
+            continue  # another run claimed it
+        handed, _left = hand_on_leads(period.user, by=None, now=now, stages=(Stage.MQL,))
+        moved += handed
+    return moved
 
 
 def rescore_leads(run_id, *, now=None, batch_size=scoring.RESCORE_BATCH):

@@ -1,21 +1,74 @@
-"""Pick the owner of a new MQL: round-robin among a team's reps who can take it."""
+"""Pick the owner of a new MQL, and say why: the account's rep first, else weighted round-robin.
 
+1. **Account owner.** The rep who owns an open lead (MQL, SAL or SQL) of the same
+   account that became an MQL within ``FUNNEL_ACCOUNT_OWNER_WINDOW_DAYS`` (default
+   120) gets it, if that rep can take it now (below).
+2. **Weighted round-robin** among the team's reps who can take it, by stride
+   scheduling: each turn adds ``STRIDE // weight`` to the winner's pass and the
+   lowest pass goes next, so over many MQLs each rep's share is their weight's
+   share, deterministically (ties: oldest last turn, then the membership's id). A
+   rep who joins or comes back starts at the team's pass: absence earns no burst.
+
+A rep can take an MQL when active, marked available, not out of office and
+below their cap of open MQLs. Every decision (the pool, who was skipped and
+why, the winner and the rule) goes into the history row of the assignment
+(``Decision.as_payload``), and the lead page shows it.
+"""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
-from .models import Lead, Stage, Team, TeamMember
+from .models import Lead, OutOfOffice, Stage, Team, TeamMember
+
+# Divisible by every weight from 1 to 16, so common weights divide it exactly.
+STRIDE = 720720
+ACCOUNT_OWNER, ROUND_ROBIN, NOBODY = "account_owner", "round_robin", "nobody"
+RULE_LABELS = {
+    ACCOUNT_OWNER: "owner of an open lead of the account",
+    ROUND_ROBIN: "weighted round-robin",
+    NOBODY: "nobody could take it",
+}
+# An account's leads still being worked: their owner is the account's rep.
+OPEN_STAGES = (Stage.MQL, Stage.SAL, Stage.SQL)
 
 
-def eligible_reps(team, *, exclude=None):
-    """Return the team's reps who may receive an MQL now, next in line first; raises nothing.
+@dataclass(frozen=True)
+class Decision:
+    """Who gets an MQL and why."""
 
-    A rep is eligible when active, marked available and below their cap of open
-    MQLs. The rep whose last turn is oldest (or who never had one) comes first,
-    which makes the rotation fair over time.
-    """
-    # Counted per rep from lead_queue_idx (owner, stage, ...): only the rep's open MQLs
-    # are read, not every lead they ever owned, so routing stays fast as history grows.
+    owner: object
+    rule: str
+    team_id: int | None = None
+    account_id: int | None = None
+    pool: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+
+    def as_payload(self):
+        """The decision as the history stores it (JSON)."""
+        return {
+            "rule": self.rule,
+            "rule_label": RULE_LABELS[self.rule],
+            "winner": self.owner.pk if self.owner is not None else None,
+            "winner_name": _name(self.owner) if self.owner is not None else None,
+            "team": self.team_id,
+            "account": self.account_id,
+            "pool": self.pool,
+            "skipped": self.skipped,
+        }
+
+
+def _name(user):
+    return user.get_full_name() or user.get_username()
+
+
+def _members(team, now):
+    """The team's reps, each with its open MQLs and whether it is out of office now."""
+    # Counted per rep from lead_queue_idx (owner, stage, ...): only the rep's open MQLs.
     open_mqls = Coalesce(
         Subquery(
             Lead.objects.filter(owner_id=OuterRef("user_id"), stage=Stage.MQL)
@@ -26,31 +79,113 @@ def eligible_reps(team, *, exclude=None):
         ),
         0,
     )
-    members = TeamMember.objects.filter(team=team, role=TeamMember.Role.REP, is_available=True, user__is_active=True)
-    if exclude is not None:
-        members = members.exclude(user=exclude)
+    away = Exists(OutOfOffice.objects.filter(user_id=OuterRef("user_id"), starts_at__lte=now, ends_at__gt=now))
     return (
-        members.annotate(open_mqls=open_mqls)
-        .filter(Q(mql_capacity__isnull=True) | Q(open_mqls__lt=F("mql_capacity")))
-        .order_by(F("last_turn").asc(nulls_first=True), "id")
+        TeamMember.objects.filter(team=team, role=TeamMember.Role.REP)
+        .annotate(open_mqls=open_mqls, away=away)
         .select_related("user")
+        .order_by("id")
     )
 
 
-def pick_owner(team, *, now, exclude=None):
-    """Return the next rep of ``team`` (other than ``exclude``) to own an MQL and advance the rotation, or None if nobody can take it.
+def _why_not(member, exclude):
+    if not member.user.is_active:
+        return "deactivated"
+    if not member.is_available:
+        return "marked unavailable"
+    if member.away:
+        return "out of office"
+    if member.mql_capacity is not None and member.open_mqls >= member.mql_capacity:
+        return f"at capacity ({member.open_mqls} of {member.mql_capacity} open MQLs)"
+    # Last: a rep handed on because away or deactivated is shown as such.
+    if exclude is not None and member.user_id == exclude.pk:
+        return "the current owner"
+    return None
+
+
+def eligible_reps(team, *, now, exclude=None):
+    """Return the team's reps who may receive an MQL now (TeamMember rows with ``open_mqls``), in membership order; raises nothing."""
+    return [member for member in _members(team, now) if _why_not(member, exclude) is None]
+
+
+def _account_owners(account_id, now):
+    """The owners of the account's open leads within the window, most recent MQL first."""
+    since = now - timedelta(days=settings.FUNNEL_ACCOUNT_OWNER_WINDOW_DAYS)
+    rows = (
+        Lead.objects.filter(account_id=account_id, stage__in=OPEN_STAGES, owner__isnull=False, mql_at__gte=since)
+        .order_by("-mql_at", "-id")
+        .values_list("owner_id", "owner__first_name", "owner__last_name", "owner__username")[:50]
+    )
+    owners = {}
+    for owner_id, first, last, username in rows:
+        owners.setdefault(owner_id, f"{first} {last}".strip() or username)
+    return owners
+
+
+def route(team, *, now, exclude=None, account_id=None):
+    """Choose the rep of ``team`` (other than ``exclude``) to own an MQL of ``account_id`` and advance the rotation; returns a Decision (owner None if nobody can take it), raises nothing.
 
     Must run inside the caller's transaction; the team row is locked so two MQLs
-    routed at the same instant never take the same turn. Raises nothing.
+    routed at the same instant never take the same turn.
     """
     if team is None:
-        return None
+        return Decision(owner=None, rule=NOBODY, account_id=account_id)
     with transaction.atomic():
         locked = Team.objects.select_for_update().get(pk=team.pk)
-        member = eligible_reps(team, exclude=exclude).first()
-        if member is None:
-            return None
+        members = list(_members(team, now))
+        eligible, skipped = {}, []
+        for member in members:
+            reason = _why_not(member, exclude)
+            if reason is None:
+                eligible[member.user_id] = member
+            else:
+                skipped.append({"id": member.user_id, "name": _name(member.user), "reason": reason})
+        pool = [
+            {"id": m.user_id, "name": _name(m.user), "weight": m.routing_weight, "open_mqls": m.open_mqls}
+            for m in eligible.values()
+        ]
+        winner, rule = None, NOBODY
+        if account_id is not None:
+            for owner_id, name in _account_owners(account_id, now).items():
+                if owner_id in eligible:
+                    winner, rule = eligible[owner_id], ACCOUNT_OWNER
+                    break
+                if not any(row["id"] == owner_id for row in skipped):
+                    reason = "the current owner" if exclude is not None and owner_id == exclude.pk else None
+                    reason = reason or f"owns a lead of the account but is not a rep of {locked.name}"
+                    skipped.append({"id": owner_id, "name": name, "reason": reason})
+                else:
+                    for row in skipped:
+                        if row["id"] == owner_id:
+                            row["reason"] = f"owns a lead of the account but is {row['reason']}"
+        if winner is None and eligible:
+            winner = min(
+                eligible.values(),
+                key=lambda m: (
+                    max(m.routing_pass, locked.routing_pass),
+                    m.last_turn is not None,
+                    m.last_turn or 0,
+                    m.pk,
+                ),
+            )
+            rule = ROUND_ROBIN
+        if winner is None:
+            return Decision(owner=None, rule=NOBODY, team_id=team.pk, account_id=account_id, pool=pool, skipped=skipped)
         turn = locked.routing_turns + 1
-        Team.objects.filter(pk=team.pk).update(routing_turns=turn)
-        TeamMember.objects.filter(pk=member.pk).update(last_turn=turn, last_routed_at=now)
-        return member.user
+        member_changes = {"last_turn": turn, "last_routed_at": now}
+        team_changes = {"routing_turns": turn}
+        if rule == ROUND_ROBIN:
+            # The account's rep takes the lead outside the rotation: it does not cost them a turn.
+            start = max(winner.routing_pass, locked.routing_pass)
+            member_changes["routing_pass"] = start + STRIDE // winner.routing_weight
+            team_changes["routing_pass"] = start
+        Team.objects.filter(pk=team.pk).update(**team_changes)
+        TeamMember.objects.filter(pk=winner.pk).update(**member_changes)
+        return Decision(
+            owner=winner.user, rule=rule, team_id=team.pk, account_id=account_id, pool=pool, skipped=skipped
+        )
+
+
+def pick_owner(team, *, now, exclude=None, account_id=None):
+    """Return the next rep of ``team`` (other than ``exclude``) to own an MQL, or None if nobody can take it (see ``route``); raises nothing."""
+    return route(team, now=now, exclude=exclude, account_id=account_id).owner

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Case, DateTimeField, F, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from . import business_hours
@@ -409,3 +409,13 @@ def flag_sla_risks(*, now=None):
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_RISK_SQL, {"now": now})
         return [row[0] for row in cursor.fetchall()]
+
+
+def queue_order(now, *, breached_first=False):
+    """Return the ORDER BY of a rep's queue at ``now``: MQLs still answerable in time first, soonest due, then the breached ones, most recently breached first (or the breached first with ``breached_first``); raises nothing."""
+    breached = Q(sla_breached_at__isnull=False) | Q(first_follow_up_at__isnull=True, sla_due_at__lte=now)
+    is_breached = Case(When(breached, then=Value(1)), default=Value(0), output_field=IntegerField())
+    in_time_due = Case(When(breached, then=Value(None)), default=F("sla_due_at"), output_field=DateTimeField())
+    breached_due = Case(When(breached, then=F("sla_due_at")), default=Value(None), output_field=DateTimeField())
+    group = is_breached.desc() if breached_first else is_breached.asc()
+    return (group, in_time_due.asc(nulls_last=True), breached_due.desc(nulls_last=True), "mql_at", "id")

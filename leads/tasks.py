@@ -75,6 +75,13 @@ def route_waiting_mqls_task():
     return routed
 
 
+@shared_task
+def hand_on_out_of_office_task():
+    moved = jobs.hand_on_out_of_office()
+    log.info("hand_on_out_of_office: %d MQLs handed on", moved)
+    return moved
+
+
 @shared_task(soft_time_limit=3 * 3600, time_limit=3 * 3600 + 300)
 def rescore_leads_task(run_id):
     run = jobs.rescore_leads(run_id)

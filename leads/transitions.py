@@ -16,18 +16,20 @@ history; ``promote_if_ready`` is the one path from a score to an MQL.
 
 import logging
 from collections import defaultdict
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import access, background, history, notifications, privacy, routing, scoring, sla
+from . import access, accounts, background, duplicates, history, notifications, privacy, routing, scoring, sla
 from .models import (
     SALES_ACTIVITY_KINDS,
     Activity,
     ActivityKind,
     EventKind,
     Lead,
+    LeadEvent,
     MqlEpisode,
     OptOut,
     RejectionReason,
@@ -50,6 +52,8 @@ ALLOWED_MOVES = {
     "reassign": ({Stage.MQL, Stage.SAL, Stage.SQL}, None),
     "log_activity": ({Stage.MQL, Stage.SAL, Stage.SQL}, None),
     "opt_out": (set(Stage), None),
+    "merge": ({Stage.LEAD, Stage.MQL, Stage.SAL, Stage.SQL, Stage.REJECTED}, Stage.MERGED),
+    "unmerge": ({Stage.MERGED}, None),
     "erase": (set(Stage), None),
 }
 
@@ -64,9 +68,32 @@ VERB_LABELS = {
     "log_activity": "log an activity on",
     "opt_out": "record an opt-out for",
     "erase": "erase the personal data of",
+    "merge": "merge",
+    "unmerge": "unmerge",
 }
 
 MAX_NOTE_LENGTH = 2000
+
+# How long the actor may take back an accept, reject or qualify (``undo_lead``).
+UNDO_WINDOW = timedelta(minutes=10)
+# The events ``undo_lead`` reverses -> the verb that wrote them (its permission is needed to undo).
+UNDOABLE_EVENTS = {EventKind.ACCEPTED: "accept", EventKind.REJECTED: "reject", EventKind.QUALIFIED: "qualify"}
+# What a history row says someone did, in the sentence that refuses an undo.
+DONE_PHRASES = {
+    EventKind.UPDATED: "edited the details of",
+    EventKind.ACCEPTED: "accepted",
+    EventKind.REJECTED: "rejected",
+    EventKind.QUALIFIED: "qualified",
+    EventKind.DISQUALIFIED: "disqualified",
+    EventKind.RECYCLED: "recycled",
+    EventKind.REASSIGNED: "reassigned",
+    EventKind.ACTIVITY: "logged an activity on",
+    EventKind.OPTED_OUT: "recorded an opt-out for",
+    EventKind.ERASED: "erased",
+    EventKind.UNDONE: "undid an action on",
+    EventKind.PROMOTED: "promoted",
+    EventKind.SLA_BREACHED: "flagged an SLA breach on",
+}
 
 
 class LeadError(Exception):
@@ -220,6 +247,9 @@ EDITABLE_FIELDS = (
 CREATE_FIELDS = (*EDITABLE_FIELDS, "team")
 # What a new lead is inserted with; the other columns start NULL.
 LEAD_INSERT_FIELDS = (*CREATE_FIELDS, "stage", "score", "version", "mql_episode", "created_at", "updated_at")
+# Kept from the details by ``_derive``: the account and the duplicate keys.
+DERIVED_FIELDS = ("account", "email_normalised", "phone_e164")
+LEAD_INSERT_FIELDS += DERIVED_FIELDS
 _LEAD_DEFAULTS = {field: Lead._meta.get_field(field).get_default() for field in LEAD_INSERT_FIELDS}
 
 
@@ -227,6 +257,7 @@ class _NewLead:
     """A lead about to be inserted, as the scoring rules and the history builder read it."""
 
     owner_id = None
+    account_id = None
     mql_episode = 0
     stage = Stage.LEAD
     score = 0
@@ -266,9 +297,12 @@ def create_leads(rows, *, by, now, rules=None, limit=None):
     rules = scoring.active_rules() if rules is None else rules
     limit = scoring.threshold() if limit is None else limit
     base = {**_LEAD_DEFAULTS, "created_at": now, "updated_at": now}
+    rows = list(rows)
+    derived = _derive([{**base, **fields} for fields, _provenance in rows], now=now)
     leads, records, shares = [], [], []
-    for fields, _provenance in rows:
-        values = {**base, **fields}
+    for (fields, _provenance), keys in zip(rows, derived, strict=True):
+        values = {**base, **fields, **keys}
+        values["account_id"] = values["account"]
         lead = _NewLead(values)
         lead_shares = scoring.contributions(lead, (), rules) if rules else {}
         values["score"] = scoring.score_of(lead_shares)
@@ -280,9 +314,15 @@ def create_leads(rows, *, by, now, rules=None, limit=None):
     ids = insert_rows_returning_ids(Lead, LEAD_INSERT_FIELDS, records)
     for lead, lead_id in zip(leads, ids, strict=True):
         lead.pk = lead_id
+    marks = _mark_duplicates(leads)
     history.write(
         history.event(
-            lead, EventKind.CREATED, by=by, now=now, to_stage=Stage.LEAD, payload={"source": lead.source, **provenance}
+            lead,
+            EventKind.CREATED,
+            by=by,
+            now=now,
+            to_stage=Stage.LEAD,
+            payload={"source": lead.source, **provenance, **_duplicates_payload(marks.get(lead.pk))},
         )
         for lead, (_fields, provenance) in zip(leads, rows, strict=True)
     )
@@ -350,6 +390,19 @@ def update_leads(changes, *, by, now, rules=None, limit=None):
             [(lead.pk, *(getattr(lead, n) for n in names), now) for lead in leads],
             bump_version=True,
         )
+    # A new e-mail, phone, company or name may change the account and the duplicate marks.
+    rekeyed = [lead for lead, before, _provenance in changed if set(before) & _KEYED_FIELDS]
+    derived = _derive([vars(lead) for lead in rekeyed], now=now)
+    for lead, keys in zip(rekeyed, derived, strict=True):
+        lead.account_id, lead.email_normalised, lead.phone_e164 = (
+            keys["account"],
+            keys["email_normalised"],
+            keys["phone_e164"],
+        )
+    update_rows(
+        Lead, DERIVED_FIELDS, [(lead.pk, lead.account_id, lead.email_normalised, lead.phone_e164) for lead in rekeyed]
+    )
+    marks = _mark_duplicates(rekeyed, replace=True)
     history.write(
         history.event(
             lead,
@@ -358,13 +411,47 @@ def update_leads(changes, *, by, now, rules=None, limit=None):
             now=now,
             from_stage=lead.stage,
             to_stage=lead.stage,
-            payload={"fields": _as_json(before), **provenance},
+            payload={"fields": _as_json(before), **provenance, **_duplicates_payload(marks.get(lead.pk))},
         )
         for lead, before, provenance in changed
     )
     leads = [lead for lead, _before, _provenance in changed]
     scoring.recompute(leads, now=now, cause="updated", rules=rules)
     return leads, [lead.pk for lead in leads if lead.stage == Stage.LEAD and lead.score >= limit]
+
+
+def backfill_accounts(*, now, batch_size=2000, after=0):
+    """Give leads created before accounts existed their account, duplicate keys and marks, ``batch_size`` at a time in id order from ``after``; yields (last id, leads changed) per batch, raises nothing.
+
+    All of it is derived from the lead's details, so running it twice, or next to
+    live traffic, gives the same result. No history row: no detail changes.
+    """
+    while True:
+        with transaction.atomic():
+            leads = list(
+                Lead.objects.select_for_update()
+                .filter(pk__gt=after, erased_at__isnull=True)
+                .order_by("pk")
+                .only("pk", "name", "email", "phone", "country", "company", *DERIVED_FIELDS, "possible_duplicates")[
+                    :batch_size
+                ]
+            )
+            if not leads:
+                return
+            rows = []
+            for lead, keys in zip(leads, _derive([vars(lead) for lead in leads], now=now), strict=True):
+                new = (keys["account"], keys["email_normalised"], keys["phone_e164"])
+                if new != (lead.account_id, lead.email_normalised, lead.phone_e164):
+                    lead.account_id, lead.email_normalised, lead.phone_e164 = new
+                    rows.append((lead.pk, *new))
+            update_rows(Lead, DERIVED_FIELDS, rows)
+            marks_before = {lead.pk: list(lead.possible_duplicates) for lead in leads}
+            _mark_duplicates(leads, replace=True)
+            changed = {pk for pk, *_keys in rows} | {
+                lead.pk for lead in leads if lead.possible_duplicates != marks_before[lead.pk]
+            }
+        after = leads[-1].pk
+        yield after, len(changed)
 
 
 def promote_if_ready(lead_ids, *, now, limit=None):
@@ -384,6 +471,46 @@ def promote_if_ready(lead_ids, *, now, limit=None):
         except LeadError as exc:
             log.warning("lead %s reached the threshold but was not promoted: %s", lead.pk, exc.message)
     return promoted
+
+
+# The details the account and the duplicate keys are derived from.
+_KEYED_FIELDS = frozenset({"email", "company", "phone", "country", "name"})
+
+
+def _derive(values, *, now):
+    """The account and duplicate keys of leads with these field ``values`` (dicts), in order."""
+    account_ids = accounts.account_ids_for(((v.get("email"), v.get("company")) for v in values), now=now)
+    return [
+        {
+            "account": account_id,
+            "email_normalised": duplicates.email_key(v.get("email")),
+            "phone_e164": duplicates.phone_e164(v.get("phone"), v.get("country")),
+        }
+        for v, account_id in zip(values, account_ids, strict=True)
+    ]
+
+
+def _mark_duplicates(leads, *, replace=False):
+    """Store on each of ``leads`` the earlier leads it may duplicate; returns ``{id: ids}`` of those marked.
+
+    New leads start unmarked, so only the marked are written; an edited lead
+    (``replace``) is written whenever its marks change, also to none.
+    """
+    marks = duplicates.find(leads)
+    rows = []
+    for lead in leads:
+        found = marks.get(lead.pk, [])
+        if found != list(getattr(lead, "possible_duplicates", None) or []):
+            lead.possible_duplicates = found
+            rows.append((lead.pk, found))
+        elif not replace:
+            lead.possible_duplicates = found
+    update_rows(Lead, ("possible_duplicates",), rows)
+    return marks
+
+
+def _duplicates_payload(found):
+    return {"possible_duplicates": found} if found else {}
 
 
 def _refuse_erased_addresses(addresses):
@@ -419,7 +546,8 @@ def promote_to_mql(lead, *, by, team=None, now=None, note="", version=None):
         team = team or current.team or Team.objects.filter(is_active=True).order_by("id").first()
         if team is None:
             raise InvalidInput("No sales team is configured to receive MQLs.", field="team")
-        owner = routing.pick_owner(team, now=now)
+        decision = routing.route(team, now=now, account_id=current.account_id)
+        owner = decision.owner
         policy, due, risk = _sla_window(current, now)
         changes = {
             "stage": Stage.MQL,
@@ -462,6 +590,7 @@ def promote_to_mql(lead, *, by, team=None, now=None, note="", version=None):
                 "sla_policy": policy.name if policy else None,
                 "sla_due_at": current.sla_due_at.isoformat() if current.sla_due_at else None,
                 "score": current.score,
+                "routing": decision.as_payload(),
             },
         )
         _notify_owner(current)
@@ -597,8 +726,11 @@ def recycle_lead(lead, *, by, note="", now=None, version=None):
     return current
 
 
-def reassign_lead(lead, *, by, to, note="", now=None, version=None):
-    """Give an owned lead to another rep of its team; an awaiting MQL's SLA clock restarts; raises NotPermitted, IllegalTransition or InvalidInput."""
+def reassign_lead(lead, *, by, to, note="", now=None, version=None, decision=None):
+    """Give an owned lead to another rep of its team; an awaiting MQL's SLA clock restarts; raises NotPermitted, IllegalTransition or InvalidInput.
+
+    ``decision`` is the routing decision that chose ``to`` (``routing.Decision``), recorded with the event.
+    """
     now = now or timezone.now()
     note = _clean_note(note)
     with transaction.atomic():
@@ -610,9 +742,9 @@ def reassign_lead(lead, *, by, to, note="", now=None, version=None):
             team_id=current.team_id, user=to, role=TeamMember.Role.REP, user__is_active=True
         ).exists()
         if not is_rep:
-            raise InvalidInput(f"{to} is not an active rep of this lead's team.", field="to")
+            raise InvalidInput(f"{_person(to)} is not an active rep of this lead's team.", field="to")
         if current.owner_id == to.pk:
-            raise IllegalTransition(f"This lead is already owned by {to}.")
+            raise IllegalTransition(f"This lead is already owned by {_person(to)}.")
         previous_owner = current.owner_id
         changes = {"owner": to}
         restarts_clock = current.is_awaiting_response
@@ -635,10 +767,29 @@ def reassign_lead(lead, *, by, to, note="", now=None, version=None):
                 "to_owner": to.pk,
                 "sla_restarted": restarts_clock,
                 "sla_due_at": current.sla_due_at.isoformat() if restarts_clock else None,
+                **({"routing": decision.as_payload()} if decision is not None else {}),
             },
         )
         _notify_owner(current)
     return current
+
+
+MAX_BULK_LEADS = 200
+
+
+def reassign_leads(leads, *, by, to, note="", now=None):
+    """Give each of ``leads`` to ``to``, each by its own ``reassign_lead`` (one transition and one event per lead); returns (the reassigned leads, [(lead, why it was refused)]), raises InvalidInput for more than MAX_BULK_LEADS leads."""
+    leads = list(leads)
+    if len(leads) > MAX_BULK_LEADS:
+        raise InvalidInput(f"Reassign at most {MAX_BULK_LEADS} leads at once ({len(leads)} chosen).", field="leads")
+    now = now or timezone.now()
+    done, refused = [], []
+    for lead in leads:
+        try:
+            done.append(reassign_lead(lead, by=by, to=to, note=note, now=now))
+        except LeadError as error:
+            refused.append((lead, error.message))
+    return done, refused
 
 
 def log_activity(lead, *, by, kind, note="", occurred_at=None, now=None, version=None):
@@ -719,7 +870,7 @@ def erase_lead(lead, *, by, now=None, version=None):
         if current.erased_at is not None:
             raise IllegalTransition(f"This person's data was already erased on {current.erased_at:%Y-%m-%d}.")
         address = current.email
-        _write(current, now, erased_at=now, **privacy.blanked_fields(current))
+        _write(current, now, erased_at=now, email_normalised="", phone_e164="", **privacy.blanked_fields(current))
         history.record(
             current,
             EventKind.ERASED,
@@ -731,4 +882,214 @@ def erase_lead(lead, *, by, now=None, version=None):
         )
         history.redact(current)
         privacy.forget_related(current, address, now)
+    return current
+
+
+def undo_offer(events, *, by, now):
+    """Return the event of ``events`` (a lead's history, any order) that ``by`` could undo at ``now``, or None; raises nothing.
+
+    For pages that already read the history: the same rule as ``undo_lead``, without the permission check.
+    """
+    actions = [event for event in events if event.kind != EventKind.SCORE_CHANGED]
+    if not actions:
+        return None
+    latest = max(actions, key=lambda event: (event.at, event.pk))
+    if latest.kind in UNDOABLE_EVENTS and latest.actor_id == by.pk and now - latest.at <= UNDO_WINDOW:
+        return latest
+    return None
+
+
+def _undo_target(lead, by, now):
+    """The history row ``undo_lead`` would reverse for ``by``; raises IllegalTransition saying why there is none."""
+    # Score changes are the system's bookkeeping, not someone acting on the lead.
+    actions = LeadEvent.objects.filter(lead_id=lead.pk).exclude(kind=EventKind.SCORE_CHANGED).select_related("actor")
+    latest = actions.order_by("-at", "-id").first()
+    if latest is not None and latest.kind in UNDOABLE_EVENTS and latest.actor_id == by.pk:
+        target = latest
+    else:
+        target = actions.filter(actor_id=by.pk, kind__in=list(UNDOABLE_EVENTS)).order_by("-at", "-id").first()
+        if target is None:
+            raise IllegalTransition("Nothing to undo: you have not accepted, rejected or qualified this lead.")
+        done = DONE_PHRASES[target.kind]
+        if latest.kind == EventKind.UNDONE and latest.payload.get("undone_event") == target.pk:
+            raise IllegalTransition(f"Nothing to undo: you already undid your last action here (you {done} it).")
+        who = "You" if latest.actor_id == by.pk else _person(latest.actor)
+        when = timezone.localtime(latest.at)
+        raise IllegalTransition(
+            f"Cannot undo: {who} {DONE_PHRASES.get(latest.kind, 'changed')} this lead at {when:%H:%M}, "
+            f"after you {done} it."
+        )
+    if now - target.at > UNDO_WINDOW:
+        minutes = int((now - target.at).total_seconds() // 60)
+        raise IllegalTransition(
+            f"Too late to undo: you {DONE_PHRASES[target.kind]} this lead {minutes} minutes ago, "
+            f"and an action can be undone for {int(UNDO_WINDOW.total_seconds() // 60)} minutes."
+        )
+    return target
+
+
+def _person(user):
+    return (user.get_full_name() or user.get_username()) if user else "The system"
+
+
+def _undo_changes(lead, target):
+    """The lead and episode fields that put ``lead`` back as it was before ``target``."""
+    # The verb being undone set the first follow-up only if there was none: then it stamped its own time.
+    follow_up = (
+        {"first_follow_up_at": None}
+        if target.kind != EventKind.QUALIFIED and lead.first_follow_up_at == target.at
+        else {}
+    )
+    if target.kind == EventKind.ACCEPTED:
+        changes = {"stage": Stage.MQL, "accepted_at": None, **follow_up}
+        return changes, {"accepted_at": None, **follow_up}
+    if target.kind == EventKind.REJECTED:
+        changes = {"stage": Stage.MQL, "rejected_at": None, "rejection_reason": None, **follow_up}
+        episode = {"rejected_at": None, "rejected_from": "", "rejection_reason": None, "rejection_note": ""}
+        return changes, {**episode, **follow_up}
+    return {"stage": Stage.SAL, "qualified_at": None}, {"qualified_at": None}
+
+
+def undo_lead(lead, *, by, now=None, version=None):
+    """Take back ``by``'s accept, reject or qualify of ``lead`` within ten minutes with a compensating ``undone`` event: stage, owner, episode and SLA due time return to what they were; raises IllegalTransition (nothing to undo, too late, someone acted since), NotPermitted or ConcurrentUpdate."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _lock(lead, version)
+        target = _undo_target(current, by, now)
+        if not access.can_act(by, current, UNDOABLE_EVENTS[target.kind]):
+            raise NotPermitted("You may no longer act on this lead, so you cannot undo your action.")
+        if current.stage != target.to_stage:
+            raise IllegalTransition("Cannot undo: this lead has moved on since.")
+        changes, episode = _undo_changes(current, target)
+        _write(current, now, **changes)
+        _update_episode(current, **episode)
+        history.record(
+            current,
+            EventKind.UNDONE,
+            by=by,
+            now=now,
+            from_stage=target.to_stage,
+            to_stage=target.from_stage,
+            payload={"undone_event": target.pk, "undone_kind": target.kind},
+        )
+
+
+def merge_lead(lead, *, by, into, dry_run=False, note="", now=None, version=None):
+    """Close ``lead`` as a duplicate of ``into`` (both histories stay; its stage becomes ``merged``), or with ``dry_run`` only say what would happen; returns (the lead, the plan), raises NotPermitted, IllegalTransition, ConcurrentUpdate or InvalidInput.
+
+    Nothing moves to the survivor: its own episodes, activities and owner stay as
+    they are, so every MQL episode is still counted once, and ``unmerge_lead``
+    restores the merged lead exactly as it was.
+    """
+    now = now or timezone.now()
+    note = _clean_note(note)
+    if into is None:
+        raise InvalidInput("Choose the lead to merge into.", field="into")
+    if into.pk == lead.pk:
+        raise InvalidInput("A lead cannot be merged into itself.", field="into")
+    with transaction.atomic():
+        # Both rows locked, in id order, so two merges of the same pair cannot deadlock.
+        locked = {
+            row.pk: row for row in Lead.objects.select_for_update().filter(pk__in=[lead.pk, into.pk]).order_by("pk")
+        }
+        if lead.pk not in locked:
+            raise InvalidInput("This lead does not exist.")
+        if into.pk not in locked:
+            raise InvalidInput(f"There is no lead {into.pk} to merge into.", field="into")
+        current, survivor = locked[lead.pk], locked[into.pk]
+        if version is not None and version != current.version:
+            raise ConcurrentUpdate("Someone else changed this lead since you loaded it; reload it and try again.")
+        _check_move(current, "merge", by, note=note)
+        if current.erased_at is not None or survivor.erased_at is not None:
+            raise IllegalTransition("An erased lead cannot be merged: its person's details are gone.")
+        if survivor.stage == Stage.MERGED:
+            raise IllegalTransition(
+                f"Lead {survivor.pk} was itself merged into lead {survivor.merged_into_id}: merge into that one."
+            )
+        plan = {
+            "lead": current.pk,
+            "into": survivor.pk,
+            "dry_run": dry_run,
+            "from_stage": current.stage,
+            "to_stage": Stage.MERGED,
+            "owner": current.owner_id,
+            "survivor_stage": survivor.stage,
+            "survivor_owner": survivor.owner_id,
+            "episodes_kept": current.mql_episode,
+            "activities_kept": current.activities.count(),
+            "events": [
+                {"lead": current.pk, "kind": EventKind.MERGED},
+                {"lead": survivor.pk, "kind": EventKind.MERGED},
+            ],
+        }
+        if dry_run:
+            return current, plan
+        from_stage = current.stage
+        _write(current, now, stage=Stage.MERGED, merged_into=survivor)
+        payload = {"into": survivor.pk, "restore_stage": from_stage}
+        history.write(
+            [
+                history.event(
+                    current,
+                    EventKind.MERGED,
+                    by=by,
+                    now=now,
+                    from_stage=from_stage,
+                    to_stage=Stage.MERGED,
+                    note=note,
+                    payload=payload,
+                ),
+                history.event(
+                    survivor,
+                    EventKind.MERGED,
+                    by=by,
+                    now=now,
+                    from_stage=survivor.stage,
+                    to_stage=survivor.stage,
+                    payload={"merged": current.pk},
+                ),
+            ]
+        )
+    return current, plan
+
+
+def unmerge_lead(lead, *, by, note="", now=None, version=None):
+    """Restore a merged lead to the stage it had before its merge, with a compensating ``unmerged`` event on both leads; raises NotPermitted, IllegalTransition, ConcurrentUpdate or InvalidInput."""
+    now = now or timezone.now()
+    note = _clean_note(note)
+    with transaction.atomic():
+        current = _lock(lead, version)
+        _check_move(current, "unmerge", by, note=note)
+        merged = current.events.filter(kind=EventKind.MERGED).order_by("-id").first()
+        if merged is None or "restore_stage" not in merged.payload:
+            raise IllegalTransition("This lead's merge is not in its history; it cannot be unmerged.")
+        survivor_id = current.merged_into_id
+        stage = merged.payload["restore_stage"]
+        _write(current, now, stage=stage, merged_into=None)
+        survivor = Lead.objects.filter(pk=survivor_id).first()
+        events = [
+            history.event(
+                current,
+                EventKind.UNMERGED,
+                by=by,
+                now=now,
+                from_stage=Stage.MERGED,
+                to_stage=stage,
+                note=note,
+                payload={"from": survivor_id, "compensates": merged.pk},
+            )
+        ]
+        if survivor is not None:
+            events.append(
+                history.event(
+                    survivor,
+                    EventKind.UNMERGED,
+                    by=by,
+                    now=now,
+                    from_stage=survivor.stage,
+                    to_stage=survivor.stage,
+                    payload={"unmerged": current.pk},
+                )
+            )
+        history.write(events)
     return current

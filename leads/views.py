@@ -15,25 +15,29 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
-from django.http import JsonResponse
+from django.http import HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
-from . import access, privacy, scoring, sla, transitions
+from . import access, lead_list, live, privacy, scoring, sla, transitions
 from .forms import (
     SALES_ACTIVITY_CHOICES,
     ActivityForm,
+    BulkReassignForm,
     EraseForm,
     LeadDetailsForm,
+    MergeForm,
     NoteForm,
     OptOutForm,
     PromoteForm,
     ReasonForm,
     ReassignForm,
     RejectedFilterForm,
+    UndoForm,
 )
 from .models import (
     SALES_ACTIVITY_KINDS,
@@ -57,6 +61,8 @@ HOME_PAGES = (
 # Rows per page of every lead list (queue, accepted, team, breached, rejected): enough
 # for a sitting's work, few enough that a page of 100,000 open leads renders at once.
 LIST_PAGE_SIZE = 50
+# How often a list asks whether others changed its rows (leads.live), in milliseconds.
+LIVE_INTERVAL_MS = 10_000
 
 
 def role_required(*roles):
@@ -85,16 +91,25 @@ def home(request):
 
 @role_required(access.REP)
 def queue(request):
+    now = timezone.now()
+    breached_first = request.GET.get("breached") == "first"
     leads = (
         access.visible_leads(request.user)
         .owned_by(request.user)
         .open_mqls()
         .select_related("sla_policy__business_hours")
-        .order_by(F("sla_due_at").asc(nulls_last=True), "mql_at", "id")
+        .order_by(*sla.queue_order(now, breached_first=breached_first))
     )
     page = _paginate(request, leads)
-    sla.SlaClocks(timezone.now()).attach(page.object_list)
-    context = {"page": page, "leads": page.object_list, "reasons": _active_reasons()}
+    sla.SlaClocks(now).attach(page.object_list)
+    scoring.top_reasons(page.object_list)
+    context = {
+        "page": page,
+        "leads": page.object_list,
+        "reasons": _active_reasons(),
+        "breached_first": breached_first,
+        **_live_rows(),
+    }
     return render(request, "leads/lead_queue.html", context)
 
 
@@ -161,10 +176,136 @@ def rejected(request):
 
 
 @login_required
+def leads(request):
+    """Every lead the user may see, searched, filtered and sorted, a keyset page at a time."""
+    now = timezone.now()
+    form = lead_list.LeadListForm(request.GET, user=request.user)
+    if not form.is_valid():
+        context = {"form": form, "leads": [], "next_url": "", "export_url": ""}
+        return render(request, "leads/lead_list.html", context, status=400)
+    visible = access.visible_leads(request.user).select_related("owner", "team", "sla_policy__business_hours")
+    rows, after = form.page(visible, now=now)
+    sla.SlaClocks(now).attach(rows)
+    query = request.GET.copy()
+    query.pop("after", None)
+    context = {
+        "form": form,
+        "leads": rows,
+        "next_url": f"?{_with(query, after=after)}" if after else "",
+        "first_url": f"?{query.urlencode()}" if form.cleaned_data.get("after") else "",
+        "export_url": f"{reverse('leads:export_list')}?{query.urlencode()}",
+        "can_reassign": access.has_role(request.user, access.MANAGER, access.ADMIN),
+        "views": list(lead_list.saved_views(request.user)),
+        "current_query": query.urlencode(),
+        "share_teams": form.teams if access.has_role(request.user, access.MANAGER, access.ADMIN) else [],
+        **_live_rows(),
+    }
+    return render(request, "leads/lead_list.html", context)
+
+
+@login_required
+def export_list(request):
+    """The current view of /leads/ as CSV, every row, cells safe to open in a spreadsheet."""
+    form = lead_list.LeadListForm(request.GET, user=request.user)
+    if not form.is_valid():
+        return JsonResponse({"errors": form.errors}, status=400)
+    visible = access.visible_leads(request.user).select_related("owner", "team")
+    response = StreamingHttpResponse(
+        lead_list.csv_lines(form.filter(visible, now=timezone.now())), content_type="text/csv"
+    )
+    response["Content-Disposition"] = 'attachment; filename="funnel-leads.csv"'
+    return response
+
+
+@login_required
+def changes(request):
+    """What others did to the rows of a page since its cursor: {"cursor": n, "changes": {lead id: sentence}}."""
+    after = request.GET.get("after", "")
+    raw_ids = [part for part in request.GET.get("ids", "").split(",") if part]
+    if not after.isdecimal() or len(after) > 18:
+        return JsonResponse({"detail": "Send after=<the page's cursor>, a whole number."}, status=400)
+    if len(raw_ids) > live.MAX_ROWS or not all(part.isdecimal() and len(part) < 19 for part in raw_ids):
+        return JsonResponse({"detail": f"Send ids=<up to {live.MAX_ROWS} lead ids, comma-separated>."}, status=400)
+    ids = [int(part) for part in raw_ids]
+    since = request.GET.get("since", "")
+    arrived = []
+    if since:
+        if not since.isdecimal() or len(since) > 18:
+            return JsonResponse(
+                {"detail": "Send since=<the cursor the page was drawn with>, a whole number."}, status=400
+            )
+        arrived = live.new_mqls(request.user, ids, after=int(since))
+    cursor, lines = live.changes(request.user, ids, after=int(after))
+    return JsonResponse(
+        {"cursor": cursor, "changes": {str(pk): line for pk, line in lines.items()}, "new_mqls": len(arrived)}
+    )
+
+
+@login_required
+@require_POST
+def save_view(request):
+    """Save the current /leads/ search as a named view, shared with a team if a manager chose one."""
+    raw_team = request.POST.get("team", "")
+    team = Team.objects.filter(pk=raw_team).first() if raw_team.isdecimal() and len(raw_team) < 19 else None
+    query = request.POST.get("query", "")
+    try:
+        view = lead_list.save_view(request.user, name=request.POST.get("name"), query=query, team=team)
+    except lead_list.ViewError as error:
+        messages.error(request, error.message)
+        return redirect(f"{reverse('leads:list')}?{query}" if len(query) <= 2000 else reverse("leads:list"))
+    shared = f", shared with {view.team.name}" if view.team else ""
+    messages.success(request, f"Saved the view “{view.name}”{shared}.")
+    return redirect(f"{reverse('leads:list')}?{view.query}")
+
+
+@login_required
+@require_POST
+def delete_view(request, pk):
+    try:
+        name = lead_list.delete_view(request.user, pk)
+    except lead_list.ViewError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Deleted the view “{name}”.")
+    return redirect("leads:list")
+
+
+@role_required(access.MANAGER, access.ADMIN)
+@require_POST
+def bulk_reassign(request):
+    """Give the leads ticked on /leads/ to one rep: one transition and one event per lead."""
+    form = BulkReassignForm(request.POST)
+    back = _safe_next(request, reverse("leads:list"))
+    if not form.is_valid():
+        messages.error(request, _first_error(form))
+        return HttpResponseRedirect(back)
+    ids = form.cleaned_data["leads"]
+    leads = list(access.visible_leads(request.user).filter(pk__in=ids).order_by("id"))
+    try:
+        done, refused = transitions.reassign_leads(
+            leads, by=request.user, to=form.cleaned_data["to"], note=form.cleaned_data["note"]
+        )
+    except transitions.LeadError as error:
+        messages.error(request, error.message)
+        return HttpResponseRedirect(back)
+    to = _person(form.cleaned_data["to"])
+    if done:
+        messages.success(request, f"Reassigned {len(done)} lead{'s' if len(done) != 1 else ''} to {to}.")
+    for lead, why in refused:
+        messages.error(request, f"{lead.name}: {why}")
+    missing = len(set(ids)) - len(leads)
+    if missing:
+        messages.error(
+            request, f"{missing} of the ticked leads are no longer available to you; nothing was changed there."
+        )
+    return HttpResponseRedirect(back)
+
+
+@login_required
 def detail(request, pk):
     lead = get_object_or_404(
         access.visible_leads(request.user).select_related(
-            "owner", "team", "rejection_reason", "sla_policy__business_hours"
+            "owner", "team", "rejection_reason", "sla_policy__business_hours", "account"
         ),
         pk=pk,
     )
@@ -172,9 +313,11 @@ def detail(request, pk):
     sla.SlaClocks(timezone.now()).attach([lead])
     # Integrations may record thousands of website visits for one lead: newest first, a page at a time.
     activities = _paginate(request, lead.activities.select_related("actor"), param="activities_page")
+    events = list(lead.events.select_related("actor", "reason", "owner"))
     context = {
         "lead": lead,
-        "events": lead.events.select_related("actor", "reason", "owner"),
+        "events": events,
+        "undo_event": transitions.undo_offer(events, by=request.user, now=timezone.now()),
         "activities": activities.object_list,
         "activities_page": activities,
         "reasons": RejectionReason.objects.filter(is_active=True),
@@ -211,7 +354,9 @@ def edit(request, pk):
 @require_POST
 def accept(request, pk):
     form = NoteForm(request.POST)
-    return _perform(request, pk, form, transitions.accept_lead, "Accepted {name}: it is now in your accepted leads.")
+    return _perform(
+        request, pk, form, transitions.accept_lead, "Accepted {name}: it is now in {owners} accepted leads."
+    )
 
 
 @login_required
@@ -281,6 +426,35 @@ def erase(request, pk):
 
 
 @login_required
+@require_POST
+def undo(request, pk):
+    form = UndoForm(request.POST)
+    return _perform(
+        request, pk, form, transitions.undo_lead, "Undone: {name} is back in stage {stage}.", htmx_row=_undone_row
+    )
+
+
+@login_required
+@require_POST
+def merge(request, pk):
+    form = MergeForm(request.POST, leads=access.visible_leads(request.user))
+    message = "Merged {name} (lead #{pk}) into the lead it duplicates; unmerge restores it."
+    return _perform(request, pk, form, _merge_lead, message)
+
+
+def _merge_lead(lead, **arguments):
+    merged, _plan = transitions.merge_lead(lead, **arguments)
+    return merged
+
+
+@login_required
+@require_POST
+def unmerge(request, pk):
+    form = NoteForm(request.POST)
+    return _perform(request, pk, form, transitions.unmerge_lead, "Unmerged {name}: it has its stage back.")
+
+
+@login_required
 def export(request, pk):
     """The person's data as a JSON download (admins), the same document as GET /api/leads/{id}/export/."""
     if not access.can_export_personal_data(request.user):
@@ -293,7 +467,9 @@ def export(request, pk):
 
 def _perform(request, pk, form, transition, message, htmx_row=None):
     """Validate ``form``, call ``transition`` and answer with a partial (htmx) or a redirect."""
-    lead = get_object_or_404(access.visible_leads(request.user), pk=pk)
+    lead = access.visible_leads(request.user).filter(pk=pk).first()
+    if lead is None:
+        return _gone(request, pk)
     if not form.is_valid():
         return _refused(request, lead, _first_error(form), status=400)
     try:
@@ -301,13 +477,67 @@ def _perform(request, pk, form, transition, message, htmx_row=None):
     except transitions.LeadError as error:
         return _refused(request, lead, error.message, status=error.status_code)
     kind = dict(SALES_ACTIVITY_CHOICES).get(form.cleaned_data.get("kind"), "")
-    message = message.format(name=lead.name, pk=lead.pk, owner=_person(lead.owner), kind=kind.lower())
+    message = message.format(
+        name=lead.name,
+        pk=lead.pk,
+        owner=_person(lead.owner),
+        owners=_possessive(lead.owner, request.user),
+        kind=kind.lower(),
+        stage=lead.get_stage_display(),
+    )
     if not request.htmx:
         messages.success(request, message)
         return _redirect_back(request, lead)
     if htmx_row is None:
-        return render(request, "leads/_row_done.html", {"lead": lead, "message": message})
+        undoable = transition in UNDOABLE_VERBS
+        return render(request, "leads/_row_done.html", {"lead": lead, "message": message, "undoable": undoable})
     return htmx_row(request, lead, message)
+
+
+# The verbs whose "done" row offers Undo (transitions.UNDOABLE_EVENTS).
+UNDOABLE_VERBS = (transitions.accept_lead, transitions.reject_lead, transitions.qualify_lead)
+
+
+def _undone_row(request, lead, message):
+    """Undone from the queue: the row comes back with its countdown; elsewhere a line saying what happened."""
+    from_queue = request.POST.get("next", "").split("?")[0] == reverse("leads:queue")
+    if from_queue and lead.stage == Stage.MQL and lead.owner_id == request.user.pk:
+        row = access.visible_leads(request.user).select_related("sla_policy__business_hours").get(pk=lead.pk)
+        sla.SlaClocks(timezone.now()).attach([row])
+        scoring.top_reasons([row])
+        context = {"lead": row, "reasons": _active_reasons(), "restored": True}
+        return render(request, "leads/_queue_row.html", context)
+    return render(request, "leads/_row_done.html", {"lead": lead, "message": message})
+
+
+def _gone(request, pk):
+    """An action on a lead the user no longer sees (reassigned away, or never theirs): a line saying so, not a 404 page."""
+    # Only a reassignment away from this very user is named: it tells them nothing they did not see.
+    moved = (
+        LeadEvent.objects.filter(lead_id=pk, kind=EventKind.REASSIGNED, payload__from_owner=request.user.pk)
+        .select_related("actor", "owner")
+        .order_by("-at", "-id")
+        .first()
+    )
+    if moved is not None:
+        when = timezone.localtime(moved.at)
+        message = (
+            f"{_person(moved.actor) if moved.actor else 'Routing'} reassigned this lead to {_person(moved.owner)} "
+            f"at {when:%H:%M}: it is no longer yours. Nothing was changed."
+        )
+    else:
+        message = "This lead is no longer available to you: it was reassigned or removed. Nothing was changed."
+    if not request.htmx:
+        target = request.POST.get("next", "")
+        # Not back to the lead's own page: it is gone for this user too.
+        own_page = target.startswith(reverse("leads:detail", args=[pk]))
+        if own_page or not url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            target = reverse("leads:home")
+        return render(request, "leads/lead_gone.html", {"message": message, "back": target}, status=404)
+    response = render(request, "leads/_row_gone.html", {"pk": pk, "message": message}, status=404)
+    return reswap(retarget(response, f"#lead-{pk}"), "outerHTML")
 
 
 def _refused(request, lead, message, *, status):
@@ -316,6 +546,19 @@ def _refused(request, lead, message, *, status):
         return _redirect_back(request, lead)
     response = render(request, "leads/_action_error.html", {"message": message}, status=status)
     return reswap(retarget(response, f"#lead-{lead.pk}-error"), "innerHTML")
+
+
+def _live_rows():
+    """What a list needs to keep its rows true: where the history stood when it was drawn, and how often to ask."""
+    return {"live_cursor": live.cursor(), "live_interval": LIVE_INTERVAL_MS}
+
+
+def _safe_next(request, default):
+    """The page to go back to: ``next`` if it is a URL of this site, else ``default`` (a URL, never a URL name)."""
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return default
 
 
 def _redirect_back(request, lead):
@@ -376,12 +619,29 @@ def _page_url(request, param, number):
     return f"?{query.urlencode()}"
 
 
+def _with(query, **values):
+    query = query.copy()
+    for name, value in values.items():
+        query[name] = value
+    return query.urlencode()
+
+
 def _first_error(form):
     return next(iter(form.errors.values()))[0]
 
 
 def _person(user):
     return (user.get_full_name() or user.get_username()) if user else "nobody"
+
+
+def _possessive(user, me):
+    """ "your" for the user themself, else "Rita Reyes'" / "Mona's": whose list a lead went to."""
+    if user is None:
+        return "nobody's"
+    if user.pk == me.pk:
+        return "your"
+    name = _person(user)
+    return f"{name}'" if name.endswith("s") else f"{name}'s"
 
 
 def _active_reasons():

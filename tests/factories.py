@@ -45,6 +45,8 @@ def lead_in_stage(stage, *, owner=None, team=None, now=None, reason_code="no-bud
     lead = make_lead(now=now - timedelta(minutes=30), team=team, **fields)
     if stage == Stage.LEAD:
         return lead
+    if stage == Stage.MERGED:
+        return transitions.merge_lead(lead, by=None, into=make_lead(now=now), now=now - timedelta(minutes=20))[0]
     lead = transitions.promote_to_mql(lead, by=None, team=team, now=now - timedelta(minutes=20))
     if owner is not None and lead.owner_id != owner.pk:
         Lead.objects.filter(pk=lead.pk).update(owner=owner)

@@ -4,7 +4,6 @@ import datetime
 
 import django_filters as filters
 from django import forms
-from django.db.models import Q
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.utils import extend_schema_field
@@ -87,6 +86,10 @@ class LeadFilter(filters.FilterSet):
     priority = filters.ChoiceFilter(choices=Priority.choices)
     owner = IdFilter(field_name="owner_id", help_text="Id of the owning rep.")
     team = IdFilter(field_name="team_id", help_text="Id of the sales team.")
+    account = IdFilter(field_name="account_id", help_text="Id of the account (company).")
+    possible_duplicate = StrictBooleanFilter(
+        method="filter_possible_duplicate", help_text="Whether the lead may duplicate an earlier one."
+    )
     source = filters.CharFilter()
     campaign = filters.CharFilter()
     created_after = DateTimeFilter(field_name="created_at", lookup_expr="gte", help_text="Created at or after.")
@@ -100,7 +103,11 @@ class LeadFilter(filters.FilterSet):
     erased = StrictBooleanFilter(
         field_name="erased_at", lookup_expr="isnull", exclude=True, help_text="Whether the person's data was erased."
     )
-    q = filters.CharFilter(method="filter_search", max_length=200, help_text="Search in name, e-mail and company.")
+    q = filters.CharFilter(
+        method="filter_search",
+        max_length=200,
+        help_text="Search in name, e-mail and company: substrings, and words close to the query (a typo).",
+    )
     ordering = LeadOrderingFilter(
         fields=["created_at", "mql_at", "sla_due_at", "score", "name"],
         help_text="Sort by these fields; prefix with - for descending.",
@@ -113,5 +120,8 @@ class LeadFilter(filters.FilterSet):
     def filter_sla_breached(self, queryset, name, value: bool):
         return queryset.filter(sla_breached_at__isnull=not value)
 
+    def filter_possible_duplicate(self, queryset, name, value: bool):
+        return queryset.exclude(possible_duplicates=[]) if value else queryset.filter(possible_duplicates=[])
+
     def filter_search(self, queryset, name, value: str):
-        return queryset.filter(Q(name__icontains=value) | Q(email__icontains=value) | Q(company__icontains=value))
+        return queryset.matching(value)

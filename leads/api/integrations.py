@@ -15,10 +15,12 @@ from leads.models import EVENT_TYPES, WebhookDelivery, WebhookSubscription
 
 from .views import LeadPagination, documented
 
-
-def _person():
-    fields = {"id": serializers.IntegerField(), "username": serializers.CharField(), "name": serializers.CharField()}
-    return inline_serializer("EventPerson", fields=fields, allow_null=True)
+# One serializer for the actor and the owner, so the schema names one component.
+EventPerson = inline_serializer(
+    "EventPerson",
+    fields={"id": serializers.IntegerField(), "username": serializers.CharField(), "name": serializers.CharField()},
+    allow_null=True,
+)
 
 
 # The feed item, for the schema (leads.feed.as_json builds it).
@@ -37,11 +39,11 @@ FEED_EVENT_FIELDS = {
             "url": serializers.URLField(),
         },
     ),
-    "actor": _person(),
+    "actor": EventPerson,
     "via": serializers.CharField(help_text='Where the action came from ("slack"); empty for web and API.'),
     "from_stage": serializers.CharField(),
     "to_stage": serializers.CharField(),
-    "owner": _person(),
+    "owner": EventPerson,
     "reason": inline_serializer(
         "FeedReason", fields={"code": serializers.CharField(), "label": serializers.CharField()}, allow_null=True
     ),

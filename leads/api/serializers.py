@@ -49,6 +49,12 @@ class LeadSerializer(serializers.ModelSerializer):
     owner_name = serializers.SerializerMethodField()
     team_name = serializers.CharField(source="team.name", read_only=True, allow_null=True, default=None)
     rejection_reason = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    account_name = serializers.CharField(source="account.name", read_only=True, allow_null=True, default=None)
+    possible_duplicates = serializers.ListField(
+        child=serializers.IntegerField(),
+        read_only=True,
+        help_text="Ids of earlier leads this one may duplicate (same e-mail once normalised, same phone, close name at the account).",
+    )
 
     class Meta:
         model = Lead
@@ -76,6 +82,10 @@ class LeadSerializer(serializers.ModelSerializer):
             "sla_breached_at",
             "opted_out_at",
             "erased_at",
+            "account",
+            "account_name",
+            "possible_duplicates",
+            "merged_into",
         ]
         read_only_fields = fields
 
@@ -212,6 +222,37 @@ class ReassignInput(NoteInput):
             "incorrect_type": "Give the rep's user id (a whole number).",
         },
     )
+
+
+class MergeInput(NoteInput):
+    into = serializers.IntegerField(
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="Id of the lead that survives; this lead is closed as its duplicate.",
+        error_messages={
+            "required": "Give the id of the lead to merge into.",
+            "invalid": "Give a lead id (a whole number).",
+        },
+    )
+    dry_run = serializers.BooleanField(
+        required=False, default=False, help_text="Only say what would happen; nothing is written."
+    )
+
+
+class MergePlan(serializers.Serializer):
+    lead = serializers.IntegerField()
+    into = serializers.IntegerField()
+    dry_run = serializers.BooleanField()
+    from_stage = serializers.CharField()
+    to_stage = serializers.CharField()
+    owner = serializers.IntegerField(allow_null=True)
+    survivor_stage = serializers.CharField()
+    survivor_owner = serializers.IntegerField(allow_null=True)
+    episodes_kept = serializers.IntegerField(
+        help_text="The merged lead's MQL episodes: they stay its own, counted once."
+    )
+    activities_kept = serializers.IntegerField()
+    events = serializers.ListField(child=serializers.DictField(), help_text="The history rows the merge writes.")
 
 
 class ActivityInput(NoteInput):

@@ -2,12 +2,13 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from . import activities, integrations, views
+from . import accounts, activities, integrations, routing, views
 
 app_name = "api"
 
 router = SimpleRouter()
 router.register("leads", views.LeadViewSet, basename="lead")
+router.register("accounts", accounts.AccountViewSet, basename="account")
 router.register("webhooks", integrations.WebhookSubscriptionViewSet, basename="webhook")
 router.register(
     r"webhooks/(?P<subscription_pk>[0-9]+)/deliveries", integrations.WebhookDeliveryViewSet, basename="webhook-delivery"
@@ -19,6 +20,7 @@ urlpatterns = [
     path("auth/token/", views.ObtainToken.as_view(), name="token"),
     path("activities/", activities.ActivityIngest.as_view(), name="activities"),
     path("events/", integrations.EventFeed.as_view(), name="events"),
+    path("routing-fairness/", routing.RoutingFairness.as_view(), name="routing-fairness"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file of its own (?script): the CSP allows no inline script.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),

@@ -52,6 +52,8 @@ from .serializers import (
     LeadScoreSerializer,
     LeadSerializer,
     LeadUpdateSerializer,
+    MergeInput,
+    MergePlan,
     NoteInput,
     OptOutInput,
     PromoteInput,
@@ -211,7 +213,7 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
     throttle_scope = "ingest"
 
     def get_queryset(self):
-        return access.visible_leads(self.request.user).select_related("owner", "team", "rejection_reason")
+        return access.visible_leads(self.request.user).select_related("owner", "team", "rejection_reason", "account")
 
     def get_object(self):
         # Unlike DRF's default, list filters in the query string do not apply to one lead.
@@ -298,6 +300,19 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
         return self._act(transitions.log_activity, ActivityInput)
 
     @extend_schema(
+        summary="Undo your accept, reject or qualify of this lead (within 10 minutes)",
+        description="Appends an 'undone' event naming the event it reverses; the lead's stage, owner, episode and "
+        "SLA due time return to what they were. 409 with a sentence when there is nothing of yours to undo, it is "
+        "too late, or someone acted on the lead since.",
+        request={"application/json": VersionInput},
+        responses=ACTION_RESPONSES,
+        parameters=[IF_MATCH, ETAG_HEADER],
+    )
+    @action(detail=True, methods=["post"])
+    def undo(self, request, pk=None):
+        return self._act(transitions.undo_lead, VersionInput)
+
+    @extend_schema(
         summary="Record that the person opted out of marketing, with how it reached us",
         request={"application/json": OptOutInput},
         responses=ACTION_RESPONSES,
@@ -331,6 +346,30 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(
             privacy.export_person(lead), headers={"Content-Disposition": f'attachment; filename="{filename}"'}
         )
+
+    @extend_schema(
+        summary="Merge this lead into another as its duplicate (marketers, admins); dry_run says what would happen",
+        request={"application/json": MergeInput},
+        responses=documented({200: MergePlan}, 400, 401, 403, 404, 409),
+        parameters=[IF_MATCH],
+    )
+    @action(detail=True, methods=["post"])
+    def merge(self, request, pk=None):
+        lead = self.get_object()
+        params = MergeInput(data=request.data)
+        params.is_valid(raise_exception=True)
+        arguments = dict(params.validated_data)
+        into = self.get_queryset().filter(pk=arguments.pop("into")).first()
+        if into is None:
+            raise ValidationError({"into": ["No lead you can see has this id."]})
+        arguments["version"] = version_seen(request, lead, arguments.get("version"))
+        _lead, plan = transitions.merge_lead(lead, by=request.user, into=into, **arguments)
+        return Response(plan)
+
+    @act_schema("Undo a merge: the lead gets back the stage it had", NoteInput)
+    @action(detail=True, methods=["post"])
+    def unmerge(self, request, pk=None):
+        return self._act(transitions.unmerge_lead, NoteInput)
 
     @extend_schema(
         summary="A lead's history, oldest first",

@@ -1,7 +1,8 @@
 """The leads app's models, a module per part of the product; import them from here.
 
 - ``choices``: stages, priorities, history kinds, activity kinds;
-- ``teams``: Team, TeamMember, RejectionReason;
+- ``accounts``: Account, FreeMailDomain;
+- ``teams``: Team, TeamMember, OutOfOffice, RejectionReason;
 - ``sla``: BusinessHours, Holiday, SLAPolicy, SLASweepMark;
 - ``leads``: Lead (and its queryset), MqlEpisode;
 - ``history``: LeadEvent, append-only;
@@ -10,11 +11,13 @@
 - ``imports``: ImportJob, ImportRowError;
 - ``privacy``: ErasedAddress, OptOut;
 - ``webhooks``: WebhookSubscription, WebhookDelivery, WebhookAttempt;
-- ``notices``: TeamChat, SlackIdentity, NotificationPreferences, ChatNotice.
+- ``notices``: TeamChat, SlackIdentity, NotificationPreferences, ChatNotice;
+- ``views``: SavedView (saved searches of the lead list).
 """
 
 # The audit log's event models register with the app; nothing imports them by name.
 from . import audit  # noqa: F401
+from .accounts import Account, FreeMailDomain
 from .activities import Activity, OutboxMessage
 from .choices import OWNED_STAGES, SALES_ACTIVITY_KINDS, ActivityKind, EventKind, Priority, Stage
 from .history import AppendOnlyError, LeadEvent, LeadEventQuerySet
@@ -24,7 +27,8 @@ from .notices import ChatNotice, NoticeKind, NotificationPreferences, SlackIdent
 from .privacy import ErasedAddress, OptOut
 from .scoring import FREE_MAIL_DOMAINS, LeadRuleScore, ScoringConfig, ScoringRule, ScoringRun
 from .sla import WEEKDAYS, BusinessHours, Holiday, SLAPolicy, SLASweepMark, validate_time_zone
-from .teams import RejectionReason, Team, TeamMember
+from .teams import OutOfOffice, RejectionReason, Team, TeamMember
+from .views import SavedView
 from .webhooks import EVENT_TYPES, WebhookAttempt, WebhookDelivery, WebhookSubscription, event_type_of
 
 __all__ = [
@@ -33,6 +37,7 @@ __all__ = [
     "OWNED_STAGES",
     "SALES_ACTIVITY_KINDS",
     "WEEKDAYS",
+    "Account",
     "Activity",
     "ActivityKind",
     "AppendOnlyError",
@@ -40,6 +45,7 @@ __all__ = [
     "ChatNotice",
     "ErasedAddress",
     "EventKind",
+    "FreeMailDomain",
     "Holiday",
     "ImportJob",
     "ImportRowError",
@@ -52,11 +58,13 @@ __all__ = [
     "NoticeKind",
     "NotificationPreferences",
     "OptOut",
+    "OutOfOffice",
     "OutboxMessage",
     "Priority",
     "RejectionReason",
     "SLAPolicy",
     "SLASweepMark",
+    "SavedView",
     "ScoringConfig",
     "ScoringRule",
     "ScoringRun",

@@ -99,13 +99,13 @@ class TrackedRejectionReason(RejectionReason):
         proxy = True
 
 
-@track_objects(exclude=["routing_turns"], name="TeamEvent")
+@track_objects(exclude=["routing_turns", "routing_pass"], name="TeamEvent")
 class TrackedTeam(Team):
     class Meta:
         proxy = True
 
 
-@track_objects(exclude=["last_turn", "last_routed_at"], name="TeamMemberEvent")
+@track_objects(exclude=["last_turn", "last_routed_at", "routing_pass"], name="TeamMemberEvent")
 class TrackedTeamMember(TeamMember):
     class Meta:
         proxy = True

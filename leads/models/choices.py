@@ -9,6 +9,8 @@ class Stage(models.TextChoices):
     SAL = "sal", "SAL (accepted)"
     SQL = "sql", "SQL (qualified)"
     REJECTED = "rejected", "Rejected"
+    # Closed as a duplicate of another lead (leads.transitions.merge_lead); unmerging restores its stage.
+    MERGED = "merged", "Merged"
 
 
 # Stages in which a rep owns the lead and is expected to work it.
@@ -36,6 +38,10 @@ class EventKind(models.TextChoices):
     SLA_BREACHED = "sla_breached", "SLA breached"
     OPTED_OUT = "opted_out", "Opted out of marketing"
     ERASED = "erased", "Personal data erased"
+    # A compensating event: the actor took back an accept, reject or qualify (payload names the event).
+    UNDONE = "undone", "Undone"
+    MERGED = "merged", "Merged into another lead"
+    UNMERGED = "unmerged", "Unmerged"
 
 
 class ActivityKind(models.TextChoices):

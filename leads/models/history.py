@@ -77,6 +77,10 @@ class LeadEvent(models.Model):
             # The event feed (GET /api/events/), a page at a time in commit-safe order; the lead
             # rides along so a scoped reader's filter is checked in the index alone.
             models.Index(fields=["txid", "id"], name="leadevent_feed_idx", include=["lead"]),
+            # The routing fairness report (leads.fairness): assignments in a period.
+            models.Index(
+                fields=["at"], name="leadevent_routing_at_idx", condition=Q(kind__in=["promoted", "reassigned"])
+            ),
         ]
         constraints = [
             # A person is erased once; the history guard looks the erasure up through this index.

@@ -50,6 +50,11 @@ class ImportJob(models.Model):
             return 0
         return min(99, int(100 * self.processed_bytes / self.total_bytes))
 
+    @property
+    def unchanged_count(self):
+        """Rows of a lead that already held every value they carried."""
+        return max(0, self.rows_seen - self.created_count - self.updated_count - self.failed_count)
+
 
 class ImportRowError(models.Model):
     """One rejected row of an import: its line number, why, and what it said."""

@@ -1,18 +1,37 @@
 """The lead and its MQL episodes (the projection reports count)."""
 
+import re
+
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
-from django.db.models import F, Q
-from django.db.models.functions import Lower
+from django.db.models import F, Q, TextField, Value
+from django.db.models.functions import Concat, Lower
 from django.urls import reverse
 from django.utils import timezone
 
+from .accounts import Account
 from .choices import Priority, Stage
 from .sla import SLAPolicy
 from .teams import RejectionReason, Team
 
 
+def search_text():
+    """What lead search reads: name, e-mail and company in one text, the expression lead_search_trgm_idx indexes."""
+    return Concat("name", Value(" "), "email", Value(" "), "company", output_field=TextField())
+
+
 class LeadQuerySet(models.QuerySet):
+    def matching(self, query):
+        """Leads whose name, e-mail or company contain ``query``, or a word close to it (a typo, a partial word)."""
+        # A case-insensitive regex of the escaped query rather than icontains: Django writes that as
+        # UPPER(...) LIKE, which the trigram index on the plain text cannot answer; ~* it can.
+        text = search_text()
+        return self.alias(search=text).filter(
+            Q(search__iregex=re.escape(query)) | Q(search__trigram_word_similar=query)
+        )
+
     def open_mqls(self):
         return self.filter(stage=Stage.MQL)
 
@@ -91,6 +110,27 @@ class Lead(models.Model):
     # When a quarter of the response window is left (business time); the risk sweep
     # clears it once it has sent the notice, so it is set only while one is pending.
     sla_risk_at = models.DateTimeField(null=True, blank=True)
+    # The company, matched by the e-mail's registrable domain (leads.accounts). Indexed
+    # as the leading column of lead_account_stage_idx.
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.PROTECT, related_name="leads", db_index=False
+    )
+    # Duplicate keys (leads.duplicates): the e-mail without case, +tag and Gmail's dots,
+    # and the phone in E.164; empty when there is none or it cannot be read.
+    # Defaults in the database too, so writers by COPY may leave them out.
+    email_normalised = models.CharField(max_length=254, blank=True, editable=False, db_default="")
+    phone_e164 = models.CharField(max_length=20, blank=True, editable=False, db_default="")
+    # Earlier leads this one may duplicate, found when it arrived or was edited.
+    # The lead this one was merged into (its stage is then "merged"); cleared by unmerging.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_leads", editable=False
+    )
+    possible_duplicates = ArrayField(
+        models.BigIntegerField(),
+        blank=True,
+        editable=False,
+        db_default=models.Value([], output_field=ArrayField(models.BigIntegerField())),
+    )
 
     objects = LeadQuerySet.as_manager()
 
@@ -117,6 +157,13 @@ class Lead(models.Model):
             ),
         ]
         indexes = [
+            # Search (/leads/?q=, GET /api/leads/?q=): substrings (ILIKE) and words close to the query
+            # (pg_trgm's %> operator) in name, e-mail and company.
+            GinIndex(OpClass(search_text(), name="gin_trgm_ops"), name="lead_search_trgm_idx"),
+            # The API's lead list (newest first, the model's ordering) and /leads/ sorted by age, a
+            # keyset page at a time. Last activity and score stay unindexed: every write and every
+            # rescore changes them, and an index on them would end the SLA sweep's HOT updates.
+            models.Index(F("created_at").desc(), F("id").desc(), name="lead_created_idx"),
             # The rep's queue: own open MQLs by due time.
             models.Index(fields=["owner", "stage", "sla_due_at"], name="lead_queue_idx"),
             # The manager's team views and the API's team filter.
@@ -162,6 +209,16 @@ class Lead(models.Model):
                 include=["owner", "team"],
                 condition=Q(stage="sal"),
             ),
+            # The account page: an account's leads by stage; the routing rule "owner of an
+            # open lead of the account".
+            models.Index(fields=["account", "stage"], name="lead_account_stage_idx"),
+            # The duplicate check at intake: the same e-mail once normalised, the same phone,
+            # a close name (pg_trgm's % operator, which ignores case) at the same account.
+            models.Index(
+                fields=["email_normalised"], name="lead_email_normalised_idx", condition=~Q(email_normalised="")
+            ),
+            models.Index(fields=["phone_e164"], name="lead_phone_e164_idx", condition=~Q(phone_e164="")),
+            GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="lead_name_trgm_idx"),
             # The rejected-leads review, newest rejection first; its filters' choices
             # (sources, campaigns, reps) are read from the index alone.
             models.Index(

@@ -56,6 +56,7 @@ from .store import (
     recompute,
     score_lead,
     stored_shares,
+    top_reasons,
     write_scores,
 )
 from .what_if import DIFFERENCE_LABELS, NEVER_AN_MQL, WhatIf, WhatIfGroup, WhatIfWeek, what_if
@@ -96,6 +97,7 @@ __all__ = [
     "start_rescore",
     "stored_shares",
     "threshold",
+    "top_reasons",
     "what_if",
     "whole_points",
     "write_scores",

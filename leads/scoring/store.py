@@ -13,6 +13,8 @@ from collections import Counter, defaultdict, namedtuple
 from dataclasses import dataclass
 
 from django.db import connection, transaction
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from .. import history
@@ -265,3 +267,25 @@ def explain(lead):
         for row in rows
         if row.matches
     ]
+
+
+def top_reasons(leads, *, limit=3):
+    """Set ``lead.top_reasons`` on each of ``leads``: its ``limit`` biggest rule shares, biggest first, in one query for all; raises nothing."""
+    rank = Window(RowNumber(), partition_by=[F("lead_id")], order_by=[F("points").desc(), F("rule__name").asc()])
+    rows = (
+        LeadRuleScore.objects.filter(lead_id__in=[lead.pk for lead in leads], matches__gt=0)
+        .select_related("rule")
+        .annotate(rank=rank)
+        .filter(rank__lte=limit)
+        .order_by("lead_id", "rank")
+    )
+    reasons = defaultdict(list)
+    for row in rows:
+        reasons[row.lead_id].append(
+            ScoreLine(
+                rule=row.rule, matches=row.matches, points=row.points, points_then=rule_points(row.rule, row.matches)
+            )
+        )
+    for lead in leads:
+        lead.top_reasons = reasons[lead.pk]
+    return leads

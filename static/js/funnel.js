@@ -226,10 +226,14 @@
   var countFormat = new Intl.NumberFormat("en-US");
 
   function countDown() {
+    countBy(-1);
+  }
+
+  function countBy(delta) {
     document.querySelectorAll("[data-row-count]").forEach(function (el) {
       var count = parseInt(el.textContent.replace(/[^0-9]/g, ""), 10);
       if (isNaN(count)) return;
-      count = Math.max(0, count - 1);
+      count = Math.max(0, count + delta);
       el.textContent = countFormat.format(count);
       var navCount = el.closest("[data-nav-count]");
       if (navCount) navCount.hidden = count === 0;
@@ -267,7 +271,8 @@
     countDown();
     var removed = false;
     var remove = function () {
-      if (removed) return;
+      // An Undo on its way: its answer replaces this row.
+      if (removed || row.querySelector(".htmx-request")) return;
       removed = true;
       row.remove();
       showWhenPageEmpty();
@@ -397,10 +402,82 @@
     if (el.matches && el.matches(".lead-row.is-done")) {
       settleDoneRow(el);
     } else if (el.matches && el.matches(".lead-row[data-lead-id]")) {
+      // A row brought back by Undo counts again.
+      if (el.hasAttribute("data-restored")) countBy(1);
       var flash = el.querySelector("[data-announce]");
       if (flash) announce(flash.dataset.announce);
       select(el, !document.activeElement || document.activeElement === document.body);
     }
+  });
+
+  // ---------- Rows that stay true ----------
+  // Every interval, one request per list asks what others did to its rows since the
+  // page was drawn; a changed row becomes a line saying who did what, with no live buttons.
+
+  function staleRow(row, line) {
+    var replacement = document.createElement(row.tagName);
+    replacement.id = row.id;
+    replacement.className = row.tagName === "TR" ? "is-stale" : "lead-row is-stale";
+    replacement.setAttribute("role", "status");
+    var holder = replacement;
+    if (row.tagName === "TR") {
+      holder = document.createElement("td");
+      holder.colSpan = row.children.length || 1;
+      replacement.appendChild(holder);
+    }
+    var name = row.querySelector(".lead-name");
+    var text = document.createElement("span");
+    text.textContent = (name ? name.textContent.trim() + ": " : "") + line;
+    holder.appendChild(text);
+    if (name && name.getAttribute("href")) {
+      var link = document.createElement("a");
+      link.href = name.getAttribute("href");
+      link.textContent = "Open lead";
+      holder.appendChild(document.createTextNode(" "));
+      holder.appendChild(link);
+    }
+    row.replaceWith(replacement);
+    announce(text.textContent);
+  }
+
+  function showNewMqls(count) {
+    var banner = document.querySelector("[data-live-new]");
+    if (!banner || !count) return;
+    var text = count === 1 ? "1 new MQL arrived." : count + " new MQLs arrived.";
+    var label = banner.querySelector("[data-live-new-text]");
+    if (label.textContent !== text) {
+      label.textContent = text;
+      announce(text);
+    }
+    banner.querySelector("a").href = window.location.pathname + window.location.search;
+    banner.hidden = false;
+  }
+
+  function pollLiveRows(list) {
+    var ids = Array.prototype.map.call(list.querySelectorAll("[data-lead-id]"), function (row) {
+      return row.dataset.leadId;
+    });
+    var since = list.dataset.liveSince;
+    if ((!ids.length && !since) || document.hidden) return;
+    var url = list.dataset.liveUrl + "?after=" + encodeURIComponent(list.dataset.liveCursor) + "&ids=" + ids.join(",");
+    if (since) url += "&since=" + encodeURIComponent(since);
+    fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) {
+        if (!data) return;
+        list.dataset.liveCursor = data.cursor;
+        showNewMqls(data.new_mqls || 0);
+        Object.keys(data.changes).forEach(function (id) {
+          var row = list.querySelector('[data-lead-id="' + id + '"]');
+          if (row && !row.querySelector(".htmx-request")) staleRow(row, data.changes[id]);
+        });
+      })
+      .catch(function () { /* offline for a moment: the next interval asks again */ });
+  }
+
+  document.querySelectorAll("[data-live-rows]").forEach(function (list) {
+    var interval = parseInt(list.dataset.liveInterval, 10) || 10000;
+    window.setInterval(function () { pollLiveRows(list); }, interval);
   });
 
   // ---------- Start ----------

@@ -23,8 +23,10 @@ PAGES = {
         "/reports/",
         "/reports/ignore-rate/",
         "/reports/leads/?metric=ignore_rate&bucket=mqls",
+        "/accounts/{account}/",
+        "/settings/out-of-office/",
     ],
-    "mona": ["/team/", "/team/breached/", "/rejected/", "/reports/rejection-reasons/"],
+    "mona": ["/team/", "/team/breached/", "/rejected/", "/reports/rejection-reasons/", "/team/routing-fairness/"],
     "mark": ["/marketing/scoring/", "/marketing/what-if/", "/marketing/import/", "/reports/targets/"],
     "ada": ["/admin/", "/admin/leads/lead/", "/admin/auth/user/", "/api/docs/", "/api/redoc/"],
 }
@@ -48,7 +50,7 @@ def test_main_pages_show_no_csp_violation(login, live_server, watched, rep, mana
     lead = lead_in_stage(Stage.MQL, owner=rep, team=team, name="Watched Lead")
     page = login(username)
     for path in PAGES[username]:
-        page.goto(live_server.url + path.format(lead=lead.pk))
+        page.goto(live_server.url + path.format(lead=lead.pk, account=lead.account_id))
         page.wait_for_load_state("networkidle")
         violations = page.evaluate("window.__cspViolations")
         assert violations == EXPECTED.get(path, []), (path, violations)

@@ -124,7 +124,7 @@ def test_rep_pages_through_the_queue_and_answers_the_last_lead_of_a_page(
     page = login("rita")
     expect(page.locator(".lead-row")).to_have_count(2)
     expect(page.locator(".page-lead")).to_contain_text(
-        "3 open MQLs waiting for your answer, soonest due first: page 1 of 2."
+        "3 open MQLs waiting for your answer, the ones you can still answer in time first, soonest due: page 1 of 2."
     )
 
     page.get_by_role("navigation", name="Pages of your queue").get_by_role("link", name="Next page").click()
@@ -180,8 +180,9 @@ def test_countdown_ticks_and_overdue_shows_in_red(login, rep, make_mql):
     expect(overdue).to_contain_text("overdue by 50m")
     color = overdue.evaluate("el => getComputedStyle(el).color")
     assert color == "rgb(180, 35, 24)"
-    # Soonest due first: the overdue lead leads the queue.
-    expect(page.locator(".lead-row").first).to_contain_text("Late")
+    # Leads still answerable in time first: the overdue lead comes after them.
+    expect(page.locator(".lead-row").first).to_contain_text("Soon")
+    expect(page.locator(".lead-row").last).to_contain_text("Late")
 
 
 def test_every_control_on_the_queue_has_a_label(login, rep, make_mql):

@@ -11,7 +11,7 @@ EXPECTED = {
     "other_rep": set(),
     "manager": {"accept", "reject", "qualify", "disqualify", "log_activity", "reassign", "opt_out"},
     "outside_manager": set(),
-    "marketer": {"promote", "recycle", "opt_out"},
+    "marketer": {"promote", "recycle", "opt_out", "merge", "unmerge"},
     "admin": set(access.ACTIONS),
 }
 

@@ -9,7 +9,7 @@ from leads.transitions import ALLOWED_MOVES, IllegalTransition, InvalidInput, No
 
 from ..factories import lead_in_stage, make_lead, make_user, reason
 
-ALL_STAGES = [Stage.LEAD, Stage.MQL, Stage.SAL, Stage.SQL, Stage.REJECTED]
+ALL_STAGES = [Stage.LEAD, Stage.MQL, Stage.SAL, Stage.SQL, Stage.REJECTED, Stage.MERGED]
 
 
 def snapshot(lead):
@@ -48,6 +48,10 @@ def perform(verb, lead, *, by, to=None):
         return transitions.opt_out_lead(lead, by=by, source="email_request")
     if verb == "erase":
         return transitions.erase_lead(lead, by=by)
+    if verb == "merge":
+        return transitions.merge_lead(lead, by=by, into=make_lead())[0]
+    if verb == "unmerge":
+        return transitions.unmerge_lead(lead, by=by)
     raise AssertionError(verb)
 
 
@@ -62,6 +66,8 @@ def test_every_allowed_move_changes_stage_and_writes_one_event(verb, stage, rep,
     lead = lead_in_stage(stage, owner=rep)
     events_before = LeadEvent.objects.filter(lead=lead).count()
     target = ALLOWED_MOVES[verb][1] or stage
+    if verb == "unmerge":
+        target = Stage.LEAD  # the stage the lead had when it was merged (lead_in_stage)
 
     result = perform(verb, lead, by=admin, to=other_rep)
 

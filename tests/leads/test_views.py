@@ -217,8 +217,8 @@ def test_queue_query_count_does_not_grow_with_leads(as_user, rep, team, pages_of
         mql_for(rep, team)
     client = as_user(rep)
     # session, user, the user's role groups, the open MQLs' count, the page of open MQLs,
-    # the active rejection reasons
-    with django_assert_num_queries(6):
+    # the page's top scoring reasons, the active rejection reasons, the history's newest id (the live cursor)
+    with django_assert_num_queries(8):
         response = client.get(reverse("leads:queue"))
     assert response.content.decode().count('class="lead-row"') == min(count, 2)
 
@@ -228,8 +228,8 @@ QUEUE_LEADS = ("First Lead", "Second Lead", "Third Lead", "Fourth Lead", "Fifth 
 
 @pytest.fixture
 def five_queued(rep, team):
-    """Five open MQLs of the rep, due in the order of their names."""
-    for minutes_ago, name in zip((50, 40, 30, 20, 10), QUEUE_LEADS, strict=True):
+    """Five open MQLs of the rep, all still answerable in time, due in the order of their names."""
+    for minutes_ago, name in zip((35, 30, 25, 20, 10), QUEUE_LEADS, strict=True):
         mql_for(rep, team, minutes_ago=minutes_ago, name=name)
 
 
@@ -241,7 +241,10 @@ def test_queue_page_two_goes_on_where_page_one_ended(as_user, rep, five_queued, 
     assert names_in_order(first, QUEUE_LEADS) == ["First Lead", "Second Lead"]
     assert names_in_order(second, QUEUE_LEADS) == ["Third Lead", "Fourth Lead"]
     # The header counts the whole queue, not the page.
-    assert "data-row-count>5</span> open MQLs waiting for your answer, soonest due first: page 2 of 3." in second
+    assert (
+        "data-row-count>5</span> open MQLs waiting for your answer, the ones you can still answer in time first, soonest due: page 2 of 3."
+        in second
+    )
     assert '<nav class="pager" aria-label="Pages of your queue">' in second
     assert 'href="?page=1" rel="prev"' in second and 'href="?page=3" rel="next"' in second
 
@@ -974,8 +977,9 @@ def test_queue_query_count_stays_flat_with_business_hours_policies(
         mql_for(rep, team, minutes_ago=90)
     client = as_user(rep)
     # session, user, the user's role groups, the open MQLs' count, the page of open MQLs (with policy and
-    # business hours), the active rejection reasons, the one business calendar's holidays
-    with django_assert_num_queries(7):
+    # business hours), the page's top scoring reasons, the active rejection reasons, the one business
+    # calendar's holidays, the history's newest id (the live cursor)
+    with django_assert_num_queries(9):
         response = client.get(reverse("leads:queue"))
     assert response.content.decode().count("data-lead-id=") == 2 * count
 
