@@ -278,6 +278,30 @@ def headline_series(slug, periods, filters, *, view, as_of=None):
     return [_values(row, spec, prefix=f"p{index}_") for index in range(len(periods))]
 
 
+def overview_series(periods, filters, *, view, as_of=None):
+    """Return the headline numbers of every report for each of ``periods``, as {slug: {name: value}} dicts: the episode reports' from one query, the conversation rate's from one more; raises ReportInputError for an unknown view."""
+    _check_view(view)
+    as_of = _as_of(as_of)
+    if not periods:
+        return []
+    span = Period(min(p.start for p in periods), max(p.end for p in periods), periods[0].tz)
+    aggregates, conditions = {}, []
+    for slug, spec in HEADLINES.items():
+        conditions.extend(spec.counts(span, as_of, view).values())
+        for index, period in enumerate(periods):
+            aggregates.update(_aggregates(spec, period, as_of, view, prefix=f"p{index}_{slug}_")[0])
+    episodes = MqlEpisode.objects.annotate(_response=_RESPONSE).filter(reduce(or_, conditions))
+    row = filters.apply(episodes).aggregate(**aggregates)
+    conversations = conversation_rates(periods, filters)
+    return [
+        {
+            **{slug: _values(row, spec, prefix=f"p{index}_{slug}_") for slug, spec in HEADLINES.items()},
+            "conversation_rate": _conversation_values(conversations[index]),
+        }
+        for index in range(len(periods))
+    ]
+
+
 @dataclass(frozen=True)
 class BreakdownRow:
     key: object  # the rep's or team's id, the source or campaign; None for unassigned (no filter selects them)
