@@ -129,12 +129,13 @@ _OVERVIEW_TREND = (
 
 
 def add_overview_comparisons(report, cards, form, as_of, *, leads_url=None):
-    """Give each of the overview's ``cards`` (by slug) its previous period, and ``report`` the previous period and trend of them all.
+    """Give each of the overview's ``cards`` (by slug) its previous period, and ``report`` the previous period, trend and breakdown of them all.
 
     Every report's headline numbers for the period, the previous period and the
-    trend's buckets come from ``metrics.compare.overview_series``: one query for
-    the episode reports, one for the conversation rate. In ``data`` a number of
-    the overview is named ``<report>.<headline>``.
+    trend's buckets come from ``metrics.compare.overview_series``, the
+    breakdown from ``metrics.compare.overview_breakdown``: each one query for
+    the episode reports and one for the conversation rate. In ``data`` a number
+    of the overview is named ``<report>.<headline>``.
     """
     period, view = form.period, form.selected_view
     previous = compare.previous_period(period)
@@ -166,12 +167,33 @@ def add_overview_comparisons(report, cards, form, as_of, *, leads_url=None):
             for bucket, values in zip(buckets, trend, strict=True)
         ],
     }
-    report.data["breakdown"] = None
     main = [dataclasses.replace(compare.headlines_of(slug)[0], name=slug) for slug in _OVERVIEW_TREND]
     firsts = [{slug: values[slug][compare.headlines_of(slug)[0].name] for slug in _OVERVIEW_TREND} for values in trend]
     report.charts.append(_trend_chart("overview", unit, main, buckets, firsts))
     report.tables.append(_trend_table(unit, main, buckets, firsts))
+
+    by = form.cleaned_data.get("by") or ""
+    report.data["breakdown"] = None
+    if by:
+        rows = compare.overview_breakdown(by, period, form.filters, view=view, as_of=as_of)
+        links = {slug: _linker(form, as_of, slug, leads_url) for slug in cards}
+        report.data["breakdown"] = {"by": by, "rows": [_overview_group(by, row, every, links) for row in rows]}
+        shown = [f"{slug}.{compare.headlines_of(slug)[0].name}" for slug in _OVERVIEW_TREND]
+        table = {"rows": []}
+        for row in report.data["breakdown"]["rows"]:
+            numbers = {number["name"]: number for number in row["numbers"]}
+            table["rows"].append({**row, "numbers": [numbers[name] for name in shown]})
+        report.tables.append(_breakdown_table(by, main, table))
     return report
+
+
+def _overview_group(by, row, every, links):
+    numbers = []
+    for slug, h in every:
+        value = row.values[slug][h.name]
+        link = _count_link(links[slug], h, value, **{by: row.key}) if row.key is not None else ""
+        numbers.append({"name": f"{slug}.{h.name}", "value": plain(value), "leads_url": link or None, "_value": value})
+    return {"key": row.key, "name": row.name, "numbers": numbers}
 
 
 def _count_link(link, headline, value, **extra):

@@ -380,6 +380,16 @@ def test_endpoint_query_count_does_not_grow_with_leads(
 
 
 @pytest.mark.parametrize("count", [1, 4])
+def test_the_overview_breakdown_adds_two_queries(api, marketer, november_data, django_assert_num_queries, count):
+    november_data(count)
+    client = api(marketer)
+    # every episode report's headlines per rep, and the conversation rate's
+    with django_assert_num_queries(ENDPOINT_QUERIES["overview"] + 2):
+        body = ok(fetch(client, "overview", by="rep"))
+    assert body["breakdown"]["by"] == "rep"
+
+
+@pytest.mark.parametrize("count", [1, 4])
 def test_a_team_or_rep_filter_reads_its_choices_once(
     api, marketer, rep, team, november_data, django_assert_num_queries, count
 ):

@@ -155,6 +155,37 @@ def test_the_overview_cards_show_the_previous_number_and_the_change(client, mark
     assert 'id="table-trend"' in page
 
 
+def test_the_overview_breakdown_by_rep_matches_each_reports_own(api, marketer, rep, other_rep, team, two_months):
+    # A colder lead of other_rep's, contacted with a conversation in November: in the conversation
+    # rate's breakdown only, so its row in the overview has zero episode counts.
+    lead = Lead.objects.create(name="Talk", email="talk@example.com", stage=Stage.SAL, owner=other_rep, team=team)
+    Activity.objects.create(lead=lead, kind=ActivityKind.CONVERSATION, occurred_at=datetime(2026, 11, 17, tzinfo=UTC))
+    client = api(marketer)
+    overview = api_get(client, "overview", by="rep")
+    assert overview["breakdown"]["by"] == "rep"
+    rows = {row["name"]: {n["name"]: n for n in row["numbers"]} for row in overview["breakdown"]["rows"]}
+    for endpoint, slug in (("ignore-rate", "ignore_rate"), ("conversation-rate", "conversation_rate")):
+        own = api_get(client, endpoint, by="rep")["breakdown"]["rows"]
+        for row in own:
+            for number in row["numbers"]:
+                mine = rows[row["name"]][f"{slug}.{number['name']}"]
+                assert (mine["value"], mine["leads_url"]) == (number["value"], number["leads_url"]), (row, number)
+    # Rita: 4 November MQLs, 1 ignored; Oscar: no MQL in November, one colder conversation.
+    rita = next(name for name in rows if name.startswith("Rita"))
+    oscar = next(name for name in rows if name.startswith("Oscar"))
+    assert (rows[rita]["ignore_rate.mqls"]["value"], rows[rita]["ignore_rate.ignore_rate"]["value"]) == (4, 25.0)
+    assert rows[oscar]["ignore_rate.mqls"]["value"] == 0
+    assert rows[oscar]["speed_to_lead.median"]["value"] is None
+    assert rows[oscar]["conversation_rate.colder_conversations"]["value"] == 1
+
+
+def test_the_overview_offers_a_breakdown_table(client, marketer, two_months):
+    client.force_login(marketer)
+    page = client.get(reverse("reports:overview"), {**NOVEMBER, "by": "team"}).content.decode()
+    assert 'id="table-breakdown-team"' in page
+    assert 'name="by"' in page
+
+
 # ---------- the trend ----------
 
 
