@@ -37,7 +37,8 @@ def test_no_report_page_has_a_serious_accessibility_violation(browser, live_serv
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
     found = {}
-    for path, _title in REPORT_PAGES:
+    # Every report page, and two with the breakdown table.
+    for path in [path for path, _title in REPORT_PAGES] + ["/reports/?by=rep", "/reports/conversion/?by=team"]:
         page.goto(f"{live_server.url}{path}")
         page.wait_for_function("typeof Chart !== 'undefined'")
         if violations := _serious_violations(page):
