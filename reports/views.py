@@ -106,7 +106,7 @@ def overview(request):
     page = build_overview(form, form.selected_as_of or timezone.now())
     if request.GET.get("format") == "csv":
         return _table_csv(request, page, form)
-    context = _context(form, reports=list(page.data.values()), report=page, info=page.info)
+    context = _context(form, reports=[page.data[info.slug] for info in REPORTS], report=page, info=page.info)
     return render(request, "reports/report_overview.html", context)
 
 

@@ -278,6 +278,30 @@ def headline_series(slug, periods, filters, *, view, as_of=None):
     return [_values(row, spec, prefix=f"p{index}_") for index in range(len(periods))]
 
 
+def overview_series(periods, filters, *, view, as_of=None):
+    """Return the headline numbers of every report for each of ``periods``, as {slug: {name: value}} dicts: the episode reports' from one query, the conversation rate's from one more; raises ReportInputError for an unknown view."""
+    _check_view(view)
+    as_of = _as_of(as_of)
+    if not periods:
+        return []
+    span = Period(min(p.start for p in periods), max(p.end for p in periods), periods[0].tz)
+    aggregates, conditions = {}, []
+    for slug, spec in HEADLINES.items():
+        conditions.extend(spec.counts(span, as_of, view).values())
+        for index, period in enumerate(periods):
+            aggregates.update(_aggregates(spec, period, as_of, view, prefix=f"p{index}_{slug}_")[0])
+    episodes = MqlEpisode.objects.annotate(_response=_RESPONSE).filter(reduce(or_, conditions))
+    row = filters.apply(episodes).aggregate(**aggregates)
+    conversations = conversation_rates(periods, filters)
+    return [
+        {
+            **{slug: _values(row, spec, prefix=f"p{index}_{slug}_") for slug, spec in HEADLINES.items()},
+            "conversation_rate": _conversation_values(conversations[index]),
+        }
+        for index in range(len(periods))
+    ]
+
+
 @dataclass(frozen=True)
 class BreakdownRow:
     key: object  # the rep's or team's id, the source or campaign; None for unassigned (no filter selects them)
@@ -325,6 +349,38 @@ def headline_breakdown(slug, by, period, filters, *, view, as_of=None):
         aggregates, _counts = _aggregates(spec, period, as_of, view)
         rows = _episodes(spec, period, filters, as_of, view).values(*fields).annotate(**aggregates)
         found = [BreakdownRow(_group_key(by, row), _group_name(by, row), _values(row, spec)) for row in rows]
+    return sorted(found, key=lambda row: (row.key is None, row.name.lower()))
+
+
+def overview_breakdown(by, period, filters, *, view, as_of=None):
+    """Return the headline numbers of every report in ``period`` per current owner, team, source or campaign, as rows whose ``values`` are {slug: {name: value}}: the episode reports' from one query, the conversation rate's from one more; raises ReportInputError for an unknown grouping or view."""
+    if by not in BREAKDOWNS:
+        raise ReportInputError(f"Unknown breakdown {by!r}; choose one of {', '.join(BREAKDOWNS)}.", field="by")
+    _check_view(view)
+    as_of = _as_of(as_of)
+    fields = _GROUP_FIELDS[by]
+    aggregates, conditions = {}, []
+    for slug, spec in HEADLINES.items():
+        found, counts = _aggregates(spec, period, as_of, view, prefix=f"{slug}_")
+        aggregates.update(found)
+        conditions.extend(counts.values())
+    episodes = MqlEpisode.objects.annotate(_response=_RESPONSE).filter(reduce(or_, conditions))
+    groups = {}
+    for row in filters.apply(episodes).values(*fields).annotate(**aggregates):
+        values = {slug: _values(row, spec, prefix=f"{slug}_") for slug, spec in HEADLINES.items()}
+        groups[_group_key(by, row)] = (_group_name(by, row), values)
+    for row in headline_breakdown("conversation_rate", by, period, filters, view=view, as_of=as_of):
+        groups.setdefault(row.key, (row.name, {}))[1]["conversation_rate"] = row.values
+    # A group with contacted leads and no MQL episode in the period: zero counts, no times.
+    empty = {}
+    for slug, spec in HEADLINES.items():
+        blank = {
+            name: 0 if isinstance(value, Count) else None
+            for name, value in _aggregates(spec, period, as_of, view)[0].items()
+        }
+        empty[slug] = _values(blank, spec)
+    empty["conversation_rate"] = _conversation_values(_ConversationCounts(0, 0, 0, 0))
+    found = [BreakdownRow(key, name, {**empty, **values}) for key, (name, values) in groups.items()]
     return sorted(found, key=lambda row: (row.key is None, row.name.lower()))
 
 

@@ -115,6 +115,87 @@ def add_comparisons(report, slug, form, as_of, *, leads_url=None):
     return report
 
 
+# The overview's trend: the first headline of each report (the waterfall's MQL → SAL is the conversion page's too).
+_OVERVIEW_TREND = (
+    "ignore_rate",
+    "conversion",
+    "speed_to_lead",
+    "sla_compliance",
+    "rejection_reasons",
+    "conversation_rate",
+    "mql_target",
+    "response_effect",
+)
+
+
+def add_overview_comparisons(report, cards, form, as_of, *, leads_url=None):
+    """Give each of the overview's ``cards`` (by slug) its previous period, and ``report`` the previous period, trend and breakdown of them all.
+
+    Every report's headline numbers for the period, the previous period and the
+    trend's buckets come from ``metrics.compare.overview_series``, the
+    breakdown from ``metrics.compare.overview_breakdown``: each one query for
+    the episode reports and one for the conversation rate. In ``data`` a number
+    of the overview is named ``<report>.<headline>``.
+    """
+    period, view = form.period, form.selected_view
+    previous = compare.previous_period(period)
+    unit, buckets = compare.trend_periods(period)
+    periods = [period, *buckets] + ([previous] if previous else [])
+    series = compare.overview_series(periods, form.filters, view=view, as_of=as_of)
+    current, trend = series[0], series[1 : 1 + len(buckets)]
+    before = series[-1] if previous else None
+
+    numbers = []
+    for slug, card in cards.items():
+        headlines = compare.headlines_of(slug)
+        link = _linker(form, as_of, slug, leads_url)
+        card.data["previous"] = _previous(headlines, current[slug], before and before[slug], previous, link)
+        _mark_numbers(card, slug, headlines, card.data["previous"])
+        if previous:
+            numbers += [{**number, "name": f"{slug}.{number['name']}"} for number in card.data["previous"]["numbers"]]
+    report.data["previous"] = {"from": previous.start, "to": previous.end, "numbers": numbers} if previous else None
+
+    every = [(slug, h) for slug in cards for h in compare.headlines_of(slug)]
+    report.data["trend"] = {
+        "unit": unit,
+        "buckets": [
+            {
+                "from": bucket.start,
+                "to": bucket.end,
+                "values": {f"{slug}.{h.name}": plain(values[slug][h.name]) for slug, h in every},
+            }
+            for bucket, values in zip(buckets, trend, strict=True)
+        ],
+    }
+    main = [dataclasses.replace(compare.headlines_of(slug)[0], name=slug) for slug in _OVERVIEW_TREND]
+    firsts = [{slug: values[slug][compare.headlines_of(slug)[0].name] for slug in _OVERVIEW_TREND} for values in trend]
+    report.charts.append(_trend_chart("overview", unit, main, buckets, firsts))
+    report.tables.append(_trend_table(unit, main, buckets, firsts))
+
+    by = form.cleaned_data.get("by") or ""
+    report.data["breakdown"] = None
+    if by:
+        rows = compare.overview_breakdown(by, period, form.filters, view=view, as_of=as_of)
+        links = {slug: _linker(form, as_of, slug, leads_url) for slug in cards}
+        report.data["breakdown"] = {"by": by, "rows": [_overview_group(by, row, every, links) for row in rows]}
+        shown = [f"{slug}.{compare.headlines_of(slug)[0].name}" for slug in _OVERVIEW_TREND]
+        table = {"rows": []}
+        for row in report.data["breakdown"]["rows"]:
+            numbers = {number["name"]: number for number in row["numbers"]}
+            table["rows"].append({**row, "numbers": [numbers[name] for name in shown]})
+        report.tables.append(_breakdown_table(by, main, table))
+    return report
+
+
+def _overview_group(by, row, every, links):
+    numbers = []
+    for slug, h in every:
+        value = row.values[slug][h.name]
+        link = _count_link(links[slug], h, value, **{by: row.key}) if row.key is not None else ""
+        numbers.append({"name": f"{slug}.{h.name}", "value": plain(value), "leads_url": link or None, "_value": value})
+    return {"key": row.key, "name": row.name, "numbers": numbers}
+
+
 def _count_link(link, headline, value, **extra):
     """The leads behind a count (a rate: its numerator); none for a zero."""
     count = value.numerator if isinstance(value, Ratio) else value

@@ -10,6 +10,7 @@ anyway (conversion, conversation rate, MQL target) are their page.
 
 from .. import metrics
 from .blocks import REPORTS, Cell, Report, ReportInfo, Table
+from .compare import add_overview_comparisons
 from .conversations import build_conversation_rate
 from .effects import build_response_effect, build_waterfall
 from .handoff import build_conversion, build_sla_compliance, ignore_rate_card
@@ -23,7 +24,7 @@ OVERVIEW = ReportInfo(
 
 
 def build_overview(form, as_of, *, leads_url=None):
-    """The overview: its ``data`` is the card of each report by slug, in the order of ``REPORTS``; a summary table and the funnel chart."""
+    """The overview: its ``data`` is the card of each report by slug, in the order of ``REPORTS``, with ``previous`` and ``trend``; a summary table, the funnel and trend charts."""
     headlines = metrics.episode_headlines(form.period, form.filters, as_of=as_of)
     built = {
         "ignore_rate": ignore_rate_card(form, as_of, headlines.ignore_rate, leads_url=leads_url),
@@ -48,4 +49,5 @@ def build_overview(form, as_of, *, leads_url=None):
         ],
     )
     funnel = cards["conversion"].charts[0]
-    return Report(OVERVIEW, [], [summary], [{**funnel, "id": "overview-funnel-chart"}], data=cards)
+    overview = Report(OVERVIEW, [], [summary], [{**funnel, "id": "overview-funnel-chart"}], data=dict(cards))
+    return add_overview_comparisons(overview, cards, form, as_of, leads_url=leads_url)

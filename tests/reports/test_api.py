@@ -336,9 +336,10 @@ def test_schema_documents_every_report_endpoint_with_its_parameters_and_errors(a
 # team and rep choices are read only to check a team or rep filter, and these calls
 # have none). The rest is the queries of the report its page builds (PAGE_QUERIES in
 # test_views.py), less the rejection notes, which only the page lists.
-# Every report but the overview adds its previous period, current period and trend buckets in
-# one more query (pages.compare).
+# Every report adds its previous period, current period and trend buckets in one more query
+# (pages.compare); the overview in two: every episode report's headlines, and the conversation rate's.
 COMPARISONS = 1
+OVERVIEW_COMPARISONS = 2
 # Pacing: MQLs to date, the month's target, the leads in flight and history, the calendar.
 PACING = 4
 WATERFALL = 3
@@ -359,7 +360,7 @@ ENDPOINT_QUERIES = {
     # the overview's cards: episode headlines, conversion, rejections by reason, conversation
     # rate, and the MQL target (one more than before: the JSON now gives its attainment too)
     # with its business-day calendar
-    "overview": 2 + EPISODE_HEADLINES + 1 + 1 + 1 + 1 + 1 + PACING + WATERFALL + RESPONSE_EFFECT,
+    "overview": 2 + EPISODE_HEADLINES + 1 + 1 + 1 + 1 + 1 + PACING + WATERFALL + RESPONSE_EFFECT + OVERVIEW_COMPARISONS,
     # the waterfall: the totals, leads per cohort month, MQLs/SALs/SQLs per cohort month
     "waterfall": 2 + WATERFALL + COMPARISONS,
     # one aggregate
@@ -376,6 +377,16 @@ def test_endpoint_query_count_does_not_grow_with_leads(
     client = api(marketer)
     with django_assert_num_queries(ENDPOINT_QUERIES[endpoint]):
         ok(fetch(client, endpoint))
+
+
+@pytest.mark.parametrize("count", [1, 4])
+def test_the_overview_breakdown_adds_two_queries(api, marketer, november_data, django_assert_num_queries, count):
+    november_data(count)
+    client = api(marketer)
+    # every episode report's headlines per rep, and the conversation rate's
+    with django_assert_num_queries(ENDPOINT_QUERIES["overview"] + 2):
+        body = ok(fetch(client, "overview", by="rep"))
+    assert body["breakdown"]["by"] == "rep"
 
 
 @pytest.mark.parametrize("count", [1, 4])

@@ -107,6 +107,85 @@ def test_speed_previous_period_compares_times_in_seconds(api, marketer, two_mont
     assert (previous["within_hour"]["value"], previous["within_hour"]["change"]) == (100.0, 0.0)
 
 
+def test_the_overview_has_the_previous_period_of_every_report(api, marketer, two_months):
+    body = api_get(api(marketer), "overview")
+    assert (body["previous"]["from"], body["previous"]["to"]) == ("2026-10-02", "2026-10-31")
+    previous = numbers(body)
+    # The same numbers as the ignore rate's and speed's own pages (above), named <report>.<headline>.
+    assert (previous["ignore_rate.ignore_rate"]["value"], previous["ignore_rate.ignore_rate"]["change"]) == (
+        50.0,
+        -25.0,
+    )
+    assert (previous["ignore_rate.mqls"]["value"], previous["ignore_rate.mqls"]["change"]) == (2, 2)
+    assert (previous["speed_to_lead.median"]["value"], previous["speed_to_lead.median"]["change"]) == (300.0, 300.0)
+    assert (previous["mql_target.produced"]["value"], previous["mql_target.produced"]["change"]) == (2, 2)
+    assert previous["conversation_rate.mql_rate"]["value"] is None  # no contacted leads: 0 ÷ 0
+    query = parse_qs(urlsplit(previous["ignore_rate.ignored"]["leads_url"]).query)
+    assert (query["metric"], query["from"], query["bucket"]) == (["ignore_rate"], ["2026-10-02"], ["ignored"])
+    every = {(slug, h.name) for slug in metrics_slugs() for h in compare.headlines_of(slug)}
+    assert {tuple(name.split(".")) for name in previous} == every
+
+
+def metrics_slugs():
+    return [*compare.HEADLINES, "conversation_rate"]
+
+
+def test_the_overview_trend_counts_each_week(api, marketer, two_months):
+    body = api_get(api(marketer), "overview")
+    assert body["trend"]["unit"] == "week"
+    # November 2026 starts on a Sunday: 1 Nov, then the weeks of 2, 9, 16, 23 and 30 November.
+    weeks = [(bucket["from"], bucket["values"]["ignore_rate.mqls"]) for bucket in body["trend"]["buckets"]]
+    assert weeks == [
+        ("2026-11-01", 0),
+        ("2026-11-02", 1),
+        ("2026-11-09", 1),
+        ("2026-11-16", 2),
+        ("2026-11-23", 0),
+        ("2026-11-30", 0),
+    ]
+    assert body["trend"]["buckets"][3]["values"]["ignore_rate.ignore_rate"] == 50.0
+
+
+def test_the_overview_cards_show_the_previous_number_and_the_change(client, marketer, two_months):
+    client.force_login(marketer)
+    page = client.get(reverse("reports:overview"), NOVEMBER).content.decode()
+    assert "Previous period: 50%" in page
+    assert "(−25 pts)" in page
+    assert '<canvas data-chart="overview-trend-chart"' in page
+    assert 'id="table-trend"' in page
+
+
+def test_the_overview_breakdown_by_rep_matches_each_reports_own(api, marketer, rep, other_rep, team, two_months):
+    # A colder lead of other_rep's, contacted with a conversation in November: in the conversation
+    # rate's breakdown only, so its row in the overview has zero episode counts.
+    lead = Lead.objects.create(name="Talk", email="talk@example.com", stage=Stage.SAL, owner=other_rep, team=team)
+    Activity.objects.create(lead=lead, kind=ActivityKind.CONVERSATION, occurred_at=datetime(2026, 11, 17, tzinfo=UTC))
+    client = api(marketer)
+    overview = api_get(client, "overview", by="rep")
+    assert overview["breakdown"]["by"] == "rep"
+    rows = {row["name"]: {n["name"]: n for n in row["numbers"]} for row in overview["breakdown"]["rows"]}
+    for endpoint, slug in (("ignore-rate", "ignore_rate"), ("conversation-rate", "conversation_rate")):
+        own = api_get(client, endpoint, by="rep")["breakdown"]["rows"]
+        for row in own:
+            for number in row["numbers"]:
+                mine = rows[row["name"]][f"{slug}.{number['name']}"]
+                assert (mine["value"], mine["leads_url"]) == (number["value"], number["leads_url"]), (row, number)
+    # Rita: 4 November MQLs, 1 ignored; Oscar: no MQL in November, one colder conversation.
+    rita = next(name for name in rows if name.startswith("Rita"))
+    oscar = next(name for name in rows if name.startswith("Oscar"))
+    assert (rows[rita]["ignore_rate.mqls"]["value"], rows[rita]["ignore_rate.ignore_rate"]["value"]) == (4, 25.0)
+    assert rows[oscar]["ignore_rate.mqls"]["value"] == 0
+    assert rows[oscar]["speed_to_lead.median"]["value"] is None
+    assert rows[oscar]["conversation_rate.colder_conversations"]["value"] == 1
+
+
+def test_the_overview_offers_a_breakdown_table(client, marketer, two_months):
+    client.force_login(marketer)
+    page = client.get(reverse("reports:overview"), {**NOVEMBER, "by": "team"}).content.decode()
+    assert 'id="table-breakdown-team"' in page
+    assert 'name="by"' in page
+
+
 # ---------- the trend ----------
 
 

@@ -465,9 +465,11 @@ def test_targets_per_team_feed_the_mql_target_report(as_user, marketer, team):
 
 # Every page starts with: session, user, the user's role groups, the active teams
 # and the reps (the filter form's choices). The rest is the metrics' own queries.
-# Every report page but the overview adds its previous period, current period and trend
-# buckets in one more query (pages.compare).
+# Every report page adds its previous period, current period and trend buckets in one more
+# query (pages.compare); the overview in two: every episode report's headlines, and the
+# conversation rate's.
 COMPARISONS = 1
+OVERVIEW_COMPARISONS = 2
 # Pacing: MQLs to date, the month's target, the leads in flight and history, the calendar.
 PACING = 4
 WATERFALL = 3
@@ -490,7 +492,17 @@ PAGE_QUERIES = {
     "reports:mql_target": 5 + 1 + 1 + PACING + COMPARISONS,
     # the cards: episode headlines (ignore rate without the per-rep breakdown, SLA, speed),
     # conversion, rejections by reason, conversation rate, MQL target and its business-day calendar
-    "reports:overview": 5 + EPISODE_HEADLINES + 1 + 1 + 1 + 1 + 1 + PACING + WATERFALL + RESPONSE_EFFECT,
+    "reports:overview": 5
+    + EPISODE_HEADLINES
+    + 1
+    + 1
+    + 1
+    + 1
+    + 1
+    + PACING
+    + WATERFALL
+    + RESPONSE_EFFECT
+    + OVERVIEW_COMPARISONS,
     # the waterfall: the totals, leads per cohort month, MQLs/SALs/SQLs per cohort month
     "reports:waterfall": 5 + WATERFALL + COMPARISONS,
     "reports:response_effect": 5 + RESPONSE_EFFECT + COMPARISONS,
