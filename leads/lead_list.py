@@ -100,7 +100,7 @@ def cursor_for(sort_name, lead):
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _after(sort, key, pk):
+def rows_after(sort, key, pk):
     """The rows that come after (key, pk) in ``sort``'s order (NULLs last)."""
     field = sort.field
     beyond = "lt" if sort.descending else "gt"
@@ -108,8 +108,10 @@ def _after(sort, key, pk):
         return Q(**{f"{field}__isnull": True, f"pk__{beyond}": pk})
     condition = Q(**{f"{field}__{beyond}": key}) | Q(**{field: key, f"pk__{beyond}": pk})
     if sort.nullable:
-        condition |= Q(**{f"{field}__isnull": True})
-    return condition
+        return condition | Q(**{f"{field}__isnull": True})
+    # The same rows, with a bound PostgreSQL can start an index scan at: the OR alone is a filter,
+    # and an index read in order would step over every row before the cursor (100,000 for page 2,001).
+    return Q(**{f"{field}__{beyond}e": key}) & condition
 
 
 class LeadListForm(forms.Form):
@@ -197,7 +199,7 @@ class LeadListForm(forms.Form):
         after = self.cleaned_data.get("after")
         if after:
             _sort, key, pk = after
-            leads = leads.filter(_after(SORTS[self.sort_name], key, pk))
+            leads = leads.filter(rows_after(SORTS[self.sort_name], key, pk))
         rows = list(leads[: size + 1])
         more = len(rows) > size
         rows = rows[:size]
