@@ -8,7 +8,6 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.utils import extend_schema_field
 
-from leads.lead_list import Sort
 from leads.models import Lead, Priority, Stage
 
 
@@ -61,16 +60,11 @@ class DateTimeFilter(filters.DateTimeFilter):
     field_class = BoundedDateTimeField
 
 
-# ``ordering`` -> how the list is sorted, each with the id as tiebreak so a keyset page
-# (see ``pagination.LeadCursorPagination``) knows where it stopped. The default, newest
-# first, reads lead_created_idx in order.
-ORDERINGS = {}
-for _field, _nullable in (("created_at", False), ("mql_at", True), ("sla_due_at", True), ("score", False)):
-    ORDERINGS[_field] = Sort(_field, _field, descending=False, nullable=_nullable)
-    ORDERINGS[f"-{_field}"] = Sort(_field, _field, descending=True, nullable=_nullable)
-ORDERINGS["name"] = Sort("name", "name", descending=False)
-ORDERINGS["-name"] = Sort("name", "name", descending=True)
-DEFAULT_ORDERING = "-created_at"
+class LeadOrderingFilter(filters.OrderingFilter):
+    def filter(self, qs, value):
+        qs = super().filter(qs, value)
+        # Ties (equal scores, empty due dates) would otherwise shuffle between pages.
+        return qs.order_by(*qs.query.order_by, "-id") if value else qs
 
 
 class FilterBackend(DjangoFilterBackend):
@@ -114,13 +108,9 @@ class LeadFilter(filters.FilterSet):
         max_length=200,
         help_text="Search in name, e-mail and company: substrings, and words close to the query (a typo).",
     )
-    ordering = filters.ChoiceFilter(
-        choices=[(name, name) for name in ORDERINGS],
-        method="filter_ordering",
-        help_text=(
-            "Sort by one field, prefix - for descending; ties by id. Empty values (due time, MQL date) come last. "
-            "Default: -created_at (newest first)."
-        ),
+    ordering = LeadOrderingFilter(
+        fields=["created_at", "mql_at", "sla_due_at", "score", "name"],
+        help_text="Sort by these fields; prefix with - for descending.",
     )
 
     class Meta:
@@ -135,7 +125,3 @@ class LeadFilter(filters.FilterSet):
 
     def filter_search(self, queryset, name, value: str):
         return queryset.matching(value)
-
-    def filter_ordering(self, queryset, name, value: str):
-        # The pagination orders the page (by this value or the default): one place for the keyset.
-        return queryset

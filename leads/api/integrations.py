@@ -13,8 +13,7 @@ from rest_framework.views import APIView
 from leads import access, feed, outbound, webhooks
 from leads.models import EVENT_TYPES, WebhookDelivery, WebhookSubscription
 
-from .pagination import NumberedPagination
-from .views import documented
+from .views import LeadPagination, documented
 
 # One serializer for the actor and the owner, so the schema names one component.
 EventPerson = inline_serializer(
@@ -232,7 +231,7 @@ ADMIN_ERRORS = (400, 401, 403, 404)
 class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
     permission_classes = [permissions.IsAuthenticated, IsAdmin]
     serializer_class = SubscriptionSerializer
-    pagination_class = NumberedPagination
+    pagination_class = LeadPagination
     filter_backends = []
     lookup_value_regex = "[0-9]+"
     queryset = WebhookSubscription.objects.order_by("id")

@@ -33,6 +33,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.exceptions import NotFound, PermissionDenied, UnsupportedMediaType, ValidationError
 from rest_framework.generics import ListAPIView
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import TemplateHTMLRenderer
 from rest_framework.response import Response
@@ -43,7 +44,6 @@ from leads import access, privacy, scoring, transitions
 from leads.models import RejectionReason
 
 from .filters import FilterBackend, LeadFilter
-from .pagination import LeadCursorPagination
 from .parsers import JSONParser
 from .serializers import (
     ActivityInput,
@@ -150,6 +150,29 @@ def version_seen(request, lead, version=None):
     return int(match[2])
 
 
+class LeadPagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+    def get_page_size(self, request):
+        # DRF quietly falls back to the default size on a bad value; say so instead.
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not raw.isdecimal() or not 1 <= int(raw) <= self.max_page_size:
+            raise ValidationError({self.page_size_query_param: [f"Use a whole number from 1 to {self.max_page_size}."]})
+        return int(raw)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"]["minimum"] = 1
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
+        return parameters
+
+
 class CanCreateLeads(permissions.BasePermission):
     message = "Only marketers and admins may create leads."
 
@@ -184,7 +207,7 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = LeadSerializer
     filter_backends = [FilterBackend]
     filterset_class = LeadFilter
-    pagination_class = LeadCursorPagination
+    pagination_class = LeadPagination
     # A malformed id falls through to the JSON 404 of ``not_found``, like an unknown one.
     lookup_value_regex = "[0-9]+"
     throttle_scope = "ingest"

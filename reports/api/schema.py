@@ -4,7 +4,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 
-from leads.api.pagination import NumberedPagination
+from leads.api.views import LeadPagination
 
 from .. import metrics
 from ..forms import VIEW_CHOICES
@@ -98,7 +98,7 @@ LEADS_PARAMETERS = [
     OpenApiParameter("page", {"type": "integer", "minimum": 1}, description="Page number (default 1)."),
     OpenApiParameter(
         "page_size",
-        {"type": "integer", "minimum": 1, "maximum": NumberedPagination.max_page_size},
-        description=f"Rows per page (default {NumberedPagination.page_size or 50}, at most {NumberedPagination.max_page_size}).",
+        {"type": "integer", "minimum": 1, "maximum": LeadPagination.max_page_size},
+        description=f"Rows per page (default {LeadPagination.page_size or 50}, at most {LeadPagination.max_page_size}).",
     ),
 ]

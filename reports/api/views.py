@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from leads import access
-from leads.api.pagination import NumberedPagination
+from leads.api.views import LeadPagination
 
 from .. import metrics, pages
 from ..forms import DrillDownForm, ReportForm
@@ -133,7 +133,7 @@ class LeadsView(APIView):
 
     permission_classes = [permissions.IsAuthenticated, HasReportRole]
     schema = ReportSchema()
-    pagination_class = NumberedPagination
+    pagination_class = LeadPagination
 
     @extend_schema(
         summary="The leads behind one number of a report (follow a leads_url)",

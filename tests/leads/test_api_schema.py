@@ -34,7 +34,7 @@ def test_schema_describes_every_endpoint_and_its_errors(db):
         responses = paths[f"/api/leads/{{id}}/{verb}/"]["post"]["responses"]
         assert {"200", "400", "403", "404", "409"} <= set(responses), verb
     list_parameters = {parameter["name"] for parameter in paths["/api/leads/"]["get"]["parameters"]}
-    assert {"stage", "owner", "team", "source", "campaign", "created_after", "mql_before", "ordering", "cursor"} <= (
+    assert {"stage", "owner", "team", "source", "campaign", "created_after", "mql_before", "ordering", "page"} <= (
         list_parameters
     )
 
