@@ -100,7 +100,7 @@ def cursor_for(sort_name, lead):
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _after(sort, key, pk):
+def rows_after(sort, key, pk):
     """The rows that come after (key, pk) in ``sort``'s order (NULLs last)."""
     field = sort.field
     beyond = "lt" if sort.descending else "gt"
@@ -199,7 +199,7 @@ class LeadListForm(forms.Form):
         after = self.cleaned_data.get("after")
         if after:
             _sort, key, pk = after
-            leads = leads.filter(_after(SORTS[self.sort_name], key, pk))
+            leads = leads.filter(rows_after(SORTS[self.sort_name], key, pk))
         rows = list(leads[: size + 1])
         more = len(rows) > size
         rows = rows[:size]
