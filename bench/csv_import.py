@@ -38,7 +38,7 @@ COUNTRIES = ["DE", "AT", "CH", "FR", "US", "GB", "NL", "PL", "JP"]
 BAD_REMAINDER = 7
 UPDATE_REMAINDER = 13
 BAD_KINDS = ("bad e-mail", "missing columns", "duplicate", "not UTF-8", "bad company size")
-SPEC = {"version": 1, "rows": ROWS, "bad_every": 100, "updates_every": 100, "bad_kinds": BAD_KINDS}
+SPEC = {"version": 2, "rows": ROWS, "bad_every": 100, "updates_every": 100, "bad_kinds": BAD_KINDS}
 
 
 def run(options):
@@ -197,7 +197,7 @@ def row(n):
         elif kind == "not UTF-8":
             return (",".join(cells).replace(first, "Jürgen") + "\n").encode("cp1252")
         else:
-            cells[5] = "51-200"
+            cells[5] = "a few hundred"
     return (",".join(cells) + "\n").encode()
 
 
@@ -279,7 +279,7 @@ def prepare(csv_path, rows, scoring_rules):
             INSERT INTO leads_lead (name, email, phone, company, job_title, company_size, country, source, campaign,
                                     priority, stage, score, version, mql_episode, created_at, updated_at)
             SELECT 'Old name ' || n, 'person' || n || '@company' || (n %% 50000) || '.example', '', 'Old company',
-                   '', NULL, '', 'import', '', 'normal', 'lead', 0, 0, 0, now(), now()
+                   '', '', '', 'import', '', 'normal', 'lead', 0, 0, 0, now(), now()
               FROM generate_series(1, %s) AS n
              WHERE n %% 100 = %s
             """,

@@ -7,6 +7,7 @@ from array import array
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 
+from ..company_sizes import CompanySizeError, size_fields
 from ..models import Lead, Priority
 from .reading import FIELD_LABELS
 
@@ -15,10 +16,13 @@ MAX_LENGTHS = {
     for field in ("name", "email", "phone", "company", "job_title", "source", "campaign")
 }
 SHORTEST_LIMIT = min(MAX_LENGTHS.values())
-MAX_COMPANY_SIZE = 10_000_000  # as the API
 PRIORITIES = {choice.value: choice.value for choice in Priority} | {
     choice.label.lower(): choice.value for choice in Priority
 }
+
+
+# A file repeats a few sizes ("51-200") many times.
+_size_fields = functools.lru_cache(maxsize=10_000)(size_fields)
 
 
 class _CompiledEmailValidator(EmailValidator):
@@ -72,15 +76,10 @@ def clean_row(cells, plan, width, problem):
             reasons.append(f"{email!r} is not a valid e-mail address")
     size = values.get("company_size")
     if size is not None:
-        if not (size.isdigit() and size.isascii()) and re.fullmatch(r"\d{1,3}(,\d{3})+", size):
-            size = size.replace(",", "")
-        if size.isdigit() and size.isascii() and int(size) <= MAX_COMPANY_SIZE:
-            values["company_size"] = int(size)
-        else:
-            reasons.append(
-                f"company size must be a whole number of employees up to {MAX_COMPANY_SIZE:,},"
-                f" not {values['company_size']!r}"
-            )
+        try:
+            values.update(_size_fields(size))
+        except CompanySizeError as error:
+            reasons.append(str(error))
     country = values.get("country")
     if country is not None:
         if len(country) == 2 and country.isascii() and country.isalpha():

@@ -68,7 +68,7 @@ def test_malformed_file_imports_the_good_rows_and_reports_each_bad_one(marketer)
         (5, "duplicate of line 2 (same e-mail address)"),
         (6, "not valid UTF-8 text (save the file as CSV UTF-8)"),
         (9, "expected 8 columns, got 9"),
-        (10, "company size must be a whole number of employees up to 10,000,000, not 'many'"),
+        (10, "company size must be a number of employees or a range such as 51-200, 1,001-5,000 or 10k+, not 'many'"),
     ]
     assert (job.rows_seen, job.created_count, job.updated_count, job.failed_count) == (9, 3, 0, 6)
     assert job.percent == 100
@@ -77,12 +77,18 @@ def test_malformed_file_imports_the_good_rows_and_reports_each_bad_one(marketer)
         "Ada Lovelace",
         "Analytical Engines",
         "CEO",
-        120,
+        "120",
         "DE",
         "high",
     )
     fay = Lead.objects.get(email="fay@fine.example")
-    assert (fay.company, fay.company_size, fay.priority) == ("Fine, Inc.", 1200, "low")
+    assert (fay.company, fay.company_size, fay.company_size_low, fay.company_size_high, fay.priority) == (
+        "Fine, Inc.",
+        "1,200",
+        1200,
+        1200,
+        "low",
+    )
     assert Lead.objects.get(email="juergen@gruess.example").name == "Jürgen Grüß"
 
 
