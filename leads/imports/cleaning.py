@@ -9,7 +9,7 @@ from django.core.validators import EmailValidator
 
 from ..company_sizes import CompanySizeError, size_fields
 from ..models import Lead, Priority
-from .reading import FIELD_LABELS
+from .reading import FIELD_LABELS, shown
 
 MAX_LENGTHS = {
     field: Lead._meta.get_field(field).max_length
@@ -73,7 +73,7 @@ def clean_row(cells, plan, width, problem):
         try:
             validate_email(email)
         except ValidationError:
-            reasons.append(f"{email!r} is not a valid e-mail address")
+            reasons.append(f"{shown(email)} is not a valid e-mail address")
     size = values.get("company_size")
     if size is not None:
         try:
@@ -85,13 +85,13 @@ def clean_row(cells, plan, width, problem):
         if len(country) == 2 and country.isascii() and country.isalpha():
             values["country"] = country.upper()
         else:
-            reasons.append(f"country must be a two-letter ISO code such as DE, not {country!r}")
+            reasons.append(f"country must be a two-letter ISO code such as DE, not {shown(country)}")
     priority = values.get("priority")
     if priority is not None:
         if priority.lower() in PRIORITIES:
             values["priority"] = PRIORITIES[priority.lower()]
         else:
-            reasons.append(f"priority must be low, normal or high, not {priority!r}")
+            reasons.append(f"priority must be low, normal or high, not {shown(priority)}")
     if reasons:
         return None, reasons
     return values, reasons
