@@ -19,6 +19,7 @@ BENCHMARKS = {
     "reports": "bench.reports",
     "webhooks": "bench.webhooks",
     "event_feed": "bench.event_feed",
+    "duplicate_check": "bench.duplicate_check",
 }
 
 
