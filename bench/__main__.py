@@ -17,9 +17,11 @@ BENCHMARKS = {
     "csv_import": "bench.csv_import",
     "rescore": "bench.rescore",
     "reports": "bench.reports",
+    "reports_fixed_cost": "bench.reports.fixed_cost",
     "webhooks": "bench.webhooks",
     "event_feed": "bench.event_feed",
     "duplicate_check": "bench.duplicate_check",
+    "workspace": "bench.workspace",
 }
 
 

@@ -390,6 +390,11 @@ WEBHOOK_INTERVAL_SECONDS = env_float("WEBHOOK_INTERVAL_SECONDS", 5.0)
 CHAT_INTERVAL_SECONDS = env_float("CHAT_INTERVAL_SECONDS", 5.0)
 DECAY_REFRESH_HOUR_UTC = env_int("DECAY_REFRESH_HOUR_UTC", 2)
 CELERY_BEAT_SCHEDULE = {
+    # Hourly, so that each recipient gets it on Monday morning in their own time zone.
+    "send-weekly-digests-every-hour": {
+        "task": "reports.tasks.send_weekly_digests_task",
+        "schedule": 3600.0,
+    },
     "flag-overdue-leads-every-minute": {
         "task": "leads.tasks.flag_overdue_leads_task",
         "schedule": SLA_SWEEP_INTERVAL_SECONDS,

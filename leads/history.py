@@ -6,6 +6,7 @@ the lead as it is after the change, so per-rep and per-episode reports read
 them straight from the row. ``write()`` stores many rows at once.
 """
 
+import json
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -64,6 +65,33 @@ def record(lead, kind, **fields):
 def write(events):
     """Insert many history rows at once (COPY); returns nothing, raises nothing."""
     insert_rows(LeadEvent, FIELDS, [tuple(getattr(row, field) for field in FIELDS) for row in events])
+
+
+def insert_from(source, kind, *, by, now, payload):
+    """Return (SQL, params) of an INSERT of one ``kind`` row per row of ``source``, as ``event`` builds them; raises nothing.
+
+    The set-wise form of ``event`` + ``write`` for a writer that has its changes
+    in a statement (a CTE ``source`` with ``lead_id, stage, owner_id,
+    mql_episode`` as they are after the change): from and to stage are the
+    lead's stage, and ``payload`` is a jsonb expression over ``source``'s
+    columns to which the channel (``via``) is added as ``event`` adds it. Rows
+    are inserted in lead order, so their ids follow the leads as ``write`` does.
+    """
+    sql = f"""
+    INSERT INTO {LeadEvent._meta.db_table} ({", ".join(FIELDS)})
+    SELECT lead_id, %(history_kind)s, %(history_at)s, %(history_actor)s, stage, stage, owner_id, mql_episode,
+           NULL, '', ({payload}) || %(history_via)s::jsonb
+      FROM {source}
+     ORDER BY lead_id
+    """
+    via_payload = {"via": _via.get()} if _via.get() else {}
+    params = {
+        "history_kind": kind,
+        "history_at": now,
+        "history_actor": by.pk if by is not None else None,
+        "history_via": json.dumps(via_payload),
+    }
+    return sql, params
 
 
 # The one UPDATE the history permits (migration 0026): the database computes the redacted

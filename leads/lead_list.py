@@ -108,8 +108,10 @@ def _after(sort, key, pk):
         return Q(**{f"{field}__isnull": True, f"pk__{beyond}": pk})
     condition = Q(**{f"{field}__{beyond}": key}) | Q(**{field: key, f"pk__{beyond}": pk})
     if sort.nullable:
-        condition |= Q(**{f"{field}__isnull": True})
-    return condition
+        return condition | Q(**{f"{field}__isnull": True})
+    # The same rows, with a bound PostgreSQL can start an index scan at: the OR alone is a filter,
+    # and an index read in order would step over every row before the cursor (100,000 for page 2,001).
+    return Q(**{f"{field}__{beyond}e": key}) & condition
 
 
 class LeadListForm(forms.Form):

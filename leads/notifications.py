@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -59,6 +59,35 @@ def queue_assignment_email(lead):
             )
     except IntegrityError:
         return None
+
+
+_QUEUE_ASSIGNED = """
+INSERT INTO leads_outboxmessage (kind, lead_id, recipient_id, to_email, dedupe_key, context, created_at,
+                                 claim_token, attempts, last_error)
+SELECT %(kind)s, lead_id, recipient_id, to_email, dedupe_key, '{}'::jsonb, %(created_at)s, '', 0, ''
+  FROM unnest(%(leads)s::bigint[], %(recipients)s::bigint[], %(emails)s::text[], %(keys)s::text[])
+       WITH ORDINALITY AS q(lead_id, recipient_id, to_email, dedupe_key, n)
+ ORDER BY n
+    ON CONFLICT (dedupe_key) DO NOTHING
+RETURNING id
+"""
+
+
+def queue_assignment_emails(leads):
+    """Queue ``queue_assignment_email`` for each of ``leads`` in one statement, in order; returns how many were queued, raises nothing."""
+    rows = [
+        (lead.pk, lead.owner.pk, lead.owner.email, f"assigned:{lead.pk}:{lead.version}:{lead.owner.pk}")
+        for lead in leads
+        if lead.owner is not None and lead.owner.email
+    ]
+    if not rows:
+        return 0
+    leads_, recipients, emails, keys = (list(column) for column in zip(*rows, strict=True))
+    params = {"kind": OutboxMessage.Kind.ASSIGNED, "created_at": timezone.now()}
+    params.update(leads=leads_, recipients=recipients, emails=emails, keys=keys)
+    with connection.cursor() as cursor:
+        cursor.execute(_QUEUE_ASSIGNED, params)
+        return len(cursor.fetchall())
 
 
 def _claim(now, limit):

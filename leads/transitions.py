@@ -458,23 +458,136 @@ def backfill_accounts(*, now, batch_size=2000, after=0):
         yield after, len(changed)
 
 
+# The lead columns a promotion sets (``promote_to_mql``'s changes), in ``update_rows`` order.
+_PROMOTED_FIELDS = (
+    "stage",
+    "team",
+    "owner",
+    "mql_at",
+    "mql_episode",
+    "first_follow_up_at",
+    "accepted_at",
+    "qualified_at",
+    "rejected_at",
+    "rejection_reason",
+    "sla_policy",
+    "sla_due_at",
+    "sla_risk_at",
+    "sla_breached_at",
+    "updated_at",
+)
+
+
 def promote_if_ready(lead_ids, *, now, limit=None):
-    """Promote each lead of ``lead_ids`` still in stage ``lead`` whose score reached the threshold (routed, clock started); returns the promoted leads, raises nothing.
+    """Promote the leads of ``lead_ids`` still in stage ``lead`` whose score reached the threshold, set-wise (routed, clock started); returns the promoted leads, raises nothing.
 
     The one path from a score to an MQL: new leads, edits, activities, imports
-    and rescores all end here. A lead that cannot be promoted (no team to route
-    to) stays a lead with its score; the next change or rescore tries again.
+    and rescores all end here. It leaves what ``promote_to_mql`` for each lead
+    in id order would leave (owners, routing decisions, episodes, history rows,
+    outbox e-mails) in a fixed number of statements: the leads are locked at
+    once, ``routing.route_many`` routes them from one read of the teams, and
+    each kind of row is written in one statement, inside the caller's
+    transaction if there is one. A lead that cannot be promoted (no team to
+    route to, a calendar without working time, its data erased) stays a lead
+    with its score; the next change or rescore tries again.
     """
     if not lead_ids:
         return []
     limit = scoring.threshold() if limit is None else limit
-    promoted = []
-    for lead in Lead.objects.filter(pk__in=lead_ids, stage=Stage.LEAD, score__gte=limit).order_by("pk"):
-        try:
-            promoted.append(promote_to_mql(lead, by=None, now=now, note=f"Score {lead.score} reached {limit}."))
-        except LeadError as exc:
-            log.warning("lead %s reached the threshold but was not promoted: %s", lead.pk, exc.message)
-    return promoted
+    with transaction.atomic():
+        ready = Lead.objects.select_for_update().filter(pk__in=lead_ids, stage=Stage.LEAD, score__gte=limit)
+        leads, default_team, clocks = [], None, {}
+        for lead in ready.order_by("pk"):
+            note = f"Score {lead.score} reached {limit}."
+            if lead.erased_at is not None:
+                log.warning("lead %s reached the threshold but was not promoted: its data was erased", lead.pk)
+                continue
+            if lead.team_id is None:
+                default_team = default_team or Team.objects.filter(is_active=True).order_by("id").first()
+                if default_team is None:
+                    log.warning("lead %s reached the threshold but was not promoted: no sales team", lead.pk)
+                    continue
+                lead.team = default_team
+            # A policy depends on the source and priority alone, and every clock here starts at ``now``.
+            key = (lead.source, lead.priority)
+            if key not in clocks:
+                try:
+                    clocks[key] = sla.response_clock(lead, now, policy=sla.policy_for(lead))
+                except ValueError as exc:
+                    clocks[key] = exc
+            if isinstance(clocks[key], ValueError):
+                log.warning("lead %s reached the threshold but was not promoted: %s", lead.pk, clocks[key])
+                continue
+            leads.append((lead, note, clocks[key]))
+        if not leads:
+            return []
+        decisions = routing.route_many([(lead.team_id, lead.account_id, lead.pk) for lead, _n, _c in leads], now=now)
+        return _write_promotions(leads, decisions, now=now)
+
+
+def _write_promotions(leads, decisions, *, now):
+    """Write the promotions of ``leads`` (``(lead, note, clock)``, locked) routed by ``decisions``: one statement per table."""
+    rows, episodes, events = [], [], []
+    for (lead, note, (policy, due, risk)), decision in zip(leads, decisions, strict=True):
+        owner = decision.owner
+        changes = {
+            "stage": Stage.MQL,
+            "owner": owner,
+            "mql_at": now,
+            "mql_episode": lead.mql_episode + 1,
+            "first_follow_up_at": None,
+            "accepted_at": None,
+            "qualified_at": None,
+            "rejected_at": None,
+            "rejection_reason": None,
+            "sla_policy": policy,
+            "sla_due_at": due if owner else None,
+            "sla_risk_at": risk if owner else None,
+            "sla_breached_at": None,
+            "updated_at": now,
+        }
+        for field, value in changes.items():
+            setattr(lead, field, value)
+        lead.version += 1
+        rows.append((lead.pk, *(getattr(lead, Lead._meta.get_field(f).attname) for f in _PROMOTED_FIELDS)))
+        episodes.append(
+            MqlEpisode(
+                lead=lead,
+                number=lead.mql_episode,
+                team_id=lead.team_id,
+                owner=owner,
+                source=lead.source,
+                campaign=lead.campaign,
+                mql_at=now,
+                due_at=lead.sla_due_at,
+            )
+        )
+        payload = {
+            "team": lead.team_id,
+            "routed_to": owner.pk if owner else None,
+            "sla_policy": policy.name if policy else None,
+            "sla_due_at": lead.sla_due_at.isoformat() if lead.sla_due_at else None,
+            "score": lead.score,
+            "routing": decision.as_payload(),
+        }
+        events.append(
+            history.event(
+                lead,
+                EventKind.PROMOTED,
+                by=None,
+                now=now,
+                from_stage=Stage.LEAD,
+                to_stage=Stage.MQL,
+                note=note,
+                payload=payload,
+            )
+        )
+    update_rows(Lead, _PROMOTED_FIELDS, rows, bump_version=True)
+    MqlEpisode.objects.bulk_create(episodes)
+    history.write(events)
+    if notifications.queue_assignment_emails([lead for lead, _n, _c in leads]):
+        background.once_after_commit("leads.tasks.deliver_outbox_task")
+    return [lead for lead, _n, _c in leads]
 
 
 # The details the account and the duplicate keys are derived from.
@@ -982,6 +1095,7 @@ def undo_lead(lead, *, by, now=None, version=None):
             to_stage=target.from_stage,
             payload={"undone_event": target.pk, "undone_kind": target.kind},
         )
+    return current
 
 
 def merge_lead(lead, *, by, into, dry_run=False, note="", now=None, version=None):

@@ -23,7 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
-from . import access, lead_list, live, privacy, scoring, sla, transitions
+from . import access, lead_list, live, privacy, scoring, sla, timeline, transitions
 from .forms import (
     SALES_ACTIVITY_CHOICES,
     ActivityForm,
@@ -311,15 +311,18 @@ def detail(request, pk):
     )
     _attach_rep_choices([lead])
     sla.SlaClocks(timezone.now()).attach([lead])
-    # Integrations may record thousands of website visits for one lead: newest first, a page at a time.
-    activities = _paginate(request, lead.activities.select_related("actor"), param="activities_page")
-    events = list(lead.events.select_related("actor", "reason", "owner"))
+    cursor = timeline.parse_cursor(request.GET.get("before"))
+    page = timeline.page(lead, cursor=cursor, size=LIST_PAGE_SIZE)
+    now = timezone.now()
+    # The newest page holds the latest action unless score changes crowd it out; then ask for it.
+    actions = [event for event in page.events if event.kind != EventKind.SCORE_CHANGED]
+    if not (page.is_first and actions):
+        actions = list(lead.events.exclude(kind=EventKind.SCORE_CHANGED).order_by("-at", "-id")[:1])
     context = {
         "lead": lead,
-        "events": events,
-        "undo_event": transitions.undo_offer(events, by=request.user, now=timezone.now()),
-        "activities": activities.object_list,
-        "activities_page": activities,
+        "timeline": page,
+        "next_url": f"?{_with(request.GET, before=page.next_cursor)}" if page.next_cursor else "",
+        "undo_event": transitions.undo_offer(actions, by=request.user, now=now),
         "reasons": RejectionReason.objects.filter(is_active=True),
         "activity_kinds": SALES_ACTIVITY_CHOICES,
         "teams": Team.objects.filter(is_active=True),

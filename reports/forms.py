@@ -65,6 +65,18 @@ class ReportForm(forms.Form):
     campaign = forms.CharField(required=False, max_length=120, label="Campaign")
     team = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Team")
     rep = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Rep")
+    by = forms.ChoiceField(
+        choices=[
+            ("", "No breakdown"),
+            ("rep", "Rep"),
+            ("team", "Team"),
+            ("source", "Source"),
+            ("campaign", "Campaign"),
+        ],
+        required=False,
+        label="Break down by",
+        error_messages={"invalid_choice": "Break down by rep, team, source or campaign."},
+    )
 
     # Query parameters a report link carries besides the filters (drill-down, CSV).
     EXTRA = ()
@@ -79,7 +91,7 @@ class ReportForm(forms.Form):
         tz = data.get("tz") or settings.TIME_ZONE
         try:
             zone = ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError, TypeError):
+        except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
             zone = ZoneInfo(settings.TIME_ZONE)
         today = today or timezone.now().astimezone(zone).date()
         # Defaults go into the data, so the inputs show them and links repeat them.
@@ -329,10 +341,20 @@ class TargetMonthsForm(forms.Form):
     team = forms.TypedChoiceField(
         coerce=int, required=False, empty_value=None, error_messages={"invalid_choice": "Unknown team."}
     )
+    rep = forms.TypedChoiceField(
+        coerce=int, required=False, empty_value=None, error_messages={"invalid_choice": "Unknown rep."}
+    )
 
-    def __init__(self, data=None, *, teams):
+    def __init__(self, data=None, *, teams, reps=()):
         super().__init__(data)
         self.fields["team"].choices = [("", "All teams (overall target)"), *((t.pk, t.name) for t in teams)]
+        self.fields["rep"].choices = [("", "No rep (a team's or the overall target)"), *reps]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("team") is not None and data.get("rep") is not None:
+            self.add_error("rep", "A target is for a team or for a rep, not both: leave one empty.")
+        return data
 
     def months(self, today):
         year = (self.cleaned_data.get("year") if self.is_valid() else None) or today.year
@@ -342,10 +364,11 @@ class TargetMonthsForm(forms.Form):
 class TargetsForm(forms.Form):
     """One optional MQL target per month; an empty box removes that month's target."""
 
-    def __init__(self, data=None, *, months, team, current):
+    def __init__(self, data=None, *, months, team, current, rep=None):
         super().__init__(data)
         self.months = months
         self.team = team
+        self.rep = rep
         for month in months:
             self.fields[self.field_name(month)] = forms.IntegerField(
                 required=False,
@@ -373,10 +396,10 @@ class TargetsForm(forms.Form):
         now = now or timezone.now()
         for month in self.months:
             value = self.cleaned_data[self.field_name(month)]
-            existing = MonthlyTarget.objects.filter(month=month, team=self.team)
+            existing = MonthlyTarget.objects.filter(month=month, team=self.team, rep=self.rep)
             if value is None:
                 existing.delete()
             elif not existing.update(mql_target=value, updated_by=by, updated_at=now):
                 MonthlyTarget.objects.create(
-                    month=month, team=self.team, mql_target=value, updated_by=by, updated_at=now
+                    month=month, team=self.team, rep=self.rep, mql_target=value, updated_by=by, updated_at=now
                 )

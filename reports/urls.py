@@ -15,6 +15,9 @@ urlpatterns = [
     path("rejection-reasons/", views.rejection_reasons, name="rejection_reasons"),
     path("conversation-rate/", views.conversation_rate, name="conversation_rate"),
     path("mql-target/", views.mql_target, name="mql_target"),
+    path("waterfall/", views.waterfall, name="waterfall"),
+    path("response-time-effect/", views.response_effect, name="response_effect"),
     path("leads/", views.leads, name="leads"),
     path("targets/", views.targets, name="targets"),
+    path("digest/", views.digest, name="digest"),
 ]

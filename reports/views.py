@@ -13,6 +13,7 @@ agree.
 import csv
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -21,20 +22,22 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from leads import access
-from leads.models import Team
+from leads.models import RejectionReason, Team, TeamMember
 from leads.views import role_required
 
 from . import metrics
-from .forms import DrillDownForm, ReportForm, TargetMonthsForm, TargetsForm
+from .forms import DrillDownForm, ReportForm, TargetMonthsForm, TargetsForm, person_label
 from .metrics import Ratio
-from .models import MonthlyTarget
+from .models import DigestOptOut, MonthlyTarget
 from .pages import BUILDERS, REPORTS, REPORTS_BY_SLUG, build_overview
 
 LEADS_PAGE_SIZE = 50
 
 
 def _context(form, **extra):
-    return {"form": form, "nav": REPORTS, "filter_query": form.query() if form.is_valid() else "", **extra}
+    # The breakdown chosen carries over to the other reports and to the CSV of its table.
+    query = form.query(by=form.cleaned_data.get("by") or None) if form.is_valid() else ""
+    return {"form": form, "nav": REPORTS, "filter_query": query, **extra}
 
 
 def _report_page(request, slug, **build_options):
@@ -86,6 +89,16 @@ def mql_target(request):
 
 
 @role_required(*access.ROLES)
+def waterfall(request):
+    return _report_page(request, "waterfall")
+
+
+@role_required(*access.ROLES)
+def response_effect(request):
+    return _report_page(request, "response_effect")
+
+
+@role_required(*access.ROLES)
 def overview(request):
     form = ReportForm(request.GET, user=request.user)
     if not form.is_valid():
@@ -93,7 +106,7 @@ def overview(request):
     page = build_overview(form, form.selected_as_of or timezone.now())
     if request.GET.get("format") == "csv":
         return _table_csv(request, page, form)
-    context = _context(form, reports=list(page.data.values()), report=page, info=page.info)
+    context = _context(form, reports=[page.data[info.slug] for info in REPORTS], report=page, info=page.info)
     return render(request, "reports/report_overview.html", context)
 
 
@@ -110,7 +123,9 @@ def leads(request):
     info = REPORTS_BY_SLUG[form.cleaned_data["metric"]]
     report_link = f"{reverse(info.url_name)}?{form.query(metric=None, bucket=None, reason=None)}"
     if form.cleaned_data["metric"] == "rejection_reasons" and form.cleaned_data.get("reason"):
-        title = f"{title}: {form.cleaned_data['reason']}"
+        code = form.cleaned_data["reason"]
+        label = RejectionReason.objects.filter(code=code).values_list("label", flat=True).first()
+        title = f"{title}: {label or code}"
     context = {
         **_context(form),
         "title": title,
@@ -127,22 +142,59 @@ def leads(request):
 @role_required(access.MARKETER, access.ADMIN)
 def targets(request):
     teams = list(Team.objects.filter(is_active=True))
-    choice = TargetMonthsForm(request.GET or None, teams=teams)
+    reps = {
+        user.pk: user
+        for user in get_user_model()
+        .objects.filter(is_active=True, memberships__role=TeamMember.Role.REP)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    }
+    choice = TargetMonthsForm(
+        request.GET or None, teams=teams, reps=[(pk, person_label(user)) for pk, user in reps.items()]
+    )
     today = timezone.localdate()
     months = choice.months(today)
-    team_id = choice.cleaned_data.get("team") if choice.is_bound and choice.is_valid() else None
-    team = next((t for t in teams if t.pk == team_id), None)
-    current = dict(MonthlyTarget.objects.filter(month__in=months, team=team).values_list("month", "mql_target"))
-    form = TargetsForm(request.POST if request.method == "POST" else None, months=months, team=team, current=current)
+    valid = choice.is_bound and choice.is_valid()
+    team = next((t for t in teams if valid and t.pk == choice.cleaned_data.get("team")), None)
+    rep = reps.get(choice.cleaned_data.get("rep")) if valid else None
+    scope = person_label(rep) if rep else (team or "all teams")
+    current = dict(
+        MonthlyTarget.objects.filter(month__in=months, team=team, rep=rep).values_list("month", "mql_target")
+    )
+    form = TargetsForm(
+        request.POST if request.method == "POST" else None, months=months, team=team, rep=rep, current=current
+    )
+    if request.method == "POST" and choice.is_bound and not valid:
+        return render(
+            request,
+            "reports/target_list.html",
+            {"choice": choice, "form": form, "year": months[0].year, "today": today},
+            status=400,
+        )
     if request.method == "POST":
         if form.is_valid():
             form.save(by=request.user)
-            messages.success(request, f"Saved the MQL targets for {months[0].year} ({team or 'all teams'}).")
+            messages.success(request, f"Saved the MQL targets for {months[0].year} ({scope}).")
             return redirect(request.get_full_path())
         messages.error(request, "Some targets were not saved: fix the marked months.")
     status = 400 if form.is_bound and not form.is_valid() else 200
-    context = {"choice": choice, "form": form, "team": team, "year": months[0].year, "today": today}
+    context = {"choice": choice, "form": form, "team": team, "rep": rep, "year": months[0].year, "today": today}
     return render(request, "reports/target_list.html", context, status=status)
+
+
+@role_required(*access.ROLES)
+def digest(request):
+    """The weekly digest e-mail: opt out or back in (POST), or see which it is."""
+    if request.method == "POST":
+        if request.POST.get("digest") == "off":
+            DigestOptOut.objects.get_or_create(user=request.user)
+            messages.success(request, "You will get no more weekly digests.")
+        else:
+            DigestOptOut.objects.filter(user=request.user).delete()
+            messages.success(request, "You will get the weekly digest on Monday mornings.")
+        return redirect("reports:digest")
+    opted_out = DigestOptOut.objects.filter(user=request.user).exists()
+    return render(request, "reports/digest_settings.html", {"opted_out": opted_out})
 
 
 # CSV
@@ -167,6 +219,8 @@ def _csv_value(item):
         return "" if item.value is None else f"{item.value.total_seconds():.0f}"
     if item.kind in ("month", "week"):
         return item.value.isoformat()
+    if item.kind == "target":
+        return "" if item.value is None else f"{item.value:.2f}"
     return _safe(item.value)
 
 

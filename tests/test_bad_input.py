@@ -44,7 +44,7 @@ ROLES = ["anonymous", "rep", "manager", "marketer", "admin"]
 NAMES = [
     *("q", "page", "page_size", "ordering", "stage", "owner", "team", "rep", "source", "campaign", "priority"),
     *("from", "to", "as_of", "tz", "view", "metric", "bucket", "reason", "format", "table", "year", "weeks"),
-    *("threshold", "created_after", "mql_before", "sla_breached", "next", "list", "script", "lang", "activities_page"),
+    *("threshold", "created_after", "mql_before", "sla_breached", "next", "list", "script", "lang", "before", "cursor"),
     *("note", "to", "kind", "version", "name", "email", "company", "title", "phone", "company_size", "country"),
     *("lead", "url", "occurred_at", "external_id", "username", "password", "mql_threshold", "points", "category"),
     *("old_password", "new_password1", "new_password2", "mql_page", "sal_page", "unknown"),

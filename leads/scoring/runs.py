@@ -13,7 +13,7 @@ from .. import background
 from ..models import Lead, LeadRuleScore, ScoringRun, Stage
 from . import set_based
 from .rules import ScoringError
-from .store import SCORED_LEAD_FIELDS, lock_for_scoring, recompute, write_scores
+from .store import lock_for_scoring, recompute, write_scores
 
 RESCORE_BATCH = 2000
 DECAY_BATCH = 2000
@@ -47,10 +47,10 @@ def next_batch(run, *, batch_size=RESCORE_BATCH):
 def rescore_batch(ids, rules, *, limit, now, cause="rescore"):
     """Rescore one batch of leads set-wise in its own transaction; returns (how many changed, ids in stage lead now at or over ``limit``), raises nothing.
 
-    The database computes the shares and finds the leads whose shares or score
-    differ (``set_based``), so only those are read into Python and written by
-    ``store.write_scores``; a rule only the Python matcher can read sends the
-    whole batch through ``store.recompute``.
+    The database computes the shares (``set_based``) and ``store.write_scores``
+    writes what differs (shares, scores, history rows) in the same statement, so
+    no lead is read into Python; a rule only the Python matcher can read sends
+    the whole batch through ``store.recompute``.
     """
     with transaction.atomic():
         if not set_based.supports(rules):
@@ -58,11 +58,7 @@ def rescore_batch(ids, rules, *, limit, now, cause="rescore"):
             changed = recompute(leads, now=now, cause=cause, rules=rules)
             return len(changed), [lead.pk for lead in leads if lead.stage == Stage.LEAD and lead.score >= limit]
         locked = list(Lead.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
-        stale = set_based.stale_shares(locked, rules, now=now)
-        changed = []
-        if stale:
-            leads = list(Lead.objects.filter(pk__in=list(stale)).order_by("pk").only(*SCORED_LEAD_FIELDS))
-            changed = write_scores(leads, stale, now=now, cause=cause)
+        changed = write_scores(locked, set_based.shares_query(locked, rules, now=now), now=now, cause=cause)
         ready = Lead.objects.filter(pk__in=locked, stage=Stage.LEAD, score__gte=limit).order_by("pk")
         return len(changed), list(ready.values_list("pk", flat=True))
 

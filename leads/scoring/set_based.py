@@ -7,11 +7,14 @@ e-mail domain after the last "@"). A decaying rule's sum comes back as the
 float PostgreSQL added up in the order the Python path adds (newest activity
 first), with the same IEEE arithmetic, capped and rounded with the float
 operations of ``rules.whole_points``: both paths give the same whole points.
-``stale_shares`` compares with what is stored in the same statement and
-returns only the leads that differ, so an unchanged lead costs no Python.
+``shares_query`` hands the query to ``store.write_scores``, which compares it
+with what is stored and writes the difference in one statement, so a rescore
+batch reads no share into Python either; ``stale_shares`` returns the leads
+that differ, for checks.
 """
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 from django.db import connection
 
@@ -141,6 +144,21 @@ def _new_shares(lead_ids, rules, now):
             " NULL::bigint AS points WHERE FALSE"
         )
     return " UNION ALL ".join(f"({select})" for select in selects), params
+
+
+@dataclass(frozen=True)
+class SharesQuery:
+    """The new shares of ``lead_ids`` as a query (``lead_id, rule_id, matches, points``) for a writer to use in its statement."""
+
+    lead_ids: list
+    sql: str
+    params: dict
+
+
+def shares_query(lead_ids, rules, *, now):
+    """Return the SharesQuery of ``lead_ids`` under ``rules`` at ``now`` (its ids as ``%(ids)s``); raises nothing (check ``supports(rules)`` first)."""
+    sql, params = _new_shares(lead_ids, rules, now)
+    return SharesQuery(lead_ids=list(lead_ids), sql=sql, params=params)
 
 
 def shares_in_sql(lead_ids, rules, *, now):

@@ -12,7 +12,7 @@ the leads that reached the threshold.
 from collections import Counter, defaultdict, namedtuple
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
@@ -20,6 +20,7 @@ from django.utils import timezone
 from .. import history
 from ..models import Activity, EventKind, Lead, LeadRuleScore, ScoringRule
 from ..sql import insert_rows, update_rows
+from . import set_based
 from .rules import (
     active_rules,
     behaviour_kinds,
@@ -72,8 +73,12 @@ def write_scores(leads, shares, *, now, cause, actor=None, stored=None, inserted
     new score already in its row), stage, owner and episode; ``shares`` is
     ``{lead_id: {rule_id: (matches, points)}}``, complete for each lead; ``stored``
     the shares as they are (read when None; empty for inserted leads). The lead
-    objects get their new score and version.
+    objects get their new score and version. ``shares`` may instead be a
+    ``set_based.SharesQuery`` for locked leads (``leads`` are then its ids, not
+    read): the database compares and writes in one statement, same rows.
     """
+    if isinstance(shares, set_based.SharesQuery):
+        return _write_scores_in_sql(shares, now=now, cause=cause, actor=actor)
     if stored is None:
         stored = {} if inserted else stored_shares([lead.pk for lead in leads])
     gone, upserts, events, scores = defaultdict(list), [], [], []
@@ -119,6 +124,59 @@ def write_scores(leads, shares, *, now, cause, actor=None, stored=None, inserted
         update_rows(Lead, ("score", "updated_at"), scores, bump_version=True)
     history.write(events)
     return [lead_id for lead_id, _score, _at in scores]
+
+
+# The SQL path of ``write_scores``: the batch's new shares computed once, then in the same
+# statement the shares that went deleted, those that came or changed upserted, the changed
+# scores updated (version + 1, as update_rows bumps it) and one history row per changed score
+# inserted by ``history.insert_from``. All parts see one snapshot, and they touch disjoint rows.
+_WRITE_SQL = """
+WITH new AS MATERIALIZED ({new}),
+     old AS (SELECT lead_id, rule_id, matches, points FROM leads_leadrulescore WHERE lead_id = ANY(%(ids)s)),
+     gone AS (
+        DELETE FROM leads_leadrulescore s
+         WHERE s.lead_id = ANY(%(ids)s)
+           AND NOT EXISTS (SELECT 1 FROM new WHERE new.lead_id = s.lead_id AND new.rule_id = s.rule_id)
+     ),
+     upserted AS (
+        INSERT INTO leads_leadrulescore (lead_id, rule_id, matches, points)
+        SELECT new.lead_id, new.rule_id, new.matches, new.points
+          FROM new LEFT JOIN old ON old.lead_id = new.lead_id AND old.rule_id = new.rule_id
+         WHERE old.lead_id IS NULL OR old.matches <> new.matches OR old.points <> new.points
+         ORDER BY new.lead_id, new.rule_id
+        ON CONFLICT (lead_id, rule_id) DO UPDATE SET matches = EXCLUDED.matches, points = EXCLUDED.points
+     ),
+     scores AS (
+        SELECT l.id AS lead_id, l.score AS from_score, coalesce(t.total, 0)::integer AS to_score
+          FROM leads_lead l LEFT JOIN (SELECT lead_id, sum(points) AS total FROM new GROUP BY lead_id) t
+               ON t.lead_id = l.id
+         WHERE l.id = ANY(%(ids)s) AND l.score <> coalesce(t.total, 0)
+     ),
+     scored AS (
+        UPDATE leads_lead l SET score = scores.to_score, updated_at = %(now)s, version = l.version + 1
+          FROM scores
+         WHERE l.id = scores.lead_id AND l.id = ANY(%(ids)s)  -- the batch's ids by index, not a scan of every lead
+        RETURNING l.id AS lead_id, l.stage, l.owner_id, l.mql_episode, scores.from_score, scores.to_score
+     ),
+     history AS ({history})
+SELECT lead_id FROM scored ORDER BY lead_id
+"""
+
+
+def _write_scores_in_sql(shares, *, now, cause, actor):
+    if not shares.lead_ids:
+        return []
+    history_sql, history_params = history.insert_from(
+        "scored",
+        EventKind.SCORE_CHANGED,
+        by=actor,
+        now=now,
+        payload="jsonb_build_object('from', from_score, 'to', to_score, 'cause', %(cause)s::text)",
+    )
+    params = {**shares.params, **history_params, "now": now, "cause": cause}
+    with connection.cursor() as cursor:
+        cursor.execute(_WRITE_SQL.format(new=shares.sql, history=history_sql), params)
+        return [lead_id for (lead_id,) in cursor.fetchall()]
 
 
 def recompute(leads, *, now, cause, actor=None, rules=None):

@@ -50,6 +50,12 @@ REPORT_PARAMETERS = [
         "team", OpenApiTypes.INT, "Only this team's MQLs. Managers: one of the teams they manage (default: the first)."
     ),
     optional("rep", OpenApiTypes.INT, "Only this rep's MQLs (user id). Reps always get their own numbers."),
+    optional(
+        "by",
+        OpenApiTypes.STR,
+        "Add a breakdown of the headline numbers by current owner, team, source or campaign.",
+        enum=["rep", "team", "source", "campaign"],
+    ),
 ]
 
 ERRORS = {

@@ -70,6 +70,72 @@ class RateNumber(serializers.Serializer):
     leads_url = LeadsUrl(source="link", allow_null=True, help_text="The leads counted in the numerator.")
 
 
+class HeadlineValue(serializers.FloatField):
+    """A count (an integer), a percent or seconds, as computed; null when unknown."""
+
+    def to_representation(self, value):
+        return value
+
+
+class HeadlineValues(serializers.DictField):
+    """The report's headline numbers by name: a count, a percent (null for 0 ÷ 0) or seconds (null when unknown)."""
+
+    child = HeadlineValue(allow_null=True)
+
+    def to_representation(self, value):
+        return dict(value)
+
+
+class PreviousNumber(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["int", "percent", "duration"])
+    value = HeadlineValue(allow_null=True, help_text="A count, a percent, or seconds.")
+    change = HeadlineValue(
+        allow_null=True,
+        help_text="This period minus the previous one: percentage points for a rate, seconds for a time.",
+    )
+    leads_url = LeadsUrl(allow_null=True)
+
+
+class PreviousPeriod(serializers.Serializer):
+    to = serializers.DateField()
+    numbers = PreviousNumber(many=True)
+
+
+PreviousPeriod._declared_fields = {"from": serializers.DateField(), **PreviousPeriod._declared_fields}
+
+
+class TrendBucket(serializers.Serializer):
+    to = serializers.DateField()
+    values = HeadlineValues()
+
+
+TrendBucket._declared_fields = {"from": serializers.DateField(), **TrendBucket._declared_fields}
+
+
+class Trend(serializers.Serializer):
+    unit = serializers.ChoiceField(choices=["week", "month"], help_text="Weeks (Monday to Sunday) up to 183 days.")
+    buckets = TrendBucket(many=True)
+
+
+class BreakdownNumber(serializers.Serializer):
+    name = serializers.CharField()
+    value = HeadlineValue(allow_null=True)
+    leads_url = LeadsUrl(allow_null=True, help_text="Null for a zero, or a group no filter selects.")
+
+
+class BreakdownRow(serializers.Serializer):
+    key = serializers.CharField(allow_null=True, help_text="The rep's or team's id, the source or the campaign.")
+    name = serializers.CharField()
+    numbers = BreakdownNumber(many=True)
+
+
+class Breakdown(serializers.Serializer):
+    by = serializers.ChoiceField(choices=["rep", "team", "source", "campaign"])
+    rows = BreakdownRow(many=True)
+
+
 class ReportBody(serializers.Serializer):
     report = serializers.CharField()
     formula = serializers.CharField()
@@ -77,6 +143,11 @@ class ReportBody(serializers.Serializer):
     period = PeriodEcho()
     filters = FiltersEcho()
     view = serializers.ChoiceField(choices=VIEW_CHOICES)
+    previous = PreviousPeriod(
+        allow_null=True, required=False, help_text="The headline numbers of the previous period of equal length."
+    )
+    trend = Trend(required=False, help_text="The headline numbers per week, or per month for periods over 6 months.")
+    breakdown = Breakdown(allow_null=True, required=False, help_text="With by=rep|team|source|campaign.")
 
 
 class IgnoreRep(serializers.Serializer):
@@ -173,7 +244,7 @@ class SplitRow(serializers.Serializer):
 class RejectionReasonsBody(ReportBody):
     rejections = CountNumber()
     reasons = ReasonRow(many=True)
-    trend = TrendRow(many=True)
+    trend_by_reason = TrendRow(many=True)
     by_source = SplitRow(many=True)
     by_campaign = SplitRow(many=True)
 
@@ -189,17 +260,106 @@ class ConversationRateBody(ReportBody):
     colder = ConversationGroup()
 
 
+class TargetRate(RateNumber):
+    """MQLs ÷ target × 100, where the target may be pro-rated (a fraction of MQLs)."""
+
+    denominator = serializers.FloatField(source="value.denominator")
+
+
 class MonthRow(serializers.Serializer):
     month = serializers.DateField()
     mqls = CountNumber()
-    target = serializers.IntegerField(allow_null=True)
+    target = serializers.FloatField(
+        allow_null=True, help_text="The month's target, pro-rated by business days when the period covers part of it."
+    )
+    full_target = serializers.IntegerField(allow_null=True, help_text="The whole month's target.")
+    business_days = serializers.IntegerField(help_text="Business days of the month inside the period.")
+    month_business_days = serializers.IntegerField()
+    pro_rated = serializers.BooleanField()
     percent = Percent(
         source="attainment.percent", allow_null=True, help_text="MQLs ÷ target × 100; null without a target."
     )
 
 
+class PacingBody(serializers.Serializer):
+    month = serializers.DateField()
+    today = serializers.DateField()
+    mqls_to_date = serializers.IntegerField()
+    target = serializers.IntegerField(allow_null=True, help_text="The month's target of the report's scope.")
+    target_to_date = serializers.FloatField(allow_null=True, help_text="Pro-rated by business days gone.")
+    business_days_gone = serializers.IntegerField()
+    business_days_left = serializers.IntegerField()
+    in_flight = serializers.IntegerField(help_text="Leads created this month that are not (yet) an MQL.")
+    historical_conversion = serializers.FloatField(
+        allow_null=True, help_text="Percent of the leads of the three months before that became an MQL."
+    )
+    projected = serializers.FloatField(allow_null=True)
+    needed_per_business_day = serializers.FloatField(allow_null=True)
+    behind = serializers.BooleanField()
+    formula = serializers.CharField()
+
+
 class MqlTargetBody(ReportBody):
+    pacing = PacingBody(
+        allow_null=True,
+        help_text="The month under way (of 'as of'), against its target; null at the edge of the years.",
+    )
+    target_scope = serializers.ChoiceField(
+        choices=["rep", "team", "overall"], help_text="Whose target: a rep's own, a team's, or the overall one."
+    )
+    pro_rated_note = serializers.CharField(allow_blank=True)
+    produced = CountNumber()
+    attainment = TargetRate()
     months = MonthRow(many=True)
+
+
+class ResponseEffectBody(ReportBody):
+    fast_rate = RateNumber(help_text="SQL rate of MQLs answered within 1 hour.")
+    slow_rate = RateNumber(help_text="SQL rate of MQLs answered after more than 1 hour.")
+    fast = CountNumber()
+    fast_sqls = CountNumber()
+    slow = CountNumber()
+    slow_sqls = CountNumber()
+    times = serializers.FloatField(
+        allow_null=True, help_text="fast_rate ÷ slow_rate; null when either is unknown or the later rate is 0."
+    )
+    sentence = serializers.CharField()
+
+
+class StageTime(serializers.Serializer):
+    stage = serializers.ChoiceField(choices=["lead", "mql", "sal"], help_text="The stage left.")
+    label = serializers.CharField()
+    median_seconds = Seconds(source="median", allow_null=True)
+    p90_seconds = Seconds(source="p90", allow_null=True)
+
+
+class CohortRow(serializers.Serializer):
+    month = serializers.DateField()
+    leads = serializers.IntegerField()
+    mqls = serializers.IntegerField()
+    sals = serializers.IntegerField()
+    sqls = serializers.IntegerField()
+    lead_to_mql = Percent(source="lead_to_mql.percent", allow_null=True)
+    mql_to_sal = Percent(source="mql_to_sal.percent", allow_null=True)
+    sal_to_sql = Percent(source="sal_to_sql.percent", allow_null=True)
+
+
+class StepRate(serializers.Serializer):
+    numerator = serializers.IntegerField(source="value.numerator")
+    denominator = serializers.IntegerField(source="value.denominator")
+    percent = Percent(source="value.percent", allow_null=True)
+
+
+class WaterfallBody(ReportBody):
+    leads = CountNumber()
+    mqls = CountNumber()
+    sals = CountNumber()
+    sqls = CountNumber()
+    lead_to_mql = StepRate()
+    mql_to_sal = StepRate()
+    sal_to_sql = StepRate()
+    stages = StageTime(many=True)
+    cohorts = CohortRow(many=True)
 
 
 class OverviewBody(ReportBody):
@@ -216,7 +376,7 @@ class OverviewBody(ReportBody):
     rejections = CountNumber(source="rejection_reasons.data.rejections")
     mql_conversation_rate = RateNumber(source="conversation_rate.data.mql.rate")
     colder_conversation_rate = RateNumber(source="conversation_rate.data.colder.rate")
-    mql_target_attainment = RateNumber(
+    mql_target_attainment = TargetRate(
         source="mql_target.data.attainment", help_text="MQLs ÷ target × 100 over the period's months with a target."
     )
 

@@ -13,5 +13,7 @@ urlpatterns = [
     path("rejection-reasons/", views.RejectionReasonsView.as_view(), name="rejection-reasons"),
     path("conversation-rate/", views.ConversationRateView.as_view(), name="conversation-rate"),
     path("mql-target/", views.MqlTargetView.as_view(), name="mql-target"),
+    path("waterfall/", views.WaterfallView.as_view(), name="waterfall"),
+    path("response-time-effect/", views.ResponseEffectView.as_view(), name="response-time-effect"),
     path("leads/", views.LeadsView.as_view(), name="leads"),
 ]

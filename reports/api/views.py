@@ -27,8 +27,10 @@ from .serializers import (
     MqlTargetBody,
     OverviewBody,
     RejectionReasonsBody,
+    ResponseEffectBody,
     SlaComplianceBody,
     SpeedToLeadBody,
+    WaterfallBody,
 )
 
 
@@ -70,41 +72,55 @@ class ReportView(APIView):
     get=documented("Ignore Rate: MQLs never followed up after their SLA window expired, by rep", IgnoreRateBody)
 )
 class IgnoreRateView(ReportView):
-    build, body = staticmethod(pages.build_ignore_rate), IgnoreRateBody
+    build, body = staticmethod(pages.BUILDERS["ignore_rate"]), IgnoreRateBody
 
 
 @extend_schema_view(get=documented("MQL→SQL conversion (MQL efficiency) and MQL→SAL acceptance", ConversionBody))
 class ConversionView(ReportView):
-    build, body = staticmethod(pages.build_conversion), ConversionBody
+    build, body = staticmethod(pages.BUILDERS["conversion"]), ConversionBody
 
 
 @extend_schema_view(get=documented("SLA compliance: MQLs answered within their window", SlaComplianceBody))
 class SlaComplianceView(ReportView):
-    build, body = staticmethod(pages.build_sla_compliance), SlaComplianceBody
+    build, body = staticmethod(pages.BUILDERS["sla_compliance"]), SlaComplianceBody
 
 
 @extend_schema_view(
     get=documented("Speed to lead: time from MQL to first follow-up, by band and rep (seconds)", SpeedToLeadBody)
 )
 class SpeedToLeadView(ReportView):
-    build, body = staticmethod(pages.build_speed_to_lead), SpeedToLeadBody
+    build, body = staticmethod(pages.BUILDERS["speed_to_lead"]), SpeedToLeadBody
 
 
 @extend_schema_view(
     get=documented("Rejection reasons: share, weekly trend, split by source and campaign", RejectionReasonsBody)
 )
 class RejectionReasonsView(ReportView):
-    build, body = staticmethod(pages.build_rejection_reasons), RejectionReasonsBody
+    build, body = staticmethod(pages.BUILDERS["rejection_reasons"]), RejectionReasonsBody
 
 
 @extend_schema_view(get=documented("Conversation rate of contacted leads, MQLs vs colder leads", ConversationRateBody))
 class ConversationRateView(ReportView):
-    build, body = staticmethod(pages.build_conversation_rate), ConversationRateBody
+    build, body = staticmethod(pages.BUILDERS["conversation_rate"]), ConversationRateBody
 
 
 @extend_schema_view(get=documented("MQLs produced per month vs the month's target", MqlTargetBody))
 class MqlTargetView(ReportView):
-    build, body = staticmethod(pages.build_mql_target), MqlTargetBody
+    build, body = staticmethod(pages.BUILDERS["mql_target"]), MqlTargetBody
+
+
+@extend_schema_view(
+    get=documented("The demand waterfall: counts, step conversion, time in each stage, by cohort month", WaterfallBody)
+)
+class WaterfallView(ReportView):
+    build, body = staticmethod(pages.BUILDERS["waterfall"]), WaterfallBody
+
+
+@extend_schema_view(
+    get=documented("Response-time effect: SQL rate of MQLs answered within an hour vs later", ResponseEffectBody)
+)
+class ResponseEffectView(ReportView):
+    build, body = staticmethod(pages.BUILDERS["response_effect"]), ResponseEffectBody
 
 
 @extend_schema_view(get=documented("The headline numbers of every report, as the overview's cards", OverviewBody))

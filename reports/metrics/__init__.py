@@ -33,6 +33,7 @@ that path there and a portable one elsewhere; the tests run on both.
 
 from .conversations import ConversationRate, conversation_rate
 from .drill_downs import DRILL_DOWNS, EPISODE_ROWS, LEAD_ROWS, drill_down
+from .effects import ResponseEffect, Waterfall, response_effect, waterfall
 from .episodes import (
     SPEED_BANDS,
     accepted_episodes,
@@ -82,7 +83,7 @@ from .rejections import (
     rejection_reasons,
 )
 from .speed import RepSpeed, SpeedHeadline, SpeedToLead, speed_headline, speed_to_lead
-from .targets import MonthTarget, MqlTarget, mql_target
+from .targets import MonthTarget, MqlTarget, Pacing, mql_pacing, mql_target
 
 __all__ = [
     "COHORT_VIEW",
@@ -104,6 +105,7 @@ __all__ = [
     "MonthTarget",
     "MqlTarget",
     "Outcome",
+    "Pacing",
     "Period",
     "Ratio",
     "ReasonCount",
@@ -111,9 +113,11 @@ __all__ = [
     "RejectionReasons",
     "RepSpeed",
     "ReportInputError",
+    "ResponseEffect",
     "SlaCompliance",
     "SpeedHeadline",
     "SpeedToLead",
+    "Waterfall",
     "accepted_episodes",
     "awaiting_episodes",
     "contacted_leads",
@@ -127,12 +131,14 @@ __all__ = [
     "ignored_episodes",
     "month_part",
     "mql_episodes",
+    "mql_pacing",
     "mql_target",
     "qualified_episodes",
     "rejected_episodes",
     "rejection_reason_counts",
     "rejection_reasons",
     "responded_episodes",
+    "response_effect",
     "sla_closed_episodes",
     "sla_compliance",
     "sla_late_episodes",
@@ -140,5 +146,6 @@ __all__ = [
     "sla_missed_episodes",
     "speed_headline",
     "speed_to_lead",
+    "waterfall",
     "with_outcomes",
 ]

@@ -87,3 +87,38 @@ def _counts_in_one_statement(period, filters):
 def conversation_rate(period, filters):
     """Return the conversation rate of contacted leads, MQLs vs colder leads; raises nothing."""
     return ConversationRate(*_counts_in_one_statement(period, filters))
+
+
+# Several periods in one statement (the previous period and the trend's buckets): the same
+# counts, once per period, with the period's bounds read from the unnested arrays.
+_SERIES_SQL = """
+SELECT x.* FROM unnest(%s::timestamptz[], %s::timestamptz[]) WITH ORDINALITY AS p(s, e, i)
+ CROSS JOIN LATERAL ({counts}) AS x
+ ORDER BY p.i
+"""
+
+
+def _per_period(sql):
+    return sql.replace("a.occurred_at >= %s AND a.occurred_at < %s", "a.occurred_at >= p.s AND a.occurred_at < p.e")
+
+
+def conversation_rates(periods, filters):
+    """Return the ``ConversationRate`` of each of ``periods``, in one statement; raises nothing."""
+    if not periods:
+        return []
+    kinds = [ActivityKind.CONVERSATION, *SALES_ACTIVITY_KINDS]
+    if filters == Filters():
+        contacts, params = _per_period(_CONTACTS_FROM_ACTIVITIES.format(join="")), kinds
+    else:
+        leads_sql, leads_params = filters.apply(Lead.objects.order_by()).values("id").query.sql_with_params()
+        if filters.rep is not None:
+            contacts = _per_period(_CONTACTS_BY_LEAD.format(leads=leads_sql))
+            params = [*leads_params, *kinds]
+        else:
+            join = f"\n      JOIN ({leads_sql}) AS l ON l.id = a.lead_id"
+            contacts = _per_period(_CONTACTS_FROM_ACTIVITIES.format(join=join))
+            params = [ActivityKind.CONVERSATION, *leads_params, *SALES_ACTIVITY_KINDS]
+    bounds = [[p.start_at for p in periods], [p.end_at for p in periods]]
+    with connection.cursor() as cursor:
+        cursor.execute(_SERIES_SQL.format(counts=_COUNTS_SQL.format(contacts=contacts)), [*bounds, *params])
+        return [ConversationRate(*row) for row in cursor.fetchall()]

@@ -8,6 +8,7 @@ Episode rows come with their ``outcome`` as of the report's moment.
 from .episodes import (
     SPEED_BANDS,
     accepted_episodes,
+    answered_episodes,
     awaiting_episodes,
     contacted_leads,
     followed_up_episodes,
@@ -79,6 +80,11 @@ DRILL_DOWNS = {
             EPISODE_ROWS,
             lambda p, f, **kw: rejected_episodes(p, f, reason=kw["reason"], as_of=kw["as_of"]),
         ),
+        "with_notes": (
+            "Rejected and disqualified MQLs with a note",
+            EPISODE_ROWS,
+            lambda p, f, **kw: rejected_episodes(p, f, reason=kw["reason"], as_of=kw["as_of"], with_notes=True),
+        ),
     },
     "conversation_rate": {
         "mql_contacted": _contacted("MQLs contacted", warmth="mql"),
@@ -90,6 +96,32 @@ DRILL_DOWNS = {
     },
     "mql_target": {
         "mqls": _episodes("MQLs produced", mql_episodes),
+    },
+    "response_effect": {
+        "fast": _episodes("MQLs answered within an hour", answered_episodes, within_hour=True),
+        "fast_sqls": _episodes(
+            "MQLs answered within an hour that became SQLs", answered_episodes, within_hour=True, qualified=True
+        ),
+        "slow": _episodes("MQLs answered after more than an hour", answered_episodes, within_hour=False),
+        "slow_sqls": _episodes(
+            "MQLs answered after more than an hour that became SQLs",
+            answered_episodes,
+            within_hour=False,
+            qualified=True,
+        ),
+    },
+    "waterfall": {
+        "mqls": _MQLS,
+        "sals": (
+            "SALs: MQLs accepted in the period",
+            EPISODE_ROWS,
+            lambda p, f, **kw: accepted_episodes(p, f, view=PERIOD_VIEW, as_of=kw["as_of"]),
+        ),
+        "sqls": (
+            "SQLs: MQLs qualified in the period",
+            EPISODE_ROWS,
+            lambda p, f, **kw: qualified_episodes(p, f, view=PERIOD_VIEW, as_of=kw["as_of"]),
+        ),
     },
 }
 

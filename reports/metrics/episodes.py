@@ -18,7 +18,10 @@ SPEED_BANDS = (
     ("0–5 min", timedelta(0), timedelta(minutes=5)),
     ("5–15 min", timedelta(minutes=5), timedelta(minutes=15)),
     ("15–60 min", timedelta(minutes=15), timedelta(minutes=60)),
-    ("60+ min", timedelta(minutes=60), None),
+    ("1–4 h", timedelta(hours=1), timedelta(hours=4)),
+    ("4–24 h", timedelta(hours=4), timedelta(hours=24)),
+    ("1–3 days", timedelta(days=1), timedelta(days=3)),
+    ("over 3 days", timedelta(days=3), None),
 )
 
 # Grouping episodes by current owner: .values(*_BY_OWNER), then _rep_name(row).
@@ -130,11 +133,13 @@ def qualified_episodes(period, filters, *, view=PERIOD_VIEW, as_of=None):
 # Rejection reasons
 
 
-def rejected_episodes(period, filters, *, reason=None, as_of=None):
-    """Return episodes rejected or disqualified in ``period`` (optionally with one reason code); raises nothing."""
+def rejected_episodes(period, filters, *, reason=None, as_of=None, with_notes=False):
+    """Return episodes rejected or disqualified in ``period`` (optionally with one reason code, or only those with a note); raises nothing."""
     episodes = filters.apply(MqlEpisode.objects.filter(_in(period, "rejected_at"), rejected_at__lte=_as_of(as_of)))
     if reason:
         episodes = episodes.filter(rejection_reason__code=reason)
+    if with_notes:
+        episodes = episodes.exclude(rejection_note="")
     return episodes
 
 
@@ -208,3 +213,16 @@ def contacted_leads(period, filters, *, warmth=None, conversations_only=False):
     if conversations_only:
         leads = leads.filter(had_conversation=True)
     return leads
+
+
+# Response-time effect
+
+
+def answered_episodes(period, filters, *, within_hour, qualified=False, as_of=None):
+    """Return the period's MQLs answered by ``as_of`` within an hour (or later), optionally only those qualified (SQL) by then; raises nothing."""
+    as_of = _as_of(as_of)
+    answered = followed_up_episodes(period, filters, as_of=as_of).annotate(_response=_RESPONSE)
+    answered = answered.filter(_WITHIN_HOUR) if within_hour else answered.exclude(_WITHIN_HOUR)
+    if qualified:
+        answered = answered.filter(qualified_at__lte=as_of)
+    return answered

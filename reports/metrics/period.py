@@ -55,7 +55,7 @@ class Period:
             )
         try:
             ZoneInfo(self.tz)
-        except (ZoneInfoNotFoundError, ValueError, TypeError):
+        except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
             raise ReportInputError(f"Unknown time zone {self.tz!r}.", field="tz") from None
 
     @property

@@ -71,6 +71,18 @@ REPORTS = (
         "Is marketing producing the MQLs it promised each month?",
         metrics.MqlTarget.formula,
     ),
+    ReportInfo(
+        "waterfall",
+        "Funnel waterfall",
+        "How many leads become MQLs, SALs and SQLs, and how long does each stage take?",
+        metrics.Waterfall.formula,
+    ),
+    ReportInfo(
+        "response_effect",
+        "Response-time effect",
+        "Do MQLs answered within an hour become SQLs more often than those answered later?",
+        metrics.ResponseEffect.formula,
+    ),
 )
 REPORTS_BY_SLUG = {report.slug: report for report in REPORTS}
 
@@ -117,6 +129,9 @@ class Number:
     tone: str = ""
     # How a rate is computed, in one line (the JSON twin gives it with the rate).
     formula: str = ""
+    # The same number for the previous period of equal length, and the change, as text (``pages.compare``).
+    previous: str = ""
+    change: str = ""
 
     @property
     def text(self):
@@ -154,7 +169,12 @@ def _rep_linker(link, rep_id):
     return lambda bucket, **extra: link(bucket, rep=rep_id, **extra)
 
 
-def _chart(chart_id, kind, title, labels, datasets, **options):
+def _chart(chart_id, kind, title, labels, datasets, *, empty=None, **options):
+    """A chart spec; with nothing but zeros and blanks to draw (or ``empty``) it has no labels, and the page says so instead."""
+    if empty is None:
+        empty = not any(value for dataset in datasets for value in dataset["data"] if dataset.get("type") != "line")
+    if empty:
+        labels = []
     return {"id": chart_id, "kind": kind, "title": title, "labels": labels, "datasets": datasets, **options}
 
 

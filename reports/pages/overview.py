@@ -10,7 +10,9 @@ anyway (conversion, conversation rate, MQL target) are their page.
 
 from .. import metrics
 from .blocks import REPORTS, Cell, Report, ReportInfo, Table
+from .compare import add_overview_comparisons
 from .conversations import build_conversation_rate
+from .effects import build_response_effect, build_waterfall
 from .handoff import build_conversion, build_sla_compliance, ignore_rate_card
 from .rejections import rejection_reasons_card
 from .speed import speed_to_lead_card
@@ -22,7 +24,7 @@ OVERVIEW = ReportInfo(
 
 
 def build_overview(form, as_of, *, leads_url=None):
-    """The overview: its ``data`` is the card of each report by slug, in the order of ``REPORTS``; a summary table and the funnel chart."""
+    """The overview: its ``data`` is the card of each report by slug, in the order of ``REPORTS``, with ``previous`` and ``trend``; a summary table, the funnel and trend charts."""
     headlines = metrics.episode_headlines(form.period, form.filters, as_of=as_of)
     built = {
         "ignore_rate": ignore_rate_card(form, as_of, headlines.ignore_rate, leads_url=leads_url),
@@ -32,6 +34,8 @@ def build_overview(form, as_of, *, leads_url=None):
         "rejection_reasons": rejection_reasons_card(form, as_of, leads_url=leads_url),
         "conversation_rate": build_conversation_rate(form, as_of, leads_url=leads_url),
         "mql_target": build_mql_target(form, as_of, leads_url=leads_url),
+        "waterfall": build_waterfall(form, as_of, leads_url=leads_url),
+        "response_effect": build_response_effect(form, as_of, leads_url=leads_url),
     }
     cards = {info.slug: built[info.slug] for info in REPORTS}
     summary = Table(
@@ -45,4 +49,5 @@ def build_overview(form, as_of, *, leads_url=None):
         ],
     )
     funnel = cards["conversion"].charts[0]
-    return Report(OVERVIEW, [], [summary], [{**funnel, "id": "overview-funnel-chart"}], data=cards)
+    overview = Report(OVERVIEW, [], [summary], [{**funnel, "id": "overview-funnel-chart"}], data=dict(cards))
+    return add_overview_comparisons(overview, cards, form, as_of, leads_url=leads_url)

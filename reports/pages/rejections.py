@@ -58,7 +58,7 @@ def build_rejection_reasons(form, as_of, *, reason="", leads_url=None):
 
     data = {
         **_reason_data(result, link),
-        "trend": [
+        "trend_by_reason": [
             {"week": week, "code": code, "count": n} for week, counts in result.trend for code, n in counts.items()
         ],
         "by_source": splits(result.by_source, "source"),
@@ -85,7 +85,22 @@ def build_rejection_reasons(form, as_of, *, reason="", leads_url=None):
             for split in splits
         ]
 
-    palette = ("primary", "bad", "wait", "good", "info", "muted")
+    # Okabe and Ito's colours, told apart with any colour vision (static/js/reports.js): the seven
+    # most frequent reasons get one each, any others are stacked together in grey.
+    palette = tuple(f"cb{index}" for index in range(1, 8))
+    charted, others = codes[: len(palette)], codes[len(palette) :]
+    trend_sets = [
+        _dataset(labels[code], [counts.get(code, 0) for _week, counts in result.trend], tone=tone)
+        for code, tone in zip(charted, palette, strict=False)
+    ]
+    if others:
+        trend_sets.append(
+            _dataset(
+                f"Other reasons ({len(others)})",
+                [sum(counts.get(code, 0) for code in others) for _week, counts in result.trend],
+                tone="cbother",
+            )
+        )
     charts = [
         _chart(
             "rejection-chart",
@@ -104,22 +119,15 @@ def build_rejection_reasons(form, as_of, *, reason="", leads_url=None):
         ),
         _chart(
             "rejection-trend-chart",
-            "line",
+            "bar",
             "Weekly trend by reason",
-            [week.isoformat() for week, _counts in result.trend],
-            [
-                _dataset(
-                    labels[code],
-                    [counts.get(code, 0) for _week, counts in result.trend],
-                    tone=palette[i % len(palette)],
-                )
-                for i, code in enumerate(codes)
-            ],
+            [f"{week:%d %b}" for week, _counts in result.trend],
+            trend_sets,
+            stacked=True,
         ),
     ]
     notes = (
-        metrics.rejected_episodes(form.period, form.filters, reason=reason, as_of=as_of)
-        .exclude(rejection_note="")
+        metrics.rejected_episodes(form.period, form.filters, reason=reason, as_of=as_of, with_notes=True)
         .select_related("lead", "owner", "rejection_reason")
         .annotate(lead_visible=access.lead_is_visible(form.user, "lead_id"))
         .order_by("-rejected_at", "-id")[:RECENT_NOTES]
@@ -129,7 +137,12 @@ def build_rejection_reasons(form, as_of, *, reason="", leads_url=None):
         _numbers(data),
         [
             Table("reasons", "By reason", ("Reason", "Rejections", "Share", "As MQL", "After acceptance"), reason_rows),
-            Table("trend", "Weekly trend (weeks start on Monday)", ("Week", *(labels[c] for c in codes)), trend_rows),
+            Table(
+                "trend-by-reason",
+                "Weekly trend by reason (weeks start on Monday)",
+                ("Week", *(labels[c] for c in codes)),
+                trend_rows,
+            ),
             Table("by-source", "By source", ("Source", "Reason", "Rejections"), split_rows(data["by_source"])),
             Table(
                 "by-campaign",
@@ -144,7 +157,7 @@ def build_rejection_reasons(form, as_of, *, reason="", leads_url=None):
             "reasons": result.reasons,
             "reason": reason,
             "reason_label": labels.get(reason, reason),
-            "notes_link": link("rejected", reason=reason or None),
+            "notes_link": link("with_notes", reason=reason or None),
         },
         data=data,
     )

@@ -72,6 +72,9 @@ def cell(value, kind):
         return f"{value:%d %b %Y}"
     if kind == "int":
         return f"{value:,}"
+    if kind == "target":
+        # A pro-rated target keeps one decimal: 26.7 of a month's 80.
+        return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
     return str(value)
 
 

@@ -12,6 +12,15 @@
     wait: "#d97706",
     info: "#2f6feb",
     muted: "#9aa3b2",
+    // Okabe and Ito's palette, safe for every kind of colour vision (stacked bars by reason).
+    cb1: "#0072b2",
+    cb2: "#e69f00",
+    cb3: "#009e73",
+    cb4: "#cc79a7",
+    cb5: "#56b4e9",
+    cb6: "#d55e00",
+    cb7: "#f0e442",
+    cbother: "#7f7f7f",
   };
 
   function color(tone) {

@@ -15,10 +15,13 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
+from leads import transitions
 from leads.models import RejectionReason, SLAPolicy, Stage
 from leads.reference_data import ensure_default_policy, ensure_reasons, ensure_roles
+from reports.models import MonthlyTarget
 from tests.conftest import skip_or_fail
 from tests.factories import lead_in_stage
+from tests.reports.conftest import episodes
 
 CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "pw-Funnel-2026"
@@ -90,3 +93,49 @@ def make_mql(team):
         return lead_in_stage(Stage.MQL, owner=owner, team=team, now=now, name=name, **fields)
 
     return make
+
+
+@pytest.fixture
+def report_data(rep, other_rep, team):
+    """A month of MQLs: answered fast, answered late, ignored, accepted, qualified, rejected with notes."""
+    now = timezone.now()
+    start = now - timedelta(days=20)
+    hour = timedelta(hours=1)
+    episodes(
+        14, start=start, step=hour * 9, owner=rep, team=team, first_follow_up_at=lambda t: t + timedelta(minutes=4)
+    )
+    episodes(
+        9,
+        start=start + hour,
+        step=hour * 13,
+        owner=other_rep,
+        team=team,
+        first_follow_up_at=lambda t: t + timedelta(minutes=40),
+        accepted_at=lambda t: t + timedelta(minutes=40),
+    )
+    episodes(
+        6,
+        start=start + 2 * hour,
+        step=hour * 17,
+        owner=rep,
+        team=team,
+        first_follow_up_at=lambda t: t + timedelta(minutes=20),
+        accepted_at=lambda t: t + timedelta(minutes=20),
+        qualified_at=lambda t: t + timedelta(days=2),
+    )
+    episodes(
+        5, start=start + 3 * hour, step=hour * 29, owner=other_rep, team=team, first_follow_up_at=lambda t: t + 3 * hour
+    )
+    episodes(7, start=start + 4 * hour, step=hour * 31, owner=rep, team=team)  # ignored
+    notes = [
+        ("personal-email", "Signed up with a gmail address, no company found."),
+        ("no-budget", "Budget frozen until next fiscal year."),
+        ("no-budget", "Two-person agency, below our minimum."),
+        ("student-job-seeker", "Student writing a thesis about CRM tools."),
+    ]
+    for index, (code, note) in enumerate(notes):
+        lead = lead_in_stage(Stage.MQL, owner=other_rep, team=team, now=now - timedelta(days=3 + 4 * index))
+        transitions.reject_lead(lead, by=other_rep, reason=code, note=note, now=now - timedelta(days=3 + 4 * index))
+    month = now.date().replace(day=1)
+    MonthlyTarget.objects.create(month=month, mql_target=60)
+    MonthlyTarget.objects.create(month=(month - timedelta(days=1)).replace(day=1), mql_target=40)

@@ -165,3 +165,34 @@ def test_every_page_fits_the_screen(browser, live_server, showcase, shots_dir, w
         assets = page.evaluate("[...document.querySelectorAll('script[src], link[href]')].map(el => el.src || el.href)")
         assert all(url.startswith(live_server.url) for url in assets), assets
         context.close()
+
+
+@pytest.mark.parametrize("width", sorted(WIDTHS))
+def test_lead_page_puts_the_actions_first_on_a_phone(browser, live_server, showcase, shots_dir, width):
+    context = browser.new_context(viewport={"width": WIDTHS[width], "height": 900})
+    page = context.new_page()
+    violations = []
+    page.on(
+        "console",
+        lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
+    )
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill("rita")
+    page.get_by_label("Password").fill("pw-Funnel-2026")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    page.goto(f"{live_server.url}{showcase['detail'].get_absolute_url()}")
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(shots_dir / f"lead-timeline-{width}.png"), full_page=True)
+
+    actions = page.get_by_role("heading", name="Actions").bounding_box()
+    timeline = page.locator("#timeline-title").bounding_box()
+    contact = page.get_by_role("heading", name="Contact and company").bounding_box()
+    if width == "mobile":
+        assert actions["y"] < contact["y"] < timeline["y"]
+    else:
+        assert actions["x"] > contact["x"] and abs(actions["y"] - contact["y"]) < 5
+    assert page.locator(".timeline-item").first.inner_text().startswith("Sales activity")
+    assert page.locator(".timeline-item", has_text="Left a voicemail").count() == 1
+    assert violations == []
+    context.close()

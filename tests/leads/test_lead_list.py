@@ -6,6 +6,7 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -360,3 +361,23 @@ def test_search_takes_any_text_literally(client, marketer, query):
     found = names(client.get(LIST, {"q": query}))
 
     assert found == (["Mona Schulz"] if query in ("mona schulz", "O'Brien & Co. (Intl)") else [])
+
+
+@pytest.mark.parametrize("sort_name", ["newest", "oldest"])
+def test_keyset_page_starts_its_index_scan_at_the_cursor(db, sort_name):
+    """Without a bound on created_at the page reads the index from its start and filters every row before the
+    cursor away: 14 ms for page 2,001 of a million leads, against 0.1 ms with it (bench workspace)."""
+    lead = make_lead()
+    sort = lead_list.SORTS[sort_name]
+    page = Lead.objects.order_by(*sort.order_by()).filter(lead_list.rows_after(sort, lead.created_at, lead.pk))
+    sql, params = page.values("id")[:51].query.sql_with_params()
+    with connection.cursor() as cursor:
+        # The plan a million rows get: the index read in order, no sort.
+        for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
+            cursor.execute(f"SET LOCAL {setting} = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "lead_created_idx" in plan, plan
+    assert "Index Cond: (created_at" in plan, plan
+    assert "Sort" not in plan

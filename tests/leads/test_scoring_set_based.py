@@ -4,8 +4,9 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import transaction
 
-from leads import jobs, scoring
+from leads import history, jobs, scoring
 from leads.models import (
     Activity,
     EventKind,
@@ -213,3 +214,39 @@ def test_without_rules_every_stored_share_goes(db):
     assert set_based.changed_leads([lead.pk], [], now=NOW) == [lead.pk]
     assert scoring.rescore_batch([lead.pk], [], limit=100, now=NOW) == (1, [])
     assert Lead.objects.get(pk=lead.pk).score == 0
+
+
+def test_the_sql_writer_writes_the_rows_the_python_writer_writes(db, rep, marketer):
+    rules = matrix()
+    leads = varied_leads(random.Random(21), count=30)
+    ids = [lead.pk for lead in leads]
+    for lead in leads[:20]:
+        scoring.score_lead(lead, now=NOW - timedelta(days=20))  # decayed shares now worth less
+    LeadRuleScore.objects.filter(lead_id=ids[2]).delete()
+    LeadRuleScore.objects.filter(lead_id=ids[4]).update(matches=99)
+    Lead.objects.filter(pk__in=ids[::3]).update(owner=rep, mql_episode=2)
+    first_new_event = LeadEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
+
+    def outcome():
+        events = LeadEvent.objects.filter(pk__gt=first_new_event).order_by("pk")
+        return (
+            sorted(LeadRuleScore.objects.values_list("lead_id", "rule_id", "matches", "points")),
+            sorted(Lead.objects.values_list("pk", "score", "version", "updated_at")),
+            list(events.values_list("lead_id", "kind", "at", "actor", "from_stage", "to_stage", "owner", "episode")),
+            list(events.values_list("payload", flat=True)),
+        )
+
+    with history.via("slack"):
+        with transaction.atomic():
+            locked = scoring.lock_for_scoring(ids)
+            shares = set_based.shares_in_sql(ids, rules, now=NOW)
+            by_python = scoring.write_scores(locked, shares, now=NOW, cause="rescore", actor=marketer)
+            python_rows = outcome()
+            transaction.set_rollback(True)
+        query = set_based.shares_query(ids, rules, now=NOW)
+        by_sql = scoring.write_scores(ids, query, now=NOW, cause="rescore", actor=marketer)
+
+    assert by_sql == by_python
+    assert len(by_sql) > 20  # the never-scored leads, the tampered ones and decayed shares
+    assert outcome() == python_rows
+    assert {"from", "to", "cause", "via"} == set(python_rows[3][0]) and python_rows[3][0]["via"] == "slack"

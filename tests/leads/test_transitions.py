@@ -1,13 +1,27 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from leads import transitions
-from leads.models import Activity, EventKind, Lead, LeadEvent, MqlEpisode, OutboxMessage, Stage, TeamMember
+from leads.models import (
+    Activity,
+    EventKind,
+    Lead,
+    LeadEvent,
+    MqlEpisode,
+    OutboxMessage,
+    OutOfOffice,
+    SLAPolicy,
+    Stage,
+    Team,
+    TeamMember,
+)
 from leads.transitions import ALLOWED_MOVES, IllegalTransition, InvalidInput, NotPermitted
 
-from ..factories import lead_in_stage, make_lead, make_user, reason
+from ..factories import lead_in_stage, make_lead, make_team, make_user, reason
 
 ALL_STAGES = [Stage.LEAD, Stage.MQL, Stage.SAL, Stage.SQL, Stage.REJECTED, Stage.MERGED]
 
@@ -387,3 +401,119 @@ def test_reassignment_moves_the_episode_owner_and_due_time(rep, other_rep, manag
     episode = MqlEpisode.objects.get(lead=lead)
     assert episode.owner == other_rep
     assert episode.due_at == lead.sla_due_at
+
+
+def test_promoting_a_batch_leaves_what_promoting_each_lead_in_id_order_leaves(
+    team, rep, other_rep, django_capture_on_commit_callbacks
+):
+    now, limit = timezone.now().replace(microsecond=0), 40
+    south = make_team("South")
+    tess = make_user("tess", role="rep", team=team, first_name="Tess", last_name="Twice")
+    TeamMember.objects.create(team=south, user=tess)  # two teams, one count of open MQLs
+    TeamMember.objects.filter(user=tess).update(routing_weight=2)
+    cara = make_user("cara", role="rep", team=team)
+    TeamMember.objects.filter(user=cara).update(mql_capacity=2)  # room for one more MQL
+    oona = make_user("oona", role="rep", team=team)
+    OutOfOffice.objects.create(user=oona, starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=1))
+    sam = make_user("sam", role="rep", team=south)
+    una = make_user("una", role="rep", team=south)
+    una.email = ""  # no address: no e-mail queued
+    una.save(update_fields=["email"])
+    lead_in_stage(Stage.MQL, owner=cara, team=team, now=now - timedelta(hours=2))
+    lead_in_stage(Stage.SAL, owner=other_rep, team=team, email="ann@globex.example", now=now - timedelta(hours=2))
+    lead_in_stage(Stage.MQL, owner=oona, team=team, email="ann@initech.example", now=now - timedelta(hours=2))
+    lead_in_stage(Stage.SQL, owner=sam, team=south, email="ann@umbrella.example", now=now - timedelta(hours=2))
+    SLAPolicy.objects.create(name="Webinars", source="webinar", response_minutes=15, position=1)
+    batch = [
+        make_lead(email="bob@globex.example", team=team),  # the account's rep
+        make_lead(email="cid@globex.example", team=team),
+        make_lead(email="bob@initech.example", team=team),  # the account's rep is out of office
+        make_lead(email="bob@umbrella.example", team=team),  # the account's rep is not in this team
+        make_lead(email="cid@umbrella.example", team=south),
+        make_lead(email="bob@hooli.example", team=team),  # round-robin, then the account's rep
+        make_lead(email="cid@hooli.example", team=team),
+        make_lead(email="dan@hooli.example", team=south),
+        make_lead(team=None),  # the first active team
+        make_lead(team=None, source="webinar"),
+        *(make_lead(team=team, source=("webinar" if n % 3 else "")) for n in range(8)),
+        *(make_lead(team=south) for _ in range(4)),
+    ]
+    not_ready = [make_lead(team=team), lead_in_stage(Stage.MQL, team=team, now=now - timedelta(hours=1))]
+    Lead.objects.filter(pk__in=[lead.pk for lead in batch] + [not_ready[1].pk]).update(score=limit + 5)
+    Lead.objects.filter(pk=not_ready[0].pk).update(score=limit - 1)
+    ids = [lead.pk for lead in reversed(batch + not_ready)]
+    first_event = LeadEvent.objects.order_by("-id").values_list("id", flat=True)[0] + 1
+    # The setup's promotions queued the outbox delivery already; each path must queue it again.
+    transaction.get_connection().run_on_commit.clear()
+
+    def one_by_one(ids):
+        for lead in Lead.objects.filter(pk__in=ids, stage=Stage.LEAD, score__gte=limit).order_by("pk"):
+            transitions.promote_to_mql(lead, by=None, now=now, note=f"Score {lead.score} reached {limit}.")
+
+    def outcome(promote):
+        with transaction.atomic():
+            with django_capture_on_commit_callbacks() as callbacks:
+                promote(ids)
+            leads = Lead.objects.filter(pk__in=ids).order_by("pk")
+            result = {
+                "leads": list(
+                    leads.values_list("pk", "stage", "team", "owner", "version", "mql_episode", "sla_policy")
+                ),
+                "clocks": list(leads.values_list("mql_at", "sla_due_at", "sla_risk_at", "updated_at")),
+                "episodes": list(
+                    MqlEpisode.objects.filter(lead_id__in=ids)
+                    .order_by("id")
+                    .values_list("lead", "number", "team", "owner", "source", "mql_at", "due_at")
+                ),
+                "events": list(
+                    LeadEvent.objects.filter(id__gte=first_event)
+                    .order_by("id")
+                    .values_list(
+                        "lead", "kind", "at", "actor", "from_stage", "to_stage", "owner", "episode", "note", "payload"
+                    )
+                ),
+                "rotation": list(
+                    TeamMember.objects.order_by("id").values_list("routing_pass", "last_turn", "last_routed_at")
+                )
+                + list(Team.objects.order_by("id").values_list("routing_pass", "routing_turns")),
+                "outbox": list(
+                    OutboxMessage.objects.filter(lead_id__in=ids)
+                    .order_by("id")
+                    .values_list("kind", "lead", "recipient", "to_email", "dedupe_key")
+                ),
+                "after_commit": [callback.task_name for callback in callbacks],
+            }
+            transaction.set_rollback(True)  # the other path starts from the same rows
+        return result
+
+    one = outcome(one_by_one)
+    together = outcome(lambda ids: transitions.promote_if_ready(ids, now=now, limit=limit))
+
+    assert together == one
+    decisions = [payload["routing"] for *_row, payload in one["events"]]
+    assert len(decisions) == len(batch)
+    assert {decision["rule"] for decision in decisions} == {"account_owner", "round_robin"}
+    reasons = {row["reason"] for decision in decisions for row in decision["skipped"]}
+    assert {
+        "out of office",
+        "at capacity (2 of 2 open MQLs)",
+        "owns a lead of the account but is out of office",
+    } <= reasons
+    assert "owns a lead of the account but is not a rep of North" in reasons
+    assert one["after_commit"] == ["leads.tasks.deliver_outbox_task"]
+    owners = [owner for _pk, stage, _team, owner, *_rest in one["leads"] if stage == Stage.MQL]
+    assert len(one["outbox"]) == len([owner for owner in owners if owner is not None and owner != una.pk]) > 0
+    assert una.pk in owners
+
+
+def test_promoting_a_batch_takes_as_many_statements_for_twelve_leads_as_for_two(team, rep, other_rep):
+    now = timezone.now()
+    statements = []
+    for size in (2, 12):
+        ids = [make_lead(team=team).pk for _ in range(size)]
+        Lead.objects.filter(pk__in=ids).update(score=50)
+        with CaptureQueriesContext(connection) as queries:
+            promoted = transitions.promote_if_ready(ids, now=now, limit=40)
+        assert [lead.pk for lead in promoted] == sorted(ids)
+        statements.append(len(queries))
+    assert statements[0] == statements[1]

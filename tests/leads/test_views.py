@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from leads import sla, transitions
+from leads import history, sla, transitions
 from leads.models import (
     Activity,
     ActivityKind,
@@ -529,7 +529,7 @@ def test_log_activity_refuses_marketing_kinds(as_user, rep, team):
 # ---------- lead detail ----------
 
 
-def test_detail_shows_the_whole_history_oldest_first(as_user, rep, team):
+def test_detail_shows_the_whole_history_newest_first(as_user, rep, team):
     lead = lead_in_stage(Stage.REJECTED, owner=rep, team=team, name="History Lead", reason_code="competitor")
     lead = transitions.recycle_lead(lead, by=None, note="nurture again")
     html = as_user(rep).get(reverse("leads:detail", args=[lead.pk]))
@@ -539,34 +539,86 @@ def test_detail_shows_the_whole_history_oldest_first(as_user, rep, team):
     manager = make_user("mo", role="manager", team=team, team_role=TeamMember.Role.MANAGER)
     html = as_user(manager).get(reverse("leads:detail", args=[lead.pk])).content.decode()
     html = html[html.index('<ol class="timeline">') :]
-    positions = [html.index(label) for label in ("Created", "Became MQL", "Rejected", "Recycled to nurture")]
+    positions = [html.index(label) for label in ("Recycled to nurture", "Rejected", "Became MQL", "Created")]
     assert positions == sorted(positions)
     assert "by System" in html
     assert "Competitor" in html
     assert "nurture again" in html
 
 
-def visits(lead, count):
-    """``count`` website visits of ``lead``, one a minute, the newest with the highest number."""
-    start = timezone.now() - timedelta(hours=1)
+def visits(lead, count, *, start=None):
+    """``count`` website visits of ``lead``, one a minute from ``start``, the newest with the highest number."""
+    start = start or timezone.now() - timedelta(hours=1)
     Activity.objects.bulk_create(
         Activity(lead=lead, kind=ActivityKind.WEBSITE_VISIT, url=f"/page-{n}", occurred_at=start + timedelta(minutes=n))
         for n in range(1, count + 1)
     )
 
 
-def test_detail_pages_activities_newest_first(as_user, rep, team, pages_of_two):
+def score_change(lead, *, at, before, after):
+    return history.record(
+        lead, EventKind.SCORE_CHANGED, by=None, now=at, payload={"from": before, "to": after, "cause": "activity"}
+    )
+
+
+def timeline_of(html):
+    timeline = html[html.index('<ol class="timeline">') :]
+    return timeline[: timeline.index("</ol>")]
+
+
+def test_detail_is_one_timeline_newest_first_with_score_points(as_user, rep, team):
     lead = lead_in_stage(Stage.SAL, owner=rep, team=team)
-    visits(lead, 3)
+    accepted = lead.events.get(kind=EventKind.ACCEPTED).at
+    visits(lead, 2, start=accepted)
+    score_change(lead, at=accepted + timedelta(minutes=1, seconds=30), before=40, after=55)
+    score_change(lead, at=accepted + timedelta(minutes=3), before=55, after=50)
+
+    timeline = timeline_of(as_user(rep).get(reverse("leads:detail", args=[lead.pk])).content.decode())
+
+    order = ["-5 points", "/page-2", "+15 points", "/page-1", "Accepted"]
+    assert names_in_order(timeline, order) == order
+    assert '55 <span aria-hidden="true">→</span><span class="visually-hidden">to</span> 50' in timeline
+    assert timeline.index("Became MQL") > timeline.index("Accepted")
+
+
+def test_detail_timeline_shows_a_logged_sales_activity_once(as_user, rep, team):
+    lead = lead_in_stage(Stage.SAL, owner=rep, team=team)
+    transitions.log_activity(lead, by=rep, kind=ActivityKind.CALL, note="Left a voicemail")
+    visits(lead, 1)
+
+    timeline = timeline_of(as_user(rep).get(reverse("leads:detail", args=[lead.pk])).content.decode())
+
+    assert timeline.count("Left a voicemail") == 1
+    assert "Sales activity" in timeline and "/page-1" in timeline
+
+
+def test_detail_timeline_pages_by_keyset_across_history_and_activities(as_user, rep, team, pages_of_two):
+    lead = lead_in_stage(Stage.SAL, owner=rep, team=team)
+    accepted = lead.events.get(kind=EventKind.ACCEPTED).at
+    visits(lead, 3, start=accepted)
+    # At the very instant of a visit: history sorts before the activity.
+    score_change(lead, at=accepted + timedelta(minutes=2), before=40, after=47)
+    client = as_user(rep)
     url = reverse("leads:detail", args=[lead.pk])
 
-    first = as_user(rep).get(url).content.decode()
-    second = as_user(rep).get(url, {"activities_page": 2}).content.decode()
+    shown, pages = [], 0
+    while url and pages < 10:
+        html = client.get(url).content.decode()
+        timeline = timeline_of(html)
+        shown += names_in_order(timeline, ["/page-3", "+7 points", "/page-2", "/page-1", "Accepted", "Became MQL"])
+        pages += 1
+        found = html.split('rel="next"')[0].rsplit('href="', 1)[-1] if 'rel="next"' in html else ""
+        url = reverse("leads:detail", args=[lead.pk]) + found.split('"')[0].replace("&amp;", "&") if found else ""
+    assert shown[:6] == ["/page-3", "+7 points", "/page-2", "/page-1", "Accepted", "Became MQL"]
+    assert len(shown) == len(set(shown))
+    assert pages >= 4
 
-    assert "3, newest first" in first
-    assert names_in_order(first, ["/page-3", "/page-2", "/page-1"]) == ["/page-3", "/page-2"]
-    assert names_in_order(second, ["/page-3", "/page-2", "/page-1"]) == ["/page-1"]
-    assert 'href="?activities_page=2#activities" rel="next"' in first
+
+def test_detail_timeline_ignores_a_bad_cursor(as_user, rep, team):
+    lead = lead_in_stage(Stage.SAL, owner=rep, team=team)
+    for cursor in ("junk", "2026-13-01T00:00:00~e1", "2026-01-01T00:00:00~e1", "2026-01-01T00:00:00+00:00~x1"):
+        html = as_user(rep).get(reverse("leads:detail", args=[lead.pk]), {"before": cursor}).content.decode()
+        assert "Accepted" in timeline_of(html)
 
 
 @pytest.mark.parametrize("count", [1, 4])
@@ -575,11 +627,17 @@ def test_detail_query_count_does_not_grow_with_activities(
 ):
     lead = lead_in_stage(Stage.SAL, owner=rep, team=team)
     visits(lead, count)
+    score_change(lead, at=timezone.now(), before=40, after=47)
     client = as_user(rep)
     url = reverse("leads:detail", args=[lead.pk])
     client.get(url)
-    # session, user, roles, the lead, its team's reps (reassign choices), the activities
-    # (count, page), the score's rule shares, the threshold, the history, rejection reasons
+    # session, user, roles, the lead, its team's reps (reassign choices), the timeline (a page of the
+    # history, a page of the activities), the score's rule shares, the threshold, rejection reasons
+    with django_assert_num_queries(10):
+        assert client.get(url).status_code == 200
+    for later in range(3):
+        score_change(lead, at=timezone.now() + timedelta(minutes=later), before=47, after=48)
+    # The newest page (two rows) holds score changes only: one query more finds the latest action for Undo.
     with django_assert_num_queries(11):
         assert client.get(url).status_code == 200
 

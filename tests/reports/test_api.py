@@ -202,7 +202,7 @@ def test_the_overview_json_gives_every_card_of_the_overview_page(api, marketer):
         "numerator": 200,
         "denominator": 400,
         "percent": 50.0,
-        "formula": "MQLs produced per month ÷ the month's target × 100",
+        "formula": "MQLs produced per month ÷ the month's target (pro-rated by business days for part of a month) × 100",
         "leads_url": None,
     }
 
@@ -336,21 +336,35 @@ def test_schema_documents_every_report_endpoint_with_its_parameters_and_errors(a
 # team and rep choices are read only to check a team or rep filter, and these calls
 # have none). The rest is the queries of the report its page builds (PAGE_QUERIES in
 # test_views.py), less the rejection notes, which only the page lists.
+# Every report adds its previous period, current period and trend buckets in one more query
+# (pages.compare); the overview in two: every episode report's headlines, and the conversation rate's.
+COMPARISONS = 1
+OVERVIEW_COMPARISONS = 2
+# Pacing: MQLs to date, the month's target, the leads in flight and history, the calendar.
+PACING = 4
+WATERFALL = 3
+RESPONSE_EFFECT = 1
 ENDPOINT_QUERIES = {
     # the ignore rate by rep (the total is the reps' sum)
-    "ignore-rate": 2 + 1,
+    "ignore-rate": 2 + 1 + COMPARISONS,
     # one aggregate
-    "conversion": 2 + 1,
-    "sla-compliance": 2 + 1,
-    "conversation-rate": 2 + 1,
+    "conversion": 2 + 1 + COMPARISONS,
+    "sla-compliance": 2 + 1 + COMPARISONS,
+    "conversation-rate": 2 + 1 + COMPARISONS,
     # totals, by rep
-    "speed-to-lead": 2 + SPEED_TOTALS + 1,
-    "rejection-reasons": 2 + REJECTIONS,
+    "speed-to-lead": 2 + SPEED_TOTALS + 1 + COMPARISONS,
+    "rejection-reasons": 2 + REJECTIONS + COMPARISONS,
     # MQLs per month with the months' targets
-    "mql-target": 2 + 1,
+    # and the default SLA policy's calendar (business days to pro-rate a partial month)
+    "mql-target": 2 + 1 + 1 + PACING + COMPARISONS,
     # the overview's cards: episode headlines, conversion, rejections by reason, conversation
     # rate, and the MQL target (one more than before: the JSON now gives its attainment too)
-    "overview": 2 + EPISODE_HEADLINES + 1 + 1 + 1 + 1,
+    # with its business-day calendar
+    "overview": 2 + EPISODE_HEADLINES + 1 + 1 + 1 + 1 + 1 + PACING + WATERFALL + RESPONSE_EFFECT + OVERVIEW_COMPARISONS,
+    # the waterfall: the totals, leads per cohort month, MQLs/SALs/SQLs per cohort month
+    "waterfall": 2 + WATERFALL + COMPARISONS,
+    # one aggregate
+    "response-time-effect": 2 + RESPONSE_EFFECT + COMPARISONS,
 }
 
 
@@ -366,16 +380,27 @@ def test_endpoint_query_count_does_not_grow_with_leads(
 
 
 @pytest.mark.parametrize("count", [1, 4])
+def test_the_overview_breakdown_adds_two_queries(api, marketer, november_data, django_assert_num_queries, count):
+    november_data(count)
+    client = api(marketer)
+    # every episode report's headlines per rep, and the conversation rate's
+    with django_assert_num_queries(ENDPOINT_QUERIES["overview"] + 2):
+        body = ok(fetch(client, "overview", by="rep"))
+    assert body["breakdown"]["by"] == "rep"
+
+
+@pytest.mark.parametrize("count", [1, 4])
 def test_a_team_or_rep_filter_reads_its_choices_once(
     api, marketer, rep, team, november_data, django_assert_num_queries, count
 ):
     november_data(count)
     client = api(marketer)
-    # token user, role groups, the rep (or team) choices to check the filter against, the aggregate
-    with django_assert_num_queries(4):
+    # token user, role groups, the rep (or team) choices to check the filter against, the aggregate,
+    # the previous period and trend
+    with django_assert_num_queries(5):
         body = ok(fetch(client, "ignore-rate", rep=rep.pk))
     assert body["mqls"]["count"] == 2 * count
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         body = ok(fetch(client, "ignore-rate", team=team.pk))
     assert body["mqls"]["count"] == 3 * count
 

@@ -107,7 +107,7 @@ def test_speed_to_lead_percentiles_bands_and_share_within_an_hour(db):
     assert result.median == timedelta(minutes=25)  # between 20 and 30
     assert result.p90 == timedelta(minutes=93)  # 90 + 0.1 * (120 - 90)
     assert result.mean == timedelta(minutes=sum(minutes) / 10)
-    assert [count for _label, count, _share in result.bands] == [2, 2, 3, 3]
+    assert [count for _label, count, _share in result.bands] == [2, 2, 3, 3, 0, 0, 0]
     assert result.within_hour_share.percent == 70.0
 
 
@@ -280,3 +280,25 @@ def test_each_episode_has_one_outcome_as_of_the_moment_looked_at(db):
         "unanswered": Outcome.IGNORED,
     }
     assert [Outcome(value).tone for value in ("sql", "awaiting", "ignored")] == ["good", "wait", "bad"]
+
+
+def test_speed_bands_reach_past_an_hour_to_over_three_days(db):
+    # Each band's lower bound belongs to it: exactly 60 minutes is "1–4 h", exactly 3 days "over 3 days".
+    answers = [
+        timedelta(minutes=3),
+        timedelta(minutes=10),
+        timedelta(minutes=30),
+        timedelta(minutes=60),
+        timedelta(hours=2),
+        timedelta(hours=5),
+        timedelta(hours=23, minutes=59),
+        timedelta(days=2),
+        timedelta(days=3),
+        timedelta(days=6),
+    ]
+    for answer in answers:
+        episodes(1, first_follow_up_at=lambda t, a=answer: t + a)
+    result = metrics.speed_to_lead(NOVEMBER, Filters(), as_of=datetime(2026, 12, 31, tzinfo=UTC))
+    labels = [label for label, _count, _share in result.bands]
+    assert labels == ["0–5 min", "5–15 min", "15–60 min", "1–4 h", "4–24 h", "1–3 days", "over 3 days"]
+    assert [count for _label, count, _share in result.bands] == [1, 1, 1, 2, 2, 1, 2]

@@ -70,7 +70,7 @@ def test_speed_to_lead_interpolates_percentiles_and_the_typical_window(speed_dat
     assert result.typical_window == timedelta(hours=2)
     assert result.misses_sla is False
     assert (result.within_hour, result.within_sla) == (9, 9)
-    assert [count for _label, count, _share in result.bands] == [2, 3, 4, 3]
+    assert [count for _label, count, _share in result.bands] == [2, 3, 4, 3, 0, 0, 0]
     assert [(r.rep_id, r.responded, r.mean, r.within_hour, r.within_sla) for r in result.by_rep] == [
         (rep_a.pk, 6, timedelta(seconds=490), 6, 6),
         (rep_b.pk, 6, timedelta(seconds=4150), 3, 3),

@@ -236,7 +236,7 @@ def test_every_table_on_a_page_has_its_own_csv(as_user, marketer, rep, team):
     page = get(client, "reports:speed_to_lead").content.decode()
 
     tables = re.findall(r"format=csv&amp;table=([\w-]+)", page)
-    assert tables == ["bands", "by-rep"]
+    assert tables == ["bands", "by-rep", "trend"]
     by_rep = csv_rows(get(client, "reports:speed_to_lead", format="csv", table="by-rep"))
     assert by_rep[0] == ["Rep", "Answered", "Mean response (seconds)", "Within 1 hour (%)", "Within SLA window (%)"]
     assert by_rep[1] == ["Rita Rep", "2", "180", "100.00", "100.00"]
@@ -374,7 +374,9 @@ def test_the_index_is_the_overview_of_every_report(as_user, rep):
     page = as_user(rep).get(reverse("reports:index")).content.decode()
     for title in ("Ignore rate", "MQL → SQL conversion", "Speed to lead", "SLA compliance", "Rejection reasons"):
         assert title in page
-    assert 'data-chart="overview-funnel-chart"' in page
+    # An empty period says so instead of drawing a blank chart (issue #12).
+    assert 'data-chart="overview-funnel-chart"' not in page
+    assert "Nothing to chart in this period." in page
     assert "/static/vendor/chartjs/chart.umd.min.js" in page
 
 
@@ -463,24 +465,47 @@ def test_targets_per_team_feed_the_mql_target_report(as_user, marketer, team):
 
 # Every page starts with: session, user, the user's role groups, the active teams
 # and the reps (the filter form's choices). The rest is the metrics' own queries.
+# Every report page adds its previous period, current period and trend buckets in one more
+# query (pages.compare); the overview in two: every episode report's headlines, and the
+# conversation rate's.
+COMPARISONS = 1
+OVERVIEW_COMPARISONS = 2
+# Pacing: MQLs to date, the month's target, the leads in flight and history, the calendar.
+PACING = 4
+WATERFALL = 3
+RESPONSE_EFFECT = 1
 PAGE_QUERIES = {
     # the ignore rate by rep (the total is the reps' sum)
-    "reports:ignore_rate": 5 + 1,
+    "reports:ignore_rate": 5 + 1 + COMPARISONS,
     # one aggregate over the episodes touching the period
-    "reports:conversion": 5 + 1,
+    "reports:conversion": 5 + 1 + COMPARISONS,
     # totals, by rep
-    "reports:speed_to_lead": 5 + SPEED_TOTALS + 1,
+    "reports:speed_to_lead": 5 + SPEED_TOTALS + 1 + COMPARISONS,
     # one aggregate
-    "reports:sla_compliance": 5 + 1,
+    "reports:sla_compliance": 5 + 1 + COMPARISONS,
     # the counts, the notes
-    "reports:rejection_reasons": 5 + REJECTIONS + 1,
+    "reports:rejection_reasons": 5 + REJECTIONS + 1 + COMPARISONS,
     # one aggregate over the contacted leads
-    "reports:conversation_rate": 5 + 1,
+    "reports:conversation_rate": 5 + 1 + COMPARISONS,
     # MQLs per month with the months' targets
-    "reports:mql_target": 5 + 1,
+    # and the default SLA policy's calendar (business days to pro-rate a partial month)
+    "reports:mql_target": 5 + 1 + 1 + PACING + COMPARISONS,
     # the cards: episode headlines (ignore rate without the per-rep breakdown, SLA, speed),
-    # conversion, rejections by reason, conversation rate, MQL target
-    "reports:overview": 5 + EPISODE_HEADLINES + 1 + 1 + 1 + 1,
+    # conversion, rejections by reason, conversation rate, MQL target and its business-day calendar
+    "reports:overview": 5
+    + EPISODE_HEADLINES
+    + 1
+    + 1
+    + 1
+    + 1
+    + 1
+    + PACING
+    + WATERFALL
+    + RESPONSE_EFFECT
+    + OVERVIEW_COMPARISONS,
+    # the waterfall: the totals, leads per cohort month, MQLs/SALs/SQLs per cohort month
+    "reports:waterfall": 5 + WATERFALL + COMPARISONS,
+    "reports:response_effect": 5 + RESPONSE_EFFECT + COMPARISONS,
 }
 
 
@@ -512,6 +537,7 @@ def test_drill_down_query_count_does_not_grow_with_leads(
 def test_rep_page_query_count_does_not_grow_with_leads(as_user, rep, november_data, django_assert_num_queries, count):
     november_data(count)
     client = as_user(rep)
-    # session, user, role groups, the teams they manage (none), the ignore rate by rep (with the total)
-    with django_assert_num_queries(5):
+    # session, user, role groups, the teams they manage (none), the ignore rate by rep (with the total),
+    # the previous period and trend
+    with django_assert_num_queries(6):
         get(client, "reports:ignore_rate")

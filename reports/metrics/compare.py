@@ -1,0 +1,438 @@
+"""The next question of every report: the same headline numbers for the previous period, per week or month, and by group.
+
+A report's headline numbers are named counts (and a few means and medians)
+over MQL episodes, each a condition on one period (``HEADLINES[slug]``). Asked
+for several periods at once (the previous period and the trend's buckets),
+they come from one query with a filtered aggregate per period and number, so
+each bucket says exactly what the report would say for that bucket alone. The
+breakdown is the same aggregates grouped by current owner, team, source or
+campaign. The conversation rate counts leads, not episodes: its series is one
+hand-written statement too, and its breakdown groups ``contacted_leads``.
+"""
+
+import calendar
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import reduce
+from operator import or_
+
+from django.db.models import Avg, Count, Q
+
+from leads.models import MqlEpisode
+
+from .conversations import conversation_rates
+from .episodes import (
+    _BY_OWNER,
+    _RESPONSE,
+    _awaiting_q,
+    _followed_up_q,
+    _ignored_q,
+    _not_followed_up_by,
+    _rep_name,
+    _sla_closed_q,
+    _sla_expired_q,
+    _sla_late_q,
+    _sla_within_q,
+    _within_window_q,
+    contacted_leads,
+)
+from .period import COHORT_VIEW, EARLIEST_YEAR, Period, Ratio, ReportInputError, _as_of, _check_view, _in
+from .speed import _PercentileCont
+
+# Periods longer than this are trended by month, shorter ones by week (Monday to Sunday).
+WEEKLY_UP_TO_DAYS = 183
+
+BREAKDOWNS = ("rep", "team", "source", "campaign")
+_GROUP_FIELDS = {
+    "rep": _BY_OWNER,
+    "team": ("team_id", "team__name"),
+    "source": ("source",),
+    "campaign": ("campaign",),
+}
+
+
+@dataclass(frozen=True)
+class Headline:
+    """One headline number: ``count`` (a drill-down bucket counted), ``rate`` (numerator ÷ denominator) or a ``duration``."""
+
+    name: str
+    label: str
+    kind: str  # "int", "percent" or "duration"
+    bucket: str = ""  # the drill-down bucket of its leads (a rate: of its numerator)
+    numerator: str = ""
+    denominator: str = ""
+
+
+def _mql_in(period, as_of):
+    return _in(period, "mql_at") & Q(mql_at__lte=as_of)
+
+
+def _ignore_counts(period, as_of, view):
+    mqls = _mql_in(period, as_of)
+    return {
+        "mqls": mqls,
+        "ignored": mqls & _ignored_q(as_of),
+        "awaiting": mqls & _awaiting_q(as_of),
+        "followed_up": mqls & _followed_up_q(as_of),
+    }
+
+
+def _conversion_counts(period, as_of, view):
+    mqls = _mql_in(period, as_of)
+    if view == COHORT_VIEW:
+        return {"mqls": mqls, "sals": mqls & Q(accepted_at__lte=as_of), "sqls": mqls & Q(qualified_at__lte=as_of)}
+    return {
+        "mqls": mqls,
+        "sals": _in(period, "accepted_at") & Q(accepted_at__lte=as_of, mql_at__lte=as_of),
+        "sqls": _in(period, "qualified_at") & Q(qualified_at__lte=as_of, mql_at__lte=as_of),
+    }
+
+
+def _sla_counts(period, as_of, view):
+    mqls = _mql_in(period, as_of)
+    return {
+        "closed": mqls & _sla_closed_q(as_of),
+        "within": mqls & _sla_within_q(as_of),
+        "late": mqls & _sla_late_q(as_of),
+        "never": mqls & _sla_expired_q(as_of) & _not_followed_up_by(as_of),
+    }
+
+
+def _speed_counts(period, as_of, view):
+    answered = _mql_in(period, as_of) & _followed_up_q(as_of)
+    return {
+        "responded": answered,
+        "within_hour": answered & Q(_response__lte=timedelta(hours=1)),
+        "within_sla": answered & _within_window_q(),
+    }
+
+
+def _speed_values(period, as_of, view):
+    answered = _mql_in(period, as_of) & _followed_up_q(as_of)
+    return {"median": _PercentileCont("_response", 0.5, filter=answered), "mean": Avg("_response", filter=answered)}
+
+
+def _rejected_counts(period, as_of, view):
+    return {"rejected": _in(period, "rejected_at") & Q(rejected_at__lte=as_of)}
+
+
+def _target_counts(period, as_of, view):
+    return {"mqls": _mql_in(period, as_of)}
+
+
+def _effect_counts(period, as_of, view):
+    answered = _mql_in(period, as_of) & _followed_up_q(as_of)
+    fast = answered & Q(_response__lte=timedelta(hours=1))
+    slow = answered & Q(_response__gt=timedelta(hours=1))
+    qualified = Q(qualified_at__lte=as_of)
+    return {"fast": fast, "fast_sqls": fast & qualified, "slow": slow, "slow_sqls": slow & qualified}
+
+
+def _waterfall_counts(period, as_of, view):
+    return _conversion_counts(period, as_of, "period")
+
+
+@dataclass(frozen=True)
+class HeadlineSpec:
+    counts: object  # (period, as_of, view) -> {name: Q}
+    numbers: tuple  # Headline, in the page's order
+    values: object = None  # (period, as_of, view) -> {name: aggregate} besides the counts
+
+
+_COUNT = "int"
+HEADLINES = {
+    "ignore_rate": HeadlineSpec(
+        _ignore_counts,
+        (
+            Headline("ignore_rate", "Ignore rate", "percent", "ignored", "ignored", "mqls"),
+            Headline("mqls", "MQLs", _COUNT, "mqls"),
+            Headline("ignored", "Ignored", _COUNT, "ignored"),
+            Headline("awaiting", "Awaiting response", _COUNT, "awaiting"),
+            Headline("followed_up", "Followed up", _COUNT, "followed_up"),
+        ),
+    ),
+    "conversion": HeadlineSpec(
+        _conversion_counts,
+        (
+            Headline("mql_to_sql", "MQL → SQL conversion", "percent", "sqls", "sqls", "mqls"),
+            Headline("mql_to_sal", "MQL → SAL acceptance", "percent", "sals", "sals", "mqls"),
+            Headline("mqls", "MQLs", _COUNT, "mqls"),
+            Headline("sals", "SALs", _COUNT, "sals"),
+            Headline("sqls", "SQLs", _COUNT, "sqls"),
+        ),
+    ),
+    "sla_compliance": HeadlineSpec(
+        _sla_counts,
+        (
+            Headline("compliance", "SLA compliance", "percent", "within", "within", "closed"),
+            Headline("closed", "Windows closed", _COUNT, "closed"),
+            Headline("within", "Answered in time", _COUNT, "within"),
+            Headline("late", "Answered late", _COUNT, "late"),
+            Headline("never", "Never answered", _COUNT, "never"),
+        ),
+    ),
+    "speed_to_lead": HeadlineSpec(
+        _speed_counts,
+        (
+            Headline("median", "Median response", "duration", "responded"),
+            Headline("mean", "Mean response", "duration", "responded"),
+            Headline("within_hour", "Answered within 1 hour", "percent", "within_hour", "within_hour", "responded"),
+            Headline("within_sla", "Answered within the SLA", "percent", "within_sla", "within_sla", "responded"),
+            Headline("responded", "Answered", _COUNT, "responded"),
+        ),
+        _speed_values,
+    ),
+    "rejection_reasons": HeadlineSpec(_rejected_counts, (Headline("rejections", "Rejections", _COUNT, "rejected"),)),
+    "mql_target": HeadlineSpec(_target_counts, (Headline("produced", "MQLs produced", _COUNT, "mqls"),)),
+    "response_effect": HeadlineSpec(
+        _effect_counts,
+        (
+            Headline("fast_rate", "SQL rate, answered within an hour", "percent", "fast_sqls", "fast_sqls", "fast"),
+            Headline("slow_rate", "SQL rate, answered later", "percent", "slow_sqls", "slow_sqls", "slow"),
+            Headline("fast", "Answered within an hour", _COUNT, "fast"),
+            Headline("slow", "Answered later", _COUNT, "slow"),
+        ),
+    ),
+    "waterfall": HeadlineSpec(
+        _waterfall_counts,
+        (
+            Headline("mql_to_sal", "MQL → SAL", "percent", "sals", "sals", "mqls"),
+            Headline("sal_to_sql", "SAL → SQL", "percent", "sqls", "sqls", "sals"),
+            Headline("mqls", "MQLs", _COUNT, "mqls"),
+            Headline("sals", "SALs", _COUNT, "sals"),
+            Headline("sqls", "SQLs", _COUNT, "sqls"),
+        ),
+    ),
+}
+
+
+def previous_period(period):
+    """Return the period of equal length that ends the day before ``period`` starts, or None before the reports' earliest year."""
+    start = period.start - timedelta(days=period.days)
+    if start.year < EARLIEST_YEAR:
+        return None
+    return Period(start, period.start - timedelta(days=1), period.tz)
+
+
+def trend_unit(period):
+    return "week" if period.days <= WEEKLY_UP_TO_DAYS else "month"
+
+
+def trend_periods(period):
+    """The trend's buckets of ``period``: local weeks (Monday to Sunday) or calendar months, cut to the period; raises nothing."""
+    unit = trend_unit(period)
+    buckets, start = [], period.start
+    while start <= period.end:
+        if unit == "week":
+            last = start + timedelta(days=6 - start.weekday())
+        else:
+            last = start.replace(day=calendar.monthrange(start.year, start.month)[1])
+        last = min(last, period.end)
+        buckets.append(Period(start, last, period.tz))
+        start = last + timedelta(days=1)
+    return unit, buckets
+
+
+def _values(row, spec, prefix=""):
+    """The headline numbers by name from one row of aggregates."""
+    values = {}
+    for number in spec.numbers:
+        if number.kind == "percent":
+            values[number.name] = Ratio(row[prefix + number.numerator], row[prefix + number.denominator])
+        elif number.kind == "duration":
+            values[number.name] = row[prefix + number.name]
+        else:
+            values[number.name] = row[prefix + number.bucket]
+    return values
+
+
+def _aggregates(spec, period, as_of, view, prefix=""):
+    counts = spec.counts(period, as_of, view)
+    aggregates = {prefix + name: Count("id", filter=condition) for name, condition in counts.items()}
+    if spec.values:
+        aggregates.update({prefix + name: value for name, value in spec.values(period, as_of, view).items()})
+    return aggregates, counts
+
+
+def _episodes(spec, period, filters, as_of, view):
+    """The episodes any headline number of ``period`` counts, annotated with their response time."""
+    conditions = spec.counts(period, as_of, view).values()
+    episodes = MqlEpisode.objects.annotate(_response=_RESPONSE).filter(reduce(or_, conditions))
+    return filters.apply(episodes)
+
+
+def headline_series(slug, periods, filters, *, view, as_of=None):
+    """Return the headline numbers of report ``slug`` for each of ``periods`` (one query), as {name: value} dicts; raises ReportInputError for an unknown view."""
+    _check_view(view)
+    as_of = _as_of(as_of)
+    if not periods:
+        return []
+    if slug == "conversation_rate":
+        return [_conversation_values(result) for result in conversation_rates(periods, filters)]
+    spec = HEADLINES[slug]
+    span = Period(min(p.start for p in periods), max(p.end for p in periods), periods[0].tz)
+    aggregates = {}
+    for index, period in enumerate(periods):
+        aggregates.update(_aggregates(spec, period, as_of, view, prefix=f"p{index}_")[0])
+    row = _episodes(spec, span, filters, as_of, view).aggregate(**aggregates)
+    return [_values(row, spec, prefix=f"p{index}_") for index in range(len(periods))]
+
+
+def overview_series(periods, filters, *, view, as_of=None):
+    """Return the headline numbers of every report for each of ``periods``, as {slug: {name: value}} dicts: the episode reports' from one query, the conversation rate's from one more; raises ReportInputError for an unknown view."""
+    _check_view(view)
+    as_of = _as_of(as_of)
+    if not periods:
+        return []
+    span = Period(min(p.start for p in periods), max(p.end for p in periods), periods[0].tz)
+    aggregates, conditions = {}, []
+    for slug, spec in HEADLINES.items():
+        conditions.extend(spec.counts(span, as_of, view).values())
+        for index, period in enumerate(periods):
+            aggregates.update(_aggregates(spec, period, as_of, view, prefix=f"p{index}_{slug}_")[0])
+    episodes = MqlEpisode.objects.annotate(_response=_RESPONSE).filter(reduce(or_, conditions))
+    row = filters.apply(episodes).aggregate(**aggregates)
+    conversations = conversation_rates(periods, filters)
+    return [
+        {
+            **{slug: _values(row, spec, prefix=f"p{index}_{slug}_") for slug, spec in HEADLINES.items()},
+            "conversation_rate": _conversation_values(conversations[index]),
+        }
+        for index in range(len(periods))
+    ]
+
+
+@dataclass(frozen=True)
+class BreakdownRow:
+    key: object  # the rep's or team's id, the source or campaign; None for unassigned (no filter selects them)
+    name: str
+    values: dict
+
+
+def _group_name(by, row):
+    if by == "rep":
+        return _rep_name(row)
+    if by == "team":
+        return row["team__name"] or "No team"
+    return row[by] or "(none)"
+
+
+def _group_key(by, row):
+    if by == "rep":
+        return row["owner_id"]
+    if by == "team":
+        return row["team_id"]
+    return row[by] or None
+
+
+def headline_breakdown(slug, by, period, filters, *, view, as_of=None):
+    """Return the headline numbers of report ``slug`` in ``period`` per current owner, team, source or campaign, by name; raises ReportInputError for an unknown grouping or view."""
+    if by not in BREAKDOWNS:
+        raise ReportInputError(f"Unknown breakdown {by!r}; choose one of {', '.join(BREAKDOWNS)}.", field="by")
+    _check_view(view)
+    as_of = _as_of(as_of)
+    fields = _GROUP_FIELDS[by]
+    if slug == "conversation_rate":
+        leads = contacted_leads(period, filters)
+        rows = leads.values(*fields).annotate(
+            mql_contacted=Count("id", filter=Q(was_mql=True)),
+            mql_conversations=Count("id", filter=Q(was_mql=True, had_conversation=True)),
+            colder_contacted=Count("id", filter=Q(was_mql=False)),
+            colder_conversations=Count("id", filter=Q(was_mql=False, had_conversation=True)),
+        )
+        found = [
+            BreakdownRow(_group_key(by, row), _group_name(by, row), _conversation_values(_conversation_row(row)))
+            for row in rows
+        ]
+    else:
+        spec = HEADLINES[slug]
+        aggregates, _counts = _aggregates(spec, period, as_of, view)
+        rows = _episodes(spec, period, filters, as_of, view).values(*fields).annotate(**aggregates)
+        found = [BreakdownRow(_group_key(by, row), _group_name(by, row), _values(row, spec)) for row in rows]
+    return sorted(found, key=lambda row: (row.key is None, row.name.lower()))
+
+
+def overview_breakdown(by, period, filters, *, view, as_of=None):
+    """Return the headline numbers of every report in ``period`` per current owner, team, source or campaign, as rows whose ``values`` are {slug: {name: value}}: the episode reports' from one query, the conversation rate's from one more; raises ReportInputError for an unknown grouping or view."""
+    if by not in BREAKDOWNS:
+        raise ReportInputError(f"Unknown breakdown {by!r}; choose one of {', '.join(BREAKDOWNS)}.", field="by")
+    _check_view(view)
+    as_of = _as_of(as_of)
+    fields = _GROUP_FIELDS[by]
+    aggregates, conditions = {}, []
+    for slug, spec in HEADLINES.items():
+        found, counts = _aggregates(spec, period, as_of, view, prefix=f"{slug}_")
+        aggregates.update(found)
+        conditions.extend(counts.values())
+    episodes = MqlEpisode.objects.annotate(_response=_RESPONSE).filter(reduce(or_, conditions))
+    groups = {}
+    for row in filters.apply(episodes).values(*fields).annotate(**aggregates):
+        values = {slug: _values(row, spec, prefix=f"{slug}_") for slug, spec in HEADLINES.items()}
+        groups[_group_key(by, row)] = (_group_name(by, row), values)
+    for row in headline_breakdown("conversation_rate", by, period, filters, view=view, as_of=as_of):
+        groups.setdefault(row.key, (row.name, {}))[1]["conversation_rate"] = row.values
+    # A group with contacted leads and no MQL episode in the period: zero counts, no times.
+    empty = {}
+    for slug, spec in HEADLINES.items():
+        blank = {
+            name: 0 if isinstance(value, Count) else None
+            for name, value in _aggregates(spec, period, as_of, view)[0].items()
+        }
+        empty[slug] = _values(blank, spec)
+    empty["conversation_rate"] = _conversation_values(_ConversationCounts(0, 0, 0, 0))
+    found = [BreakdownRow(key, name, {**empty, **values}) for key, (name, values) in groups.items()]
+    return sorted(found, key=lambda row: (row.key is None, row.name.lower()))
+
+
+# The conversation rate: leads, not episodes
+
+
+def _conversation_row(row):
+    return _ConversationCounts(
+        row["mql_contacted"], row["mql_conversations"], row["colder_contacted"], row["colder_conversations"]
+    )
+
+
+@dataclass(frozen=True)
+class _ConversationCounts:
+    mql_contacted: int
+    mql_conversations: int
+    colder_contacted: int
+    colder_conversations: int
+
+
+def _conversation_values(result):
+    return {
+        "mql_rate": Ratio(result.mql_conversations, result.mql_contacted),
+        "colder_rate": Ratio(result.colder_conversations, result.colder_contacted),
+        "mql_contacted": result.mql_contacted,
+        "mql_conversations": result.mql_conversations,
+        "colder_contacted": result.colder_contacted,
+        "colder_conversations": result.colder_conversations,
+    }
+
+
+CONVERSATION_HEADLINES = (
+    Headline(
+        "mql_rate", "MQLs: conversation rate", "percent", "mql_conversations", "mql_conversations", "mql_contacted"
+    ),
+    Headline(
+        "colder_rate",
+        "Colder leads: conversation rate",
+        "percent",
+        "colder_conversations",
+        "colder_conversations",
+        "colder_contacted",
+    ),
+    Headline("mql_contacted", "MQLs contacted", _COUNT, "mql_contacted"),
+    Headline("mql_conversations", "MQLs with a conversation", _COUNT, "mql_conversations"),
+    Headline("colder_contacted", "Colder leads contacted", _COUNT, "colder_contacted"),
+    Headline("colder_conversations", "Colder leads with a conversation", _COUNT, "colder_conversations"),
+)
+
+
+def headlines_of(slug):
+    """The headline numbers (``Headline``) of report ``slug``, in the page's order."""
+    if slug == "conversation_rate":
+        return CONVERSATION_HEADLINES
+    return HEADLINES[slug].numbers
