@@ -20,6 +20,7 @@ BENCHMARKS = {
     "reports_fixed_cost": "bench.reports.fixed_cost",
     "webhooks": "bench.webhooks",
     "event_feed": "bench.event_feed",
+    "duplicate_check": "bench.duplicate_check",
     "workspace": "bench.workspace",
 }
 

@@ -331,7 +331,8 @@ def print_results(results):
 # and source; every 200th lead (n % 200 = 1) is an open MQL and every 100th (n % 100 = 2)
 # a SAL, both owned by the bench team's reps in turn.
 _LEADS_SQL = """
-INSERT INTO leads_lead (id, name, email, phone, company, job_title, company_size, country, source, campaign,
+INSERT INTO leads_lead (id, name, email, phone, company, job_title, company_size, company_size_low,
+                        company_size_high, country, source, campaign,
                         priority, stage, owner_id, team_id, score, version, mql_episode, created_at, updated_at,
                         mql_at, first_follow_up_at, accepted_at, qualified_at, rejected_at, rejection_reason_id,
                         sla_policy_id, sla_due_at, sla_breached_at)
@@ -340,6 +341,7 @@ SELECT n, 'Rescore lead ' || n,
                                   THEN (%(free)s::text[])[1 + n %% %(free_count)s]
                                   ELSE 'company' || (n %% 50000) || '.example' END,
        '', 'Company ' || (n %% 50000), (%(titles)s::text[])[1 + h %% %(title_count)s],
+       (%(sizes)s::int[])[1 + (h / 16) %% %(size_count)s], (%(sizes)s::int[])[1 + (h / 16) %% %(size_count)s],
        (%(sizes)s::int[])[1 + (h / 16) %% %(size_count)s], (%(countries)s::text[])[1 + (h / 128) %% %(country_count)s],
        (%(sources)s::text[])[1 + (h / 128000) %% %(source_count)s], 'spring-' || (n %% 40), 'normal',
        stage, CASE WHEN stage = 'lead' THEN NULL ELSE (%(owners)s::int[])[1 + (n / 100) %% %(reps)s] END,

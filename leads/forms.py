@@ -11,6 +11,7 @@ from datetime import timedelta
 from django import forms
 from django.contrib.auth import get_user_model
 
+from .company_sizes import CompanySizeError, parse_company_size
 from .models import (
     SALES_ACTIVITY_KINDS,
     ActivityKind,
@@ -182,8 +183,11 @@ class LeadDetailsForm(forms.ModelForm):
     """A lead's details, for ``transitions.update_lead``; ``version`` is what the page showed."""
 
     version = VersionField()
-    company_size = forms.IntegerField(
-        required=False, min_value=0, max_value=10_000_000, label="Company size", help_text="Number of employees."
+    company_size = forms.CharField(
+        required=False,
+        max_length=80,
+        label="Company size",
+        help_text="Number of employees or a range: 250, 51-200, 1,001-5,000, 10k+.",
     )
     country = forms.RegexField(
         r"^[A-Za-z]{2}$",
@@ -196,6 +200,12 @@ class LeadDetailsForm(forms.ModelForm):
     class Meta:
         model = Lead
         fields = EDITABLE_FIELDS
+
+    def clean_company_size(self):
+        try:
+            return parse_company_size(self.cleaned_data["company_size"])[0]
+        except CompanySizeError as error:
+            raise forms.ValidationError(str(error).capitalize() + ".") from None
 
     def clean_country(self):
         return self.cleaned_data["country"].upper()

@@ -19,5 +19,6 @@ urlpatterns = [
     path("import/header/", views.import_header, name="import_header"),
     path("import/<int:pk>/", views.import_job, name="import_job"),
     path("import/<int:pk>/status/", views.import_job_status, name="import_job_status"),
+    path("import/<int:pk>/rows/", views.import_rows, name="import_rows"),
     path("import/<int:pk>/bad-rows.csv", views.import_errors, name="import_errors"),
 ]

@@ -18,7 +18,7 @@ from django_htmx.http import trigger_client_event
 from reports import metrics
 
 from . import access, imports, scoring
-from .models import ImportJob, Lead, LeadRuleScore, ScoringConfig, ScoringRule, ScoringRun
+from .models import ImportJob, ImportRowFate, Lead, LeadRuleScore, ScoringConfig, ScoringRule, ScoringRun
 from .scoring_forms import ImportUploadForm, ScoringRuleForm, ThresholdForm, WhatIfForm
 from .views import role_required
 
@@ -28,6 +28,7 @@ Operator = ScoringRule.Operator
 RECENT_RUNS = 5
 RECENT_IMPORTS = 20
 SHOWN_ROW_ERRORS = 100
+ROWS_PER_PAGE = 100
 # How the leads a candidate threshold would have picked fared, best first, in words.
 OUTCOME_LABELS = {**dict(metrics.Outcome.choices), scoring.NEVER_AN_MQL: "Never handed to sales"}
 
@@ -387,6 +388,32 @@ def _import_job_context(pk):
     finished = job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED)
     row_errors = list(job.row_errors.all()[:SHOWN_ROW_ERRORS]) if finished and job.failed_count else []
     return {"job": job, "finished": finished, "row_errors": row_errors, "shown_errors": SHOWN_ROW_ERRORS}
+
+
+@marketing_only
+def import_rows(request, pk):
+    """Every row's fate in line order, a keyset page (``after`` a line) at a time, optionally of one fate."""
+    job = get_object_or_404(ImportJob, pk=pk)
+    fate = request.GET.get("fate", "")
+    if fate not in ImportRowFate.Fate.values:
+        fate = ""
+    try:
+        after = max(0, int(request.GET.get("after", "0")))
+    except ValueError:
+        after = 0
+    rows = ImportRowFate.objects.filter(job=job, line__gt=min(after, 2**31 - 1)).order_by("line", "id")
+    if fate:
+        rows = rows.filter(fate=fate)
+    page = list(rows[: ROWS_PER_PAGE + 1])
+    context = {
+        "job": job,
+        "rows": page[:ROWS_PER_PAGE],
+        "next_after": page[ROWS_PER_PAGE - 1].line if len(page) > ROWS_PER_PAGE else None,
+        "fate": fate,
+        "fates": ImportRowFate.Fate.choices,
+        "after": after,
+    }
+    return render(request, "scoring/import_rows.html", context)
 
 
 @marketing_only

@@ -23,6 +23,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from . import access, accounts, background, duplicates, history, notifications, privacy, routing, scoring, sla
+from .company_sizes import CompanySizeError, size_fields
 from .models import (
     SALES_ACTIVITY_KINDS,
     Activity,
@@ -247,6 +248,9 @@ EDITABLE_FIELDS = (
 CREATE_FIELDS = (*EDITABLE_FIELDS, "team")
 # What a new lead is inserted with; the other columns start NULL.
 LEAD_INSERT_FIELDS = (*CREATE_FIELDS, "stage", "score", "version", "mql_episode", "created_at", "updated_at")
+# Read from the company size's text by ``_clean_fields`` (or the import's cleaning).
+SIZE_RANGE_FIELDS = ("company_size_low", "company_size_high")
+LEAD_INSERT_FIELDS += SIZE_RANGE_FIELDS
 # Kept from the details by ``_derive``: the account and the duplicate keys.
 DERIVED_FIELDS = ("account", "email_normalised", "phone_e164")
 LEAD_INSERT_FIELDS += DERIVED_FIELDS
@@ -638,7 +642,13 @@ def _clean_fields(fields, *, allowed=EDITABLE_FIELDS):
     unknown = sorted(set(fields) - set(allowed))
     if unknown:
         raise InvalidInput(f"These details cannot be set: {', '.join(unknown)}.", field=unknown[0])
-    return {field: (value.strip() if isinstance(value, str) else value) for field, value in fields.items()}
+    fields = {field: (value.strip() if isinstance(value, str) else value) for field, value in fields.items()}
+    if "company_size" in fields:
+        try:
+            fields.update(size_fields(fields["company_size"]))
+        except CompanySizeError as error:
+            raise InvalidInput(str(error).capitalize() + ".", field="company_size") from None
+    return fields
 
 
 def _as_json(before):

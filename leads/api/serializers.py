@@ -10,6 +10,7 @@ from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from leads.company_sizes import CompanySizeError, parse_company_size
 from leads.models import SALES_ACTIVITY_KINDS, Lead, LeadEvent, OptOut, RejectionReason, Stage, Team
 from leads.transitions import EDITABLE_FIELDS, MAX_NOTE_LENGTH
 
@@ -32,6 +33,30 @@ class CharField(RawLengthMixin, serializers.CharField):
 
 class EmailField(RawLengthMixin, serializers.EmailField):
     pass
+
+
+@extend_schema_field({"oneOf": [{"type": "string", "maxLength": 40}, {"type": "integer", "minimum": 0}]})
+class CompanySizeField(serializers.Field):
+    """A number of employees or a range as text ("51-200", "1,001-5,000", "10k+"), or a whole number; null is none."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault("help_text", "Number of employees or a range as given: 250, 51-200, 1,001-5,000, 10k+.")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        try:
+            return parse_company_size(data)[0]
+        except CompanySizeError as error:
+            raise serializers.ValidationError(str(error).capitalize() + ".") from None
+
+    def validate_empty_values(self, data):
+        if data is None:
+            return True, ""
+        return super().validate_empty_values(data)
+
+    def to_representation(self, value):
+        return value
 
 
 def version_field():
@@ -62,6 +87,8 @@ class LeadSerializer(serializers.ModelSerializer):
             "id",
             "url",
             *EDITABLE_FIELDS,
+            "company_size_low",
+            "company_size_high",
             "stage",
             "owner",
             "owner_name",
@@ -101,9 +128,7 @@ class LeadCreateSerializer(serializers.ModelSerializer):
         models.EmailField: EmailField,
     }
     # Explicit bounds: the model's own depend on the database backend.
-    company_size = serializers.IntegerField(
-        min_value=0, max_value=10_000_000, required=False, allow_null=True, help_text="Number of employees."
-    )
+    company_size = CompanySizeField(required=False)
     country = serializers.RegexField(
         r"^[A-Za-z]{2}$",
         required=False,

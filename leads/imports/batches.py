@@ -10,7 +10,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from .. import privacy, scoring, transitions
-from ..models import ImportJob, ImportRowError, Lead
+from ..models import ImportJob, ImportRowError, ImportRowFate, Lead
 from ..sql import insert_rows
 from . import cleaning, reading, writing
 
@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 # What a bad row keeps of its text for the error report (see also reading.MAX_RAW_LINES).
 MAX_RAW_CHARS = 2000
 ROW_ERROR_FIELDS = ("job_id", "line", "reason", "raw")
+ROW_FATE_FIELDS = ("job_id", "line", "fate", "lead_id", "reason")
+Fate = ImportRowFate.Fate
 
 
 class ClaimLost(Exception):
@@ -146,10 +148,18 @@ class Importer:
             insert_rows(
                 ImportRowError, ROW_ERROR_FIELDS, [(job.pk, line, reason, _trim(raw)) for line, reason, raw in bad]
             )
+            changed = {lead.pk for lead in updated}
+            fates = [(job.pk, line, Fate.CREATED, lead_id, "") for line, lead_id in created]
+            fates += [
+                (job.pk, provenance["line"], Fate.UPDATED if lead_id in changed else Fate.UNCHANGED, lead_id, "")
+                for lead_id, (_fields, provenance) in changes.items()
+            ]
+            fates += [(job.pk, line, Fate.BAD, None, reason) for line, reason, _raw in bad]
+            insert_rows(ImportRowFate, ROW_FATE_FIELDS, fates)
             ImportJob.objects.filter(pk=job.pk).update(
                 processed_bytes=min(position, job.total_bytes) if job.total_bytes else position,
                 rows_seen=F("rows_seen") + rows,
-                created_count=F("created_count") + created,
+                created_count=F("created_count") + len(created),
                 updated_count=F("updated_count") + len(updated),
                 failed_count=F("failed_count") + len(bad),
             )
@@ -159,7 +169,7 @@ class Importer:
         return {"import": self.job.pk, "line": row.line}
 
     def _create(self, rows, bad, now, *, careful):
-        """Insert the new leads (``transitions.create_leads``); returns (how many, the ids that reached the threshold).
+        """Insert the new leads (``transitions.create_leads``); returns ((line, lead id) of each, the ids that reached the threshold).
 
         In careful mode the leads go in one at a time and a row whose e-mail address
         exists by now is reported instead.
@@ -169,19 +179,19 @@ class Importer:
         )
         if not careful:
             ids, ready = create([(row.values, self._provenance(row)) for row in rows])
-            return len(ids), ready
-        created, ready = 0, []
+            return [(row.line, lead_id) for row, lead_id in zip(rows, ids, strict=True)], ready
+        created, ready = [], []
         for row in rows:
             try:
                 with transaction.atomic():
-                    _ids, row_ready = create([(row.values, self._provenance(row))])
+                    (lead_id,), row_ready = create([(row.values, self._provenance(row))])
             except IntegrityError:
                 reason = (
                     "a lead with this e-mail address was added during the import; import the row again to update it"
                 )
                 bad.append((row.line, reason, row.raw))
                 continue
-            created += 1
+            created.append((row.line, lead_id))
             ready += row_ready
         return created, ready
 

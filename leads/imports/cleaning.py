@@ -7,18 +7,22 @@ from array import array
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 
+from ..company_sizes import CompanySizeError, size_fields
 from ..models import Lead, Priority
-from .reading import FIELD_LABELS
+from .reading import FIELD_LABELS, shown
 
 MAX_LENGTHS = {
     field: Lead._meta.get_field(field).max_length
     for field in ("name", "email", "phone", "company", "job_title", "source", "campaign")
 }
 SHORTEST_LIMIT = min(MAX_LENGTHS.values())
-MAX_COMPANY_SIZE = 10_000_000  # as the API
 PRIORITIES = {choice.value: choice.value for choice in Priority} | {
     choice.label.lower(): choice.value for choice in Priority
 }
+
+
+# A file repeats a few sizes ("51-200") many times.
+_size_fields = functools.lru_cache(maxsize=10_000)(size_fields)
 
 
 class _CompiledEmailValidator(EmailValidator):
@@ -69,30 +73,25 @@ def clean_row(cells, plan, width, problem):
         try:
             validate_email(email)
         except ValidationError:
-            reasons.append(f"{email!r} is not a valid e-mail address")
+            reasons.append(f"{shown(email)} is not a valid e-mail address")
     size = values.get("company_size")
     if size is not None:
-        if not (size.isdigit() and size.isascii()) and re.fullmatch(r"\d{1,3}(,\d{3})+", size):
-            size = size.replace(",", "")
-        if size.isdigit() and size.isascii() and int(size) <= MAX_COMPANY_SIZE:
-            values["company_size"] = int(size)
-        else:
-            reasons.append(
-                f"company size must be a whole number of employees up to {MAX_COMPANY_SIZE:,},"
-                f" not {values['company_size']!r}"
-            )
+        try:
+            values.update(_size_fields(size))
+        except CompanySizeError as error:
+            reasons.append(str(error))
     country = values.get("country")
     if country is not None:
         if len(country) == 2 and country.isascii() and country.isalpha():
             values["country"] = country.upper()
         else:
-            reasons.append(f"country must be a two-letter ISO code such as DE, not {country!r}")
+            reasons.append(f"country must be a two-letter ISO code such as DE, not {shown(country)}")
     priority = values.get("priority")
     if priority is not None:
         if priority.lower() in PRIORITIES:
             values["priority"] = PRIORITIES[priority.lower()]
         else:
-            reasons.append(f"priority must be low, normal or high, not {priority!r}")
+            reasons.append(f"priority must be low, normal or high, not {shown(priority)}")
     if reasons:
         return None, reasons
     return values, reasons

@@ -55,6 +55,18 @@ BINARY_SIGNATURES = {
 }
 
 
+# The most of any one value of the file a message echoes: a binary or garbled cell shows its start only.
+MAX_SHOWN_CHARS = 80
+
+
+def shown(value):
+    """Return ``value`` quoted for a message, cut to about ``MAX_SHOWN_CHARS`` characters; raises nothing."""
+    value = str(value)
+    if len(value) > MAX_SHOWN_CHARS:
+        value = value[: MAX_SHOWN_CHARS - 1] + "…"
+    return repr(value)
+
+
 class ImportRefused(Exception):
     """A file or request the import cannot accept; the message says why and is meant for the user."""
 
@@ -168,12 +180,14 @@ def column_plan(header, mapping):
         if not field:
             continue
         if column not in position:
-            raise ImportRefused(f"The file has no column {column!r} to import as {FIELD_LABELS.get(field, field)}.")
+            raise ImportRefused(
+                f"The file has no column {shown(column)} to import as {FIELD_LABELS.get(field, field)}."
+            )
         if field not in FIELD_LABELS:
-            raise ImportRefused(f"{field!r} is not a lead field that can be imported (column {column!r}).")
+            raise ImportRefused(f"{shown(field)} is not a lead field that can be imported (column {shown(column)}).")
         if field in fields:
             raise ImportRefused(
-                f"Two columns are mapped to {FIELD_LABELS[field]}: {fields[field]!r} and {column!r}. Choose one."
+                f"Two columns are mapped to {FIELD_LABELS[field]}: {shown(fields[field])} and {shown(column)}. Choose one."
             )
         fields[field] = column
         plan.append((position[column], field))
@@ -181,10 +195,10 @@ def column_plan(header, mapping):
         looks_like_data = next((cell for cell in header if "@" in cell), None)
         if looks_like_data:
             raise ImportRefused(
-                f"The first line looks like data, not a header (it contains {looks_like_data!r}): "
+                f"The first line looks like data, not a header (it contains {shown(looks_like_data)}): "
                 "add a header row naming the columns, e.g. name,email."
             )
-        columns = ", ".join(repr(column) for column in header if column) or "none"
+        columns = ", ".join(shown(column) for column in header[:20] if column) or "none"
         raise ImportRefused(f"No column holds the e-mail address (the file's columns: {columns}). Map one to e-mail.")
     return sorted(plan)
 

@@ -8,7 +8,7 @@
 - ``history``: LeadEvent, append-only;
 - ``activities``: Activity, OutboxMessage;
 - ``scoring``: ScoringRule, ScoringConfig, LeadRuleScore, ScoringRun;
-- ``imports``: ImportJob, ImportRowError;
+- ``imports``: ImportJob, ImportRowError, ImportRowFate;
 - ``privacy``: ErasedAddress, OptOut;
 - ``webhooks``: WebhookSubscription, WebhookDelivery, WebhookAttempt;
 - ``notices``: TeamChat, SlackIdentity, NotificationPreferences, ChatNotice;
@@ -21,7 +21,7 @@ from .accounts import Account, FreeMailDomain
 from .activities import Activity, OutboxMessage
 from .choices import OWNED_STAGES, SALES_ACTIVITY_KINDS, ActivityKind, EventKind, Priority, Stage
 from .history import AppendOnlyError, LeadEvent, LeadEventQuerySet
-from .imports import ImportJob, ImportRowError
+from .imports import ImportJob, ImportRowError, ImportRowFate
 from .leads import Lead, LeadQuerySet, MqlEpisode
 from .notices import ChatNotice, NoticeKind, NotificationPreferences, SlackIdentity, TeamChat
 from .privacy import ErasedAddress, OptOut
@@ -49,6 +49,7 @@ __all__ = [
     "Holiday",
     "ImportJob",
     "ImportRowError",
+    "ImportRowFate",
     "Lead",
     "LeadEvent",
     "LeadEventQuerySet",

@@ -70,3 +70,28 @@ class ImportRowError(models.Model):
 
     def __str__(self):
         return f"line {self.line}: {self.reason}"
+
+
+class ImportRowFate(models.Model):
+    """What became of one row of an import: the lead it created, updated or left unchanged, or why it was bad."""
+
+    class Fate(models.TextChoices):
+        CREATED = "created", "Created"
+        UPDATED = "updated", "Updated"
+        UNCHANGED = "unchanged", "Unchanged"
+        BAD = "bad", "Bad"
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_fates", db_index=False)
+    line = models.PositiveIntegerField()
+    fate = models.CharField(max_length=10, choices=Fate.choices)
+    # No foreign key: a bulk insert of a batch's fates checks no lead, and an erased lead keeps its row.
+    lead_id = models.BigIntegerField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["job", "line", "id"]
+        # The import's rows page: a job's rows in line order, a keyset page at a time (after a line).
+        indexes = [models.Index(fields=["job", "line"], name="importrowfate_job_line_idx")]
+
+    def __str__(self):
+        return f"line {self.line}: {self.fate}"

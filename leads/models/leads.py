@@ -57,7 +57,13 @@ class Lead(models.Model):
     phone = models.CharField(max_length=40, blank=True)
     company = models.CharField(max_length=200, blank=True)
     job_title = models.CharField(max_length=200, blank=True)
-    company_size = models.PositiveIntegerField(null=True, blank=True, help_text="Number of employees")
+    # As given ("51-200", "10k+"); the range is read from it by leads.company_sizes.
+    company_size = models.CharField(
+        max_length=40, blank=True, default="", help_text="Number of employees or a range, e.g. 250, 51-200, 10k+"
+    )
+    company_size_low = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    # NULL with a low end: open-ended ("5000+").
+    company_size_high = models.PositiveIntegerField(null=True, blank=True, editable=False)
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 code")
     source = models.CharField(max_length=60, blank=True, help_text="e.g. webinar, organic, paid-search")
     campaign = models.CharField(max_length=120, blank=True)
@@ -154,6 +160,12 @@ class Lead(models.Model):
             models.CheckConstraint(
                 condition=Q(first_follow_up_at__isnull=True) | Q(first_follow_up_at__gte=F("mql_at")),
                 name="lead_follow_up_after_mql",
+            ),
+            # A high end needs a low end at or below it; NULL alone is open-ended.
+            models.CheckConstraint(
+                condition=Q(company_size_high__isnull=True)
+                | Q(company_size_low__isnull=False, company_size_low__lte=F("company_size_high")),
+                name="lead_company_size_range_ordered",
             ),
         ]
         indexes = [

@@ -7,6 +7,7 @@ read); nothing here writes.
 import math
 from datetime import UTC
 
+from ..company_sizes import range_within
 from ..models import FREE_MAIL_DOMAINS, ScoringConfig, ScoringRule
 
 SECONDS_PER_DAY = 86_400
@@ -53,6 +54,9 @@ def demographic_match(rule, lead):
     if op == ScoringRule.Operator.FREE_MAIL:
         domain = _lead_value(lead, ScoringRule.Field.EMAIL_DOMAIN)
         return domain in FREE_MAIL_DOMAINS
+    if op == ScoringRule.Operator.BETWEEN and rule.field == ScoringRule.Field.COMPANY_SIZE:
+        # The whole range within the rule's bounds: see leads.company_sizes.
+        return range_within(lead.company_size_low, lead.company_size_high, rule.min_value, rule.max_value)
     if op == ScoringRule.Operator.BETWEEN:
         if value is None or value == "":
             return False

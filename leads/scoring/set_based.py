@@ -31,9 +31,6 @@ _WHITESPACE = " \t\n\r\x0b\x0c"
 def _field_text(field):
     if field == Field.EMAIL_DOMAIN:
         return "lower(btrim(regexp_replace(coalesce(l.email, ''), '^.*@', ''), %(ws)s))"
-    if field == Field.COMPANY_SIZE:
-        # str(value or ""): no size and a size of 0 are both empty text.
-        return "coalesce(nullif(l.company_size, 0)::text, '')"
     return f"lower(btrim(coalesce(l.{field}, ''), %(ws)s))"
 
 
@@ -49,13 +46,15 @@ def _condition(rule, n):
         return f"{_field_text(Field.EMAIL_DOMAIN)} = ANY(%(free_mail)s)", {}
     if op == Operator.BETWEEN:
         low, high = rule.min_value, rule.max_value
-        parts = ["l.company_size IS NOT NULL"]
+        # The whole range within the rule's bounds (leads.company_sizes.range_within); a NULL
+        # high end is open and never at or below a maximum.
+        parts = ["l.company_size_low IS NOT NULL"]
         params = {}
         if low is not None:
-            parts.append(f"l.company_size >= %({key}_low)s")
+            parts.append(f"l.company_size_low >= %({key}_low)s")
             params[f"{key}_low"] = low
         if high is not None:
-            parts.append(f"l.company_size <= %({key}_high)s")
+            parts.append(f"l.company_size_high <= %({key}_high)s")
             params[f"{key}_high"] = high
         return " AND ".join(parts), params
     if op == Operator.CONTAINS:

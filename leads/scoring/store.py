@@ -41,6 +41,8 @@ SCORED_LEAD_FIELDS = (
     "job_title",
     "company",
     "company_size",
+    "company_size_low",
+    "company_size_high",
     "country",
     "source",
     "campaign",

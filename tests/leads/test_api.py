@@ -419,7 +419,7 @@ def test_marketer_or_admin_creates_a_lead(db, request, role):
     assert response["Location"] == f"http://testserver{detail_url(lead)}"
     assert response.json()["stage"] == "lead"
     assert lead.country == "DE"
-    assert lead.company_size == 250
+    assert (lead.company_size, lead.company_size_low, lead.company_size_high) == ("250", 250, 250)
     assert lead.priority == "high"
     event = LeadEvent.objects.get(lead=lead)
     assert (event.kind, event.actor, event.to_stage) == ("created", user, "lead")

@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.urls import reverse
 
 from leads import history, imports, transitions
 from leads.imports import cleaning, reading
@@ -17,6 +18,7 @@ from leads.models import (
     EventKind,
     ImportJob,
     ImportRowError,
+    ImportRowFate,
     Lead,
     LeadEvent,
     LeadRuleScore,
@@ -68,7 +70,7 @@ def test_malformed_file_imports_the_good_rows_and_reports_each_bad_one(marketer)
         (5, "duplicate of line 2 (same e-mail address)"),
         (6, "not valid UTF-8 text (save the file as CSV UTF-8)"),
         (9, "expected 8 columns, got 9"),
-        (10, "company size must be a whole number of employees up to 10,000,000, not 'many'"),
+        (10, "company size must be a number of employees or a range such as 51-200, 1,001-5,000 or 10k+, not 'many'"),
     ]
     assert (job.rows_seen, job.created_count, job.updated_count, job.failed_count) == (9, 3, 0, 6)
     assert job.percent == 100
@@ -77,12 +79,18 @@ def test_malformed_file_imports_the_good_rows_and_reports_each_bad_one(marketer)
         "Ada Lovelace",
         "Analytical Engines",
         "CEO",
-        120,
+        "120",
         "DE",
         "high",
     )
     fay = Lead.objects.get(email="fay@fine.example")
-    assert (fay.company, fay.company_size, fay.priority) == ("Fine, Inc.", 1200, "low")
+    assert (fay.company, fay.company_size, fay.company_size_low, fay.company_size_high, fay.priority) == (
+        "Fine, Inc.",
+        "1,200",
+        1200,
+        1200,
+        "low",
+    )
     assert Lead.objects.get(email="juergen@gruess.example").name == "Jürgen Grüß"
 
 
@@ -647,3 +655,74 @@ def test_an_update_by_import_is_recorded_in_the_history(marketer):
     assert event.payload["fields"] == {"company": ["Old Co", "New Co"]}
     assert event.payload["line"] == 2
     assert event.actor == marketer
+
+
+# ---------- every row's fate ----------
+
+
+def fates(job):
+    return list(ImportRowFate.objects.filter(job=job).order_by("line").values_list("line", "fate"))
+
+
+def test_every_row_has_its_fate_created_updated_unchanged_or_bad(marketer):
+    make_lead(name="Old", email="old@acme.example")
+    make_lead(name="Same", email="same@acme.example")
+    content = (
+        "name,email\n"
+        "New,new@acme.example\n"
+        "Renamed,OLD@acme.example\n"
+        "Same,same@acme.example\n"
+        "Bad,not-an-address\n"
+        "Again,NEW@acme.example\n"
+    )
+
+    job = import_csv(content, by=marketer)
+
+    assert fates(job) == [(2, "created"), (3, "updated"), (4, "unchanged"), (5, "bad"), (6, "bad")]
+    rows = ImportRowFate.objects.filter(job=job)
+    assert rows.get(line=2).lead_id == Lead.objects.get(email="new@acme.example").pk
+    assert rows.get(line=6).reason == "duplicate of line 2 (same e-mail address)"
+
+
+def test_the_rows_page_shows_each_fate_a_page_at_a_time(client, marketer, settings):
+    content = "name,email\n" + "".join(f"P{n},p{n}@acme.example\n" for n in range(150)) + "Bad,nope\n"
+    job = import_csv(content, by=marketer)
+    client.force_login(marketer)
+    url = reverse("scoring:import_rows", args=[job.pk])
+
+    first = client.get(url).content.decode()
+    assert ">2</th>" in first and ">101</th>" in first and ">102</th>" not in first
+    assert "the first one wins" in first
+    second = client.get(url, {"after": 101}).content.decode()
+    assert ">102</th>" in second and ">152</th>" in second and "is not a valid e-mail address" in second
+    bad = client.get(url, {"fate": "bad"}).content.decode()
+    assert ">152</th>" in bad and ">2</th>" not in bad
+    assert client.get(url, {"after": "x", "fate": "nonsense"}).status_code == 200
+    assert "Every row's fate" in client.get(reverse("scoring:import_job", args=[job.pk])).content.decode()
+
+
+def test_a_binary_file_is_refused_without_echoing_it(marketer):
+    for content in (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, b"GIF89a\x00\x01\x02" + b"\xff" * 500):
+        with pytest.raises(imports.ImportRefused) as refused:
+            imports.start_import(upload(content, name="photo.csv"), by=marketer, queue=False)
+        message = str(refused.value)
+        assert "PNG" not in message and "GIF" not in message and len(message) < 200
+
+
+def test_echoed_values_are_cut_to_about_80_characters(marketer):
+    address = "x" * 200 + "@@acme.example"
+    job = import_csv(f"name,email,country\nAda,{address},{'Q' * 300}\n", by=marketer)
+
+    ((reason,),) = ImportRowError.objects.filter(job=job).values_list("reason")
+    assert "x" * 78 + "…" in reason and "x" * 80 not in reason
+    assert "Q" * 80 not in reason
+
+
+def test_each_ragged_line_is_reported_with_its_own_line_number(marketer):
+    job = import_csv(
+        "name,email,company\nAda,ada@acme.example,A\nBob\nCy,cy@acme.example,C,extra\nDi,di@acme.example,D\n",
+        by=marketer,
+    )
+
+    assert errors(job) == [(3, "expected 3 columns, got 1"), (4, "expected 3 columns, got 4")]
+    assert fates(job) == [(2, "created"), (3, "bad"), (4, "bad"), (5, "created")]

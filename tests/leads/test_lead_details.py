@@ -40,9 +40,15 @@ def test_update_records_one_event_with_before_and_after_and_bumps_the_version(ma
     (event,) = updated_events(lead)
     assert event.actor == marketer
     assert event.payload == {
-        "fields": {"job_title": ["CTO", "CEO"], "company_size": [40, 400], "phone": ["", "+49 30 1234567"]}
+        "fields": {
+            "job_title": ["CTO", "CEO"],
+            "company_size": ["40", "400"],
+            "company_size_low": [40, 400],
+            "company_size_high": [40, 400],
+            "phone": ["", "+49 30 1234567"],
+        }
     }
-    assert (lead.job_title, lead.company_size, lead.phone) == ("CEO", 400, "+49 30 1234567")
+    assert (lead.job_title, lead.company_size, lead.phone) == ("CEO", "400", "+49 30 1234567")
     assert lead.version == version + 1
 
 

@@ -27,7 +27,8 @@ B, D = ScoringRule.Category.BEHAVIOUR, ScoringRule.Category.DEMOGRAPHIC
 TITLES = ["CEO", " Co-Founder & CEO ", "VP Sales", "Head of IT", "Student", "", "Operations Director", "cto"]
 COUNTRIES = ["DE", "de ", "US", "AT", "", "CH"]
 EMAILS = ["{n}@gmail.com", "{n}@Acme.example", "{n}@GMX.de ", "a@b@{n}.example"]
-SIZES = [None, 0, 10, 60, 999, 5000, 20000]
+# Every format files bring: numbers, ranges (hyphen, en dash, grouped thousands), open-ended.
+SIZES = [None, 0, 10, 60, 999, 5000, 20000, "51-200", "1,001-5,000", "10k+", "5000+", "1 000", "11\u201350", "40-60"]
 VISITS = ["https://x.example/pricing", "https://x.example/PRICING/pro", "https://x.example/careers", "", "/blog"]
 
 
@@ -63,6 +64,22 @@ def matrix():
             "points": 20,
         },
         {"name": "Big", "category": D, "field": "company_size", "operator": "between", "min_value": 10000, "points": 8},
+        {
+            "name": "At least 200",
+            "category": D,
+            "field": "company_size",
+            "operator": "between",
+            "min_value": 200,
+            "points": 3,
+        },
+        {
+            "name": "Up to 60",
+            "category": D,
+            "field": "company_size",
+            "operator": "between",
+            "max_value": 60,
+            "points": -4,
+        },
         {"name": "Size 10", "category": D, "field": "company_size", "operator": "contains", "value": "10", "points": 2},
         {
             "name": "Pricing",
@@ -147,7 +164,7 @@ def test_a_full_rescore_in_sql_changes_nothing_the_python_scorer_wrote(db):
     assert (run.done, run.changed) == (25, 0)
     assert sorted(LeadRuleScore.objects.values_list("lead_id", "rule_id", "matches", "points")) == before
     assert dict(Lead.objects.values_list("pk", "score")) == scores
-    assert len(rules) == 14
+    assert len(rules) == 16
 
 
 def test_a_run_killed_mid_batch_redoes_that_batch_exactly_once(db, rep, monkeypatch):

@@ -162,7 +162,7 @@ def fitting_reasons(lead):
     if not lead.phone:
         return ["missing-phone"]
     reasons = ["no-budget", "no-interest", "duplicate", "competitor"]
-    if lead.company_size is not None and lead.company_size < 50:
+    if lead.company_size_high is not None and lead.company_size_high < 50:
         reasons += ["company-too-small"] * 2
     if not any(word in lead.job_title.lower() for word in SENIOR_WORDS):
         reasons += ["not-decision-maker"] * 2
