@@ -334,7 +334,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Lead, event and filter stage fields share one enum in the schema.
     "ENUM_NAME_OVERRIDES": {
-        "StageEnum": ["lead", "mql", "sal", "sql", "rejected"],
+        "StageEnum": "leads.models.choices.Stage",
         "EventTypeEnum": "leads.models.webhooks.EVENT_TYPES",
         "DeliveryStatusEnum": ["pending", "retrying", "delivered", "failed"],
     },

@@ -11,7 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from leads.company_sizes import CompanySizeError, parse_company_size
-from leads.models import SALES_ACTIVITY_KINDS, Lead, LeadEvent, OptOut, RejectionReason, Stage, Team
+from leads.models import SALES_ACTIVITY_KINDS, Lead, LeadEvent, OptOut, RejectionReason, Team
 from leads.transitions import EDITABLE_FIELDS, MAX_NOTE_LENGTH
 
 
@@ -163,7 +163,15 @@ class LeadUpdateSerializer(LeadCreateSerializer):
         return attrs
 
 
-@extend_schema_field({"type": "string", "enum": ["", *Stage.values], "description": "Empty when not a move."})
+# Not an enum in the schema: the stages' enum is StageEnum, and a second enum of the same values
+# plus "" would give the schema two names for one set.
+@extend_schema_field(
+    {
+        "type": "string",
+        "maxLength": 20,
+        "description": "A stage (see StageEnum), or empty when the event is not a move.",
+    }
+)
 class EventStageField(serializers.CharField):
     pass
 
