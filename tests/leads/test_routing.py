@@ -163,6 +163,14 @@ def test_lead_page_shows_the_routing_decision(client, team, rep, other_rep, mark
     assert "Rita Rep: out of office" in page
 
 
+def test_the_out_of_office_link_is_offered_to_people_leads_are_routed_to(client, rep, marketer):
+    link = f'href="{reverse("leads:out_of_office")}"'
+    client.force_login(rep)
+    assert link in client.get(reverse("leads:queue")).content.decode()
+    client.force_login(marketer)
+    assert link not in client.get(reverse("leads:list")).content.decode()
+
+
 def test_rep_adds_own_out_of_office_period_and_routing_skips_them(client, team, rep, other_rep):
     client.force_login(rep)
     now = timezone.localtime()
