@@ -478,6 +478,25 @@ _PROMOTED_FIELDS = (
 )
 
 
+def _new_episode(lead, *, owner, policy, due, risk, now):
+    """The fields ``lead`` takes on becoming an MQL: a new episode with its SLA clock (when it has an owner), nothing left of the last one; raises nothing."""
+    return {
+        "stage": Stage.MQL,
+        "owner": owner,
+        "mql_at": now,
+        "mql_episode": lead.mql_episode + 1,
+        "first_follow_up_at": None,
+        "accepted_at": None,
+        "qualified_at": None,
+        "rejected_at": None,
+        "rejection_reason": None,
+        "sla_policy": policy,
+        "sla_due_at": due if owner else None,
+        "sla_risk_at": risk if owner else None,
+        "sla_breached_at": None,
+    }
+
+
 def promote_if_ready(lead_ids, *, now, limit=None):
     """Promote the leads of ``lead_ids`` still in stage ``lead`` whose score reached the threshold, set-wise (routed, clock started); returns the promoted leads, raises nothing.
 
@@ -530,22 +549,7 @@ def _write_promotions(leads, decisions, *, now):
     rows, episodes, events = [], [], []
     for (lead, note, (policy, due, risk)), decision in zip(leads, decisions, strict=True):
         owner = decision.owner
-        changes = {
-            "stage": Stage.MQL,
-            "owner": owner,
-            "mql_at": now,
-            "mql_episode": lead.mql_episode + 1,
-            "first_follow_up_at": None,
-            "accepted_at": None,
-            "qualified_at": None,
-            "rejected_at": None,
-            "rejection_reason": None,
-            "sla_policy": policy,
-            "sla_due_at": due if owner else None,
-            "sla_risk_at": risk if owner else None,
-            "sla_breached_at": None,
-            "updated_at": now,
-        }
+        changes = {**_new_episode(lead, owner=owner, policy=policy, due=due, risk=risk, now=now), "updated_at": now}
         for field, value in changes.items():
             setattr(lead, field, value)
         lead.version += 1
@@ -672,22 +676,7 @@ def promote_to_mql(lead, *, by, team=None, now=None, note="", version=None):
         decision = routing.route(team, now=now, account_id=current.account_id)
         owner = decision.owner
         policy, due, risk = _sla_window(current, now)
-        changes = {
-            "stage": Stage.MQL,
-            "team": team,
-            "owner": owner,
-            "mql_at": now,
-            "mql_episode": current.mql_episode + 1,
-            "first_follow_up_at": None,
-            "accepted_at": None,
-            "qualified_at": None,
-            "rejected_at": None,
-            "rejection_reason": None,
-            "sla_policy": policy,
-            "sla_due_at": due if owner else None,
-            "sla_risk_at": risk if owner else None,
-            "sla_breached_at": None,
-        }
+        changes = {**_new_episode(current, owner=owner, policy=policy, due=due, risk=risk, now=now), "team": team}
         _write(current, now, **changes)
         MqlEpisode.objects.create(
             lead=current,
