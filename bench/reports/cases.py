@@ -130,7 +130,7 @@ class Variant:
             "rep": " AND owner_id = %(rep)s" if self.rep else "",
             "episode_rep": " AND e.owner_id = %(rep)s" if self.rep else "",
             "contacts": CONTACTS_OF_REP if self.rep else CONTACTS_ALL,
-            "team": "t.team_id IS NULL",
+            "team": "t.team_id IS NULL AND t.rep_id IS NOT DISTINCT FROM %(rep)s",
         }
         return text.format(**fragments)
 
