@@ -39,7 +39,7 @@ from django.test import Client
 
 from .. import harness
 from ..database import BenchError, database_url, ensure_database
-from .cases import REPORTS, variants
+from .cases import REPORTS, chosen_variant_names, variants
 from .dataset import ensure_dataset
 from .spec import BASE_DIR, NOW
 from .timing import print_results, summarise, time_pages, time_report
@@ -94,8 +94,10 @@ def benchmark(options):
         for variant in variants():
             print(f"{case.slug}, {variant.label}:", flush=True)
             reports[case.slug][variant.name] = time_report(case, variant, client, options.repeat)
-    print("overview page (GET /reports/, rendered):", flush=True)
-    pages = time_pages(client, options.repeat)
+    pages = {}
+    if chosen_variant_names() is None:
+        print("overview page (GET /reports/, rendered):", flush=True)
+        pages = time_pages(client, options.repeat)
     results = summarise(dataset, reports, pages, load_before)
     print_results(results)
     path = harness.write_json("reports", results)

@@ -1,6 +1,7 @@
 """What is timed: each report's metric function, API endpoint and hand-written SQL, and the period variants."""
 
 import dataclasses
+import os
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
@@ -29,7 +30,7 @@ from .hand_sql import (
     sla_compliance_numbers,
     speed_to_lead_numbers,
 )
-from .spec import NOW, PERIOD_DAYS
+from .spec import LONG_PERIOD_DAYS, NOW, PERIOD_DAYS
 
 
 def plain(value):
@@ -129,7 +130,7 @@ class Variant:
             "rep": " AND owner_id = %(rep)s" if self.rep else "",
             "episode_rep": " AND e.owner_id = %(rep)s" if self.rep else "",
             "contacts": CONTACTS_OF_REP if self.rep else CONTACTS_ALL,
-            "team": "t.team_id IS NULL",
+            "team": "t.team_id IS NULL AND t.rep_id IS NOT DISTINCT FROM %(rep)s",
         }
         return text.format(**fragments)
 
@@ -146,15 +147,38 @@ class Variant:
         }
 
 
-def variants():
-    """The period every report is timed for, then the same for one rep."""
+# BENCH_REPORTS_VARIANTS=all_365 (comma-separated names) times only those variants and skips the pages.
+VARIANTS_ENV = "BENCH_REPORTS_VARIANTS"
+
+
+def all_variants():
+    """The 90-day period every report is timed for, the same for one rep, and the last 365 days (no filter)."""
     rep = get_user_model().objects.get(username="bench-rep-03")
     return (
         Variant("all", f"last {PERIOD_DAYS} days, no filter"),
         Variant("rep", f"last {PERIOD_DAYS} days, one rep ({rep.username})", rep.pk),
+        Variant(f"all_{LONG_PERIOD_DAYS}", f"last {LONG_PERIOD_DAYS} days, no filter", days=LONG_PERIOD_DAYS),
     )
+
+
+def chosen_variant_names():
+    """The variant names BENCH_REPORTS_VARIANTS asks for, or None for every variant."""
+    names = [name.strip() for name in os.environ.get(VARIANTS_ENV, "").split(",") if name.strip()]
+    return names or None
+
+
+def variants():
+    """The variants timed in this run: all of them, or those BENCH_REPORTS_VARIANTS names."""
+    everything = all_variants()
+    names = chosen_variant_names()
+    if names is None:
+        return everything
+    unknown = set(names) - {variant.name for variant in everything}
+    if unknown:
+        raise ValueError(f"{VARIANTS_ENV}: unknown variant {', '.join(sorted(unknown))}")
+    return tuple(variant for variant in everything if variant.name in names)
 
 
 def page_variants():
     """The overview page for the report period, for one rep, and for its default length (30 days)."""
-    return (*variants(), Variant("all_30d", "last 30 days (the page's default length), no filter", days=30))
+    return (*all_variants()[:2], Variant("all_30d", "last 30 days (the page's default length), no filter", days=30))

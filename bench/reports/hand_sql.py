@@ -47,14 +47,24 @@ SELECT count(*) FILTER (WHERE {_CLOSED}), count(*) FILTER (WHERE {_WITHIN}),
 # The totals, with both percentiles from one sort, then the per-rep rows (no percentiles).
 _ANSWERED = f"{_IN_PERIOD} AND first_follow_up_at <= %(as_of)s"
 _RESPONSE = "(first_follow_up_at - mql_at)"
+
+
+def _interval(delta):
+    return f"interval '{int(delta.total_seconds())} seconds'"
+
+
+# One count per band of metrics.SPEED_BANDS, as the report defines them.
+_BANDS = ",\n               ".join(
+    f"count(*) FILTER (WHERE {_RESPONSE} >= {_interval(low)}"
+    + (f" AND {_RESPONSE} < {_interval(high)})" if high is not None else ")")
+    for _label, low, high in metrics.SPEED_BANDS
+)
+_NO_BANDS = ", ".join("NULL" for _band in metrics.SPEED_BANDS)
 SQL_SPEED_TO_LEAD = f"""
 SELECT 1 AS total, NULL::int, NULL, NULL, NULL, t.*, w.typical_window
   FROM (SELECT count(*), avg({_RESPONSE}), count(*) FILTER (WHERE {_RESPONSE} <= interval '1 hour'),
                count(*) FILTER (WHERE due_at IS NULL OR first_follow_up_at <= due_at),
-               count(*) FILTER (WHERE {_RESPONSE} >= interval '0' AND {_RESPONSE} < interval '5 minutes'),
-               count(*) FILTER (WHERE {_RESPONSE} >= interval '5 minutes' AND {_RESPONSE} < interval '15 minutes'),
-               count(*) FILTER (WHERE {_RESPONSE} >= interval '15 minutes' AND {_RESPONSE} < interval '1 hour'),
-               count(*) FILTER (WHERE {_RESPONSE} >= interval '1 hour'),
+               {_BANDS},
                percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY {_RESPONSE})
           FROM leads_mqlepisode
          WHERE {_ANSWERED}{{rep}}) AS t,
@@ -63,7 +73,7 @@ SELECT 1 AS total, NULL::int, NULL, NULL, NULL, t.*, w.typical_window
          WHERE {_IN_PERIOD} AND due_at IS NOT NULL{{rep}}) AS w
 UNION ALL
 SELECT 0, r.owner_id, u.username, u.first_name, u.last_name, r.responded, r.mean, r.hour, r.sla,
-       NULL, NULL, NULL, NULL, NULL, NULL
+       {_NO_BANDS}, NULL, NULL
   FROM (SELECT owner_id, count(*) AS responded, avg({_RESPONSE}) AS mean,
                count(*) FILTER (WHERE {_RESPONSE} <= interval '1 hour') AS hour,
                count(*) FILTER (WHERE due_at IS NULL OR first_follow_up_at <= due_at) AS sla
@@ -125,7 +135,7 @@ contacts AS ({contacts}
 SQL_CONVERSATION_RATE = f"WITH {_CONTACTS}\nSELECT * FROM talks"
 
 SQL_MQL_TARGET = f"""
-SELECT m.month::date, coalesce(n.mqls, 0), t.mql_target
+SELECT m.month::date, coalesce(n.mqls, 0), t.mql_target, %(start_date)s::date, %(end_date)s::date, %(rep)s::int
   FROM generate_series(date_trunc('month', %(start_date)s::timestamp), %(end_date)s::timestamp, interval '1 month')
        AS m(month)
   LEFT JOIN (SELECT date_trunc('month', mql_at AT TIME ZONE %(tz)s) AS month, count(*) AS mqls
@@ -240,9 +250,21 @@ def conversation_rate_numbers(rows):
 
 
 def mql_target_numbers(rows):
-    return metrics.MqlTarget(
-        months=tuple(metrics.MonthTarget(month=month, mqls=mqls, target=target) for month, mqls, target in rows)
-    )
+    """The months' rows with each target pro-rated by the business days the period covers (calendar arithmetic)."""
+    from reports.metrics.targets import business_days, month_last_day
+
+    days = business_days(rows[0][0], month_last_day(rows[-1][0]))
+    months = []
+    for month, mqls, full, start, end, _rep in rows:
+        whole = days.count(month, month_last_day(month))
+        covered = days.count(max(month, start), min(month_last_day(month), end))
+        target = None if full is None else (full * covered / whole if whole else float(full))
+        months.append(
+            metrics.MonthTarget(
+                month=month, mqls=mqls, target=target, full_target=full, covered_days=covered, month_days=whole
+            )
+        )
+    return metrics.MqlTarget(months=tuple(months), scope="rep" if rows[0][5] is not None else "overall")
 
 
 def overview_metrics(period, filters, *, as_of):

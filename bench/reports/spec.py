@@ -8,10 +8,14 @@ LEADS = 1_000_000
 NOW = datetime(2026, 11, 16, 12, 0, tzinfo=UTC)
 HISTORY_DAYS = 365
 PERIOD_DAYS = 90
+# The longest period a report is asked for (the target: any period up to a year).
+LONG_PERIOD_DAYS = 365
 TEAMS = ("Bench inside sales", "Bench field sales")
 REPS_PER_TEAM = 10
 MQL_SHARE = 0.6
 TARGET_RATIO = 1.5
+# Every report through the API for any period up to LONG_PERIOD_DAYS.
+TARGET_API_SECONDS = 0.3
 TARGET_PAGE_SECONDS = 1.0
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
