@@ -32,14 +32,14 @@ from pathlib import Path
 
 import dj_database_url
 from django.contrib.auth.models import Group, User
-from django.db import connections
+from django.db import connections, transaction
 from rest_framework.authtoken.models import Token
 
 from leads import scoring
 from leads.models import Activity, EventKind, Lead, LeadEvent, ScoringConfig, ScoringRule, Stage, Team, TeamMember
 
 from . import harness
-from .database import BenchError, database_url, ensure_database
+from .database import BenchError, database_url, ensure_database, truncate
 
 ALIAS = "activity_ingest"
 LEADS = 2000
@@ -136,10 +136,11 @@ def build_dataset():
     name = connections[ALIAS].settings_dict["NAME"]
     if not name.endswith("_activity_ingest"):
         raise BenchError(f"Refusing to empty {name}: it is not the activity ingestion benchmark's database.")
-    with connections[ALIAS].cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE leads_lead, leads_activity, leads_leadevent, leads_leadrulescore, leads_mqlepisode, "
-            "leads_outboxmessage, leads_scoringrule RESTART IDENTITY CASCADE"
+    with transaction.atomic(using=ALIAS), connections[ALIAS].cursor() as cursor:
+        truncate(
+            cursor,
+            *("leads_lead", "leads_activity", "leads_leadevent", "leads_leadrulescore", "leads_mqlepisode"),
+            *("leads_outboxmessage", "leads_scoringrule"),
         )
     team, _ = Team.objects.using(ALIAS).get_or_create(name="Activity ingest bench")
     for n in range(1, REPS + 1):

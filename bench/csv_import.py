@@ -271,13 +271,10 @@ def prepare(csv_path, rows, scoring_rules):
     from leads import imports
     from leads.models import ScoringConfig, ScoringRule
 
-    from .database import HISTORY_TRUNCATE_ALLOWED_SQL, HISTORY_TRUNCATE_GUARDED_SQL
+    from .database import truncate
 
-    # The history refuses TRUNCATE (migration 0015): off for this transaction only, as bench/rescore.py.
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(HISTORY_TRUNCATE_ALLOWED_SQL)
-        cursor.execute("TRUNCATE leads_lead, leads_importjob, leads_scoringrule RESTART IDENTITY CASCADE")
-        cursor.execute(HISTORY_TRUNCATE_GUARDED_SQL)
+        truncate(cursor, "leads_lead", "leads_importjob", "leads_scoringrule")
     with connection.cursor() as cursor:
         # The leads the file's update rows point at, with other values than the file has.
         cursor.execute(

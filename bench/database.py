@@ -31,9 +31,16 @@ CREATE TABLE IF NOT EXISTS bench_dataset (
 
 
 # The history refuses TRUNCATE (migration 0015); regenerating benchmark data is the
-# one TRUNCATE allowed, by the table's owner, with the guard off for that transaction.
-HISTORY_TRUNCATE_ALLOWED_SQL = "ALTER TABLE leads_leadevent DISABLE TRIGGER leads_leadevent_no_truncate"
-HISTORY_TRUNCATE_GUARDED_SQL = "ALTER TABLE leads_leadevent ENABLE TRIGGER leads_leadevent_no_truncate"
+# one TRUNCATE allowed, by the table's owner, with the guard off for that statement.
+_HISTORY_TRUNCATE_ALLOWED_SQL = "ALTER TABLE leads_leadevent DISABLE TRIGGER leads_leadevent_no_truncate"
+_HISTORY_TRUNCATE_GUARDED_SQL = "ALTER TABLE leads_leadevent ENABLE TRIGGER leads_leadevent_no_truncate"
+
+
+def truncate(cursor, *tables):
+    """Empty ``tables`` (RESTART IDENTITY CASCADE, so the history goes with the leads) past the history's TRUNCATE guard, which is back on afterwards; run it inside a transaction."""
+    cursor.execute(_HISTORY_TRUNCATE_ALLOWED_SQL)
+    cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+    cursor.execute(_HISTORY_TRUNCATE_GUARDED_SQL)
 
 
 class BenchError(Exception):

@@ -30,7 +30,7 @@ from django.db import connection, transaction
 from leads import duplicates
 
 from . import harness
-from .database import HISTORY_TRUNCATE_ALLOWED_SQL, HISTORY_TRUNCATE_GUARDED_SQL, BenchError
+from .database import BenchError, truncate
 
 LEADS = 1_000_000
 ACCOUNTS = 50_000
@@ -78,9 +78,7 @@ def build():
     print(f"Generating {LEADS:,} leads at {ACCOUNTS:,} accounts ...", file=sys.stderr, flush=True)
     start = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(HISTORY_TRUNCATE_ALLOWED_SQL)
-        cursor.execute("TRUNCATE leads_lead, leads_account RESTART IDENTITY CASCADE")
-        cursor.execute(HISTORY_TRUNCATE_GUARDED_SQL)
+        truncate(cursor, "leads_lead", "leads_account")
         cursor.execute(
             "INSERT INTO leads_account (id, name, domain, company_key, created_at)"
             " SELECT n, 'Company ' || n, 'company' || n || '.example', 'company ' || n, now()"

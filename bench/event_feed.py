@@ -21,7 +21,7 @@ from leads import access, feed
 from leads.models import LeadEvent, Team, TeamMember
 
 from . import harness
-from .database import MARKER_TABLE_SQL, BenchError
+from .database import MARKER_TABLE_SQL, BenchError, truncate
 
 TEAMS = 10
 REPS_PER_TEAM = 20
@@ -85,9 +85,7 @@ def build_dataset():
     print(f"Generating {LEADS:,} leads and {LEADS * EVENTS_PER_LEAD:,} history rows ...", flush=True)
     start = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE leads_leadevent DISABLE TRIGGER leads_leadevent_no_truncate")
-        cursor.execute("TRUNCATE leads_lead, leads_leadevent RESTART IDENTITY CASCADE")
-        cursor.execute("ALTER TABLE leads_leadevent ENABLE TRIGGER leads_leadevent_no_truncate")
+        truncate(cursor, "leads_lead", "leads_leadevent")
         cursor.execute("DELETE FROM bench_dataset")
     reps, teams = ensure_people()
     with transaction.atomic(), connection.cursor() as cursor:

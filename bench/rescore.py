@@ -37,7 +37,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from .database import HISTORY_TRUNCATE_ALLOWED_SQL, HISTORY_TRUNCATE_GUARDED_SQL, MARKER_TABLE_SQL, run_child
+from .database import MARKER_TABLE_SQL, run_child, truncate
 
 # The figures are for 1,000,000; a smaller BENCH_RESCORE_LEADS (a multiple of 200)
 # checks correctness quickly.
@@ -449,12 +449,11 @@ def build_dataset():
     team, reps = ensure_team()
     policy = SLAPolicy.objects.get(is_default=True)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(HISTORY_TRUNCATE_ALLOWED_SQL)
-        cursor.execute(
-            "TRUNCATE leads_lead, leads_activity, leads_leadevent, leads_leadrulescore, leads_mqlepisode,"
-            " leads_outboxmessage, leads_scoringrun RESTART IDENTITY CASCADE"
+        truncate(
+            cursor,
+            *("leads_lead", "leads_activity", "leads_leadevent", "leads_leadrulescore", "leads_mqlepisode"),
+            *("leads_outboxmessage", "leads_scoringrun"),
         )
-        cursor.execute(HISTORY_TRUNCATE_GUARDED_SQL)
         cursor.execute("DELETE FROM bench_dataset")
         cursor.execute(
             _LEADS_SQL,
@@ -522,12 +521,11 @@ def reset_state():
     from leads.models import ScoringConfig, ScoringRule, Team, TeamMember
 
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(HISTORY_TRUNCATE_ALLOWED_SQL)
-        cursor.execute(
-            "TRUNCATE leads_leadrulescore, leads_leadevent, leads_mqlepisode, leads_outboxmessage, leads_scoringrun,"
-            " leads_scoringrule RESTART IDENTITY CASCADE"
+        truncate(
+            cursor,
+            *("leads_leadrulescore", "leads_leadevent", "leads_mqlepisode", "leads_outboxmessage"),
+            *("leads_scoringrun", "leads_scoringrule"),
         )
-        cursor.execute(HISTORY_TRUNCATE_GUARDED_SQL)
         cursor.execute(_UNPROMOTE_SQL)
         cursor.execute(_ZERO_SQL)
         for position, (name, points, cap, fields) in enumerate(RULES):

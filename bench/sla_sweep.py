@@ -41,7 +41,7 @@ from leads import sla
 from leads.models import OutboxMessage, SLAPolicy, Team, TeamMember
 
 from . import harness
-from .database import HISTORY_TRUNCATE_ALLOWED_SQL, HISTORY_TRUNCATE_GUARDED_SQL, MARKER_TABLE_SQL, BenchError
+from .database import MARKER_TABLE_SQL, BenchError, truncate
 
 LEADS = 1_000_000
 OVERDUE = 100_000
@@ -392,9 +392,7 @@ def build_dataset():
     team, reps = ensure_team()
     policy = SLAPolicy.objects.get(is_default=True)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(HISTORY_TRUNCATE_ALLOWED_SQL)
-        cursor.execute("TRUNCATE leads_lead RESTART IDENTITY CASCADE")
-        cursor.execute(HISTORY_TRUNCATE_GUARDED_SQL)
+        truncate(cursor, "leads_lead")
         cursor.execute("DELETE FROM bench_dataset")
         cursor.execute(
             _LOAD_SQL,

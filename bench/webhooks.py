@@ -181,15 +181,7 @@ def throughput(options):
 
 
 def run(options):
-    # Building the sweep's data truncates the leads, and with them the history, which
-    # refuses TRUNCATE (migration 0015) unless its owner lifts the guard for the build.
-    with connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE leads_leadevent DISABLE TRIGGER leads_leadevent_no_truncate")
-    try:
-        sla_sweep.ensure_dataset(rebuild=options.rebuild)
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("ALTER TABLE leads_leadevent ENABLE TRIGGER leads_leadevent_no_truncate")
+    sla_sweep.ensure_dataset(rebuild=options.rebuild)
     load_before = harness.load_average()
     results = {
         "load_before": load_before,

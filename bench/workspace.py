@@ -28,7 +28,7 @@ from leads import lead_list
 from leads.models import Lead, SLAPolicy, Team, TeamMember
 
 from . import harness
-from .database import MARKER_TABLE_SQL, BenchError
+from .database import MARKER_TABLE_SQL, BenchError, truncate
 
 LEADS = 1_000_000
 REPS = 20
@@ -104,9 +104,7 @@ def build_dataset():
     policy = SLAPolicy.objects.order_by("position", "id").first()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM bench_dataset")
-        cursor.execute("ALTER TABLE leads_leadevent DISABLE TRIGGER leads_leadevent_no_truncate")
-        cursor.execute("TRUNCATE leads_lead, leads_leadevent RESTART IDENTITY CASCADE")
-        cursor.execute("ALTER TABLE leads_leadevent ENABLE TRIGGER leads_leadevent_no_truncate")
+        truncate(cursor, "leads_lead", "leads_leadevent")
         cursor.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'leads_lead' AND indexname = ANY(%s)",
             [list(_TRIGRAM_INDEXES)],

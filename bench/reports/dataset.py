@@ -10,7 +10,7 @@ from django.db import connection, transaction
 
 from leads.models import BusinessHours, RejectionReason, SLAPolicy, Team, TeamMember
 
-from ..database import HISTORY_TRUNCATE_ALLOWED_SQL, HISTORY_TRUNCATE_GUARDED_SQL, MARKER_TABLE_SQL, BenchError
+from ..database import MARKER_TABLE_SQL, BenchError, truncate
 from .data_sql import (
     ACTIVITY_ROWS_SQL,
     COUNT_FIELDS,
@@ -94,13 +94,7 @@ def build_dataset():
         ("targets", TARGET_ROWS_SQL),
     ]
     with transaction.atomic(), connection.cursor() as cursor:
-        # The history refuses TRUNCATE (migration 0015): off for this statement only.
-        cursor.execute(HISTORY_TRUNCATE_ALLOWED_SQL)
-        cursor.execute(
-            "TRUNCATE leads_lead, leads_mqlepisode, leads_leadevent, leads_activity, reports_monthlytarget "
-            "RESTART IDENTITY CASCADE"
-        )
-        cursor.execute(HISTORY_TRUNCATE_GUARDED_SQL)
+        truncate(cursor, "leads_lead", "leads_mqlepisode", "leads_leadevent", "leads_activity", "reports_monthlytarget")
         cursor.execute("DELETE FROM bench_dataset WHERE name = 'reports'")
         # Room for the sorts of a few million rows; only for this transaction.
         cursor.execute("SET LOCAL work_mem = '512MB'")
