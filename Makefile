@@ -19,7 +19,7 @@ export DEBUG ?= 1
 # Processes of `make run`; with an external database there is no embedded one to run.
 PROCESSES := $(if $(DATABASE_URL),web worker beat ready,)
 
-.PHONY: run test lint format install install-dev migrate demo db-start db-stop bench lock clean check-deploy
+.PHONY: run test lint format install install-dev migrate demo db-start db-stop bench lock clean check-deploy messages
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV)
@@ -89,6 +89,14 @@ format: install-dev
 lock: install-dev
 	$(BIN)/uv pip compile -q --generate-hashes --python-version 3.11 requirements.in -o requirements.txt
 	$(BIN)/uv pip compile -q --generate-hashes --python-version 3.11 requirements-dev.in -o requirements-dev.txt
+
+# The translations: collect every marked string into locale/de/LC_MESSAGES/{django,djangojs}.po
+# (new ones empty, for a translator), then compile the .mo files Django reads (both committed).
+MESSAGE_IGNORES := --ignore=.venv --ignore=var --ignore=staticfiles --ignore=bench --ignore=tests --ignore=static/vendor
+messages: install-dev
+	$(BIN)/python manage.py makemessages -l de -d django --no-obsolete --no-location $(MESSAGE_IGNORES)
+	$(BIN)/python manage.py makemessages -l de -d djangojs --no-obsolete --no-location $(MESSAGE_IGNORES)
+	$(BIN)/python manage.py compilemessages -l de --ignore=.venv --ignore=var
 
 check-deploy: install
 	DEBUG=0 SECRET_KEY=$$(head -c 48 /dev/urandom | base64) \

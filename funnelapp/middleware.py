@@ -13,9 +13,12 @@ browser or proxy cache may keep them.
 ``ContentSecurityPolicy``: django-csp's middleware, with the policy widened for
 the pages of other projects that need it (``CSP_UPDATES_BY_PATH`` in settings):
 the API docs and the Django admin set inline styles. No page runs inline script.
+
+``UserLocale``: a signed-in user's language and time zone, from their profile.
 """
 
 from urllib.parse import unquote_to_bytes
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from csp.middleware import CSPMiddleware
 from django.conf import settings
@@ -23,6 +26,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.template.loader import render_to_string
+from django.utils import timezone, translation
 from django.utils.cache import patch_cache_control
 
 API_PREFIX = "/api/"
@@ -121,3 +125,37 @@ class ContentSecurityPolicy(CSPMiddleware):
                     parts.update = update
                     break
         return parts
+
+
+class UserLocale:
+    """Language and time zone of a signed-in user, from their profile (``leads.models.UserProfile``).
+
+    Django's LocaleMiddleware has already picked the cookie's or the browser's language; a
+    profile that names one wins. Times are shown in the profile's zone (UTC until the browser
+    has told it, ``leads.profile_views.browser_time_zone``). API clients with a token are
+    authenticated in the view, after this runs: they get the Accept-Language language and UTC.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from leads.models.profiles import profile_of
+
+        user = getattr(request, "user", None)
+        profile = profile_of(user) if user is not None and user.is_authenticated else None
+        request.profile = profile
+        if profile is not None and profile.language:
+            translation.activate(profile.language)
+            request.LANGUAGE_CODE = translation.get_language()
+        if profile is not None and profile.time_zone:
+            try:
+                timezone.activate(ZoneInfo(profile.time_zone))
+            except (ValueError, ZoneInfoNotFoundError):  # a zone the tz database has since dropped
+                timezone.deactivate()
+        else:
+            timezone.deactivate()
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

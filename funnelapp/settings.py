@@ -117,9 +117,14 @@ MIDDLEWARE = [
     "funnelapp.middleware.RefuseUnstorableInput",
     "funnelapp.middleware.NoStoreApiResponses",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Accept-Language (or the language cookie) for everyone; UserLocale below overrides it
+    # with a signed-in user's profile.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The signed-in user's language and time zone (UserProfile) for everything the request shows.
+    "funnelapp.middleware.UserLocale",
     # The audit log's who and where: the signed-in user (or the API token's) and the URL.
     "pghistory.middleware.HistoryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -143,6 +148,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.tz",
                 "leads.context_processors.roles",
             ],
         },
@@ -211,7 +218,17 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "leads:home"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en-us"
+# English and German. A signed-in user's language is the one in their profile (UserProfile),
+# else the browser's Accept-Language (django.middleware.locale.LocaleMiddleware); times are
+# shown in the profile's time zone (funnelapp.middleware.UserLocale).
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# One date and time format per language: funnelapp/formats/<language>/formats.py.
+FORMAT_MODULE_PATH = ["funnelapp.formats"]
+LANGUAGE_COOKIE_NAME = "funnel_language"
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

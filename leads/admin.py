@@ -390,7 +390,7 @@ class SlackIdentityAdmin(admin.ModelAdmin):
 
 @admin.register(NotificationPreferences)
 class NotificationPreferencesAdmin(admin.ModelAdmin):
-    list_display = ["user", "time_zone", "quiet_from", "quiet_until"]
+    list_display = ["user", "quiet_from", "quiet_until"]
     search_fields = ["user__username"]
     autocomplete_fields = ["user"]
 

@@ -6,10 +6,13 @@ A form's ``cleaned_data`` carries exactly the keywords its function in
 only check the shape of the input; the transitions enforce the rules.
 """
 
+import zoneinfo
 from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
 
 from .company_sizes import CompanySizeError, parse_company_size
 from .models import (
@@ -21,6 +24,7 @@ from .models import (
     OutOfOffice,
     RejectionReason,
     Team,
+    UserProfile,
 )
 from .transitions import EDITABLE_FIELDS, MAX_NOTE_LENGTH
 
@@ -271,7 +275,6 @@ class NotificationPreferencesForm(forms.ModelForm):
     class Meta:
         model = NotificationPreferences
         fields = [
-            "time_zone",
             "quiet_from",
             "quiet_until",
             "new_mql_email",
@@ -285,8 +288,7 @@ class NotificationPreferencesForm(forms.ModelForm):
             "quiet_from": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             "quiet_until": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         }
-        labels = {"quiet_from": "Quiet from", "quiet_until": "until", "time_zone": "Your time zone"}
-        help_texts = {"time_zone": "IANA name, e.g. Europe/Berlin. Quiet hours are in this zone."}
+        labels = {"quiet_from": "Quiet from", "quiet_until": "until"}
 
 
 class OutOfOfficeForm(forms.ModelForm):
@@ -352,3 +354,32 @@ class FairnessForm(forms.Form):
             elif start.year < 2000 or end.year > 2100:
                 self.add_error("date_from", "Choose dates between 2000 and 2100.")
         return cleaned
+
+
+def time_zone_choices():
+    """Every IANA zone the tz database knows, by name (cached: the set does not change while running)."""
+    global _TIME_ZONE_CHOICES
+    if _TIME_ZONE_CHOICES is None:
+        names = sorted(zone for zone in zoneinfo.available_timezones() if "/" in zone or zone == "UTC")
+        _TIME_ZONE_CHOICES = [(name, name.replace("_", " ")) for name in names]
+    return _TIME_ZONE_CHOICES
+
+
+_TIME_ZONE_CHOICES = None
+
+
+class UserProfileForm(forms.ModelForm):
+    """The user's language (or the browser's) and time zone."""
+
+    time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
+
+    class Meta:
+        model = UserProfile
+        fields = ["language", "time_zone"]
+        labels = {"language": _("Language")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [("", _("The browser's language")), *settings.LANGUAGES]
+        if not self.initial.get("time_zone"):
+            self.initial["time_zone"] = "UTC"

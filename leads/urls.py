@@ -38,6 +38,9 @@ urlpatterns = [
     path("accounts/<int:pk>/", account_views.account_detail, name="account"),
     path("settings/out-of-office/", profile_views.out_of_office, name="out_of_office"),
     path("settings/out-of-office/<int:pk>/delete/", profile_views.out_of_office_delete, name="out_of_office_delete"),
+    path("settings/profile/", profile_views.profile, name="profile"),
+    path("settings/language/", profile_views.set_language, name="set_language"),
+    path("settings/time-zone/", profile_views.browser_time_zone, name="browser_time_zone"),
     path("settings/notifications/", integration_views.notification_preferences, name="notification_preferences"),
     path("integrations/slack/interactivity/", integration_views.slack_interactivity, name="slack_interactivity"),
 ]

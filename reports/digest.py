@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from leads import access
-from leads.models import NotificationPreferences, TeamMember
+from leads.models import TeamMember, UserProfile
 
 from . import metrics
 from .metrics import Filters, Period, compare
@@ -58,7 +58,7 @@ def recipients():
         .distinct()
         .order_by("pk")
     )
-    zones = dict(NotificationPreferences.objects.filter(user__in=users).values_list("user_id", "time_zone"))
+    zones = dict(UserProfile.objects.filter(user__in=users).values_list("user_id", "time_zone"))
     return [(user, _zone(zones.get(user.pk) or settings.TIME_ZONE)) for user in users]
 
 

@@ -12,7 +12,8 @@
 - ``privacy``: ErasedAddress, OptOut;
 - ``webhooks``: WebhookSubscription, WebhookDelivery, WebhookAttempt;
 - ``notices``: TeamChat, SlackIdentity, NotificationPreferences, ChatNotice;
-- ``views``: SavedView (saved searches of the lead list).
+- ``views``: SavedView (saved searches of the lead list);
+- ``profiles``: UserProfile (language and time zone).
 """
 
 # The audit log's event models register with the app; nothing imports them by name.
@@ -25,6 +26,7 @@ from .imports import ImportJob, ImportRowError, ImportRowFate
 from .leads import Lead, LeadQuerySet, MqlEpisode
 from .notices import ChatNotice, NoticeKind, NotificationPreferences, SlackIdentity, TeamChat
 from .privacy import ErasedAddress, OptOut
+from .profiles import UserProfile
 from .scoring import FREE_MAIL_DOMAINS, LeadRuleScore, ScoringConfig, ScoringRule, ScoringRun
 from .sla import WEEKDAYS, BusinessHours, Holiday, SLAPolicy, SLASweepMark, validate_time_zone
 from .teams import OutOfOffice, RejectionReason, Team, TeamMember
@@ -74,6 +76,7 @@ __all__ = [
     "Team",
     "TeamChat",
     "TeamMember",
+    "UserProfile",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookSubscription",

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from .history import LeadEvent
 from .leads import Lead
-from .sla import validate_time_zone
+from .profiles import zone_name_of
 from .teams import Team
 
 
@@ -59,7 +59,6 @@ class NotificationPreferences(models.Model):
     """Per kind of notice: e-mail, chat (Slack or Teams), both or none; and quiet hours in the user's zone."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notice_prefs")
-    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     # Notices due in quiet hours wait until they end; from == until means none.
     quiet_from = models.TimeField(null=True, blank=True)
     quiet_until = models.TimeField(null=True, blank=True)
@@ -83,6 +82,11 @@ class NotificationPreferences(models.Model):
 
     def __str__(self):
         return f"Notification preferences of {self.user}"
+
+    @property
+    def time_zone(self):
+        """The user's time zone (their profile's; UTC until known): quiet hours are in it."""
+        return zone_name_of(self.user) if self.user_id else "UTC"
 
     def wants(self, kind, channel):
         return getattr(self, f"{kind}_{channel}")

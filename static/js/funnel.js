@@ -42,10 +42,23 @@
     return hours + "h" + (minutes ? " " + minutes + "m" : "");
   }
 
-  var dayTimeFormat = new Intl.DateTimeFormat(undefined, {
+  // Times in the page's language and the user's time zone (their profile's, not the browser's),
+  // so two people in different zones each read the same moment in their own.
+  var pageLanguage = document.documentElement.lang || undefined;
+  var pageTimeZone = document.documentElement.dataset.timeZone || undefined;
+  function dateTimeFormatOf(options) {
+    options.timeZone = pageTimeZone;
+    try {
+      return new Intl.DateTimeFormat(pageLanguage, options);
+    } catch (e) {  // a zone this browser does not know
+      delete options.timeZone;
+      return new Intl.DateTimeFormat(pageLanguage, options);
+    }
+  }
+  var dayTimeFormat = dateTimeFormatOf({
     weekday: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
   });
-  var dateTimeFormat = new Intl.DateTimeFormat(undefined, {
+  var dateTimeFormat = dateTimeFormatOf({
     month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
   });
 
@@ -123,8 +136,8 @@
     });
   }
 
-  var timeFormat = new Intl.DateTimeFormat(undefined, {
-    month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+  var timeFormat = dateTimeFormatOf({
+    month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
   });
 
   function localizeTimes(root) {
@@ -223,7 +236,7 @@
 
   // A count pill shows the whole list, not just this page: an answered row takes
   // one off it. The navigation's breached count goes away with the last breach.
-  var countFormat = new Intl.NumberFormat("en-US");
+  var countFormat = new Intl.NumberFormat(pageLanguage);
 
   function countDown() {
     countBy(-1);
@@ -480,7 +493,28 @@
     window.setInterval(function () { pollLiveRows(list); }, interval);
   });
 
+  // ---------- The user's time zone, told once ----------
+
+  // A profile without a time zone (a first sign-in not through the sign-in form) takes the
+  // browser's; the page is shown again in it when it is not UTC.
+  function tellTimeZone() {
+    document.querySelectorAll("[data-browser-time-zone]").forEach(function (input) {
+      input.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    });
+    var url = document.body.dataset.timeZoneUnknown;
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (!url || !zone) return;
+    var body = new URLSearchParams({ time_zone: zone });
+    var token = JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"];
+    fetch(url, { method: "POST", body: body, credentials: "same-origin", headers: { "X-CSRFToken": token } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) { if (data && data.changed) window.location.reload(); })
+      .catch(function () { /* told at the next page instead */ });
+  }
+
   // ---------- Start ----------
+
+  tellTimeZone();
 
   localizeTimes(document);
   updateCountdowns();

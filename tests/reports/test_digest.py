@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from django.core import mail
 from django.urls import reverse
 
-from leads.models import Lead, MqlEpisode, NotificationPreferences, Stage
+from leads.models import Lead, MqlEpisode, Stage, UserProfile
 from reports import digest
 from reports.models import DigestOptOut, WeeklyDigest
 
@@ -28,7 +28,7 @@ def mqls(days, *, team, answered=None):
 
 
 def zone(user, name):
-    NotificationPreferences.objects.update_or_create(user=user, defaults={"time_zone": name})
+    UserProfile.objects.update_or_create(user=user, defaults={"time_zone": name})
 
 
 def test_digest_goes_on_monday_morning_in_each_recipients_zone_once(manager, marketer, rep, team):
