@@ -4,6 +4,8 @@ Used by migration 0002 (with historical models), by ``seed_demo`` and by tests
 that flush the database. Each function is idempotent.
 """
 
+from django.utils.translation import gettext_noop
+
 # Django model permissions per role, for the admin site and any permission-based
 # check; the product's own rules live in leads.access.
 ROLE_PERMISSIONS = {
@@ -32,18 +34,20 @@ ROLE_PERMISSIONS = {
     "admin": None,  # every permission of the leads app plus users and groups
 }
 
+# The labels are English; pages show them through the |translated filter (leads_ui), which
+# gives the German of these standard ones and leaves a reason an admin named as it was typed.
 REASONS = [
-    ("missing-phone", "Missing phone number"),
-    ("personal-email", "Personal e-mail address"),
-    ("no-budget", "No budget"),
-    ("not-decision-maker", "Not a decision maker"),
-    ("student-job-seeker", "Student / job seeker"),
-    ("competitor", "Competitor"),
-    ("duplicate", "Duplicate"),
-    ("wrong-region", "Outside our sales region"),
-    ("company-too-small", "Company too small"),
-    ("bad-contact-data", "Invalid or fake contact data"),
-    ("no-interest", "No interest / no project"),
+    ("missing-phone", gettext_noop("Missing phone number")),
+    ("personal-email", gettext_noop("Personal e-mail address")),
+    ("no-budget", gettext_noop("No budget")),
+    ("not-decision-maker", gettext_noop("Not a decision maker")),
+    ("student-job-seeker", gettext_noop("Student / job seeker")),
+    ("competitor", gettext_noop("Competitor")),
+    ("duplicate", gettext_noop("Duplicate")),
+    ("wrong-region", gettext_noop("Outside our sales region")),
+    ("company-too-small", gettext_noop("Company too small")),
+    ("bad-contact-data", gettext_noop("Invalid or fake contact data")),
+    ("no-interest", gettext_noop("No interest / no project")),
 ]
 
 

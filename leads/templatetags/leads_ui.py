@@ -6,6 +6,7 @@ from django import template
 from django.core.exceptions import FieldDoesNotExist
 from django.utils import timezone
 from django.utils.text import capfirst
+from django.utils.translation import gettext
 from django.utils.timesince import timesince
 
 from leads import access, transitions
@@ -65,3 +66,10 @@ def field_label(name):
         return capfirst(Lead._meta.get_field(name).verbose_name)
     except FieldDoesNotExist:
         return name
+
+
+@register.filter
+def translated(value):
+    """Reference data kept in the database in English (the standard rejection reasons of
+    ``leads.reference_data``): the user's language where the catalogue has it, else as stored."""
+    return gettext(value) if value else value
