@@ -6,8 +6,8 @@ from django import template
 from django.core.exceptions import FieldDoesNotExist
 from django.utils import timezone
 from django.utils.text import capfirst
-from django.utils.translation import gettext
 from django.utils.timesince import timesince
+from django.utils.translation import gettext
 
 from leads import access, transitions
 from leads.models import Lead
