@@ -140,12 +140,14 @@
     month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
   });
 
+  var fullFormat = dateTimeFormatOf({ dateStyle: "full", timeStyle: "long" });
+
   function localizeTimes(root) {
     root.querySelectorAll("[data-local-time]").forEach(function (el) {
       var at = Date.parse(el.dataset.localTime);
       if (!isNaN(at)) {
         el.textContent = timeFormat.format(new Date(at));
-        el.title = new Date(at).toString();
+        el.title = fullFormat.format(new Date(at));
       }
     });
   }
