@@ -29,6 +29,7 @@ from leads.models import (
     Stage,
     Team,
     TeamMember,
+    UserProfile,
 )
 from reports.models import MonthlyTarget
 
@@ -44,6 +45,9 @@ PEOPLE = [
     ("marketer", "Mark", "Lindqvist", "marketer", None),
     ("admin", "Ada", "Admin", "admin", None),
 ]
+# Who reads Funnel in German, in Berlin; everyone else gets the browser's language and,
+# at the first sign-in, the browser's time zone.
+GERMAN = {"rep3": "Europe/Berlin", "manager": "Europe/Berlin"}
 
 FIRST = [
     "Anna",
@@ -243,7 +247,10 @@ def login_lines():
     """The demo logins, one line per person, under a heading with the shared password."""
     return [
         f"Demo logins (password for all: {DEMO_PASSWORD})",
-        *(f"  {role:<9} {username:<9} {first} {last}" for username, first, last, role, _ in PEOPLE),
+        *(
+            f"  {role:<9} {username:<9} {first} {last}" + (" (Deutsch)" if username in GERMAN else "")
+            for username, first, last, role, _ in PEOPLE
+        ),
     ]
 
 
@@ -299,6 +306,8 @@ class Command(BaseCommand):
             user.groups.add(Group.objects.get(name=role))
             if team_role:
                 TeamMember.objects.get_or_create(team=team, user=user, defaults={"role": team_role})
+            if username in GERMAN:
+                UserProfile.objects.get_or_create(user=user, defaults={"language": "de", "time_zone": GERMAN[username]})
             users[username] = user
         return team, users
 
