@@ -196,7 +196,8 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     # First: refuses every sign-in of a locked-out username or address (funnelapp/signin.py).
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend, with the user's profile (language, time zone) read along with the user.
+    "funnelapp.backends.ModelBackendWithProfile",
 ]
 # Sign-in lockout (django-axes, attempts kept in the database): a username after 5 failures,
 # an address after 20, each until 15 minutes after its latest failure.
