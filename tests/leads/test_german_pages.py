@@ -332,6 +332,12 @@ def test_the_sign_in_page_follows_accept_language(client, db):
     assert_german(response, "Bei Funnel anmelden")
 
 
+def test_a_wrong_password_is_refused_in_german(client, rita):
+    response = client.post(reverse("login"), {"username": "rita", "password": "falsch"}, HTTP_ACCEPT_LANGUAGE="de")
+    assert_german(response, "Benutzername")
+    assert 'role="alert"' in response.content.decode()
+
+
 def test_the_lockout_answer_in_german(client, rita):
     for _ in range(5):
         client.post(reverse("login"), {"username": "rita", "password": "falsch"}, HTTP_ACCEPT_LANGUAGE="de")
