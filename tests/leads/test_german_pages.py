@@ -42,7 +42,7 @@ OTHERS_PARTIALS = (
 # labels and choices (leads/forms.py), the audit log's kinds (leads.audit.KIND_CHOICES), a stage's
 # name (leads.models). Remove a pattern once its module speaks German.
 OTHERS_FIELDS = {
-    "rejected": re.compile(r'(?<=<form class="filters")(.*?)(?=<div class="filter-actions">)', re.S),
+    "rejected": re.compile(r'<div class="field">\s*<label for="id_\w+">.*?</div>', re.S),
     "fairness": re.compile(r'<label for="id_date_(from|to)">(From|To)</label>'),
     "audit kinds": re.compile(r'<select name="kind".*?</select>', re.S),
     "stage": re.compile(r'<span class="badge badge-stage-\w+">[^<]*</span>'),
