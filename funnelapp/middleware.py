@@ -28,6 +28,8 @@ from django.http.multipartparser import MultiPartParserError
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.cache import patch_cache_control
+from django.utils.formats import number_format
+from django.utils.translation import gettext
 
 API_PREFIX = "/api/"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -58,26 +60,37 @@ def unreadable_input(request):
     """(the field at fault or None, a sentence) for the first query parameter, form field or header
     with a NUL character, or a form body that cannot be parsed; None if there is none."""
     if not is_utf8(request.META.get("QUERY_STRING", "")):
-        return None, "The query string is not valid UTF-8: encode text as UTF-8, then percent-encode it."
+        return None, gettext("The query string is not valid UTF-8: encode text as UTF-8, then percent-encode it.")
     if request.content_type == "application/x-www-form-urlencoded" and not is_utf8(request.body, form=True):
-        return None, "The form data is not valid UTF-8: encode text as UTF-8, then percent-encode it."
-    sources = [("query parameter", request.GET)]
+        return None, gettext("The form data is not valid UTF-8: encode text as UTF-8, then percent-encode it.")
+    sources = [
+        (gettext("The query parameter %(name)s contains a NUL character (\\0), which no text may hold."), request.GET)
+    ]
     if request.method == "POST" and request.content_type in FORM_TYPES:
         try:
-            sources.append(("form field", request.POST))
+            sources.append(
+                (
+                    gettext("The form field %(name)s contains a NUL character (\\0), which no text may hold."),
+                    request.POST,
+                )
+            )
         except MultiPartParserError as error:
-            return None, f"The multipart body cannot be read: {error}"
-    for kind, data in sources:
+            return None, gettext("The multipart body cannot be read: %(problem)s") % {"problem": error}
+    for sentence, data in sources:
         for name, values in data.lists():
             if NUL in name or any(NUL in value for value in values):
                 name = name.replace(NUL, "")
-                return name, f"The {kind} {name!r} contains a NUL character (\\0), which no text may hold."
+                return name, sentence % {"name": repr(name)}
     for key, value in request.META.items():
         if key.startswith("HTTP_") and isinstance(value, str) and NUL in value:
             header = key.removeprefix("HTTP_").replace("_", "-").title()
-            return None, f"The {header} header contains a NUL character (\\0), which no header may hold."
+            return None, gettext("The %(header)s header contains a NUL character (\\0), which no header may hold.") % {
+                "header": header
+            }
     if NUL in request.path_info:
-        return None, "The address contains a NUL character (%00), which no address may hold."
+        return None, gettext("The address contains a NUL character (%(nul)s), which no address may hold.") % {
+            "nul": "%00"
+        }
     return None
 
 
@@ -86,14 +99,21 @@ class RefuseUnstorableInput:
         self.get_response = get_response
 
     def __call__(self, request):
-        try:
-            problem = unreadable_input(request)
-        except RequestDataTooBig:
-            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-            return refusal(request, None, f"The request body is larger than {limit:,} bytes; send less.", status=413)
-        if problem is None:
-            return self.get_response(request)
-        return refusal(request, *problem, status=400)
+        # Before the session and the profile are read: the answer is in the cookie's or the browser's language.
+        with translation.override(requested_language(request)):
+            try:
+                problem = unreadable_input(request)
+            except RequestDataTooBig:
+                limit = number_format(settings.DATA_UPLOAD_MAX_MEMORY_SIZE, force_grouping=True)
+                sentence = gettext("The request body is larger than %(limit)s bytes; send less.") % {"limit": limit}
+                return refusal(request, None, sentence, status=413)
+            answer = None if problem is None else refusal(request, *problem, status=400)
+        return self.get_response(request) if answer is None else answer
+
+
+def requested_language(request):
+    """The language of the cookie or Accept-Language (one that names no language we have gives English)."""
+    return translation.get_language_from_request(request)
 
 
 def refusal(request, field, sentence, *, status):

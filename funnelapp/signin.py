@@ -23,6 +23,7 @@ from django.db.models import Max, Sum
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from .middleware import is_api
 
@@ -81,14 +82,20 @@ def lockout(request, credentials=None):
     ends = max((tally.latest + cool_off for tally in locked), default=now + cool_off)
     seconds = max(1, math.ceil((ends - now).total_seconds()))
     minutes = math.ceil(seconds / 60)
-    wait = f"{minutes} minute{'s' if minutes != 1 else ''}"
     if any(tally.parameter == "username" for tally in locked):
-        sentence = (
-            f"Too many failed sign-ins for this username: signing in with it is locked for {wait}, "
-            "even with the right password. Other users are not affected."
-        )
+        sentence = ngettext(
+            "Too many failed sign-ins for this username: signing in with it is locked for %(minutes)d minute, "
+            "even with the right password. Other users are not affected.",
+            "Too many failed sign-ins for this username: signing in with it is locked for %(minutes)d minutes, "
+            "even with the right password. Other users are not affected.",
+            minutes,
+        ) % {"minutes": minutes}
     else:
-        sentence = f"Too many failed sign-ins from this address: signing in from it is locked for {wait}."
+        sentence = ngettext(
+            "Too many failed sign-ins from this address: signing in from it is locked for %(minutes)d minute.",
+            "Too many failed sign-ins from this address: signing in from it is locked for %(minutes)d minutes.",
+            minutes,
+        ) % {"minutes": minutes}
     return sentence, seconds
 
 

@@ -288,7 +288,7 @@ class NotificationPreferencesForm(forms.ModelForm):
             "quiet_from": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             "quiet_until": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         }
-        labels = {"quiet_from": "Quiet from", "quiet_until": "until"}
+        labels = {"quiet_from": _("Quiet from"), "quiet_until": _("until")}
 
 
 class OutOfOfficeForm(forms.ModelForm):
@@ -300,7 +300,13 @@ class OutOfOfficeForm(forms.ModelForm):
     class Meta:
         model = OutOfOffice
         fields = ["starts_at", "ends_at", "note", "hand_on"]
-        labels = {"starts_at": "Away from", "ends_at": "Back on", "hand_on": "Hand on my open MQLs when it starts"}
+        labels = {
+            "starts_at": _("Away from"),
+            "ends_at": _("Back on"),
+            "hand_on": _("Hand on my open MQLs when it starts"),
+            "note": _("Note"),
+        }
+        help_texts = {"hand_on": _("When the period starts, give this rep's open MQLs to the rest of the team.")}
         widgets = {
             "starts_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
             "ends_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
@@ -315,13 +321,16 @@ class OutOfOfficeForm(forms.ModelForm):
         starts, ends = cleaned.get("starts_at"), cleaned.get("ends_at")
         if starts and ends:
             if ends <= starts:
-                self.add_error("ends_at", "The period must end after it starts.")
+                self.add_error("ends_at", _("The period must end after it starts."))
             elif ends <= self.now:
-                self.add_error("ends_at", "This period is over already.")
+                self.add_error("ends_at", _("This period is over already."))
             elif (ends - starts).days > self.MAX_DAYS:
-                self.add_error("ends_at", f"At most {self.MAX_DAYS} days; for a longer absence ask an admin.")
+                self.add_error(
+                    "ends_at",
+                    _("At most %(days)d days; for a longer absence ask an admin.") % {"days": self.MAX_DAYS},
+                )
             elif (starts - self.now).days > 2 * 365:
-                self.add_error("starts_at", "Enter a start within the next two years.")
+                self.add_error("starts_at", _("Enter a start within the next two years."))
         return cleaned
 
 
@@ -371,7 +380,10 @@ _TIME_ZONE_CHOICES = None
 class UserProfileForm(forms.ModelForm):
     """The user's language (or the browser's) and time zone."""
 
-    time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
+    # Zone names are identifiers (the tz database's, in English): translate="no" keeps browsers from translating them.
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"), choices=time_zone_choices, widget=forms.Select(attrs={"translate": "no"})
+    )
 
     class Meta:
         model = UserProfile

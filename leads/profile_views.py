@@ -26,7 +26,7 @@ def out_of_office(request):
         period = form.save(commit=False)
         period.user = request.user
         period.save()
-        messages.success(request, "Out-of-office period saved: no new MQLs reach you while it lasts.")
+        messages.success(request, _("Out-of-office period saved: no new MQLs reach you while it lasts."))
         return redirect("leads:out_of_office")
     periods = OutOfOffice.objects.filter(user=request.user, ends_at__gt=now)
     context = {"form": form, "periods": periods, "now": now}
@@ -38,7 +38,7 @@ def out_of_office(request):
 def out_of_office_delete(request, pk):
     # Another user's period is a 404, like another rep's lead.
     get_object_or_404(OutOfOffice, pk=pk, user=request.user).delete()
-    messages.success(request, "Out-of-office period removed.")
+    messages.success(request, _("Out-of-office period removed."))
     return redirect("leads:out_of_office")
 
 

@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from . import access, fairness
 from .forms import FairnessForm
@@ -13,7 +14,7 @@ def fairness_for(user, query):
     """The report ``query`` asks for, and its form; raises PermissionDenied for a user without teams to review."""
     teams = access.report_teams(user)
     if not teams:
-        raise PermissionDenied("Only managers and admins see routing fairness.")
+        raise PermissionDenied(gettext("Only managers and admins see routing fairness."))
     form = FairnessForm(query, teams=teams, today=timezone.localdate())
     if not form.is_valid():
         return form, None
