@@ -86,9 +86,9 @@ def test_account_page_query_count(client, manager, acme, django_assert_num_queri
     client.force_login(manager)
     url = reverse("leads:account", args=[mine.account_id])
     client.get(url)
-    # session, user, the user's profile (language and time zone), roles, managed teams, the account,
-    # the count, the page of leads with owner and team, and the navigation's breached count
-    with django_assert_num_queries(9):
+    # session, user, roles, managed teams, the account, the count, the page of leads with owner
+    # and team, and the navigation's breached count
+    with django_assert_num_queries(8):
         response = client.get(url)
     assert response.status_code == 200
     assert len(re.findall(r'href="/leads/\d+/"', response.content.decode())) == 2

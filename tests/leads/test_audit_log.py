@@ -206,10 +206,10 @@ def test_audit_log_page_query_count_does_not_grow_with_the_changes(as_user, admi
         with pghistory.context(user=admin.pk):
             SLAPolicy.objects.filter(is_default=True).update(response_minutes=minutes)
     client.get(reverse("leads:audit"))
-    # session, user, the user's profile (language and time zone), roles, the count, the page, the users,
+    # session, user (with the profile: language and time zone), roles, the count, the page, the users,
     # the roles and the permissions it names (one query a kind: the admin's own role and its permissions
     # were given by the fixture), the users of the "who" filter, the navigation's breached count
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(10):
         assert client.get(reverse("leads:audit")).status_code == 200
 
 
