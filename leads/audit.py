@@ -15,6 +15,7 @@ from django.contrib.auth.models import Group, Permission, User
 from django.core.exceptions import FieldDoesNotExist
 from django.utils.dateparse import parse_datetime
 from django.utils.text import capfirst
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 from pghistory.models import Events
 
 from .models import Team
@@ -22,26 +23,41 @@ from .models.audit import ADDED, BASELINE, CREATED, DELETED, REMOVED
 
 # Event model -> what one object of it is called in the log.
 KINDS = {
-    "SLAPolicyEvent": "SLA policy",
-    "BusinessHoursEvent": "Business hours",
-    "HolidayEvent": "Holiday",
-    "ScoringRuleEvent": "Scoring rule",
-    "ScoringConfigEvent": "MQL threshold",
-    "MonthlyTargetEvent": "MQL target",
-    "RejectionReasonEvent": "Rejection reason",
-    "ErasedAddressEvent": "Erased address",
-    "TeamEvent": "Team",
-    "TeamMemberEvent": "Team member",
-    "UserEvent": "User",
-    "GroupEvent": "Role",
-    "UserRoleEvent": "Role of a user",
-    "UserPermissionEvent": "Permission of a user",
-    "RolePermissionEvent": "Permission of a role",
+    "SLAPolicyEvent": gettext_lazy("SLA policy"),
+    "BusinessHoursEvent": gettext_lazy("Business hours"),
+    "HolidayEvent": gettext_lazy("Holiday"),
+    "ScoringRuleEvent": gettext_lazy("Scoring rule"),
+    "ScoringConfigEvent": gettext_lazy("MQL threshold"),
+    "MonthlyTargetEvent": gettext_lazy("MQL target"),
+    "RejectionReasonEvent": gettext_lazy("Rejection reason"),
+    "ErasedAddressEvent": gettext_lazy("Erased address"),
+    "TeamEvent": gettext_lazy("Team"),
+    "TeamMemberEvent": gettext_lazy("Team member"),
+    "UserEvent": gettext_lazy("User"),
+    "GroupEvent": gettext_lazy("Role"),
+    "UserRoleEvent": gettext_lazy("Role of a user"),
+    "UserPermissionEvent": gettext_lazy("Permission of a user"),
+    "RolePermissionEvent": gettext_lazy("Permission of a role"),
 }
-KIND_CHOICES = sorted(KINDS.items(), key=lambda item: item[1])
-ACTIONS = {CREATED: "created", "changed": "changed", DELETED: "deleted", ADDED: "added", REMOVED: "removed"}
+
+
+def kind_choices():
+    """The kinds as (event model, name) in the order of their names in the active language."""
+    return sorted(((model, str(name)) for model, name in KINDS.items()), key=lambda item: item[1])
+
+
+ACTIONS = {
+    CREATED: pgettext_lazy("audit action", "created"),
+    "changed": pgettext_lazy("audit action", "changed"),
+    DELETED: pgettext_lazy("audit action", "deleted"),
+    ADDED: pgettext_lazy("audit action", "added"),
+    REMOVED: pgettext_lazy("audit action", "removed"),
+}
 # An erased address is "created" by an erasure and "deleted" when an admin releases it.
-ERASED_ADDRESS_ACTIONS = {CREATED: "recorded by an erasure", DELETED: "released"}
+ERASED_ADDRESS_ACTIONS = {
+    CREATED: pgettext_lazy("audit action", "recorded by an erasure"),
+    DELETED: pgettext_lazy("audit action", "released"),
+}
 # Where an object's own name is, per event model; the others are named from ids below.
 NAME_FIELDS = {
     "SLAPolicyEvent": "name",
@@ -158,13 +174,14 @@ def _object_name(model, data, names):
         return str(data.get(NAME_FIELDS[model], ""))
     parts = [str(_value(column, data[column], names)) for column in REFERENCES if data.get(column) is not None]
     if model == "HolidayEvent":
-        parts = [f"{data.get('date')} {data.get('name', '')}".strip(), f"calendar #{data.get('business_hours_id')}"]
+        calendar = gettext("calendar #%(id)s") % {"id": data.get("business_hours_id")}
+        parts = [f"{data.get('date')} {data.get('name', '')}".strip(), calendar]
     if model == "MonthlyTargetEvent":
-        parts = [str(data.get("month", ""))[:7], names.get((Team, data.get("team_id")), "all teams")]
+        parts = [str(data.get("month", ""))[:7], names.get((Team, data.get("team_id")), gettext("all teams"))]
     if model == "ScoringConfigEvent":
-        return "MQL threshold"
+        return gettext("MQL threshold")
     if model == "ErasedAddressEvent":
-        return f"digest {str(data.get('digest', ''))[:12]}…"
+        return gettext("digest %(digest)s…") % {"digest": str(data.get("digest", ""))[:12]}
     return " · ".join(part for part in parts if part)
 
 
@@ -202,16 +219,21 @@ def entries(events):
         model = _model_name(event)
         context = event.pgh_context or {}
         user = context.get("user")
-        who = names.get((User, user), f"user #{user}") if user is not None else "System (no signed-in user)"
+        if user is None:
+            who = gettext("System (no signed-in user)")
+        else:
+            who = names.get((User, user)) or gettext("user #%(id)s") % {"id": user}
         rows.append(
             Entry(
                 at=event.pgh_created_at,
                 who=who,
                 via=context.get("url", ""),
-                kind=KINDS.get(model, model),
+                kind=str(KINDS.get(model, model)),
                 name=_object_name(model, event.pgh_data or {}, names),
-                action=(ERASED_ADDRESS_ACTIONS if model == "ErasedAddressEvent" else ACTIONS).get(
-                    event.pgh_label, event.pgh_label
+                action=str(
+                    (ERASED_ADDRESS_ACTIONS if model == "ErasedAddressEvent" else ACTIONS).get(
+                        event.pgh_label, event.pgh_label
+                    )
                 ),
                 changes=_changes(model, event, names),
             )

@@ -6,7 +6,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import render
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from . import access
 from . import audit as log
@@ -16,7 +16,7 @@ PAGE_SIZE = 50
 
 class AuditFilterForm(forms.Form):
     kind = forms.ChoiceField(
-        choices=[("", gettext_lazy("Everything")), *log.KIND_CHOICES], required=False, label=gettext_lazy("What")
+        choices=lambda: [("", gettext("Everything")), *log.kind_choices()], required=False, label=gettext_lazy("What")
     )
     user = forms.ModelChoiceField(
         queryset=User.objects.order_by("username"),
