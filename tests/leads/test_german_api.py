@@ -16,8 +16,8 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from leads import activities, chat, notifications, transitions
-from leads.models import Lead, OutboxMessage, SLAPolicy, Stage, TeamMember, UserProfile
+from leads import activities, chat, notifications, sla, transitions
+from leads.models import ChatNotice, Lead, OutboxMessage, SLAPolicy, Stage, TeamMember, UserProfile
 
 from ..factories import lead_in_stage, make_user
 from ..support.german import english_in_text, english_words
@@ -405,3 +405,20 @@ def test_a_german_click_gets_german_answers_and_modal(slack_api, german_rita, ma
     [update] = slack_api.called("chat.update")
     update_texts = slack_texts(json.loads(update["blocks"]) if isinstance(update["blocks"], str) else update["blocks"])
     assert any(text.startswith("Abgelehnt von Mona") for text in update_texts), update_texts
+    assert all(english_left(text) == [] for text in update_texts), update_texts
+
+
+def test_a_team_channel_message_is_in_the_site_language_though_its_rep_reads_german(
+    slack_api,  # noqa: F811
+    german_rita,
+):
+    lead = lead_in_stage(Stage.MQL, owner=german_rita, name="Mona Schulz", company="Müller Maschinenbau GmbH")
+    ChatNotice.objects.update(sent_at=timezone.now())  # the direct message is not what this test reads
+    Lead.objects.filter(pk=lead.pk).update(sla_due_at=timezone.now() - timedelta(minutes=1))
+    sla.flag_overdue_leads()
+
+    assert chat.deliver_chat_notices() == 1
+
+    message = posted_message(slack_api)
+    assert message["channel"] == "CTEAM"
+    assert message["text"] == "SLA breached: no answer within the response window: Mona Schulz"
