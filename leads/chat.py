@@ -18,7 +18,7 @@ shows each reader the times in their own zone (``<!date^…>``); Teams gets UTC.
 import json
 import logging
 import uuid
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -26,6 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext, gettext_lazy
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -216,7 +217,8 @@ def teams_card(kind, leads, *, more=0):
     for lead, _event in _with_outcome(leads):
         facts = [{"name": gettext("Owner"), "value": name_of(lead.owner) if lead.owner_id else gettext("unassigned")}]
         if lead.sla_due_at:
-            facts.append({"name": gettext("Due"), "value": f"{lead.sla_due_at:%Y-%m-%d %H:%M} UTC"})
+            due = date_format(timezone.localtime(lead.sla_due_at, UTC), "SHORT_DATETIME_FORMAT")
+            facts.append({"name": gettext("Due"), "value": f"{due} (UTC)"})
         sections.append(
             {
                 "activityTitle": f"[{lead.name}]({site_url(lead.get_absolute_url())})",
