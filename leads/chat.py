@@ -9,44 +9,56 @@ A Slack message always shows its leads as they are now: an MQL still awaiting
 an answer carries Accept and Reject buttons with the version it was shown at;
 once someone acted, the line says who did what (``render_leads``), and
 ``refresh_messages`` re-renders every message of a lead after an action.
+
+A direct message is written in its addressee's language (``language_of``); a
+channel's message, read by a whole team, in the site's (LANGUAGE_CODE). Slack
+shows each reader the times in their own zone (``<!date^…>``); Teams gets UTC.
 """
 
 import json
 import logging
 import uuid
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext, gettext_lazy
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from . import outbound, preferences
 from .models import ChatNotice, EventKind, Lead, LeadEvent, NoticeKind, SlackIdentity, Stage
+from .models.profiles import profile_of
 from .notifications import site_url
 
 log = logging.getLogger(__name__)
 
 HEADLINES = {
-    NoticeKind.NEW_MQL: "New MQL for you",
-    NoticeKind.SLA_RISK: "SLA at risk: a quarter of the response window is left",
-    NoticeKind.SLA_BREACH: "SLA breached: no answer within the response window",
+    NoticeKind.NEW_MQL: gettext_lazy("New MQL for you"),
+    NoticeKind.SLA_RISK: gettext_lazy("SLA at risk: a quarter of the response window is left"),
+    NoticeKind.SLA_BREACH: gettext_lazy("SLA breached: no answer within the response window"),
 }
 
 # How the latest event of a lead that is no longer awaiting an answer reads.
 OUTCOMES = {
-    EventKind.ACCEPTED: "Accepted by {actor}{via}",
-    EventKind.REJECTED: "Rejected by {actor}{via}: {reason}",
-    EventKind.ACTIVITY: "Followed up by {actor}{via}",
-    EventKind.REASSIGNED: "Reassigned to {owner} by {actor}{via}",
-    EventKind.QUALIFIED: "Qualified by {actor}{via}",
-    EventKind.DISQUALIFIED: "Disqualified by {actor}{via}: {reason}",
-    EventKind.RECYCLED: "Recycled by {actor}{via}",
+    EventKind.ACCEPTED: gettext_lazy("Accepted by {actor}{via}"),
+    EventKind.REJECTED: gettext_lazy("Rejected by {actor}{via}: {reason}"),
+    EventKind.ACTIVITY: gettext_lazy("Followed up by {actor}{via}"),
+    EventKind.REASSIGNED: gettext_lazy("Reassigned to {owner} by {actor}{via}"),
+    EventKind.QUALIFIED: gettext_lazy("Qualified by {actor}{via}"),
+    EventKind.DISQUALIFIED: gettext_lazy("Disqualified by {actor}{via}: {reason}"),
+    EventKind.RECYCLED: gettext_lazy("Recycled by {actor}{via}"),
 }
+
+
+def language_of(user):
+    """The language of a message to ``user`` alone: their profile's, else the site's; raises nothing."""
+    return (profile_of(user).language if user is not None else "") or settings.LANGUAGE_CODE
 
 
 class ChatError(Exception):
@@ -136,12 +148,12 @@ def _with_outcome(leads):
 
 def outcome_of(lead, event):
     if event is None or event.kind not in OUTCOMES:
-        return f"Now {Stage(lead.stage).label}"
+        return gettext("Now %(stage)s") % {"stage": Stage(lead.stage).label}
     text = OUTCOMES[event.kind].format(
         actor=name_of(event.actor),
         owner=name_of(event.owner),
-        reason=event.reason.label if event.reason else "",
-        via=" in Slack" if event.payload.get("via") == "slack" else "",
+        reason=gettext(event.reason.label) if event.reason else "",
+        via=gettext(" in Slack") if event.payload.get("via") == "slack" else "",
     )
     return f"{text} <!date^{int(event.at.timestamp())}^{{date_short_pretty}} {{time}}|{event.at:%Y-%m-%d %H:%M} UTC>"
 
@@ -149,10 +161,13 @@ def outcome_of(lead, event):
 def _lead_blocks(lead, event):
     url = site_url(lead.get_absolute_url())
     details = [lead.company] if lead.company else []
-    details.append(f"owner {name_of(lead.owner)}" if lead.owner_id else "unassigned")
+    details.append(
+        gettext("owner %(name)s") % {"name": name_of(lead.owner)} if lead.owner_id else gettext("unassigned")
+    )
     if lead.sla_due_at and lead.is_awaiting_response:
         stamp = int(lead.sla_due_at.timestamp())
-        details.append(f"due <!date^{stamp}^{{date_short_pretty}} {{time}}|{lead.sla_due_at:%Y-%m-%d %H:%M} UTC>")
+        due = f"<!date^{stamp}^{{date_short_pretty}} {{time}}|{lead.sla_due_at:%Y-%m-%d %H:%M} UTC>"
+        details.append(gettext("due %(time)s") % {"time": due})
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": f"*<{url}|{lead.name}>*  {' · '.join(details)}"}}]
     if lead.is_awaiting_response:
         value = f"{lead.pk}:{lead.version}"
@@ -161,8 +176,8 @@ def _lead_blocks(lead, event):
                 "type": "actions",
                 "block_id": f"lead:{lead.pk}",
                 "elements": [
-                    _button("accept", "Accept", value, "primary"),
-                    _button("reject", "Reject…", value, "danger"),
+                    _button("accept", gettext("Accept"), value, "primary"),
+                    _button("reject", gettext("Reject…"), value, "danger"),
                 ],
             }
         )
@@ -183,16 +198,15 @@ def _button(action_id, label, value, style):
 
 def render_leads(kind, leads, *, more=0):
     """Return ``(text, blocks)`` of a Slack message about ``leads`` (a queryset) as they are now; raises nothing."""
-    headline = HEADLINES[kind]
+    headline = str(HEADLINES[kind])
     blocks = [{"type": "header", "text": {"type": "plain_text", "text": headline}}]
     shown = _with_outcome(leads)
     for lead, event in shown:
         blocks.extend(_lead_blocks(lead, event))
     if more:
         link = site_url(reverse("leads:breached" if kind == NoticeKind.SLA_BREACH else "leads:queue"))
-        blocks.append(
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"and {more} more: <{link}|open Funnel>"}]}
-        )
+        text = gettext("and %(more)s more: <%(link)s|open Funnel>") % {"more": more, "link": link}
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": text}]})
     text = f"{headline}: " + ", ".join(lead.name for lead, _event in shown)
     return text, blocks
 
@@ -201,9 +215,10 @@ def teams_card(kind, leads, *, more=0):
     """The MessageCard a Teams incoming webhook shows for ``leads``; raises nothing."""
     sections = []
     for lead, _event in _with_outcome(leads):
-        facts = [{"name": "Owner", "value": name_of(lead.owner) if lead.owner_id else "unassigned"}]
+        facts = [{"name": gettext("Owner"), "value": name_of(lead.owner) if lead.owner_id else gettext("unassigned")}]
         if lead.sla_due_at:
-            facts.append({"name": "Due", "value": f"{lead.sla_due_at:%Y-%m-%d %H:%M} UTC"})
+            due = date_format(timezone.localtime(lead.sla_due_at, UTC), "SHORT_DATETIME_FORMAT")
+            facts.append({"name": gettext("Due"), "value": f"{due} (UTC)"})
         sections.append(
             {
                 "activityTitle": f"[{lead.name}]({site_url(lead.get_absolute_url())})",
@@ -212,12 +227,12 @@ def teams_card(kind, leads, *, more=0):
             }
         )
     if more:
-        sections.append({"text": f"and {more} more"})
+        sections.append({"text": gettext("and %(more)s more") % {"more": more}})
     return {
         "@type": "MessageCard",
         "@context": "https://schema.org/extensions",
-        "summary": HEADLINES[kind],
-        "title": HEADLINES[kind],
+        "summary": str(HEADLINES[kind]),
+        "title": str(HEADLINES[kind]),
         "themeColor": "B91C1C" if kind == NoticeKind.SLA_BREACH else "2563EB",
         "sections": sections,
     }
@@ -288,9 +303,11 @@ def _send_slack(group):
         channel = getattr(getattr(first.team, "chat", None), "slack_channel", "")
         if not channel:
             raise _Skip("The team has no Slack channel.")
-    text, blocks = render_leads(
-        first.kind, Lead.objects.filter(pk__in=[n.lead_id for n in group]).order_by("sla_due_at", "id")
-    )
+    language = language_of(first.addressee) if first.kind == NoticeKind.NEW_MQL else settings.LANGUAGE_CODE
+    with translation.override(language):
+        text, blocks = render_leads(
+            first.kind, Lead.objects.filter(pk__in=[n.lead_id for n in group]).order_by("sla_due_at", "id")
+        )
     posted = _call("chat_postMessage", channel=channel, text=text, blocks=blocks, unfurl_links=False)
     return {"slack_channel": posted["channel"], "slack_ts": posted["ts"]}
 
@@ -300,7 +317,9 @@ def _send_teams(group):
     url = getattr(getattr(first.team, "chat", None), "teams_webhook_url", "")
     if not url:
         raise _Skip("The team has no Teams webhook.")
-    card = teams_card(first.kind, Lead.objects.filter(pk__in=[n.lead_id for n in group]).order_by("sla_due_at", "id"))
+    leads = Lead.objects.filter(pk__in=[n.lead_id for n in group]).order_by("sla_due_at", "id")
+    with translation.override(settings.LANGUAGE_CODE):  # a channel: the whole team reads it
+        card = teams_card(first.kind, leads)
     answer = outbound.post(url, json.dumps(card).encode(), {"Content-Type": "application/json"})
     if not answer.ok:
         raise ChatError(answer.error or f"Teams answered HTTP {answer.status}: {answer.excerpt[:200]}")
@@ -353,7 +372,14 @@ def refresh_messages(lead):
         .distinct()
     )
     for channel, ts, kind in messages:
-        lead_ids = ChatNotice.objects.filter(slack_channel=channel, slack_ts=ts).values("lead_id")
-        text, blocks = render_leads(kind, Lead.objects.filter(pk__in=lead_ids).order_by("sla_due_at", "id"))
+        shown = ChatNotice.objects.filter(slack_channel=channel, slack_ts=ts)
+        language = settings.LANGUAGE_CODE
+        if kind == NoticeKind.NEW_MQL:  # a direct message: its addressee's language
+            notice = shown.select_related("addressee__profile").first()
+            language = language_of(notice.addressee if notice else None)
+        with translation.override(language):
+            text, blocks = render_leads(
+                kind, Lead.objects.filter(pk__in=shown.values("lead_id")).order_by("sla_due_at", "id")
+            )
         _call("chat_update", channel=channel, ts=ts, text=text, blocks=blocks)
     return len(messages)

@@ -5,11 +5,16 @@ its cause; ``deliver_outbox`` claims unsent rows with a lease, asks the
 recipient's preferences (``leads.preferences.decide``: send, hold until their
 quiet hours end, or drop), renders and sends them, and marks each one sent right
 after its send.
+
+Each e-mail is written in its recipient's language (their profile's, else
+LANGUAGE_CODE) with every time in their time zone (UTC until known), the zone
+named after the time.
 """
 
 import logging
 import uuid
 from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -17,10 +22,11 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from . import preferences
 from .models import Lead, OutboxMessage, TeamMember
+from .models.profiles import profile_of
 
 log = logging.getLogger(__name__)
 
@@ -109,12 +115,32 @@ def _claim(now, limit):
     ).update(claimed_at=now, claim_token=token)
     return list(
         OutboxMessage.objects.filter(claim_token=token, claimed_at=now, sent_at__isnull=True)
-        .select_related("lead", "lead__owner", "lead__team", "lead__sla_policy", "recipient", "recipient__notice_prefs")
+        .select_related(
+            "lead",
+            "lead__owner",
+            "lead__team",
+            "lead__sla_policy",
+            "recipient",
+            "recipient__notice_prefs",
+            "recipient__profile",
+        )
         .order_by("id")
     )
 
 
 DIGEST_LISTED = 50
+
+
+def locale_of(user):
+    """``(language code, ZoneInfo)`` an e-mail to ``user`` is written in: their profile's, else the site's
+    language, and their zone, else UTC; raises nothing."""
+    profile = profile_of(user)
+    language = profile.language or settings.LANGUAGE_CODE
+    try:
+        zone = ZoneInfo(profile.zone_name)
+    except (ValueError, ZoneInfoNotFoundError):  # a zone the tz database has since dropped
+        zone = ZoneInfo("UTC")
+    return language, zone
 
 
 def render(message):
@@ -136,16 +162,24 @@ def render(message):
             url=site_url(reverse(DIGEST_PAGES[message.kind])),
         )
     base = TEMPLATES[message.kind]
-    # A subject is one line: a newline in a lead's name or company would make the message
-    # unsendable (Django refuses header injection) and the breach would never be told.
-    subject = " ".join(render_to_string(f"{base}_subject.txt", context, using="text").split())
+    language, zone = locale_of(message.recipient)
+    context["zone"] = zone.key
+    with translation.override(language), timezone.override(zone):
+        # A subject is one line: a newline in a lead's name or company would make the message
+        # unsendable (Django refuses header injection) and the breach would never be told.
+        subject = " ".join(render_to_string(f"{base}_subject.txt", context, using="text").split())
+        body = render_to_string(f"{base}.txt", context, using="text")
+        html = render_to_string(f"{base}.html", context)
     email = EmailMultiAlternatives(
         subject=subject,
-        body=render_to_string(f"{base}.txt", context, using="text"),
+        body=body,
         to=[message.to_email],
-        headers={"Message-ID": f"<funnel-outbox-{message.pk}@{settings.FUNNEL_MAIL_DOMAIN}>"},
+        headers={
+            "Message-ID": f"<funnel-outbox-{message.pk}@{settings.FUNNEL_MAIL_DOMAIN}>",
+            "Content-Language": language,
+        },
     )
-    email.attach_alternative(render_to_string(f"{base}.html", context), "text/html")
+    email.attach_alternative(html, "text/html")
     return email
 
 

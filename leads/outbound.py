@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import urllib3
 from django.conf import settings
+from django.utils.translation import gettext
 
 # The first part of a response kept in the delivery log.
 EXCERPT_BYTES = 1024
@@ -48,28 +49,31 @@ def _refused_reason(address):
     if address.is_global and not address.is_multicast:
         return None
     if address.is_loopback:
-        return "a loopback address"
+        return gettext("a loopback address")
     if address.is_link_local:
-        return "a link-local address"
+        return gettext("a link-local address")
     if address.is_private:
-        return "a private address"
-    return "not a public address"
+        return gettext("a private address")
+    return gettext("not a public address")
 
 
 def check_url(url):
     """Refuse what can be refused without DNS (scheme, host, a literal address); raises RefusedURL."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise RefusedURL("Use an http:// or https:// URL with a host name.")
+        raise RefusedURL(gettext("Use an http:// or https:// URL with a host name."))
     if parts.username or parts.password:
-        raise RefusedURL("Leave credentials out of the URL.")
+        raise RefusedURL(gettext("Leave credentials out of the URL."))
     try:
         address = ipaddress.ip_address(parts.hostname)
     except ValueError:
         return parts
     reason = _refused_reason(address)
     if reason and not settings.FUNNEL_OUTBOUND_ALLOW_PRIVATE:
-        raise RefusedURL(f"{parts.hostname} is {reason}; only public addresses can receive requests.")
+        raise RefusedURL(
+            gettext("%(host)s is %(reason)s; only public addresses can receive requests.")
+            % {"host": parts.hostname, "reason": reason}
+        )
     return parts
 
 
@@ -78,13 +82,16 @@ def resolve(host, port):
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise RefusedURL(f"{host} does not resolve ({exc}).") from None
+        raise RefusedURL(gettext("%(host)s does not resolve (%(error)s).") % {"host": host, "error": exc}) from None
     addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos))
     if not settings.FUNNEL_OUTBOUND_ALLOW_PRIVATE:
         for address in addresses:
             reason = _refused_reason(address)
             if reason:
-                raise RefusedURL(f"{host} resolves to {address}, {reason}; only public addresses can receive requests.")
+                raise RefusedURL(
+                    gettext("%(host)s resolves to %(address)s, %(reason)s; only public addresses can receive requests.")
+                    % {"host": host, "address": address, "reason": reason}
+                )
     return addresses
 
 

@@ -6,10 +6,16 @@ a lead that changed since is refused (``ConcurrentUpdate``) and the message is
 re-rendered to show who acted. Every history row written records
 ``{"via": "slack"}``. Each handler returns the HTTP answer Slack expects (None:
 an empty 200).
+
+What the clicking user reads (notes, the modal, its errors) is in their language
+(``chat.language_of``), the site's when Slack names no Funnel user.
 """
 
 import json
 import logging
+
+from django.utils import translation
+from django.utils.translation import gettext
 
 from . import access, chat, history, transitions
 from .models import Lead, RejectionReason
@@ -69,12 +75,20 @@ def _button(payload):
     action = actions[0]
     lead_id, version = _lead_and_version(action.get("value"))
     user = _user(payload)
+    with translation.override(chat.language_of(user)):
+        return _button_for(payload, action, user, lead_id, version)
+
+
+def _button_for(payload, action, user, lead_id, version):
     if user is None:
-        _tell(payload, "Your Slack account matches no Funnel user by e-mail address, so Funnel cannot act for you.")
+        _tell(
+            payload,
+            gettext("Your Slack account matches no Funnel user by e-mail address, so Funnel cannot act for you."),
+        )
         return None
     lead = access.visible_leads(user).filter(pk=lead_id).first()
     if lead is None:
-        _tell(payload, "You cannot see this lead in Funnel.")
+        _tell(payload, gettext("You cannot see this lead in Funnel."))
         return None
     if action.get("action_id") == "accept":
         _act(payload, lambda: transitions.accept_lead(lead, by=user, version=version), lead_id, "Accepted")
@@ -88,37 +102,37 @@ def _act(payload, verb, lead_id, done):
         with history.via("slack"):
             verb()
     except transitions.ConcurrentUpdate:
-        _tell(payload, "Someone else acted on this lead first; the message now shows what happened.")
+        _tell(payload, gettext("Someone else acted on this lead first; the message now shows what happened."))
     except transitions.LeadError as exc:
-        _tell(payload, exc.message)
+        _tell(payload, str(exc.message))
     _refresh(lead_id)
 
 
 def _open_reject_modal(payload, lead, version):
     reasons = [
-        {"text": {"type": "plain_text", "text": reason.label[:75]}, "value": reason.code}
+        {"text": {"type": "plain_text", "text": gettext(reason.label)[:75]}, "value": reason.code}
         for reason in RejectionReason.objects.filter(is_active=True)
     ]
     view = {
         "type": "modal",
         "callback_id": REJECT_MODAL,
         "private_metadata": json.dumps({"lead": lead.pk, "version": version}),
-        "title": {"type": "plain_text", "text": "Reject MQL"},
-        "submit": {"type": "plain_text", "text": "Reject"},
-        "close": {"type": "plain_text", "text": "Cancel"},
+        "title": {"type": "plain_text", "text": gettext("Reject MQL")},
+        "submit": {"type": "plain_text", "text": gettext("Reject")},
+        "close": {"type": "plain_text", "text": gettext("Cancel")},
         "blocks": [
             {"type": "section", "text": {"type": "mrkdwn", "text": f"*{lead.name}*  {lead.company}"}},
             {
                 "type": "input",
                 "block_id": "reason",
-                "label": {"type": "plain_text", "text": "Reason"},
+                "label": {"type": "plain_text", "text": gettext("Reason")},
                 "element": {"type": "static_select", "action_id": "reason", "options": reasons[:100]},
             },
             {
                 "type": "input",
                 "block_id": "note",
                 "optional": True,
-                "label": {"type": "plain_text", "text": "Note"},
+                "label": {"type": "plain_text", "text": gettext("Note")},
                 "element": {"type": "plain_text_input", "action_id": "note", "multiline": True, "max_length": 2000},
             },
         ],
@@ -136,19 +150,24 @@ def _submit_reject(payload):
     reason = ((values.get("reason") or {}).get("reason") or {}).get("selected_option") or {}
     note = ((values.get("note") or {}).get("note") or {}).get("value") or ""
     user = _user(payload)
+    with translation.override(chat.language_of(user)):
+        return _reject_for(user, lead_id, version, reason, note)
+
+
+def _reject_for(user, lead_id, version, reason, note):
     if user is None:
-        return _errors("Your Slack account matches no Funnel user by e-mail address.")
+        return _errors(gettext("Your Slack account matches no Funnel user by e-mail address."))
     lead = access.visible_leads(user).filter(pk=lead_id).first()
     if lead is None:
-        return _errors("You cannot see this lead in Funnel.")
+        return _errors(gettext("You cannot see this lead in Funnel."))
     try:
         with history.via("slack"):
             transitions.reject_lead(lead, by=user, reason=reason.get("value"), note=note, version=version)
     except transitions.ConcurrentUpdate:
         _refresh(lead_id)
-        return _errors("Someone else acted on this lead first; the message now shows what happened.")
+        return _errors(gettext("Someone else acted on this lead first; the message now shows what happened."))
     except transitions.LeadError as exc:
-        return _errors(exc.message, block="note" if exc.field == "note" else "reason")
+        return _errors(str(exc.message), block="note" if exc.field == "note" else "reason")
     _refresh(lead_id)
     return None
 

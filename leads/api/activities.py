@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiResponse,
@@ -52,11 +54,11 @@ LEAD_ACTIVITIES_PATH = "/api/leads/{id}/activities/"
 
 class BehaviourKindField(serializers.ChoiceField):
     default_error_messages = {
-        "sales_kind": (
+        "sales_kind": gettext_lazy(
             "{kind} is a sales activity: the rep logs it on the lead with POST /api/leads/{{id}}/activities/, "
             "where it counts as follow-up. This endpoint records behaviour: {choices}."
         ),
-        "unknown_kind": "{kind} is not a kind of activity; choose one of {choices}.",
+        "unknown_kind": gettext_lazy("{kind} is not a kind of activity; choose one of {choices}."),
     }
 
     def to_internal_value(self, data):
@@ -73,7 +75,7 @@ class PageUrlField(CharField):
     """An absolute http(s) URL, or a path on the company's own site starting with ``/``."""
 
     default_error_messages = {
-        "invalid_url": "Give an absolute http(s) URL or a path starting with /, e.g. /pricing.",
+        "invalid_url": gettext_lazy("Give an absolute http(s) URL or a path starting with /, e.g. /pricing."),
     }
     absolute = URLValidator(schemes=["http", "https"])
 
@@ -135,19 +137,22 @@ class BehaviourActivitySerializer(serializers.Serializer):
     def validate_occurred_at(self, value):
         now = self.context["now"]
         if value > now + CLOCK_SKEW:
-            raise ValidationError(f"This is in the future (now is {now:%Y-%m-%dT%H:%M:%SZ}); send when it happened.")
+            raise ValidationError(
+                gettext("This is in the future (now is %(now)s); send when it happened.")
+                % {"now": f"{now:%Y-%m-%dT%H:%M:%SZ}"}
+            )
         if value < EARLIEST_ACTIVITY:
-            raise ValidationError("This is before 2000; send when the activity happened.")
+            raise ValidationError(gettext("This is before 2000; send when the activity happened."))
         return value
 
     def validate(self, attrs):
         if ("lead" in attrs) == ("email" in attrs):
-            message = "Identify the lead by its id (lead) or its e-mail address (email), not both."
+            message = gettext("Identify the lead by its id (lead) or its e-mail address (email), not both.")
             if "lead" not in attrs:
-                message = "Identify the lead: give its id (lead) or its e-mail address (email)."
+                message = gettext("Identify the lead: give its id (lead) or its e-mail address (email).")
             raise ValidationError({"lead": [message]})
         if attrs["kind"] == ActivityKind.WEBSITE_VISIT and not attrs.get("url"):
-            raise ValidationError({"url": ["A website visit needs the URL or path of the page visited."]})
+            raise ValidationError({"url": [gettext("A website visit needs the URL or path of the page visited.")]})
         attrs.setdefault("occurred_at", self.context["now"])
         attrs["external_id"] = attrs.get("external_id") or None
         return attrs
@@ -167,13 +172,15 @@ def parse_activities(data, *, now):
         _attach_leads(items, is_batch=False)
         return items
     if not isinstance(data, list):
-        raise ValidationError({"non_field_errors": ["Send one activity (a JSON object) or a list of them."]})
+        raise ValidationError({"non_field_errors": [gettext("Send one activity (a JSON object) or a list of them.")]})
     if not data:
-        raise ValidationError({"non_field_errors": ["The list is empty: send at least one activity."]})
+        raise ValidationError({"non_field_errors": [gettext("The list is empty: send at least one activity.")]})
     if len(data) > MAX_BATCH:
-        raise ValidationError(
-            {"non_field_errors": [f"Send at most {MAX_BATCH:,} activities per request; this one has {len(data):,}."]}
-        )
+        message = gettext("Send at most %(most)s activities per request; this one has %(count)s.") % {
+            "most": number_format(MAX_BATCH, force_grouping=True),
+            "count": number_format(len(data), force_grouping=True),
+        }
+        raise ValidationError({"non_field_errors": [message]})
     params = BehaviourActivitySerializer(data=data, many=True, context=context)
     if not params.is_valid():
         errors = params.errors
@@ -201,19 +208,23 @@ def _attach_leads(items, *, is_batch):
             if email.lower() in erased_addresses:
                 errors[str(index)] = {"email": [privacy.refusal(email, erased_addresses[email.lower()])]}
             elif item["lead_id"] is None:
-                errors[str(index)] = {"email": [f"No lead has the e-mail address {email}."]}
+                message = gettext("No lead has the e-mail address %(email)s.") % {"email": email}
+                errors[str(index)] = {"email": [message]}
         else:
             item["lead_id"] = item.pop("lead")
             if item["lead_id"] in erased:
                 errors[str(index)] = {"lead": [_erased_lead(item["lead_id"], erased[item["lead_id"]])]}
             elif item["lead_id"] not in by_id:
-                errors[str(index)] = {"lead": [f"No lead has the id {item['lead_id']}."]}
+                errors[str(index)] = {"lead": [gettext("No lead has the id %(id)s.") % {"id": item["lead_id"]}]}
     if errors:
         raise ValidationError({"items": errors} if is_batch else errors["0"])
 
 
 def _erased_lead(lead_id, erased_at):
-    return f"The person of lead {lead_id} was erased on {erased_at:%Y-%m-%d}: nothing more is recorded about them."
+    return gettext("The person of lead %(lead)s was erased on %(date)s: nothing more is recorded about them.") % {
+        "lead": lead_id,
+        "date": f"{erased_at:%Y-%m-%d}",
+    }
 
 
 # The endpoint -----------------------------------------------------------------
@@ -223,7 +234,9 @@ class DeliveryConflict(APIException):
     """``activities.DeliveryRaced``: an identical delivery kept winning the race to store the same external ids."""
 
     status_code = status.HTTP_409_CONFLICT
-    default_detail = "The same activities are being stored by another request at this moment; retry shortly."
+    default_detail = gettext_lazy(
+        "The same activities are being stored by another request at this moment; retry shortly."
+    )
     default_code = "conflict"
 
 
@@ -264,9 +277,9 @@ def result_body(recorded):
 
 
 class CanRecordBehaviour(permissions.BasePermission):
-    message = (
+    message = gettext_lazy(
         "Only marketers and admins (or an integration with their token) may record behaviour. "
-        f"Reps log sales activities on the lead: POST {LEAD_ACTIVITIES_PATH}"
+        "Reps log sales activities on the lead: POST /api/leads/{id}/activities/"
     )
 
     def has_permission(self, request, view):
@@ -305,7 +318,11 @@ class ActivityIngest(APIView):
         request=INGEST_REQUEST,
         responses={
             **documented({201: IngestResultSerializer, 200: IngestResultSerializer}, 400, 401, 403, 429),
-            409: OpenApiResponse(ErrorDetail, description=DeliveryConflict.default_detail + " Nothing was stored."),
+            409: OpenApiResponse(
+                ErrorDetail,
+                description="The same activities are being stored by another request at this moment; "
+                "retry shortly. Nothing was stored.",
+            ),
         },
         examples=[
             OpenApiExample(

@@ -2,6 +2,8 @@
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.utils.formats import number_format
+from django.utils.translation import gettext
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -18,7 +20,9 @@ def exception_handler(exc, context):
     if isinstance(exc, RequestDataTooBig):
         # Django would answer its HTML 400 page; an API client gets a sentence in JSON.
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        detail = f"The request body is larger than {limit:,} bytes; send less per request."
+        detail = gettext("The request body is larger than %(limit)s bytes; send less per request.") % {
+            "limit": number_format(limit, force_grouping=True)
+        }
         return Response({"detail": detail, "code": "too_large"}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     return drf_exception_handler(exc, context)
 

@@ -4,6 +4,7 @@ import datetime
 
 import django_filters as filters
 from django import forms
+from django.utils.translation import gettext
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.utils import extend_schema_field
@@ -35,7 +36,7 @@ class StrictBooleanField(forms.Field):
         try:
             return self.values[str(value).strip().lower()]
         except KeyError:
-            raise forms.ValidationError("Use true or false.", code="invalid") from None
+            raise forms.ValidationError(gettext("Use true or false."), code="invalid") from None
 
 
 class StrictBooleanFilter(filters.BooleanFilter):
@@ -53,7 +54,7 @@ class BoundedDateTimeField(forms.DateTimeField):
         try:
             return result.astimezone(datetime.UTC)
         except OverflowError:
-            raise forms.ValidationError("This date is out of range.", code="overflow") from None
+            raise forms.ValidationError(gettext("This date is out of range."), code="overflow") from None
 
 
 class DateTimeFilter(filters.DateTimeFilter):

@@ -2,6 +2,7 @@
 
 from django.db import transaction
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
@@ -13,7 +14,7 @@ from rest_framework.views import APIView
 from leads import access, feed, outbound, webhooks
 from leads.models import EVENT_TYPES, WebhookDelivery, WebhookSubscription
 
-from .views import LeadPagination, documented
+from .views import LeadPagination, documented, page_size_error
 
 # One serializer for the actor and the owner, so the schema names one component.
 EventPerson = inline_serializer(
@@ -69,7 +70,7 @@ def _page_size(request):
     if raw is None:
         return feed.DEFAULT_PAGE_SIZE
     if not raw.isdecimal() or not 1 <= int(raw) <= feed.MAX_PAGE_SIZE:
-        raise ValidationError({"page_size": [f"Use a whole number from 1 to {feed.MAX_PAGE_SIZE}."]})
+        raise ValidationError({"page_size": [page_size_error(feed.MAX_PAGE_SIZE)]})
     return int(raw)
 
 
@@ -93,8 +94,9 @@ class EventFeed(APIView):
         after = request.query_params.get("after") or None
         try:
             events, cursor = feed.page(request.user, after=after, size=size)
-        except feed.InvalidCursor as exc:
-            raise ValidationError({"after": [str(exc)]}) from None
+        except feed.InvalidCursor:
+            message = gettext("This is not a cursor the event feed gave out; start without one.")
+            raise ValidationError({"after": [message]}) from None
         next_url = None
         if cursor:
             params = request.query_params.copy()
@@ -104,7 +106,7 @@ class EventFeed(APIView):
 
 
 class IsAdmin(permissions.BasePermission):
-    message = "Only admins may manage webhooks."
+    message = gettext_lazy("Only admins may manage webhooks.")
 
     def has_permission(self, request, view):
         return access.has_role(request.user, access.ADMIN)
@@ -198,7 +200,7 @@ class ReplayRange(serializers.Serializer):
 
     def validate(self, data):
         if data["end"] <= data["start"]:
-            raise serializers.ValidationError({"end": ["The end must be after the start."]})
+            raise serializers.ValidationError({"end": [gettext("The end must be after the start.")]})
         return data
 
 
@@ -259,7 +261,8 @@ class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
         }
         if wanted is not None:
             if wanted not in filters:
-                raise ValidationError({"status": [f"Choose one of {', '.join(filters)}."]})
+                message = gettext("Choose one of %(choices)s.") % {"choices": ", ".join(filters)}
+                raise ValidationError({"status": [message]})
             deliveries = deliveries.filter(**filters[wanted])
         page = self.paginate_queryset(deliveries)
         return self.get_paginated_response(DeliverySerializer(page, many=True).data)

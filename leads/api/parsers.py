@@ -10,6 +10,7 @@ import codecs
 import json
 import math
 
+from django.utils.translation import gettext
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
@@ -20,13 +21,13 @@ MAX_DEPTH = 32
 
 
 def _refuse_constant(name):
-    raise ValueError(f"{name} is not a number JSON allows; send a finite number")
+    raise ValueError(gettext("%(name)s is not a number JSON allows; send a finite number") % {"name": name})
 
 
 def _finite_float(text):
     value = float(text)
     if not math.isfinite(value):
-        raise ValueError(f"the number {text[:40]} is too large")
+        raise ValueError(gettext("the number %(number)s is too large") % {"number": text[:40]})
     return value
 
 
@@ -46,6 +47,10 @@ def nesting_depth(data, limit):
     return deepest
 
 
+def too_deep():
+    return gettext("JSON parse error - nested deeper than %(depth)s levels.") % {"depth": MAX_DEPTH}
+
+
 class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         encoding = parsers.get_encoding(parser_context or {})
@@ -53,9 +58,10 @@ class JSONParser(parsers.JSONParser):
             text = codecs.getreader(encoding)(stream).read()
             data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
         except RecursionError:
-            raise ParseError(f"JSON parse error - nested deeper than {MAX_DEPTH} levels.") from None
+            raise ParseError(too_deep()) from None
         except ValueError as exc:  # also UnicodeDecodeError and the 4,300-digit limit of int()
-            raise ParseError(f"JSON parse error - {exc}") from None
+            # Python's own reasons (where the document breaks) stay as Python words them.
+            raise ParseError(gettext("JSON parse error - %(error)s") % {"error": exc}) from None
         if nesting_depth(data, MAX_DEPTH) > MAX_DEPTH:
-            raise ParseError(f"JSON parse error - nested deeper than {MAX_DEPTH} levels.")
+            raise ParseError(too_deep())
         return data

@@ -7,6 +7,7 @@ exists) stay in ``leads.transitions``, which the HTML views call too.
 
 from django.contrib.auth import get_user_model
 from django.db import models
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -134,7 +135,7 @@ class LeadCreateSerializer(serializers.ModelSerializer):
         required=False,
         allow_blank=True,
         help_text="ISO 3166-1 alpha-2 code, e.g. DE.",
-        error_messages={"invalid": "Use a two-letter ISO 3166-1 country code, e.g. DE."},
+        error_messages={"invalid": gettext_lazy("Use a two-letter ISO 3166-1 country code, e.g. DE.")},
     )
 
     class Meta:
@@ -157,9 +158,10 @@ class LeadUpdateSerializer(LeadCreateSerializer):
     def validate(self, attrs):
         unknown = sorted(set(self.initial_data) - set(self.fields)) if isinstance(self.initial_data, dict) else []
         if unknown:
-            raise serializers.ValidationError({field: ["This detail cannot be changed here."] for field in unknown})
+            message = gettext("This detail cannot be changed here.")
+            raise serializers.ValidationError({field: [message] for field in unknown})
         if not attrs:
-            raise serializers.ValidationError("Send at least one detail to change.")
+            raise serializers.ValidationError(gettext("Send at least one detail to change."))
         return attrs
 
 
@@ -231,8 +233,8 @@ class PromoteInput(NoteInput):
         allow_null=True,
         help_text="Team to route the MQL to; defaults to the lead's team, then the first active team.",
         error_messages={
-            "does_not_exist": "No active team has the id {pk_value}.",
-            "incorrect_type": "Give the team's id (a whole number).",
+            "does_not_exist": gettext_lazy("No active team has the id {pk_value}."),
+            "incorrect_type": gettext_lazy("Give the team's id (a whole number)."),
         },
     )
 
@@ -241,7 +243,10 @@ class ReasonInput(NoteInput):
     reason = CharField(
         max_length=50,
         help_text="Code of an active rejection reason (see /api/rejection-reasons/).",
-        error_messages={"required": "A rejection reason is required.", "blank": "A rejection reason is required."},
+        error_messages={
+            "required": gettext_lazy("A rejection reason is required."),
+            "blank": gettext_lazy("A rejection reason is required."),
+        },
     )
 
 
@@ -250,9 +255,9 @@ class ReassignInput(NoteInput):
         queryset=get_user_model().objects.filter(is_active=True),
         help_text="Id of the rep of the lead's team who takes the lead over.",
         error_messages={
-            "required": "Choose the rep to give this lead to.",
-            "does_not_exist": "No active user has the id {pk_value}.",
-            "incorrect_type": "Give the rep's user id (a whole number).",
+            "required": gettext_lazy("Choose the rep to give this lead to."),
+            "does_not_exist": gettext_lazy("No active user has the id {pk_value}."),
+            "incorrect_type": gettext_lazy("Give the rep's user id (a whole number)."),
         },
     )
 
@@ -263,8 +268,8 @@ class MergeInput(NoteInput):
         max_value=2**63 - 1,
         help_text="Id of the lead that survives; this lead is closed as its duplicate.",
         error_messages={
-            "required": "Give the id of the lead to merge into.",
-            "invalid": "Give a lead id (a whole number).",
+            "required": gettext_lazy("Give the id of the lead to merge into."),
+            "invalid": gettext_lazy("Give a lead id (a whole number)."),
         },
     )
     dry_run = serializers.BooleanField(
@@ -306,7 +311,9 @@ class OptOutInput(VersionInput):
     source = serializers.ChoiceField(
         choices=OptOut.Source.choices,
         help_text="How the opt-out reached us.",
-        error_messages={"invalid_choice": "{input} is not an opt-out source; see the list in the schema."},
+        error_messages={
+            "invalid_choice": gettext_lazy("{input} is not an opt-out source; see the list in the schema.")
+        },
     )
 
 

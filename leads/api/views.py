@@ -17,6 +17,7 @@ import re
 
 from django.shortcuts import get_object_or_404
 from django.template import engines
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -142,12 +143,23 @@ def version_seen(request, lead, version=None):
         return version
     match = ETAG.fullmatch(header)
     if match is None:
-        raise ValidationError({"If-Match": [f"Send the ETag of the lead's GET, e.g. {etag(lead)}, or no If-Match."]})
+        message = gettext("Send the ETag of the lead's GET, e.g. %(etag)s, or no If-Match.") % {"etag": etag(lead)}
+        raise ValidationError({"If-Match": [message]})
     if int(match[1]) != lead.pk:
-        raise ValidationError({"If-Match": [f"This is the ETag of lead {match[1]}, not of lead {lead.pk}."]})
+        message = gettext("This is the ETag of lead %(other)s, not of lead %(lead)s.") % {
+            "other": match[1],
+            "lead": lead.pk,
+        }
+        raise ValidationError({"If-Match": [message]})
     if version is not None and version != int(match[2]):
-        raise ValidationError({"version": ["The version in the body and the one in If-Match differ; send one."]})
+        raise ValidationError(
+            {"version": [gettext("The version in the body and the one in If-Match differ; send one.")]}
+        )
     return int(match[2])
+
+
+def page_size_error(largest):
+    return gettext("Use a whole number from 1 to %(largest)s.") % {"largest": largest}
 
 
 class LeadPagination(PageNumberPagination):
@@ -160,7 +172,7 @@ class LeadPagination(PageNumberPagination):
         if raw is None:
             return self.page_size
         if not raw.isdecimal() or not 1 <= int(raw) <= self.max_page_size:
-            raise ValidationError({self.page_size_query_param: [f"Use a whole number from 1 to {self.max_page_size}."]})
+            raise ValidationError({self.page_size_query_param: [page_size_error(self.max_page_size)]})
         return int(raw)
 
     def get_schema_operation_parameters(self, view):
@@ -174,7 +186,7 @@ class LeadPagination(PageNumberPagination):
 
 
 class CanCreateLeads(permissions.BasePermission):
-    message = "Only marketers and admins may create leads."
+    message = gettext_lazy("Only marketers and admins may create leads.")
 
     def has_permission(self, request, view):
         return access.can_create_leads(request.user)
@@ -238,7 +250,9 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
     def partial_update(self, request, pk=None):
         lead = self.get_object()
         if request.content_type.split(";")[0].strip() != "application/json":
-            raise UnsupportedMediaType(request.content_type, detail="Send the changes as JSON (application/json).")
+            raise UnsupportedMediaType(
+                request.content_type, detail=gettext("Send the changes as JSON (application/json).")
+            )
         params = LeadUpdateSerializer(data=request.data, partial=True)
         params.is_valid(raise_exception=True)
         fields = dict(params.validated_data)
@@ -340,7 +354,7 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def export(self, request, pk=None):
         if not access.can_export_personal_data(request.user):
-            raise PermissionDenied("Only admins may export a person's data.")
+            raise PermissionDenied(gettext("Only admins may export a person's data."))
         lead = self.get_object()
         filename = f"funnel-lead-{lead.pk}-personal-data.json"
         return Response(
@@ -361,7 +375,7 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
         arguments = dict(params.validated_data)
         into = self.get_queryset().filter(pk=arguments.pop("into")).first()
         if into is None:
-            raise ValidationError({"into": ["No lead you can see has this id."]})
+            raise ValidationError({"into": [gettext("No lead you can see has this id.")]})
         arguments["version"] = version_seen(request, lead, arguments.get("version"))
         _lead, plan = transitions.merge_lead(lead, by=request.user, into=into, **arguments)
         return Response(plan)
@@ -460,5 +474,6 @@ class RedocView(SpectacularRedocView):
 @permission_classes([permissions.AllowAny])
 def not_found(request, path=""):
     """Unknown URLs under /api/ answer JSON, like every other API response."""
-    hint = "" if request.path.endswith("/") else " API URLs end with a slash."
-    raise NotFound(f"No such API endpoint.{hint}")
+    if request.path.endswith("/"):
+        raise NotFound(gettext("No such API endpoint."))
+    raise NotFound(gettext("No such API endpoint. API URLs end with a slash."))

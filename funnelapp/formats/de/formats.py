@@ -1,5 +1,5 @@
 # Eine Datums- und Zeitform je Sprache (siehe en/formats.py):
-# "5. Dez. 2026", "5. Dez. 2026, 14:30", "Sa., 5. Dez., 14:30", "14:30", "5. Dez.", "Dezember 2026".
+# "5. Dez 2026", "5. Dez 2026, 14:30", "Sa, 5. Dez, 14:30", "14:30", "5. Dez", "Dezember 2026".
 DATE_FORMAT = "j. M Y"
 DATETIME_FORMAT = "j. M Y, H:i"
 SHORT_DATETIME_FORMAT = "D, j. M, H:i"
