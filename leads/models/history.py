@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from .choices import EventKind, Stage
 from .leads import Lead
@@ -46,7 +47,7 @@ class LeadEvent(models.Model):
         on_delete=models.DO_NOTHING,
         related_name="+",
         db_index=False,
-        help_text="Empty when the system acted (scoring, SLA job).",
+        help_text=gettext_lazy("Empty when the system acted (scoring, SLA job)."),
     )
     from_stage = models.CharField(max_length=10, choices=Stage.choices, blank=True)
     to_stage = models.CharField(max_length=10, choices=Stage.choices, blank=True)
