@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from .choices import SALES_ACTIVITY_KINDS, ActivityKind
 from .leads import Lead
@@ -34,7 +34,7 @@ class Activity(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} on lead {self.lead_id}"
+        return gettext("%(kind)s on lead %(lead)s") % {"kind": self.get_kind_display(), "lead": self.lead_id}
 
     @property
     def is_sales_activity(self):
@@ -83,4 +83,8 @@ class OutboxMessage(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} to {self.to_email} (lead {self.lead_id})"
+        return gettext("%(kind)s to %(address)s (lead %(lead)s)") % {
+            "kind": self.get_kind_display(),
+            "address": self.to_email,
+            "lead": self.lead_id,
+        }

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 
 class ImportJob(models.Model):
@@ -41,7 +41,11 @@ class ImportJob(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self):
-        return f"Import {self.pk} of {self.original_name} ({self.get_status_display()})"
+        return gettext("Import %(id)s of %(file)s (%(status)s)") % {
+            "id": self.pk,
+            "file": self.original_name,
+            "status": self.get_status_display(),
+        }
 
     @property
     def percent(self):
@@ -70,7 +74,7 @@ class ImportRowError(models.Model):
         indexes = [models.Index(fields=["job", "line"], name="importrowerror_job_line_idx")]
 
     def __str__(self):
-        return f"line {self.line}: {self.reason}"
+        return gettext("line %(line)s: %(reason)s") % {"line": self.line, "reason": self.reason}
 
 
 class ImportRowFate(models.Model):
@@ -95,4 +99,4 @@ class ImportRowFate(models.Model):
         indexes = [models.Index(fields=["job", "line"], name="importrowfate_job_line_idx")]
 
     def __str__(self):
-        return f"line {self.line}: {self.fate}"
+        return gettext("line %(line)s: %(reason)s") % {"line": self.line, "reason": self.fate}

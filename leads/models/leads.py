@@ -10,7 +10,7 @@ from django.db.models import F, Q, TextField, Value
 from django.db.models.functions import Concat, Lower
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from .accounts import Account
 from .choices import Priority, Stage
@@ -318,4 +318,4 @@ class MqlEpisode(models.Model):
         ]
 
     def __str__(self):
-        return f"MQL episode {self.number} of lead {self.lead_id}"
+        return gettext("MQL episode %(number)s of lead %(lead)s") % {"number": self.number, "lead": self.lead_id}

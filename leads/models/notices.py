@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from .history import LeadEvent
 from .leads import Lead
@@ -38,7 +38,7 @@ class TeamChat(models.Model):
         verbose_name = gettext_lazy("team chat")
 
     def __str__(self):
-        return f"Chat of {self.team}"
+        return gettext("Chat of %(team)s") % {"team": self.team}
 
 
 class SlackIdentity(models.Model):
@@ -82,7 +82,7 @@ class NotificationPreferences(models.Model):
         ]
 
     def __str__(self):
-        return f"Notification preferences of {self.user}"
+        return gettext("Notification preferences of %(user)s") % {"user": self.user}
 
     @property
     def time_zone(self):
@@ -144,4 +144,8 @@ class ChatNotice(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} ({self.get_target_display()}) for lead {self.lead_id}"
+        return gettext("%(kind)s (%(target)s) for lead %(lead)s") % {
+            "kind": self.get_kind_display(),
+            "target": self.get_target_display(),
+            "lead": self.lead_id,
+        }

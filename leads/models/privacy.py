@@ -8,7 +8,7 @@ says when, how and through whom a lead opted out, not who the person was.
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from .leads import Lead
 
@@ -24,7 +24,7 @@ class ErasedAddress(models.Model):
         verbose_name_plural = gettext_lazy("erased addresses")
 
     def __str__(self):
-        return f"an address erased on {self.erased_at:%Y-%m-%d}"
+        return gettext("an address erased on %(date)s") % {"date": f"{self.erased_at:%Y-%m-%d}"}
 
 
 class OptOut(models.Model):
@@ -53,4 +53,8 @@ class OptOut(models.Model):
         ]
 
     def __str__(self):
-        return f"Lead {self.lead_id} opted out ({self.get_source_display()}) on {self.at:%Y-%m-%d}"
+        return gettext("Lead %(lead)s opted out (%(source)s) on %(date)s") % {
+            "lead": self.lead_id,
+            "source": self.get_source_display(),
+            "date": f"{self.at:%Y-%m-%d}",
+        }

@@ -5,7 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from .choices import ActivityKind
 from .leads import Lead
@@ -117,7 +117,7 @@ class ScoringConfig(models.Model):
         verbose_name_plural = gettext_lazy("scoring settings")
 
     def __str__(self):
-        return f"MQL threshold {self.mql_threshold}"
+        return gettext("MQL threshold %(points)s") % {"points": self.mql_threshold}
 
     @classmethod
     def current(cls):
@@ -137,7 +137,12 @@ class LeadRuleScore(models.Model):
         constraints = [models.UniqueConstraint(fields=["lead", "rule"], name="leadrulescore_unique")]
 
     def __str__(self):
-        return f"{self.rule} x{self.matches} = {self.points} for lead {self.lead_id}"
+        return gettext("%(rule)s x%(matches)s = %(points)s for lead %(lead)s") % {
+            "rule": self.rule,
+            "matches": self.matches,
+            "points": self.points,
+            "lead": self.lead_id,
+        }
 
 
 class ScoringRun(models.Model):
@@ -168,7 +173,12 @@ class ScoringRun(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self):
-        return f"Rescore {self.pk} ({self.get_status_display()}, {self.done}/{self.total})"
+        return gettext("Rescore %(id)s (%(status)s, %(done)s/%(total)s)") % {
+            "id": self.pk,
+            "status": self.get_status_display(),
+            "done": self.done,
+            "total": self.total,
+        }
 
     @property
     def percent(self):

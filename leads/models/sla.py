@@ -206,4 +206,4 @@ class SLASweepMark(models.Model):
         constraints = [models.CheckConstraint(condition=Q(id=1), name="slasweepmark_one_row")]
 
     def __str__(self):
-        return f"SLA sweep through {self.due_through:%Y-%m-%d %H:%M:%S}"
+        return gettext("SLA sweep through %(at)s") % {"at": f"{self.due_through:%Y-%m-%d %H:%M:%S}"}

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 
 class Team(models.Model):
@@ -93,7 +93,11 @@ class OutOfOffice(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.user} away {self.starts_at:%Y-%m-%d %H:%M} to {self.ends_at:%Y-%m-%d %H:%M}"
+        return gettext("%(user)s away %(start)s to %(end)s") % {
+            "user": self.user,
+            "start": f"{self.starts_at:%Y-%m-%d %H:%M}",
+            "end": f"{self.ends_at:%Y-%m-%d %H:%M}",
+        }
 
 
 class RejectionReason(models.Model):

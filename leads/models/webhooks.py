@@ -15,7 +15,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from .choices import EventKind
 from .history import LeadEvent
@@ -102,7 +102,10 @@ class WebhookDelivery(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.webhook_id} to {self.subscription_id}"
+        return gettext("%(event)s to %(subscription)s") % {
+            "event": self.webhook_id,
+            "subscription": self.subscription_id,
+        }
 
     @property
     def webhook_id(self):
@@ -138,7 +141,10 @@ class WebhookAttempt(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.status_code or self.error} after {self.latency_ms} ms"
+        return gettext("%(outcome)s after %(ms)s ms") % {
+            "outcome": self.status_code or self.error,
+            "ms": self.latency_ms,
+        }
 
     @property
     def succeeded(self):

@@ -340,3 +340,13 @@ def test_policy_window_is_described_in_german(german):
     assert SLAPolicy(name="Schnell", response_minutes=90).describe_window() == "1 Std. 30 Min., rund um die Uhr"
     with translation.override("en"):
         assert SLAPolicy(name="Schnell", response_minutes=90).describe_window() == "1 h 30 min, round the clock"
+
+
+def test_records_name_themselves_in_german(german, jonas, team):
+    lead = lead_in_stage(Stage.MQL, owner=jonas, team=team)
+    episode = MqlEpisode.objects.get(lead=lead)
+
+    assert str(episode) == f"MQL-Episode 1 von Lead {lead.pk}"
+    assert str(NotificationPreferences(user=jonas)) == "Benachrichtigungseinstellungen von jonas"
+    with translation.override("en"):
+        assert str(episode) == f"MQL episode 1 of lead {lead.pk}"
