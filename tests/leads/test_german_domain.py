@@ -4,7 +4,10 @@ from datetime import datetime, time, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone, translation
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from leads import transitions
 from leads.business_hours import BusinessCalendar
@@ -350,3 +353,18 @@ def test_records_name_themselves_in_german(german, jonas, team):
     assert str(NotificationPreferences(user=jonas)) == "Benachrichtigungseinstellungen von jonas"
     with translation.override("en"):
         assert str(episode) == f"MQL episode 1 of lead {lead.pk}"
+
+
+def test_the_api_refuses_in_the_language_asked_for(jonas, team):
+    lead = lead_in_stage(Stage.SAL, owner=jonas, team=team)
+    token, _created = Token.objects.get_or_create(user=jonas)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+
+    response = client.post(reverse("api:lead-accept", args=[lead.pk]), {}, format="json", HTTP_ACCEPT_LANGUAGE="de")
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "Ein Lead in der Phase SAL (angenommen) kann nicht angenommen werden: Das geht nur in der Phase MQL.",
+        "code": "conflict",
+    }
