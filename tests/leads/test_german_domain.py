@@ -15,13 +15,18 @@ from leads.company_sizes import CompanySizeError, parse_company_size
 from leads.models import (
     ActivityKind,
     BusinessHours,
+    ChatNotice,
     EventKind,
+    ImportJob,
+    ImportRowFate,
     MqlEpisode,
     NoticeKind,
     NotificationPreferences,
     OptOut,
     OutboxMessage,
     Priority,
+    ScoringRule,
+    ScoringRun,
     SLAPolicy,
     Stage,
     TeamMember,
@@ -46,6 +51,13 @@ CHOICES = [
     MqlEpisode.RejectedFrom,
     OptOut.Source,
     OutboxMessage.Kind,
+    ChatNotice.Target,
+    ImportJob.Status,
+    ImportRowFate.Fate,
+    ScoringRule.Category,
+    ScoringRule.Field,
+    ScoringRule.Operator,
+    ScoringRun.Status,
 ]
 
 
