@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.utils.translation import gettext, gettext_noop
+
 # The offset is sampled once per stretch and assumed constant in between, so a
 # stretch must be shorter than the closest pair of offset changes in tzdata
 # (four days, Africa/Freetown 1939; two a year in modern zones).
@@ -32,7 +34,7 @@ _NO_WORKING_TIME_HORIZON = timedelta(days=366 * 10)
 # Keep clear of datetime.min and datetime.max: local times run up to a day off UTC.
 _EARLIEST = datetime.min + 2 * _STRETCH
 _LATEST = datetime.max - 3 * _STRETCH
-_OUT_OF_RANGE = "Business time can only be computed between the years 1 and 9999."
+_OUT_OF_RANGE = gettext_noop("Business time can only be computed between the years 1 and 9999.")
 
 _ONE_MICROSECOND = timedelta(microseconds=1)
 
@@ -53,14 +55,16 @@ class BusinessCalendar:
             zone = ZoneInfo(self.time_zone)
         except (ZoneInfoNotFoundError, ValueError, TypeError):
             raise ValueError(
-                f"Unknown time zone {self.time_zone!r}; use an IANA name such as 'Europe/Berlin'."
+                gettext("Unknown time zone %(zone)s; use an IANA name such as 'Europe/Berlin'.")
+                % {"zone": repr(self.time_zone)}
             ) from None
         working_days = frozenset(self.working_days)
         if not working_days:
-            raise ValueError("A business calendar needs at least one working day.")
+            raise ValueError(gettext("A business calendar needs at least one working day."))
         if not all(isinstance(day, int) and 0 <= day <= 6 for day in working_days):
             raise ValueError(
-                f"Working days must be weekday numbers 0 (Monday) to 6 (Sunday), got {sorted(working_days)}."
+                gettext("Working days must be weekday numbers 0 (Monday) to 6 (Sunday), got %(days)s.")
+                % {"days": sorted(working_days)}
             )
         for name in ("opens", "closes"):
             value = getattr(self, name)
@@ -68,8 +72,11 @@ class BusinessCalendar:
                 raise ValueError(f"{name} must be a wall-clock time without a time zone, got {value!r}.")
         if self.opens >= self.closes:
             raise ValueError(
-                f"Opening time {self.opens:%H:%M} must be before closing time {self.closes:%H:%M}; "
-                "hours that run past midnight are not supported."
+                gettext(
+                    "Opening time %(opens)s must be before closing time %(closes)s; "
+                    "hours that run past midnight are not supported."
+                )
+                % {"opens": f"{self.opens:%H:%M}", "closes": f"{self.closes:%H:%M}"}
             )
         holidays = frozenset(self.holidays)
         if not all(isinstance(day, date) and not isinstance(day, datetime) for day in holidays):
@@ -91,7 +98,7 @@ def is_working_moment(instant, calendar):
     try:
         local = instant.astimezone(calendar.zone)
     except OverflowError:
-        raise ValueError(_OUT_OF_RANGE) from None
+        raise ValueError(gettext(_OUT_OF_RANGE)) from None
     return calendar.is_working_day(local.date()) and calendar.opens <= local.time() < calendar.closes
 
 
@@ -99,12 +106,12 @@ def due_at(start, window, calendar):
     """Return the UTC instant at which ``window`` of working time after ``start`` is used up (``calendar=None`` is round the clock); raises ValueError for a naive start, a window that is not positive, a calendar with no working time for ten years, or a due time past the year 9999."""
     start_utc = _naive_utc(start, "start")
     if window <= timedelta(0):
-        raise ValueError(f"The response window must be positive, got {window}.")
+        raise ValueError(gettext("The response window must be positive, got %(window)s.") % {"window": window})
     if calendar is None:
         try:
             return (start_utc + window).replace(tzinfo=UTC)
         except OverflowError:
-            raise ValueError(_OUT_OF_RANGE) from None
+            raise ValueError(gettext(_OUT_OF_RANGE)) from None
     remaining = window
     for begin, end in _working_intervals(calendar, start_utc, until=None):
         if remaining <= end - begin:
@@ -140,7 +147,7 @@ def _naive_utc(value, name):
     try:
         return value.astimezone(UTC).replace(tzinfo=None)
     except OverflowError:
-        raise ValueError(_OUT_OF_RANGE) from None
+        raise ValueError(gettext(_OUT_OF_RANGE)) from None
 
 
 def _working_intervals(calendar, start, *, until):
@@ -156,8 +163,11 @@ def _working_intervals(calendar, start, *, until):
             return
         if until is None and stretch_begin - last_working > _NO_WORKING_TIME_HORIZON:
             raise ValueError(
-                f"The business calendar has no working time in the ten years after {last_working:%Y-%m-%d} "
-                "(every working day is a holiday)."
+                gettext(
+                    "The business calendar has no working time in the ten years after %(date)s "
+                    "(every working day is a holiday)."
+                )
+                % {"date": f"{last_working:%Y-%m-%d}"}
             )
         local_begin, local_end = stretch_begin + offset, stretch_end + offset
         day = local_begin.date()
@@ -178,7 +188,7 @@ def _constant_offset_stretches(zone, start):
     begin = start
     while True:
         if not _EARLIEST <= begin <= _LATEST:
-            raise ValueError(_OUT_OF_RANGE)
+            raise ValueError(gettext(_OUT_OF_RANGE))
         offset = _utc_offset(zone, begin)
         end = begin + _STRETCH
         if _utc_offset(zone, end) != offset:

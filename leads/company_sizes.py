@@ -23,6 +23,9 @@ The text rules (contains, is, is one of) compare the text as given.
 
 import re
 
+from django.utils.formats import number_format
+from django.utils.translation import gettext
+
 MAX_COMPANY_SIZE = 10_000_000
 MAX_TEXT_LENGTH = 40
 
@@ -32,7 +35,13 @@ _RANGE = re.compile(rf"{_NUMBER}\s*(?:-|\u2013|\u2014|to)\s*{_NUMBER}", re.IGNOR
 
 
 class CompanySizeError(ValueError):
-    """A company size that cannot be read; the message says why."""
+    """A company size that cannot be read; the message says why (a clause: "company size must be ...")."""
+
+    @property
+    def sentence(self):
+        """The message as a sentence: a capital first letter, a full stop (the rest of its case kept)."""
+        text = str(self)
+        return text[:1].upper() + text[1:] + "."
 
 
 def _number(text):
@@ -41,7 +50,7 @@ def _number(text):
         thousands = float(text[:-1])
         value = thousands * 1000
         if value != int(value):
-            raise CompanySizeError(f"{text!r} is not a whole number of employees")
+            raise CompanySizeError(gettext("%(size)s is not a whole number of employees") % {"size": repr(text)})
         return int(value)
     return int(text)
 
@@ -51,17 +60,20 @@ def parse_company_size(value):
     if value is None:
         return "", None, None
     if isinstance(value, bool):
-        raise CompanySizeError("company size must be a number of employees or a range such as 51-200")
+        raise CompanySizeError(gettext("company size must be a number of employees or a range such as 51-200"))
     if isinstance(value, int):
         value = str(value)
     if not isinstance(value, str):
-        raise CompanySizeError("company size must be a number of employees or a range such as 51-200")
+        raise CompanySizeError(gettext("company size must be a number of employees or a range such as 51-200"))
     text = value.strip()
     if not text:
         return "", None, None
     shown = text if len(text) <= 80 else text[:79] + "…"
     if len(text) > MAX_TEXT_LENGTH:
-        raise CompanySizeError(f"company size is longer than {MAX_TEXT_LENGTH} characters: {shown!r}")
+        raise CompanySizeError(
+            gettext("company size is longer than %(limit)s characters: %(size)s")
+            % {"limit": MAX_TEXT_LENGTH, "size": repr(shown)}
+        )
     single = _SINGLE.fullmatch(text)
     ranged = None if single else _RANGE.fullmatch(text)
     if single:
@@ -70,13 +82,21 @@ def parse_company_size(value):
     elif ranged:
         low, high = _number(ranged.group(1)), _number(ranged.group(2))
         if low > high:
-            raise CompanySizeError(f"company size {shown!r} is a range whose low end is above its high end")
+            raise CompanySizeError(
+                gettext("company size %(size)s is a range whose low end is above its high end") % {"size": repr(shown)}
+            )
     else:
         raise CompanySizeError(
-            f"company size must be a number of employees or a range such as 51-200, 1,001-5,000 or 10k+, not {shown!r}"
+            gettext(
+                "company size must be a number of employees or a range such as 51-200, 1,001-5,000 or 10k+, not %(size)s"
+            )
+            % {"size": repr(shown)}
         )
     if max(low, high or 0) > MAX_COMPANY_SIZE:
-        raise CompanySizeError(f"company size {shown!r} is above {MAX_COMPANY_SIZE:,} employees")
+        raise CompanySizeError(
+            gettext("company size %(size)s is above %(limit)s employees")
+            % {"size": repr(shown), "limit": number_format(MAX_COMPANY_SIZE, force_grouping=True)}
+        )
     return text, low, high
 
 

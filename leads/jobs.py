@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from . import routing, scoring, transitions
 from .models import Lead, OutOfOffice, ScoringRun, Stage
@@ -43,7 +44,12 @@ def reassign_breached_leads(*, now=None):
             continue
         try:
             transitions.reassign_lead(
-                lead, by=None, to=decision.owner, note="Reassigned after an SLA breach.", now=now, decision=decision
+                lead,
+                by=None,
+                to=decision.owner,
+                note=gettext_noop("Reassigned after an SLA breach."),
+                now=now,
+                decision=decision,
             )
         except transitions.LeadError as exc:
             log.info("lead %s not reassigned after breach: %s", lead.pk, exc.message)
@@ -71,7 +77,12 @@ def route_waiting_mqls(*, now=None, limit=500):
             continue
         try:
             transitions.reassign_lead(
-                lead, by=None, to=decision.owner, note="Routed once a rep had capacity.", now=now, decision=decision
+                lead,
+                by=None,
+                to=decision.owner,
+                note=gettext_noop("Routed once a rep had capacity."),
+                now=now,
+                decision=decision,
             )
         except transitions.LeadError:
             continue

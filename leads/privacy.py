@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext, gettext_noop
 
 from .models import (
     Activity,
@@ -38,7 +39,8 @@ from .models import (
 # Must match PERSONAL in migration 0026 (the history's redaction, done by the database).
 PERSONAL_FIELDS = ("name", "email", "phone", "company", "job_title")
 REDACTED = "[erased]"
-ERASED_NAME = "Erased person"
+# Stored as the lead's name (English, like all data); pages may show it with |translated.
+ERASED_NAME = gettext_noop("Erased person")
 # RFC 2606 reserves .invalid: a placeholder address can never reach anyone, and no real one ends so.
 ERASED_DOMAIN = "erased.invalid"
 EXPORT_FORMAT = "funnel-person-export/1"
@@ -96,11 +98,13 @@ def erased_on(addresses):
 def refusal(address, erased_at):
     """The message for an address that may not be used again."""
     if erased_at is None:
-        return f"{address} is a placeholder of an erased lead; give the person's real address."
-    return (
-        f"{address} belongs to a person whose data was erased on {erased_at:%Y-%m-%d}; "
+        return gettext("%(address)s is a placeholder of an erased lead; give the person's real address.") % {
+            "address": address
+        }
+    return gettext(
+        "%(address)s belongs to a person whose data was erased on %(date)s; "
         "it is not added again by accident (an admin can release the address if the person comes back)."
-    )
+    ) % {"address": address, "date": f"{erased_at:%Y-%m-%d}"}
 
 
 def remember_erased(address, now):

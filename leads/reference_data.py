@@ -68,7 +68,7 @@ def ensure_reasons(RejectionReason):
         RejectionReason.objects.get_or_create(code=code, defaults={"label": label, "position": position * 10})
 
 
-DEFAULT_POLICY_NAME = "Default: answer within 1 hour"
+DEFAULT_POLICY_NAME = gettext_noop("Default: answer within 1 hour")
 
 
 def ensure_default_policy(SLAPolicy):

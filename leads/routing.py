@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef, Subquery, Window
 from django.db.models.functions import Coalesce, RowNumber
+from django.utils.translation import gettext_noop
 
 from .models import Lead, OutOfOffice, Stage, Team, TeamMember
 from .sql import update_rows
@@ -30,10 +31,11 @@ from .sql import update_rows
 # Divisible by every weight from 1 to 16, so common weights divide it exactly.
 STRIDE = 720720
 ACCOUNT_OWNER, ROUND_ROBIN, NOBODY = "account_owner", "round_robin", "nobody"
+# Stored in the history in English (data); pages show them with |translated.
 RULE_LABELS = {
-    ACCOUNT_OWNER: "owner of an open lead of the account",
-    ROUND_ROBIN: "weighted round-robin",
-    NOBODY: "nobody could take it",
+    ACCOUNT_OWNER: gettext_noop("owner of an open lead of the account"),
+    ROUND_ROBIN: gettext_noop("weighted round-robin"),
+    NOBODY: gettext_noop("nobody could take it"),
 }
 # An account's leads still being worked: their owner is the account's rep.
 OPEN_STAGES = (Stage.MQL, Stage.SAL, Stage.SQL)
@@ -92,16 +94,16 @@ def _members(team_ids, now):
 
 def _why_not(member, exclude):
     if not member.user.is_active:
-        return "deactivated"
+        return gettext_noop("deactivated")
     if not member.is_available:
-        return "marked unavailable"
+        return gettext_noop("marked unavailable")
     if member.away:
-        return "out of office"
+        return gettext_noop("out of office")
     if member.mql_capacity is not None and member.open_mqls >= member.mql_capacity:
         return f"at capacity ({member.open_mqls} of {member.mql_capacity} open MQLs)"
     # Last: a rep handed on because away or deactivated is shown as such.
     if exclude is not None and member.user_id == exclude.pk:
-        return "the current owner"
+        return gettext_noop("the current owner")
     return None
 
 
@@ -160,7 +162,7 @@ def _decide(locked, members, owners, *, exclude, account_id, now):
             winner, rule = eligible[owner_id], ACCOUNT_OWNER
             break
         if not any(row["id"] == owner_id for row in skipped):
-            reason = "the current owner" if exclude is not None and owner_id == exclude.pk else None
+            reason = gettext_noop("the current owner") if exclude is not None and owner_id == exclude.pk else None
             reason = reason or f"owns a lead of the account but is not a rep of {locked.name}"
             skipped.append({"id": owner_id, "name": name, "reason": reason})
         else:

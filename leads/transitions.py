@@ -20,7 +20,8 @@ from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_lazy
 
 from . import access, accounts, background, duplicates, history, notifications, privacy, routing, scoring, sla
 from .company_sizes import CompanySizeError, size_fields
@@ -96,6 +97,100 @@ DONE_PHRASES = {
     EventKind.SLA_BREACHED: "flagged an SLA breach on",
 }
 
+# The refusals, one whole sentence per verb (so each language can build its own).
+NOT_PERMITTED = {
+    "promote": gettext_lazy("You may not promote to MQL this lead."),
+    "accept": gettext_lazy("You may not accept this lead."),
+    "reject": gettext_lazy("You may not reject this lead."),
+    "qualify": gettext_lazy("You may not qualify this lead."),
+    "disqualify": gettext_lazy("You may not disqualify this lead."),
+    "recycle": gettext_lazy("You may not recycle this lead."),
+    "reassign": gettext_lazy("You may not reassign this lead."),
+    "log_activity": gettext_lazy("You may not log an activity on this lead."),
+    "opt_out": gettext_lazy("You may not record an opt-out for this lead."),
+    "erase": gettext_lazy("You may not erase the personal data of this lead."),
+    "merge": gettext_lazy("You may not merge this lead."),
+    "unmerge": gettext_lazy("You may not unmerge this lead."),
+}
+WRONG_STAGE = {
+    "promote": gettext_lazy("Cannot promote to MQL a lead in stage %(stage)s: only a lead in stage %(allowed)s can."),
+    "accept": gettext_lazy("Cannot accept a lead in stage %(stage)s: only a lead in stage %(allowed)s can."),
+    "reject": gettext_lazy("Cannot reject a lead in stage %(stage)s: only a lead in stage %(allowed)s can."),
+    "qualify": gettext_lazy("Cannot qualify a lead in stage %(stage)s: only a lead in stage %(allowed)s can."),
+    "disqualify": gettext_lazy("Cannot disqualify a lead in stage %(stage)s: only a lead in stage %(allowed)s can."),
+    "recycle": gettext_lazy("Cannot recycle a lead in stage %(stage)s: only a lead in stage %(allowed)s can."),
+    "reassign": gettext_lazy("Cannot reassign a lead in stage %(stage)s: only a lead in stage %(allowed)s can."),
+    "log_activity": gettext_lazy(
+        "Cannot log an activity on a lead in stage %(stage)s: only a lead in stage %(allowed)s can."
+    ),
+    "opt_out": gettext_lazy(
+        "Cannot record an opt-out for a lead in stage %(stage)s: only a lead in stage %(allowed)s can."
+    ),
+    "erase": gettext_lazy(
+        "Cannot erase the personal data of a lead in stage %(stage)s: only a lead in stage %(allowed)s can."
+    ),
+    "merge": gettext_lazy("Cannot merge a lead in stage %(stage)s: only a lead in stage %(allowed)s can."),
+    "unmerge": gettext_lazy("Cannot unmerge a lead in stage %(stage)s: only a lead in stage %(allowed)s can."),
+}
+# The undo refusals: what the actor did (only these can be undone) ...
+ALREADY_UNDONE = {
+    EventKind.ACCEPTED: gettext_lazy("Nothing to undo: you already undid your last action here (you accepted it)."),
+    EventKind.REJECTED: gettext_lazy("Nothing to undo: you already undid your last action here (you rejected it)."),
+    EventKind.QUALIFIED: gettext_lazy("Nothing to undo: you already undid your last action here (you qualified it)."),
+}
+TOO_LATE = {
+    EventKind.ACCEPTED: gettext_lazy(
+        "Too late to undo: you accepted this lead %(minutes)s minutes ago, "
+        "and an action can be undone for %(window)s minutes."
+    ),
+    EventKind.REJECTED: gettext_lazy(
+        "Too late to undo: you rejected this lead %(minutes)s minutes ago, "
+        "and an action can be undone for %(window)s minutes."
+    ),
+    EventKind.QUALIFIED: gettext_lazy(
+        "Too late to undo: you qualified this lead %(minutes)s minutes ago, "
+        "and an action can be undone for %(window)s minutes."
+    ),
+}
+ACTED_SINCE = {
+    EventKind.ACCEPTED: gettext_lazy("Cannot undo: %(since)s, after you accepted it."),
+    EventKind.REJECTED: gettext_lazy("Cannot undo: %(since)s, after you rejected it."),
+    EventKind.QUALIFIED: gettext_lazy("Cannot undo: %(since)s, after you qualified it."),
+}
+# ... and what happened since: by the actor themselves ("You ...") or by someone else.
+YOU_DID = {
+    EventKind.UPDATED: gettext_lazy("You edited the details of this lead at %(time)s"),
+    EventKind.ACCEPTED: gettext_lazy("You accepted this lead at %(time)s"),
+    EventKind.REJECTED: gettext_lazy("You rejected this lead at %(time)s"),
+    EventKind.QUALIFIED: gettext_lazy("You qualified this lead at %(time)s"),
+    EventKind.DISQUALIFIED: gettext_lazy("You disqualified this lead at %(time)s"),
+    EventKind.RECYCLED: gettext_lazy("You recycled this lead at %(time)s"),
+    EventKind.REASSIGNED: gettext_lazy("You reassigned this lead at %(time)s"),
+    EventKind.ACTIVITY: gettext_lazy("You logged an activity on this lead at %(time)s"),
+    EventKind.OPTED_OUT: gettext_lazy("You recorded an opt-out for this lead at %(time)s"),
+    EventKind.ERASED: gettext_lazy("You erased this lead at %(time)s"),
+    EventKind.UNDONE: gettext_lazy("You undid an action on this lead at %(time)s"),
+    EventKind.PROMOTED: gettext_lazy("You promoted this lead at %(time)s"),
+    EventKind.SLA_BREACHED: gettext_lazy("You flagged an SLA breach on this lead at %(time)s"),
+}
+YOU_CHANGED = gettext_lazy("You changed this lead at %(time)s")
+SOMEONE_DID = {
+    EventKind.UPDATED: gettext_lazy("%(who)s edited the details of this lead at %(time)s"),
+    EventKind.ACCEPTED: gettext_lazy("%(who)s accepted this lead at %(time)s"),
+    EventKind.REJECTED: gettext_lazy("%(who)s rejected this lead at %(time)s"),
+    EventKind.QUALIFIED: gettext_lazy("%(who)s qualified this lead at %(time)s"),
+    EventKind.DISQUALIFIED: gettext_lazy("%(who)s disqualified this lead at %(time)s"),
+    EventKind.RECYCLED: gettext_lazy("%(who)s recycled this lead at %(time)s"),
+    EventKind.REASSIGNED: gettext_lazy("%(who)s reassigned this lead at %(time)s"),
+    EventKind.ACTIVITY: gettext_lazy("%(who)s logged an activity on this lead at %(time)s"),
+    EventKind.OPTED_OUT: gettext_lazy("%(who)s recorded an opt-out for this lead at %(time)s"),
+    EventKind.ERASED: gettext_lazy("%(who)s erased this lead at %(time)s"),
+    EventKind.UNDONE: gettext_lazy("%(who)s undid an action on this lead at %(time)s"),
+    EventKind.PROMOTED: gettext_lazy("%(who)s promoted this lead at %(time)s"),
+    EventKind.SLA_BREACHED: gettext_lazy("%(who)s flagged an SLA breach on this lead at %(time)s"),
+}
+SOMEONE_CHANGED = gettext_lazy("%(who)s changed this lead at %(time)s")
+
 
 class LeadError(Exception):
     """A refused lead operation; ``status_code`` is what the API answers."""
@@ -137,21 +232,35 @@ def available_actions(lead, user):
 
 
 def _stage_label(stage):
-    return Stage(stage).label if stage in Stage.values else stage
+    return str(Stage(stage).label) if stage in Stage.values else stage
+
+
+def _either(labels):
+    """``labels`` joined as alternatives: "A or B or C" (in the active language)."""
+    labels = list(labels)
+    text = labels[0]
+    for label in labels[1:]:
+        text = gettext("%(first)s or %(second)s") % {"first": text, "second": label}
+    return text
+
+
+def _english(label):
+    """A choice's label in English, as the history stores it (pages translate it when they show it)."""
+    with translation.override("en"):
+        return str(label)
 
 
 def _check_move(lead, verb, by, *, note=""):
     if by is not None and not access.can_act(by, lead, verb):
-        raise NotPermitted(f"You may not {VERB_LABELS[verb]} this lead.")
+        raise NotPermitted(str(NOT_PERMITTED[verb]))
     sources, _ = ALLOWED_MOVES[verb]
     if lead.stage not in sources:
-        allowed = " or ".join(sorted(_stage_label(s) for s in sources))
-        raise IllegalTransition(
-            f"Cannot {VERB_LABELS[verb]} a lead in stage {_stage_label(lead.stage)}: only a lead in stage {allowed} can."
-        )
+        allowed = _either(sorted(_stage_label(s) for s in sources))
+        raise IllegalTransition(WRONG_STAGE[verb] % {"stage": _stage_label(lead.stage), "allowed": allowed})
     if note and lead.erased_at is not None:
         raise InvalidInput(
-            f"This person's data was erased on {lead.erased_at:%Y-%m-%d}: the history takes no more notes about them.",
+            gettext("This person's data was erased on %(date)s: the history takes no more notes about them.")
+            % {"date": f"{lead.erased_at:%Y-%m-%d}"},
             field="note",
         )
 
@@ -160,9 +269,9 @@ def _lock(lead, version=None):
     try:
         current = Lead.objects.select_for_update().get(pk=lead.pk)
     except Lead.DoesNotExist:
-        raise InvalidInput("This lead does not exist.") from None
+        raise InvalidInput(gettext("This lead does not exist.")) from None
     if version is not None and version != current.version:
-        raise ConcurrentUpdate("Someone else changed this lead since you loaded it; reload it and try again.")
+        raise ConcurrentUpdate(gettext("Someone else changed this lead since you loaded it; reload it and try again."))
     return current
 
 
@@ -171,7 +280,7 @@ def _write(lead, now, **changes):
     changes["updated_at"] = now
     updated = Lead.objects.filter(pk=lead.pk, version=lead.version).update(version=F("version") + 1, **changes)
     if updated != 1:
-        raise ConcurrentUpdate("Someone else changed this lead at the same moment; reload it and try again.")
+        raise ConcurrentUpdate(gettext("Someone else changed this lead at the same moment; reload it and try again."))
     for field, value in changes.items():
         setattr(lead, field, value)
     lead.version += 1
@@ -200,27 +309,36 @@ def _sla_window(lead, start, policy=None):
     try:
         return sla.response_clock(lead, start, policy=policy)
     except ValueError as exc:
-        raise InvalidInput(f"Cannot compute the SLA due time: {exc}") from None
+        raise InvalidInput(gettext("Cannot compute the SLA due time: %(why)s") % {"why": exc}) from None
 
 
 def _clean_note(note):
     note = (note or "").strip()
     if len(note) > MAX_NOTE_LENGTH:
-        raise InvalidInput(f"The note is too long ({len(note)} characters; at most {MAX_NOTE_LENGTH}).", field="note")
+        raise InvalidInput(
+            gettext("The note is too long (%(length)s characters; at most %(limit)s).")
+            % {"length": len(note), "limit": MAX_NOTE_LENGTH},
+            field="note",
+        )
     return note
 
 
 def _clean_reason(reason):
     if reason in (None, ""):
-        raise InvalidInput("A rejection reason is required.", field="reason")
+        raise InvalidInput(gettext("A rejection reason is required."), field="reason")
     if isinstance(reason, RejectionReason):
         found = reason
     else:
         found = RejectionReason.objects.filter(code=str(reason)).first()
         if found is None:
-            raise InvalidInput(f"Unknown rejection reason {reason!r}.", field="reason")
+            raise InvalidInput(
+                gettext("Unknown rejection reason %(reason)s.") % {"reason": repr(reason)}, field="reason"
+            )
     if not found.is_active:
-        raise InvalidInput(f"The rejection reason {found.code!r} is no longer in use.", field="reason")
+        raise InvalidInput(
+            gettext("The rejection reason %(reason)s is no longer in use.") % {"reason": repr(found.code)},
+            field="reason",
+        )
     return found
 
 
@@ -274,19 +392,19 @@ def create_lead(*, by, now=None, **fields):
     """Create a lead in stage ``lead``, score it and promote it if it reached the threshold; raises NotPermitted or InvalidInput (no e-mail, unknown field, duplicate e-mail, an erased person's e-mail)."""
     now = now or timezone.now()
     if by is not None and not access.can_create_leads(by):
-        raise NotPermitted("Only marketers and admins may create leads.")
+        raise NotPermitted(gettext("Only marketers and admins may create leads."))
     fields = _clean_fields(fields, allowed=CREATE_FIELDS)
     if not fields.get("email"):
-        raise InvalidInput("An e-mail address is required.", field="email")
+        raise InvalidInput(gettext("An e-mail address is required."), field="email")
     email = fields["email"]
     try:
         with transaction.atomic():
             if Lead.objects.filter(email__iexact=email).exists():
-                raise InvalidInput(f"A lead with the e-mail address {email} already exists.", field="email")
+                raise InvalidInput(_taken(email), field="email")
             (lead_id,), ready = create_leads([(fields, {})], by=by, now=now)
             promote_if_ready(ready, now=now)
     except IntegrityError:
-        raise InvalidInput(f"A lead with the e-mail address {email} already exists.", field="email") from None
+        raise InvalidInput(_taken(email), field="email") from None
     return Lead.objects.get(pk=lead_id)
 
 
@@ -338,24 +456,22 @@ def update_lead(lead, *, by, version=None, now=None, **fields):
     """Change ``lead``'s details, record one ``updated`` event with each field's before and after, rescore it and promote it if it reached the threshold; returns the fresh lead, raises NotPermitted, ConcurrentUpdate, IllegalTransition (an erased lead) or InvalidInput."""
     now = now or timezone.now()
     if by is not None and not access.can_edit_leads(by):
-        raise NotPermitted("Only marketers and admins may edit a lead's details.")
+        raise NotPermitted(gettext("Only marketers and admins may edit a lead's details."))
     fields = _clean_fields(fields)
     if "email" in fields and not fields["email"]:
-        raise InvalidInput("An e-mail address is required.", field="email")
+        raise InvalidInput(gettext("An e-mail address is required."), field="email")
     if "name" in fields and not fields["name"]:
-        raise InvalidInput("A name is required.", field="name")
+        raise InvalidInput(gettext("A name is required."), field="name")
     try:
         with transaction.atomic():
             _lock(lead, version)
             email = fields.get("email")
             if email and Lead.objects.filter(email__iexact=email).exclude(pk=lead.pk).exists():
-                raise InvalidInput(f"A lead with the e-mail address {email} already exists.", field="email")
+                raise InvalidInput(_taken(email), field="email")
             _changed, ready = update_leads({lead.pk: (fields, {})}, by=by, now=now)
             promote_if_ready(ready, now=now)
     except IntegrityError:
-        raise InvalidInput(
-            f"A lead with the e-mail address {fields.get('email')} already exists.", field="email"
-        ) from None
+        raise InvalidInput(_taken(fields.get("email")), field="email") from None
     return Lead.objects.get(pk=lead.pk)
 
 
@@ -374,7 +490,8 @@ def update_leads(changes, *, by, now, rules=None, limit=None):
         fields, provenance = changes[lead.pk]
         if lead.erased_at is not None:
             raise IllegalTransition(
-                f"This person's data was erased on {lead.erased_at:%Y-%m-%d}: the lead's details cannot be set again."
+                gettext("This person's data was erased on %(date)s: the lead's details cannot be set again.")
+                % {"date": f"{lead.erased_at:%Y-%m-%d}"}
             )
         before = {}
         for field, value in fields.items():
@@ -645,13 +762,15 @@ def _refuse_erased_addresses(addresses):
 def _clean_fields(fields, *, allowed=EDITABLE_FIELDS):
     unknown = sorted(set(fields) - set(allowed))
     if unknown:
-        raise InvalidInput(f"These details cannot be set: {', '.join(unknown)}.", field=unknown[0])
+        raise InvalidInput(
+            gettext("These details cannot be set: %(fields)s.") % {"fields": ", ".join(unknown)}, field=unknown[0]
+        )
     fields = {field: (value.strip() if isinstance(value, str) else value) for field, value in fields.items()}
     if "company_size" in fields:
         try:
             fields.update(size_fields(fields["company_size"]))
         except CompanySizeError as error:
-            raise InvalidInput(str(error).capitalize() + ".", field="company_size") from None
+            raise InvalidInput(error.sentence, field="company_size") from None
     return fields
 
 
@@ -672,7 +791,7 @@ def promote_to_mql(lead, *, by, team=None, now=None, note="", version=None):
         _check_move(current, "promote", by, note=note)
         team = team or current.team or Team.objects.filter(is_active=True).order_by("id").first()
         if team is None:
-            raise InvalidInput("No sales team is configured to receive MQLs.", field="team")
+            raise InvalidInput(gettext("No sales team is configured to receive MQLs."), field="team")
         decision = routing.route(team, now=now, account_id=current.account_id)
         owner = decision.owner
         policy, due, risk = _sla_window(current, now)
@@ -849,14 +968,16 @@ def reassign_lead(lead, *, by, to, note="", now=None, version=None, decision=Non
         current = _lock(lead, version)
         _check_move(current, "reassign", by, note=note)
         if to is None:
-            raise InvalidInput("Choose the rep to give this lead to.", field="to")
+            raise InvalidInput(gettext("Choose the rep to give this lead to."), field="to")
         is_rep = TeamMember.objects.filter(
             team_id=current.team_id, user=to, role=TeamMember.Role.REP, user__is_active=True
         ).exists()
         if not is_rep:
-            raise InvalidInput(f"{_person(to)} is not an active rep of this lead's team.", field="to")
+            raise InvalidInput(
+                gettext("%(person)s is not an active rep of this lead's team.") % {"person": _person(to)}, field="to"
+            )
         if current.owner_id == to.pk:
-            raise IllegalTransition(f"This lead is already owned by {_person(to)}.")
+            raise IllegalTransition(gettext("This lead is already owned by %(person)s.") % {"person": _person(to)})
         previous_owner = current.owner_id
         changes = {"owner": to}
         restarts_clock = current.is_awaiting_response
@@ -893,7 +1014,11 @@ def reassign_leads(leads, *, by, to, note="", now=None):
     """Give each of ``leads`` to ``to``, each by its own ``reassign_lead`` (one transition and one event per lead); returns (the reassigned leads, [(lead, why it was refused)]), raises InvalidInput for more than MAX_BULK_LEADS leads."""
     leads = list(leads)
     if len(leads) > MAX_BULK_LEADS:
-        raise InvalidInput(f"Reassign at most {MAX_BULK_LEADS} leads at once ({len(leads)} chosen).", field="leads")
+        raise InvalidInput(
+            gettext("Reassign at most %(limit)s leads at once (%(chosen)s chosen).")
+            % {"limit": MAX_BULK_LEADS, "chosen": len(leads)},
+            field="leads",
+        )
     now = now or timezone.now()
     done, refused = [], []
     for lead in leads:
@@ -910,10 +1035,14 @@ def log_activity(lead, *, by, kind, note="", occurred_at=None, now=None, version
     note = _clean_note(note)
     if kind not in SALES_ACTIVITY_KINDS:
         choices = ", ".join(SALES_ACTIVITY_KINDS)
-        raise InvalidInput(f"Unknown sales activity {kind!r}; choose one of {choices}.", field="kind")
+        raise InvalidInput(
+            gettext("Unknown sales activity %(kind)s; choose one of %(choices)s.")
+            % {"kind": repr(kind), "choices": choices},
+            field="kind",
+        )
     occurred_at = occurred_at or now
     if occurred_at > now:
-        raise InvalidInput("An activity cannot have happened in the future.", field="occurred_at")
+        raise InvalidInput(gettext("An activity cannot have happened in the future."), field="occurred_at")
     with transaction.atomic():
         current = _lock(lead, version)
         _check_move(current, "log_activity", by, note=note)
@@ -932,7 +1061,7 @@ def log_activity(lead, *, by, kind, note="", occurred_at=None, now=None, version
             payload={
                 "activity": activity.pk,
                 "activity_kind": kind,
-                "label": ActivityKind(kind).label,
+                "label": _english(ActivityKind(kind).label),
                 "occurred_at": occurred_at.isoformat(),
                 "first_follow_up": bool(changes),
             },
@@ -945,12 +1074,18 @@ def opt_out_lead(lead, *, by, source, now=None, version=None):
     now = now or timezone.now()
     if source not in OptOut.Source.values:
         choices = ", ".join(OptOut.Source.values)
-        raise InvalidInput(f"Unknown opt-out source {source!r}; choose one of {choices}.", field="source")
+        raise InvalidInput(
+            gettext("Unknown opt-out source %(source)s; choose one of %(choices)s.")
+            % {"source": repr(source), "choices": choices},
+            field="source",
+        )
     with transaction.atomic():
         current = _lock(lead, version)
         _check_move(current, "opt_out", by)
         if current.opted_out_at is not None:
-            raise IllegalTransition(f"This lead already opted out on {current.opted_out_at:%Y-%m-%d}.")
+            raise IllegalTransition(
+                gettext("This lead already opted out on %(date)s.") % {"date": f"{current.opted_out_at:%Y-%m-%d}"}
+            )
         OptOut.objects.create(lead=current, at=now, source=source, recorded_by=by)
         _write(current, now, opted_out_at=now)
         history.record(
@@ -960,7 +1095,7 @@ def opt_out_lead(lead, *, by, source, now=None, version=None):
             now=now,
             from_stage=current.stage,
             to_stage=current.stage,
-            payload={"source": source, "label": OptOut.Source(source).label},
+            payload={"source": source, "label": _english(OptOut.Source(source).label)},
         )
     return current
 
@@ -980,7 +1115,10 @@ def erase_lead(lead, *, by, now=None, version=None):
         current = _lock(lead, version)
         _check_move(current, "erase", by)
         if current.erased_at is not None:
-            raise IllegalTransition(f"This person's data was already erased on {current.erased_at:%Y-%m-%d}.")
+            raise IllegalTransition(
+                gettext("This person's data was already erased on %(date)s.")
+                % {"date": f"{current.erased_at:%Y-%m-%d}"}
+            )
         address = current.email
         _write(current, now, erased_at=now, email_normalised="", phone_e164="", **privacy.blanked_fields(current))
         history.record(
@@ -1021,27 +1159,29 @@ def _undo_target(lead, by, now):
     else:
         target = actions.filter(actor_id=by.pk, kind__in=list(UNDOABLE_EVENTS)).order_by("-at", "-id").first()
         if target is None:
-            raise IllegalTransition("Nothing to undo: you have not accepted, rejected or qualified this lead.")
-        done = DONE_PHRASES[target.kind]
+            raise IllegalTransition(gettext("Nothing to undo: you have not accepted, rejected or qualified this lead."))
         if latest.kind == EventKind.UNDONE and latest.payload.get("undone_event") == target.pk:
-            raise IllegalTransition(f"Nothing to undo: you already undid your last action here (you {done} it).")
-        who = "You" if latest.actor_id == by.pk else _person(latest.actor)
-        when = timezone.localtime(latest.at)
-        raise IllegalTransition(
-            f"Cannot undo: {who} {DONE_PHRASES.get(latest.kind, 'changed')} this lead at {when:%H:%M}, "
-            f"after you {done} it."
-        )
+            raise IllegalTransition(str(ALREADY_UNDONE[target.kind]))
+        time = f"{timezone.localtime(latest.at):%H:%M}"
+        if latest.actor_id == by.pk:
+            since = YOU_DID.get(latest.kind, YOU_CHANGED) % {"time": time}
+        else:
+            since = SOMEONE_DID.get(latest.kind, SOMEONE_CHANGED) % {"who": _person(latest.actor), "time": time}
+        raise IllegalTransition(ACTED_SINCE[target.kind] % {"since": since})
     if now - target.at > UNDO_WINDOW:
         minutes = int((now - target.at).total_seconds() // 60)
         raise IllegalTransition(
-            f"Too late to undo: you {DONE_PHRASES[target.kind]} this lead {minutes} minutes ago, "
-            f"and an action can be undone for {int(UNDO_WINDOW.total_seconds() // 60)} minutes."
+            TOO_LATE[target.kind] % {"minutes": minutes, "window": int(UNDO_WINDOW.total_seconds() // 60)}
         )
     return target
 
 
 def _person(user):
-    return (user.get_full_name() or user.get_username()) if user else "The system"
+    return (user.get_full_name() or user.get_username()) if user else gettext("The system")
+
+
+def _taken(email):
+    return gettext("A lead with the e-mail address %(email)s already exists.") % {"email": email}
 
 
 def _undo_changes(lead, target):
@@ -1069,9 +1209,9 @@ def undo_lead(lead, *, by, now=None, version=None):
         current = _lock(lead, version)
         target = _undo_target(current, by, now)
         if not access.can_act(by, current, UNDOABLE_EVENTS[target.kind]):
-            raise NotPermitted("You may no longer act on this lead, so you cannot undo your action.")
+            raise NotPermitted(gettext("You may no longer act on this lead, so you cannot undo your action."))
         if current.stage != target.to_stage:
-            raise IllegalTransition("Cannot undo: this lead has moved on since.")
+            raise IllegalTransition(gettext("Cannot undo: this lead has moved on since."))
         changes, episode = _undo_changes(current, target)
         _write(current, now, **changes)
         _update_episode(current, **episode)
@@ -1097,27 +1237,30 @@ def merge_lead(lead, *, by, into, dry_run=False, note="", now=None, version=None
     now = now or timezone.now()
     note = _clean_note(note)
     if into is None:
-        raise InvalidInput("Choose the lead to merge into.", field="into")
+        raise InvalidInput(gettext("Choose the lead to merge into."), field="into")
     if into.pk == lead.pk:
-        raise InvalidInput("A lead cannot be merged into itself.", field="into")
+        raise InvalidInput(gettext("A lead cannot be merged into itself."), field="into")
     with transaction.atomic():
         # Both rows locked, in id order, so two merges of the same pair cannot deadlock.
         locked = {
             row.pk: row for row in Lead.objects.select_for_update().filter(pk__in=[lead.pk, into.pk]).order_by("pk")
         }
         if lead.pk not in locked:
-            raise InvalidInput("This lead does not exist.")
+            raise InvalidInput(gettext("This lead does not exist."))
         if into.pk not in locked:
-            raise InvalidInput(f"There is no lead {into.pk} to merge into.", field="into")
+            raise InvalidInput(gettext("There is no lead %(id)s to merge into.") % {"id": into.pk}, field="into")
         current, survivor = locked[lead.pk], locked[into.pk]
         if version is not None and version != current.version:
-            raise ConcurrentUpdate("Someone else changed this lead since you loaded it; reload it and try again.")
+            raise ConcurrentUpdate(
+                gettext("Someone else changed this lead since you loaded it; reload it and try again.")
+            )
         _check_move(current, "merge", by, note=note)
         if current.erased_at is not None or survivor.erased_at is not None:
-            raise IllegalTransition("An erased lead cannot be merged: its person's details are gone.")
+            raise IllegalTransition(gettext("An erased lead cannot be merged: its person's details are gone."))
         if survivor.stage == Stage.MERGED:
             raise IllegalTransition(
-                f"Lead {survivor.pk} was itself merged into lead {survivor.merged_into_id}: merge into that one."
+                gettext("Lead %(id)s was itself merged into lead %(into)s: merge into that one.")
+                % {"id": survivor.pk, "into": survivor.merged_into_id}
             )
         plan = {
             "lead": current.pk,
@@ -1175,7 +1318,7 @@ def unmerge_lead(lead, *, by, note="", now=None, version=None):
         _check_move(current, "unmerge", by, note=note)
         merged = current.events.filter(kind=EventKind.MERGED).order_by("-id").first()
         if merged is None or "restore_stage" not in merged.payload:
-            raise IllegalTransition("This lead's merge is not in its history; it cannot be unmerged.")
+            raise IllegalTransition(gettext("This lead's merge is not in its history; it cannot be unmerged."))
         survivor_id = current.merged_into_id
         stage = merged.payload["restore_stage"]
         _write(current, now, stage=stage, merged_into=None)

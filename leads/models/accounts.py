@@ -3,6 +3,7 @@
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 
 class Account(models.Model):
@@ -41,11 +42,11 @@ class FreeMailDomain(models.Model):
     and remove domains in the admin.
     """
 
-    domain = models.CharField(max_length=253, unique=True, help_text="e.g. gmail.com (lower case, no @)")
+    domain = models.CharField(max_length=253, unique=True, help_text=gettext_lazy("e.g. gmail.com (lower case, no @)"))
 
     class Meta:
         ordering = ["domain"]
-        verbose_name = "free-mail domain"
+        verbose_name = gettext_lazy("free-mail domain")
 
     def __str__(self):
         return self.domain

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from .choices import SALES_ACTIVITY_KINDS, ActivityKind
 from .leads import Lead
@@ -24,7 +25,7 @@ class Activity(models.Model):
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
-        verbose_name_plural = "activities"
+        verbose_name_plural = gettext_lazy("activities")
         indexes = [
             # A lead's activity list, and scoring a lead's behaviour.
             models.Index(fields=["lead", "kind", "occurred_at"], name="activity_lead_kind_idx"),
@@ -33,7 +34,7 @@ class Activity(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} on lead {self.lead_id}"
+        return gettext("%(kind)s on lead %(lead)s") % {"kind": self.get_kind_display(), "lead": self.lead_id}
 
     @property
     def is_sales_activity(self):
@@ -50,11 +51,11 @@ class OutboxMessage(models.Model):
     """
 
     class Kind(models.TextChoices):
-        ASSIGNED = "assigned", "New MQL assigned"
-        SLA_BREACH_OWNER = "sla_breach_owner", "SLA breaches (owner digest)"
-        SLA_BREACH_MANAGER = "sla_breach_manager", "SLA breaches (manager digest)"
-        SLA_RISK = "sla_risk", "SLA at risk"
-        WEBHOOK_DISABLED = "webhook_disabled", "Webhook subscription disabled"
+        ASSIGNED = "assigned", gettext_lazy("New MQL assigned")
+        SLA_BREACH_OWNER = "sla_breach_owner", gettext_lazy("SLA breaches (owner digest)")
+        SLA_BREACH_MANAGER = "sla_breach_manager", gettext_lazy("SLA breaches (manager digest)")
+        SLA_RISK = "sla_risk", gettext_lazy("SLA at risk")
+        WEBHOOK_DISABLED = "webhook_disabled", gettext_lazy("Webhook subscription disabled")
 
     kind = models.CharField(max_length=30, choices=Kind.choices)
     # Empty for a digest, whose leads are listed in ``context["lead_ids"]``.
@@ -74,7 +75,7 @@ class OutboxMessage(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
-        verbose_name = "outbox e-mail"
+        verbose_name = gettext_lazy("outbox e-mail")
         constraints = [models.UniqueConstraint(fields=["dedupe_key"], name="outbox_unique_dedupe_key")]
         indexes = [
             # The delivery job: unsent messages, oldest first.
@@ -82,4 +83,8 @@ class OutboxMessage(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} to {self.to_email} (lead {self.lead_id})"
+        return gettext("%(kind)s to %(address)s (lead %(lead)s)") % {
+            "kind": self.get_kind_display(),
+            "address": self.to_email,
+            "lead": self.lead_id,
+        }

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from .choices import EventKind, Stage
 from .leads import Lead
@@ -46,7 +47,7 @@ class LeadEvent(models.Model):
         on_delete=models.DO_NOTHING,
         related_name="+",
         db_index=False,
-        help_text="Empty when the system acted (scoring, SLA job).",
+        help_text=gettext_lazy("Empty when the system acted (scoring, SLA job)."),
     )
     from_stage = models.CharField(max_length=10, choices=Stage.choices, blank=True)
     to_stage = models.CharField(max_length=10, choices=Stage.choices, blank=True)
@@ -88,7 +89,11 @@ class LeadEvent(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} on lead {self.lead_id} at {self.at:%Y-%m-%d %H:%M}"
+        return gettext("%(kind)s on lead %(lead)s at %(at)s") % {
+            "kind": self.get_kind_display(),
+            "lead": self.lead_id,
+            "at": f"{self.at:%Y-%m-%d %H:%M}",
+        }
 
     def save(self, *args, **kwargs):
         if self.pk is not None and not kwargs.get("force_insert"):

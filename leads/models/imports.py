@@ -3,16 +3,17 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 
 class ImportJob(models.Model):
     """A CSV file of leads being imported in the background, with its progress."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", gettext_lazy("Queued")
+        RUNNING = "running", gettext_lazy("Running")
+        DONE = "done", gettext_lazy("Done")
+        FAILED = "failed", gettext_lazy("Failed")
 
     file = models.FileField(upload_to="imports/%Y/%m/")
     original_name = models.CharField(max_length=255)
@@ -40,7 +41,11 @@ class ImportJob(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self):
-        return f"Import {self.pk} of {self.original_name} ({self.get_status_display()})"
+        return gettext("Import %(id)s of %(file)s (%(status)s)") % {
+            "id": self.pk,
+            "file": self.original_name,
+            "status": self.get_status_display(),
+        }
 
     @property
     def percent(self):
@@ -69,17 +74,17 @@ class ImportRowError(models.Model):
         indexes = [models.Index(fields=["job", "line"], name="importrowerror_job_line_idx")]
 
     def __str__(self):
-        return f"line {self.line}: {self.reason}"
+        return gettext("line %(line)s: %(reason)s") % {"line": self.line, "reason": self.reason}
 
 
 class ImportRowFate(models.Model):
     """What became of one row of an import: the lead it created, updated or left unchanged, or why it was bad."""
 
     class Fate(models.TextChoices):
-        CREATED = "created", "Created"
-        UPDATED = "updated", "Updated"
-        UNCHANGED = "unchanged", "Unchanged"
-        BAD = "bad", "Bad"
+        CREATED = "created", gettext_lazy("Created")
+        UPDATED = "updated", gettext_lazy("Updated")
+        UNCHANGED = "unchanged", gettext_lazy("Unchanged")
+        BAD = "bad", gettext_lazy("Bad")
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_fates", db_index=False)
     line = models.PositiveIntegerField()
@@ -94,4 +99,4 @@ class ImportRowFate(models.Model):
         indexes = [models.Index(fields=["job", "line"], name="importrowfate_job_line_idx")]
 
     def __str__(self):
-        return f"line {self.line}: {self.fate}"
+        return gettext("line %(line)s: %(reason)s") % {"line": self.line, "reason": self.fate}

@@ -10,6 +10,7 @@ from django.db.models import F, Q, TextField, Value
 from django.db.models.functions import Concat, Lower
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from .accounts import Account
 from .choices import Priority, Stage
@@ -59,13 +60,16 @@ class Lead(models.Model):
     job_title = models.CharField(max_length=200, blank=True)
     # As given ("51-200", "10k+"); the range is read from it by leads.company_sizes.
     company_size = models.CharField(
-        max_length=40, blank=True, default="", help_text="Number of employees or a range, e.g. 250, 51-200, 10k+"
+        max_length=40,
+        blank=True,
+        default="",
+        help_text=gettext_lazy("Number of employees or a range, e.g. 250, 51-200, 10k+"),
     )
     company_size_low = models.PositiveIntegerField(null=True, blank=True, editable=False)
     # NULL with a low end: open-ended ("5000+").
     company_size_high = models.PositiveIntegerField(null=True, blank=True, editable=False)
-    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 code")
-    source = models.CharField(max_length=60, blank=True, help_text="e.g. webinar, organic, paid-search")
+    country = models.CharField(max_length=2, blank=True, help_text=gettext_lazy("ISO 3166-1 alpha-2 code"))
+    source = models.CharField(max_length=60, blank=True, help_text=gettext_lazy("e.g. webinar, organic, paid-search"))
     campaign = models.CharField(max_length=120, blank=True)
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
 
@@ -262,8 +266,8 @@ class MqlEpisode(models.Model):
     """
 
     class RejectedFrom(models.TextChoices):
-        MQL = "mql", "Rejected as MQL"
-        SAL = "sal", "Disqualified after acceptance"
+        MQL = "mql", gettext_lazy("Rejected as MQL")
+        SAL = "sal", gettext_lazy("Disqualified after acceptance")
 
     # Indexed as the leading column of mqlepisode_unique_number_per_lead and mqlepisode_lead_mql_at_idx.
     lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="episodes", db_index=False)
@@ -314,4 +318,4 @@ class MqlEpisode(models.Model):
         ]
 
     def __str__(self):
-        return f"MQL episode {self.number} of lead {self.lead_id}"
+        return gettext("MQL episode %(number)s of lead %(lead)s") % {"number": self.number, "lead": self.lead_id}

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from .history import LeadEvent
 from .leads import Lead
@@ -14,9 +15,9 @@ from .teams import Team
 class NoticeKind(models.TextChoices):
     """The kinds of notice a user chooses channels for."""
 
-    NEW_MQL = "new_mql", "A new MQL is mine"
-    SLA_RISK = "sla_risk", "An MQL of mine has a quarter of its SLA window left"
-    SLA_BREACH = "sla_breach", "An MQL missed its SLA"
+    NEW_MQL = "new_mql", gettext_lazy("A new MQL is mine")
+    SLA_RISK = "sla_risk", gettext_lazy("An MQL of mine has a quarter of its SLA window left")
+    SLA_BREACH = "sla_breach", gettext_lazy("An MQL missed its SLA")
 
 
 class TeamChat(models.Model):
@@ -24,20 +25,20 @@ class TeamChat(models.Model):
 
     team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="chat")
     slack_channel = models.CharField(
-        max_length=40, blank=True, help_text="Slack channel id (C0123...) for SLA risks and breaches."
+        max_length=40, blank=True, help_text=gettext_lazy("Slack channel id (C0123...) for SLA risks and breaches.")
     )
     slack_direct_messages = models.BooleanField(
-        default=True, help_text="Send each new MQL to its owner in Slack (matched by e-mail)."
+        default=True, help_text=gettext_lazy("Send each new MQL to its owner in Slack (matched by e-mail).")
     )
     teams_webhook_url = models.URLField(
-        max_length=500, blank=True, help_text="Microsoft Teams incoming webhook for the team's notices."
+        max_length=500, blank=True, help_text=gettext_lazy("Microsoft Teams incoming webhook for the team's notices.")
     )
 
     class Meta:
-        verbose_name = "team chat"
+        verbose_name = gettext_lazy("team chat")
 
     def __str__(self):
-        return f"Chat of {self.team}"
+        return gettext("Chat of %(team)s") % {"team": self.team}
 
 
 class SlackIdentity(models.Model):
@@ -45,11 +46,11 @@ class SlackIdentity(models.Model):
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="slack")
     slack_user_id = models.CharField(max_length=40, unique=True)
-    email = models.EmailField(max_length=254, help_text="The address both accounts share.")
+    email = models.EmailField(max_length=254, help_text=gettext_lazy("The address both accounts share."))
     linked_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name_plural = "Slack identities"
+        verbose_name_plural = gettext_lazy("Slack identities")
 
     def __str__(self):
         return f"{self.user} = Slack {self.slack_user_id}"
@@ -70,18 +71,18 @@ class NotificationPreferences(models.Model):
     sla_breach_chat = models.BooleanField(default=True)
 
     class Meta:
-        verbose_name_plural = "notification preferences"
+        verbose_name_plural = gettext_lazy("notification preferences")
         constraints = [
             models.CheckConstraint(
                 condition=Q(quiet_from__isnull=True, quiet_until__isnull=True)
                 | Q(quiet_from__isnull=False, quiet_until__isnull=False),
                 name="notificationpreferences_quiet_hours_both_or_none",
-                violation_error_message="Give both ends of your quiet hours, or neither.",
+                violation_error_message=gettext_lazy("Give both ends of your quiet hours, or neither."),
             ),
         ]
 
     def __str__(self):
-        return f"Notification preferences of {self.user}"
+        return gettext("Notification preferences of %(user)s") % {"user": self.user}
 
     @property
     def time_zone(self):
@@ -103,8 +104,8 @@ class ChatNotice(models.Model):
     """
 
     class Target(models.TextChoices):
-        SLACK = "slack", "Slack"
-        TEAMS = "teams", "Microsoft Teams"
+        SLACK = "slack", gettext_lazy("Slack")
+        TEAMS = "teams", gettext_lazy("Microsoft Teams")
 
     kind = models.CharField(max_length=20, choices=NoticeKind.choices)
     target = models.CharField(max_length=10, choices=Target.choices)
@@ -143,4 +144,8 @@ class ChatNotice(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} ({self.get_target_display()}) for lead {self.lead_id}"
+        return gettext("%(kind)s (%(target)s) for lead %(lead)s") % {
+            "kind": self.get_kind_display(),
+            "target": self.get_target_display(),
+            "lead": self.lead_id,
+        }

@@ -8,6 +8,7 @@ says when, how and through whom a lead opted out, not who the person was.
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from .leads import Lead
 
@@ -20,21 +21,21 @@ class ErasedAddress(models.Model):
     erased_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name_plural = "erased addresses"
+        verbose_name_plural = gettext_lazy("erased addresses")
 
     def __str__(self):
-        return f"an address erased on {self.erased_at:%Y-%m-%d}"
+        return gettext("an address erased on %(date)s") % {"date": f"{self.erased_at:%Y-%m-%d}"}
 
 
 class OptOut(models.Model):
     """A lead's opt-out from marketing: when, how it reached us and who recorded it."""
 
     class Source(models.TextChoices):
-        UNSUBSCRIBE_LINK = "unsubscribe_link", "Unsubscribe link"
-        EMAIL_REQUEST = "email_request", "E-mail or letter from the person"
-        DPO_REQUEST = "dpo_request", "Request to the data protection officer"
-        CONVERSATION = "conversation", "Said so in a conversation with sales"
-        INTEGRATION = "integration", "Reported by an integration (API)"
+        UNSUBSCRIBE_LINK = "unsubscribe_link", gettext_lazy("Unsubscribe link")
+        EMAIL_REQUEST = "email_request", gettext_lazy("E-mail or letter from the person")
+        DPO_REQUEST = "dpo_request", gettext_lazy("Request to the data protection officer")
+        CONVERSATION = "conversation", gettext_lazy("Said so in a conversation with sales")
+        INTEGRATION = "integration", gettext_lazy("Reported by an integration (API)")
 
     lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="opt_outs", db_index=False)
     at = models.DateTimeField(default=timezone.now)
@@ -45,11 +46,15 @@ class OptOut(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
-        verbose_name = "opt-out"
+        verbose_name = gettext_lazy("opt-out")
         indexes = [
             # A lead's opt-outs, on its page and in its export.
             models.Index(fields=["lead", "at"], name="optout_lead_at_idx"),
         ]
 
     def __str__(self):
-        return f"Lead {self.lead_id} opted out ({self.get_source_display()}) on {self.at:%Y-%m-%d}"
+        return gettext("Lead %(lead)s opted out (%(source)s) on %(date)s") % {
+            "lead": self.lead_id,
+            "source": self.get_source_display(),
+            "date": f"{self.at:%Y-%m-%d}",
+        }

@@ -31,7 +31,7 @@ class UserProfile(models.Model):
         verbose_name = _("user profile")
 
     def __str__(self):
-        return f"Profile of {self.user}"
+        return _("Profile of %(user)s") % {"user": self.user}
 
     @property
     def zone_name(self):

@@ -5,6 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from .choices import ActivityKind
 from .leads import Lead
@@ -32,30 +33,30 @@ class ScoringRule(models.Model):
     """
 
     class Category(models.TextChoices):
-        BEHAVIOUR = "behaviour", "Behaviour"
-        DEMOGRAPHIC = "demographic", "Demographic"
+        BEHAVIOUR = "behaviour", gettext_lazy("Behaviour")
+        DEMOGRAPHIC = "demographic", gettext_lazy("Demographic")
 
     class Field(models.TextChoices):
-        JOB_TITLE = "job_title", "Job title"
-        COMPANY = "company", "Company"
-        COMPANY_SIZE = "company_size", "Company size"
-        COUNTRY = "country", "Country"
-        EMAIL_DOMAIN = "email_domain", "E-mail domain"
-        SOURCE = "source", "Source"
-        CAMPAIGN = "campaign", "Campaign"
+        JOB_TITLE = "job_title", gettext_lazy("Job title")
+        COMPANY = "company", gettext_lazy("Company")
+        COMPANY_SIZE = "company_size", gettext_lazy("Company size")
+        COUNTRY = "country", gettext_lazy("Country")
+        EMAIL_DOMAIN = "email_domain", gettext_lazy("E-mail domain")
+        SOURCE = "source", gettext_lazy("Source")
+        CAMPAIGN = "campaign", gettext_lazy("Campaign")
 
     class Operator(models.TextChoices):
-        CONTAINS = "contains", "contains"
-        CONTAINS_ANY = "contains_any", "contains any of (comma-separated)"
-        EQUALS = "equals", "is"
-        ONE_OF = "one_of", "is one of (comma-separated)"
-        BETWEEN = "between", "is between (numbers)"
-        FREE_MAIL = "free_mail", "is a free-mail provider"
+        CONTAINS = "contains", gettext_lazy("contains")
+        CONTAINS_ANY = "contains_any", gettext_lazy("contains any of (comma-separated)")
+        EQUALS = "equals", gettext_lazy("is")
+        ONE_OF = "one_of", gettext_lazy("is one of (comma-separated)")
+        BETWEEN = "between", gettext_lazy("is between (numbers)")
+        FREE_MAIL = "free_mail", gettext_lazy("is a free-mail provider")
 
     name = models.CharField(max_length=120)
     category = models.CharField(max_length=12, choices=Category.choices)
     activity_kind = models.CharField(max_length=20, choices=ActivityKind.choices, blank=True)
-    url_contains = models.CharField(max_length=200, blank=True, help_text="e.g. /pricing; empty: any URL")
+    url_contains = models.CharField(max_length=200, blank=True, help_text=gettext_lazy("e.g. /pricing; empty: any URL"))
     field = models.CharField(max_length=20, choices=Field.choices, blank=True)
     operator = models.CharField(max_length=20, choices=Operator.choices, blank=True)
     value = models.CharField(max_length=500, blank=True)
@@ -63,14 +64,18 @@ class ScoringRule(models.Model):
     max_value = models.IntegerField(null=True, blank=True)
     points = models.IntegerField(validators=[MinValueValidator(-1000), MaxValueValidator(1000)])
     cap = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Most points (either sign) this rule may give one lead; empty: no cap."
+        null=True,
+        blank=True,
+        help_text=gettext_lazy("Most points (either sign) this rule may give one lead; empty: no cap."),
     )
     half_life_days = models.PositiveSmallIntegerField(
         "half-life in days",
         null=True,
         blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(3650)],
-        help_text="Behaviour only: each activity's points halve every this many days; empty: they never fade.",
+        help_text=gettext_lazy(
+            "Behaviour only: each activity's points halve every this many days; empty: they never fade."
+        ),
     )
     is_active = models.BooleanField(default=True)
     position = models.PositiveSmallIntegerField(default=100)
@@ -108,11 +113,11 @@ class ScoringConfig(models.Model):
     )
 
     class Meta:
-        verbose_name = "scoring settings"
-        verbose_name_plural = "scoring settings"
+        verbose_name = gettext_lazy("scoring settings")
+        verbose_name_plural = gettext_lazy("scoring settings")
 
     def __str__(self):
-        return f"MQL threshold {self.mql_threshold}"
+        return gettext("MQL threshold %(points)s") % {"points": self.mql_threshold}
 
     @classmethod
     def current(cls):
@@ -132,17 +137,22 @@ class LeadRuleScore(models.Model):
         constraints = [models.UniqueConstraint(fields=["lead", "rule"], name="leadrulescore_unique")]
 
     def __str__(self):
-        return f"{self.rule} x{self.matches} = {self.points} for lead {self.lead_id}"
+        return gettext("%(rule)s x%(matches)s = %(points)s for lead %(lead)s") % {
+            "rule": self.rule,
+            "matches": self.matches,
+            "points": self.points,
+            "lead": self.lead_id,
+        }
 
 
 class ScoringRun(models.Model):
     """A background rescore of every lead after the rules or the threshold changed."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", gettext_lazy("Queued")
+        RUNNING = "running", gettext_lazy("Running")
+        DONE = "done", gettext_lazy("Done")
+        FAILED = "failed", gettext_lazy("Failed")
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     requested_by = models.ForeignKey(
@@ -163,7 +173,12 @@ class ScoringRun(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self):
-        return f"Rescore {self.pk} ({self.get_status_display()}, {self.done}/{self.total})"
+        return gettext("Rescore %(id)s (%(status)s, %(done)s/%(total)s)") % {
+            "id": self.pk,
+            "status": self.get_status_display(),
+            "done": self.done,
+            "total": self.total,
+        }
 
     @property
     def percent(self):

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext, gettext_lazy
 
 from ..business_hours import BusinessCalendar
 from .choices import Priority
@@ -26,7 +27,10 @@ class BusinessHours(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     time_zone = models.CharField(
-        max_length=64, default="UTC", validators=[validate_time_zone], help_text="IANA name, e.g. Europe/Berlin"
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text=gettext_lazy("IANA name, e.g. Europe/Berlin"),
     )
     monday = models.BooleanField(default=True)
     tuesday = models.BooleanField(default=True)
@@ -40,7 +44,7 @@ class BusinessHours(models.Model):
 
     class Meta:
         ordering = ["name"]
-        verbose_name_plural = "business hours"
+        verbose_name_plural = gettext_lazy("business hours")
         constraints = [
             models.CheckConstraint(condition=Q(opens__lt=F("closes")), name="businesshours_opens_before_closes"),
             models.CheckConstraint(
@@ -61,10 +65,10 @@ class BusinessHours(models.Model):
     def clean(self):
         if self.opens is not None and self.closes is not None and self.opens >= self.closes:
             raise ValidationError(
-                {"closes": "Closing time must be after opening time (overnight hours are not supported)."}
+                {"closes": gettext("Closing time must be after opening time (overnight hours are not supported).")}
             )
         if not any(getattr(self, day) for day in WEEKDAYS):
-            raise ValidationError("Choose at least one working day.")
+            raise ValidationError(gettext("Choose at least one working day."))
 
     @property
     def working_days(self):
@@ -100,17 +104,24 @@ class SLAPolicy(models.Model):
     """
 
     name = models.CharField(max_length=100, unique=True)
-    position = models.PositiveSmallIntegerField(default=100, help_text="Lower positions are tried first.")
+    position = models.PositiveSmallIntegerField(default=100, help_text=gettext_lazy("Lower positions are tried first."))
     is_active = models.BooleanField(default=True)
-    is_default = models.BooleanField(default=False, help_text="Applies when no other policy matches.")
-    source = models.CharField(max_length=60, blank=True, help_text="Match leads of this source only; empty: any.")
+    is_default = models.BooleanField(default=False, help_text=gettext_lazy("Applies when no other policy matches."))
+    source = models.CharField(
+        max_length=60, blank=True, help_text=gettext_lazy("Match leads of this source only; empty: any.")
+    )
     priority = models.CharField(
-        max_length=10, blank=True, choices=Priority.choices, help_text="Match leads of this priority only; empty: any."
+        max_length=10,
+        blank=True,
+        choices=Priority.choices,
+        help_text=gettext_lazy("Match leads of this priority only; empty: any."),
     )
     response_minutes = models.PositiveIntegerField(
         default=60,
         validators=[MinValueValidator(1), MaxValueValidator(60 * 24 * 90)],
-        help_text="Response window, in working minutes when business hours are set (e.g. 960 = two 8-hour days).",
+        help_text=gettext_lazy(
+            "Response window, in working minutes when business hours are set (e.g. 960 = two 8-hour days)."
+        ),
     )
     business_hours = models.ForeignKey(
         BusinessHours,
@@ -118,21 +129,27 @@ class SLAPolicy(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="policies",
-        help_text="Empty: the window runs round the clock.",
+        help_text=gettext_lazy("Empty: the window runs round the clock."),
     )
-    notify_owner = models.BooleanField(default=True, help_text="E-mail the owner when the window is missed.")
-    notify_managers = models.BooleanField(default=True, help_text="E-mail the team's managers when it is missed.")
-    reassign_on_breach = models.BooleanField(default=False, help_text="Give the lead to another rep after a breach.")
+    notify_owner = models.BooleanField(
+        default=True, help_text=gettext_lazy("E-mail the owner when the window is missed.")
+    )
+    notify_managers = models.BooleanField(
+        default=True, help_text=gettext_lazy("E-mail the team's managers when it is missed.")
+    )
+    reassign_on_breach = models.BooleanField(
+        default=False, help_text=gettext_lazy("Give the lead to another rep after a breach.")
+    )
     reassign_after_minutes = models.PositiveIntegerField(
         default=0,
         validators=[MaxValueValidator(60 * 24 * 30)],
-        help_text="Minutes after the breach before reassigning (0: at once).",
+        help_text=gettext_lazy("Minutes after the breach before reassigning (0: at once)."),
     )
 
     class Meta:
         ordering = ["position", "id"]
-        verbose_name = "SLA policy"
-        verbose_name_plural = "SLA policies"
+        verbose_name = gettext_lazy("SLA policy")
+        verbose_name_plural = gettext_lazy("SLA policies")
         constraints = [
             models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="slapolicy_one_default"),
             models.CheckConstraint(condition=Q(response_minutes__gte=1), name="slapolicy_window_positive"),
@@ -147,9 +164,9 @@ class SLAPolicy(models.Model):
 
     def clean(self):
         if self.is_default and (self.source or self.priority):
-            raise ValidationError("The default policy applies to every lead: leave source and priority empty.")
+            raise ValidationError(gettext("The default policy applies to every lead: leave source and priority empty."))
         if self.is_default and not self.is_active:
-            raise ValidationError({"is_active": "The default policy must stay active."})
+            raise ValidationError({"is_active": gettext("The default policy must stay active.")})
 
     @property
     def window(self):
@@ -157,8 +174,15 @@ class SLAPolicy(models.Model):
 
     def describe_window(self):
         hours, minutes = divmod(self.response_minutes, 60)
-        text = f"{hours} h {minutes} min" if hours and minutes else (f"{hours} h" if hours else f"{minutes} min")
-        return f"{text} of business time" if self.business_hours_id else f"{text}, round the clock"
+        if hours and minutes:
+            text = gettext("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": minutes}
+        elif hours:
+            text = gettext("%(hours)s h") % {"hours": hours}
+        else:
+            text = gettext("%(minutes)s min") % {"minutes": minutes}
+        if self.business_hours_id:
+            return gettext("%(window)s of business time") % {"window": text}
+        return gettext("%(window)s, round the clock") % {"window": text}
 
 
 class SLASweepMark(models.Model):
@@ -178,8 +202,8 @@ class SLASweepMark(models.Model):
     snapshot_xmin = models.BigIntegerField()
 
     class Meta:
-        verbose_name = "SLA sweep mark"
+        verbose_name = gettext_lazy("SLA sweep mark")
         constraints = [models.CheckConstraint(condition=Q(id=1), name="slasweepmark_one_row")]
 
     def __str__(self):
-        return f"SLA sweep through {self.due_through:%Y-%m-%d %H:%M:%S}"
+        return gettext("SLA sweep through %(at)s") % {"at": f"{self.due_through:%Y-%m-%d %H:%M:%S}"}

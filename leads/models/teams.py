@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext, gettext_lazy
 
 
 class Team(models.Model):
@@ -25,20 +26,22 @@ class TeamMember(models.Model):
     """A user's place in a team: rep or manager, with routing state for reps."""
 
     class Role(models.TextChoices):
-        REP = "rep", "Sales rep"
-        MANAGER = "manager", "Sales manager"
+        REP = "rep", gettext_lazy("Sales rep")
+        MANAGER = "manager", gettext_lazy("Sales manager")
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="members")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.REP)
-    is_available = models.BooleanField(default=True, help_text="Unavailable reps (holiday, sick) receive no new MQLs.")
+    is_available = models.BooleanField(
+        default=True, help_text=gettext_lazy("Unavailable reps (holiday, sick) receive no new MQLs.")
+    )
     mql_capacity = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Most open MQLs this rep may hold at once; empty means no cap."
+        null=True, blank=True, help_text=gettext_lazy("Most open MQLs this rep may hold at once; empty means no cap.")
     )
     routing_weight = models.PositiveSmallIntegerField(
         default=1,
         validators=[MinValueValidator(1), MaxValueValidator(100)],
-        help_text="Share of round-robin MQLs: a rep of weight 2 gets twice as many as one of weight 1.",
+        help_text=gettext_lazy("Share of round-robin MQLs: a rep of weight 2 gets twice as many as one of weight 1."),
     )
     # Stride scheduling (leads.routing): each turn adds STRIDE // weight; the lowest pass goes next.
     routing_pass = models.PositiveBigIntegerField(default=0, editable=False)
@@ -64,14 +67,15 @@ class OutOfOffice(models.Model):
     ends_at = models.DateTimeField()
     note = models.CharField(max_length=200, blank=True)
     hand_on = models.BooleanField(
-        default=False, help_text="When the period starts, give this rep's open MQLs to the rest of the team."
+        default=False,
+        help_text=gettext_lazy("When the period starts, give this rep's open MQLs to the rest of the team."),
     )
     # Set by the job that handed the open MQLs on (leads.jobs.hand_on_out_of_office), once.
     handed_on_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["starts_at", "id"]
-        verbose_name = "out-of-office period"
+        verbose_name = gettext_lazy("out-of-office period")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(ends_at__gt=models.F("starts_at")), name="outofoffice_ends_after_start"
@@ -89,7 +93,11 @@ class OutOfOffice(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.user} away {self.starts_at:%Y-%m-%d %H:%M} to {self.ends_at:%Y-%m-%d %H:%M}"
+        return gettext("%(user)s away %(start)s to %(end)s") % {
+            "user": self.user,
+            "start": f"{self.starts_at:%Y-%m-%d %H:%M}",
+            "end": f"{self.ends_at:%Y-%m-%d %H:%M}",
+        }
 
 
 class RejectionReason(models.Model):

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from .teams import Team
 
@@ -21,7 +22,7 @@ class SavedView(models.Model):
         on_delete=models.CASCADE,
         related_name="saved_views",
         db_index=False,
-        help_text="Shared with this team's members; empty: only the owner sees it.",
+        help_text=gettext_lazy("Shared with this team's members; empty: only the owner sees it."),
     )
     name = models.CharField(max_length=80)
     # The query string of /leads/ without its page cursor, as validated when saved.

@@ -15,6 +15,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from .choices import EventKind
 from .history import LeadEvent
@@ -34,9 +35,11 @@ def new_webhook_secret():
 
 
 class WebhookSubscription(models.Model):
-    url = models.URLField(max_length=500, help_text="Where events are POSTed (https in production).")
+    url = models.URLField(max_length=500, help_text=gettext_lazy("Where events are POSTed (https in production)."))
     description = models.CharField(max_length=200, blank=True)
-    event_types = ArrayField(models.CharField(max_length=40), help_text="e.g. lead.promoted, lead.accepted")
+    event_types = ArrayField(
+        models.CharField(max_length=40), help_text=gettext_lazy("e.g. lead.promoted, lead.accepted")
+    )
     is_active = models.BooleanField(default=True)
     # Needed in the clear to sign; shown once, when the subscription is created.
     secret = models.CharField(max_length=100, default=new_webhook_secret, editable=False)
@@ -84,7 +87,7 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        verbose_name_plural = "webhook deliveries"
+        verbose_name_plural = gettext_lazy("webhook deliveries")
         constraints = [
             # One delivery per event and subscription; a replay resets it rather than adding one.
             models.UniqueConstraint(fields=["subscription", "event"], name="webhookdelivery_once_per_event"),
@@ -99,7 +102,10 @@ class WebhookDelivery(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.webhook_id} to {self.subscription_id}"
+        return gettext("%(event)s to %(subscription)s") % {
+            "event": self.webhook_id,
+            "subscription": self.subscription_id,
+        }
 
     @property
     def webhook_id(self):
@@ -120,7 +126,9 @@ class WebhookAttempt(models.Model):
 
     delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="log", db_index=False)
     at = models.DateTimeField()
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty: no HTTP answer.")
+    status_code = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text=gettext_lazy("Empty: no HTTP answer.")
+    )
     latency_ms = models.PositiveIntegerField(default=0)
     response_excerpt = models.TextField(blank=True)
     error = models.TextField(blank=True)
@@ -133,7 +141,10 @@ class WebhookAttempt(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.status_code or self.error} after {self.latency_ms} ms"
+        return gettext("%(outcome)s after %(ms)s ms") % {
+            "outcome": self.status_code or self.error,
+            "ms": self.latency_ms,
+        }
 
     @property
     def succeeded(self):

@@ -104,7 +104,7 @@ def test_every_move_not_in_the_table_is_refused_and_changes_nothing(verb, stage,
         perform(verb, lead, by=admin, to=other_rep)
 
     assert "Cannot" in excinfo.value.message
-    assert Stage(stage).label in excinfo.value.message
+    assert str(Stage(stage).label) in excinfo.value.message
     assert snapshot(lead) == before
 
 
