@@ -49,7 +49,7 @@ class CompanySizeField(serializers.Field):
         try:
             return parse_company_size(data)[0]
         except CompanySizeError as error:
-            raise serializers.ValidationError(str(error).capitalize() + ".") from None
+            raise serializers.ValidationError(error.sentence) from None
 
     def validate_empty_values(self, data):
         if data is None:
