@@ -12,6 +12,7 @@ from datetime import timedelta
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .company_sizes import CompanySizeError, parse_company_size
@@ -231,16 +232,22 @@ class RejectedFilterForm(forms.Form):
         queryset=RejectionReason.objects.all(),
         to_field_name="code",
         required=False,
-        empty_label="Any reason",
-        error_messages={"invalid_choice": "Unknown rejection reason."},
+        label=_("Reason"),
+        empty_label=_("Any reason"),
+        error_messages={"invalid_choice": _("Unknown rejection reason.")},
     )
-    source = forms.ChoiceField(required=False, error_messages={"invalid_choice": "Unknown source."})
-    campaign = forms.ChoiceField(required=False, error_messages={"invalid_choice": "Unknown campaign."})
+    source = forms.ChoiceField(
+        label=_("Source"), required=False, error_messages={"invalid_choice": _("Unknown source.")}
+    )
+    campaign = forms.ChoiceField(
+        label=_("Campaign"), required=False, error_messages={"invalid_choice": _("Unknown campaign.")}
+    )
     rep = PersonChoiceField(
         queryset=get_user_model().objects.none(),
         required=False,
-        empty_label="Any rep",
-        error_messages={"invalid_choice": "Unknown rep."},
+        label=_("Rep"),
+        empty_label=_("Any rep"),
+        error_messages={"invalid_choice": _("Unknown rep.")},
     )
 
     # form field -> Lead lookup
@@ -248,8 +255,10 @@ class RejectedFilterForm(forms.Form):
 
     def __init__(self, data=None, *, leads):
         super().__init__(data)
-        self.fields["source"].choices = [("", "Any source"), *_distinct_choices(leads, "source")]
-        self.fields["campaign"].choices = [("", "Any campaign"), *_distinct_choices(leads, "campaign")]
+        # The standard reasons in the user's language; a reason an admin added, as typed.
+        self.fields["reason"].label_from_instance = lambda reason: gettext(reason.label)
+        self.fields["source"].choices = [("", _("Any source")), *_distinct_choices(leads, "source")]
+        self.fields["campaign"].choices = [("", _("Any campaign")), *_distinct_choices(leads, "campaign")]
         self.fields["rep"].queryset = (
             get_user_model().objects.filter(pk__in=leads.values("owner")).order_by("first_name", "username")
         )
@@ -339,9 +348,9 @@ class FairnessForm(forms.Form):
 
     MAX_DAYS = 366
 
-    team = forms.ModelChoiceField(queryset=Team.objects.none(), empty_label=None)
-    date_from = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), empty_label=None)
+    date_from = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, data, *, teams, today):
         data = data.copy() if data else {}
@@ -357,11 +366,11 @@ class FairnessForm(forms.Form):
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
         if start and end:
             if end < start:
-                self.add_error("date_to", "The period must end on or after its first day.")
+                self.add_error("date_to", gettext("The period must end on or after its first day."))
             elif (end - start).days >= self.MAX_DAYS:
-                self.add_error("date_to", f"Choose at most {self.MAX_DAYS} days.")
+                self.add_error("date_to", gettext("Choose at most %(days)d days.") % {"days": self.MAX_DAYS})
             elif start.year < 2000 or end.year > 2100:
-                self.add_error("date_from", "Choose dates between 2000 and 2100.")
+                self.add_error("date_from", gettext("Choose dates between 2000 and 2100."))
         return cleaned
 
 

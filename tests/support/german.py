@@ -37,7 +37,7 @@ ENGLISH = frozenset(
 SHARED = frozenset("in an am so was will also".split())
 CHECKED_ATTRIBUTES = ("title", "placeholder", "aria-label", "alt", "aria-description", "data-confirm")
 SKIPPED = ("script", "style", "template")
-WORD = re.compile(r"[A-Za-z]+(?:'[a-z]+)?")
+WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")  # letters, umlauts included: "Frühere" is one word
 
 
 class _Reader(HTMLParser):
