@@ -228,7 +228,7 @@ class ScoringRuleForm(forms.ModelForm):
             if operator in LIST_OPERATORS:
                 items = [item.strip() for item in value.split(",") if item.strip()]
                 if not items:
-                    example = "VP, Head of, Director" if operator == Operator.CONTAINS_ANY else "DE, AT, CH"
+                    example = gettext("VP, Head of, Director") if operator == Operator.CONTAINS_ANY else "DE, AT, CH"
                     self.add_error(
                         "value",
                         gettext("List the values to match, separated by commas, e.g. %(example)s.")
