@@ -12,7 +12,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from leads import activities, scoring
+from leads import activities, imports, scoring
 from leads.models import (
     Activity,
     ActivityKind,
@@ -370,6 +370,25 @@ def test_import_job_page_shows_the_upload_time_in_the_viewers_zone(client_de, im
     assert "5. Dez" in html and "2026, 15:30</time>" in html
 
 
+def test_running_and_failed_import_pages_in_german(client_de, monika):
+    running = ImportJob.objects.create(
+        original_name="adressen.csv", created_by=monika, status=ImportJob.Status.RUNNING, total_bytes=1000
+    )
+    html = page(client_de.get(reverse("scoring:import_job", args=[running.pk])))
+    assert "Läuft" in html and 'hx-trigger="every 1s"' in html
+    failed = ImportJob.objects.create(
+        original_name="adressen.csv",
+        created_by=monika,
+        status=ImportJob.Status.FAILED,
+        error="Die hochgeladene Datei ist nicht mehr verfügbar; laden Sie sie erneut hoch.",
+    )
+    html = page(client_de.get(reverse("scoring:import_job", args=[failed.pk])))
+    assert "Der Import wurde abgebrochen: Die hochgeladene Datei ist nicht mehr verfügbar" in html
+    empty = ImportJob.objects.create(original_name="leer.csv", created_by=monika, status=ImportJob.Status.DONE)
+    html = page(client_de.get(reverse("scoring:import_job", args=[empty.pk])))
+    assert "Die Datei hat eine Kopfzeile, aber keine Datenzeilen" in html
+
+
 def test_import_rows_page_in_german(client_de, imported):
     html = page(client_de.get(reverse("scoring:import_rows", args=[imported.pk])))
     assert "Alle Zeilen von messe-kontakte.csv" in html
@@ -384,6 +403,13 @@ def test_bad_rows_download_in_german(client_de, imported):
     lines = b"".join(response.streaming_content).decode().splitlines()
     assert lines[0] == "Zeile,Grund,Zeileninhalt"
     assert "E-Mail-Adresse fehlt" in lines[1]
+
+
+def test_a_background_import_writes_in_its_uploaders_language(monika):
+    job = ImportJob.objects.create(original_name="fehlt.csv", file="imports/2026/12/fehlt.csv", created_by=monika)
+    job = imports.run_import(job.pk)
+    assert job.status == ImportJob.Status.FAILED
+    assert job.error == "Die hochgeladene Datei ist nicht mehr verfügbar; laden Sie sie erneut hoch."
 
 
 def test_import_of_an_english_uploader_stays_english(client, db, django_capture_on_commit_callbacks):
