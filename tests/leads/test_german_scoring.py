@@ -412,6 +412,15 @@ def test_a_background_import_writes_in_its_uploaders_language(monika):
     assert job.error == "Die hochgeladene Datei ist nicht mehr verfügbar; laden Sie sie erneut hoch."
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_writer_thread_gives_its_reasons_in_the_uploaders_language():
+    uploader = german(make_user("ines", role="marketer", first_name="Ines", last_name="Hofmann"))
+    content = "name,email\n,petra@wagner-bau.example\nMona Schulz,mona@mueller.example\n"
+    job = imports.start_import(csv_file(content), by=uploader, queue=False)
+    job = imports.run_import(job.pk)  # outside a transaction: the database writes in a thread of its own
+    assert list(job.row_errors.values_list("reason", flat=True)) == ["Name fehlt (ein neuer Lead braucht einen)"]
+
+
 def test_import_of_an_english_uploader_stays_english(client, db, django_capture_on_commit_callbacks):
     client.force_login(make_user("mark", role="marketer", first_name="Mark"))
     with django_capture_on_commit_callbacks(execute=True):
