@@ -1,5 +1,4 @@
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -9,6 +8,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from . import (
     accounts,
@@ -45,8 +45,8 @@ from .models import (
 )
 from .scoring_forms import ScoringRuleForm
 
-admin.site.site_header = "Funnel administration"
-admin.site.site_title = "Funnel admin"
+admin.site.site_header = gettext_lazy("Funnel administration")
+admin.site.site_title = gettext_lazy("Funnel admin")
 
 
 @admin.register(RejectionReason)
@@ -77,7 +77,7 @@ class TeamChatInline(admin.StackedInline):
     model = TeamChat
     can_delete = False
     formfield_overrides = URL_FIELDS
-    verbose_name = "chat (Slack and Microsoft Teams)"
+    verbose_name = gettext_lazy("chat (Slack and Microsoft Teams)")
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
@@ -130,7 +130,10 @@ class BusinessHoursAdmin(admin.ModelAdmin):
     list_display = ["name", "time_zone", "opens", "closes"]
     fieldsets = [
         (None, {"fields": ["name", "time_zone", ("opens", "closes")]}),
-        ("Working days", {"fields": [("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")]}),
+        (
+            gettext_lazy("Working days"),
+            {"fields": [("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")]},
+        ),
     ]
     inlines = [HolidayInline]
 
@@ -142,12 +145,15 @@ class SLAPolicyAdmin(admin.ModelAdmin):
     ordering = ["position", "id"]
     fieldsets = [
         (None, {"fields": ["name", "position", "is_active", "is_default"]}),
-        ("Applies to", {"fields": ["source", "priority"]}),
-        ("Response window", {"fields": ["response_minutes", "business_hours"]}),
-        ("Escalation", {"fields": ["notify_owner", "notify_managers", "reassign_on_breach", "reassign_after_minutes"]}),
+        (gettext_lazy("Applies to"), {"fields": ["source", "priority"]}),
+        (gettext_lazy("Response window"), {"fields": ["response_minutes", "business_hours"]}),
+        (
+            gettext_lazy("Escalation"),
+            {"fields": ["notify_owner", "notify_managers", "reassign_on_breach", "reassign_after_minutes"]},
+        ),
     ]
 
-    @admin.display(description="window")
+    @admin.display(description=gettext_lazy("window"))
     def window(self, obj):
         return obj.describe_window()
 
@@ -157,7 +163,7 @@ class SLAPolicyAdmin(admin.ModelAdmin):
 
     def delete_queryset(self, request, queryset):
         if queryset.filter(is_default=True).exists():
-            self.message_user(request, "The default policy cannot be deleted.", messages.ERROR)
+            self.message_user(request, gettext("The default policy cannot be deleted."), messages.ERROR)
             return
         super().delete_queryset(request, queryset)
 
@@ -188,7 +194,8 @@ class LeadAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}), "subtitle": "Change a lead on its page in Funnel ('View on site')."}
+        subtitle = gettext("Change a lead on its page in Funnel ('View on site').")
+        extra_context = {**(extra_context or {}), "subtitle": subtitle}
         return super().change_view(request, object_id, form_url, extra_context)
 
 
@@ -234,7 +241,10 @@ class OptOutAdmin(ReadOnlyAdmin):
 
 
 class ReleaseAddressForm(forms.Form):
-    address = forms.EmailField(help_text="The e-mail address of the person who came back and consented anew.")
+    address = forms.EmailField(
+        label=gettext_lazy("Address"),
+        help_text=gettext_lazy("The e-mail address of the person who came back and consented anew."),
+    )
 
 
 @admin.register(ErasedAddress)
@@ -256,10 +266,15 @@ class ErasedAddressAdmin(ReadOnlyAdmin):
         if request.method == "POST" and form.is_valid():
             address = form.cleaned_data["address"]
             if privacy.release_address(address):
-                self.message_user(request, f"Released {address}: it can be created or imported again.")
+                self.message_user(
+                    request,
+                    gettext("Released %(address)s: it can be created or imported again.") % {"address": address},
+                )
                 return redirect("admin:leads_erasedaddress_changelist")
-            form.add_error("address", "This address was not erased (or was erased under a key no longer listed).")
-        context = {**self.admin_site.each_context(request), "form": form, "title": "Release an erased address"}
+            form.add_error(
+                "address", gettext("This address was not erased (or was erased under a key no longer listed).")
+            )
+        context = {**self.admin_site.each_context(request), "form": form, "title": gettext("Release an erased address")}
         return TemplateResponse(request, "admin/leads/erasedaddress/release.html", context)
 
 
@@ -276,13 +291,20 @@ class WebhookSubscriptionForm(forms.ModelForm):
 
 
 class ReplayRangeForm(forms.Form):
-    start = forms.DateTimeField(help_text=f"YYYY-MM-DD HH:MM, {settings.TIME_ZONE}")
-    end = forms.DateTimeField(help_text=f"YYYY-MM-DD HH:MM, {settings.TIME_ZONE}")
+    start = forms.DateTimeField(label=gettext_lazy("Start"))
+    end = forms.DateTimeField(label=gettext_lazy("End"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Typed times are read in the admin's own time zone (funnelapp.middleware.UserLocale activates it).
+        zone = timezone.get_current_timezone_name()
+        for field in self.fields.values():
+            field.help_text = gettext("YYYY-MM-DD HH:MM, time zone %(zone)s") % {"zone": zone}
 
     def clean(self):
         data = super().clean()
         if data.get("start") and data.get("end") and data["end"] <= data["start"]:
-            raise forms.ValidationError("The end must be after the start.")
+            raise forms.ValidationError(gettext("The end must be after the start."))
         return data
 
 
@@ -299,20 +321,20 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
         pending = Q(deliveries__delivered_at__isnull=True, deliveries__failed_at__isnull=True)
         return super().get_queryset(request).annotate(pending_count=Count("deliveries", filter=pending))
 
-    @admin.display(description="event types")
+    @admin.display(description=gettext_lazy("event types"))
     def types(self, obj):
         return ", ".join(obj.event_types)
 
-    @admin.display(description="pending deliveries", ordering="pending_count")
+    @admin.display(description=gettext_lazy("pending deliveries"), ordering="pending_count")
     def pending(self, obj):
         return obj.pending_count
 
-    @admin.display(description="replay")
+    @admin.display(description=gettext_lazy("replay"))
     def replay(self, obj):
         if obj.pk is None:
             return "-"
         url = reverse("admin:leads_webhooksubscription_replay", args=[obj.pk])
-        return format_html('<a href="{}">Send the events of a time range again</a>', url)
+        return format_html('<a href="{}">{}</a>', url, gettext("Send the events of a time range again"))
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -324,7 +346,8 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
         if not change:
             self.message_user(
                 request,
-                f"Signing secret, shown this once (the receiver verifies signatures with it): {obj.secret}",
+                gettext("Signing secret, shown this once (the receiver verifies signatures with it): %(secret)s")
+                % {"secret": obj.secret},
                 messages.WARNING,
             )
 
@@ -339,9 +362,13 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
         form = ReplayRangeForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             queued = webhooks.replay_range(subscription, **form.cleaned_data)
-            self.message_user(request, f"{queued} events queued again for {subscription.url}.", messages.SUCCESS)
+            message = ngettext(
+                "%(count)s event queued again for %(url)s.", "%(count)s events queued again for %(url)s.", queued
+            ) % {"count": queued, "url": subscription.url}
+            self.message_user(request, message, messages.SUCCESS)
             return redirect("admin:leads_webhooksubscription_change", pk)
-        context = {**self.admin_site.each_context(request), "title": f"Replay events to {subscription.url}"}
+        title = gettext("Replay events to %(url)s") % {"url": subscription.url}
+        context = {**self.admin_site.each_context(request), "title": title}
         context.update(form=form, subscription=subscription, opts=self.model._meta)
         return render(request, "admin/leads/webhook_replay.html", context)
 
@@ -370,11 +397,15 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     inlines = [WebhookAttemptInline]
     actions = ["replay_selected"]
 
-    @admin.action(description="Send the selected deliveries again (same webhook-id)")
+    @admin.action(description=gettext_lazy("Send the selected deliveries again (same webhook-id)"))
     def replay_selected(self, request, queryset):
         for delivery in queryset:
             webhooks.replay_delivery(delivery)
-        self.message_user(request, f"{queryset.count()} deliveries queued again.", messages.SUCCESS)
+        count = queryset.count()
+        message = ngettext("%(count)s delivery queued again.", "%(count)s deliveries queued again.", count) % {
+            "count": count
+        }
+        self.message_user(request, message, messages.SUCCESS)
 
     def has_change_permission(self, request, obj=None):
         # Viewing and the replay action; nothing is edited by hand.

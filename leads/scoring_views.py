@@ -12,6 +12,9 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.timesince import timesince
+from django.utils.translation import gettext, gettext_lazy, gettext_noop, npgettext_lazy
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
@@ -30,37 +33,115 @@ RECENT_IMPORTS = 20
 SHOWN_ROW_ERRORS = 100
 ROWS_PER_PAGE = 100
 # How the leads a candidate threshold would have picked fared, best first, in words.
-OUTCOME_LABELS = {**dict(metrics.Outcome.choices), scoring.NEVER_AN_MQL: "Never handed to sales"}
+OUTCOME_LABELS = {**dict(metrics.Outcome.choices), scoring.NEVER_AN_MQL: gettext_noop("Never handed to sales")}
 
 # The matrix's two tables, in this order.
 RULE_GROUPS = (
-    (Category.BEHAVIOUR, "Behaviour", "What leads do: each matching activity counts."),
-    (Category.DEMOGRAPHIC, "Demographic", "Who leads are: each rule counts once per lead."),
+    (
+        Category.BEHAVIOUR,
+        gettext_lazy("Behaviour"),
+        gettext_lazy("What leads do: each matching activity counts."),
+        gettext_lazy("No behaviour rules yet."),
+    ),
+    (
+        Category.DEMOGRAPHIC,
+        gettext_lazy("Demographic"),
+        gettext_lazy("Who leads are: each rule counts once per lead."),
+        gettext_lazy("No demographic rules yet."),
+    ),
 )
 
+# The English labels of the models' choices these pages show (rule kinds, lead fields, conditions,
+# marketing behaviours, run and import states, row fates, outcomes): ``label`` shows them in the
+# user's language.
+CHOICE_LABELS = (
+    gettext_noop("Behaviour"),
+    gettext_noop("Demographic"),
+    gettext_noop("Job title"),
+    gettext_noop("Company"),
+    gettext_noop("Company size"),
+    gettext_noop("Country"),
+    gettext_noop("E-mail domain"),
+    gettext_noop("Source"),
+    gettext_noop("Campaign"),
+    gettext_noop("contains"),
+    gettext_noop("contains any of (comma-separated)"),
+    gettext_noop("is"),
+    gettext_noop("is one of (comma-separated)"),
+    gettext_noop("is between (numbers)"),
+    gettext_noop("is a free-mail provider"),
+    gettext_noop("E-mail click-through"),
+    gettext_noop("Website visit"),
+    gettext_noop("Webinar attendance"),
+    gettext_noop("Content download"),
+    gettext_noop("Form completion"),
+    gettext_noop("Social interaction"),
+    gettext_noop("Queued"),
+    gettext_noop("Running"),
+    gettext_noop("Done"),
+    gettext_noop("Failed"),
+    gettext_noop("Created"),
+    gettext_noop("Updated"),
+    gettext_noop("Unchanged"),
+    gettext_noop("Bad"),
+    gettext_noop("SQL (qualified)"),
+    gettext_noop("SAL (accepted)"),
+    gettext_noop("Followed up"),
+    gettext_noop("Followed up late"),
+    gettext_noop("Awaiting response"),
+    gettext_noop("Ignored (window expired)"),
+    gettext_noop("Rejected"),
+    gettext_noop("Disqualified"),
+)
+
+# "3 days" as in "3 days ago" (German needs the dative: "vor 3 Tagen").
+AGO_STRINGS = {
+    "year": npgettext_lazy("time ago", "%(num)d year", "%(num)d years", "num"),
+    "month": npgettext_lazy("time ago", "%(num)d month", "%(num)d months", "num"),
+    "week": npgettext_lazy("time ago", "%(num)d week", "%(num)d weeks", "num"),
+    "day": npgettext_lazy("time ago", "%(num)d day", "%(num)d days", "num"),
+    "hour": npgettext_lazy("time ago", "%(num)d hour", "%(num)d hours", "num"),
+    "minute": npgettext_lazy("time ago", "%(num)d minute", "%(num)d minutes", "num"),
+}
+
 marketing_only = role_required(access.MARKETER, access.ADMIN)
+
+
+def label(text):
+    """A choice's English label (``CHOICE_LABELS``) in the user's language."""
+    return gettext(str(text)) if text else text
+
+
+def ago(value):
+    """How long ago ``value`` was, in words: "3 days ago"."""
+    return gettext("%(time)s ago") % {"time": timesince(value, time_strings=AGO_STRINGS, depth=2)}
 
 
 def describe_rule(rule):
     """The rule's condition in plain words: "Website visit with URL containing /pricing"."""
     if rule.category == Category.BEHAVIOUR:
-        text = rule.get_activity_kind_display()
-        return f"{text} with URL containing {rule.url_contains}" if rule.url_contains else text
-    field = rule.get_field_display()
+        text = label(rule.get_activity_kind_display())
+        if rule.url_contains:
+            return gettext("%(activity)s with URL containing %(url)s") % {"activity": text, "url": rule.url_contains}
+        return text
+    words = {"field": label(rule.get_field_display()), "value": rule.value}
     if rule.operator == Operator.FREE_MAIL:
-        return "E-mail domain is a free-mail provider"
+        return gettext("E-mail domain is a free-mail provider")
     if rule.operator == Operator.BETWEEN:
         low, high = rule.min_value, rule.max_value
+        words.update(low=low, high=high)
         if low is not None and high is not None:
-            return f"{field} between {low} and {high}"
-        return f"{field} at least {low}" if low is not None else f"{field} at most {high}"
+            return gettext("%(field)s between %(low)s and %(high)s") % words
+        if low is not None:
+            return gettext("%(field)s at least %(low)s") % words
+        return gettext("%(field)s at most %(high)s") % words
     if rule.operator == Operator.ONE_OF:
-        return f"{field} is one of {rule.value}"
+        return gettext("%(field)s is one of %(value)s") % words
     if rule.operator == Operator.CONTAINS:
-        return f"{field} contains {rule.value}"
+        return gettext("%(field)s contains %(value)s") % words
     if rule.operator == Operator.CONTAINS_ANY:
-        return f"{field} contains any of {rule.value}"
-    return f"{field} is {rule.value}"
+        return gettext("%(field)s contains any of %(value)s") % words
+    return gettext("%(field)s is %(value)s") % words
 
 
 # ---------- scoring matrix ----------
@@ -73,12 +154,12 @@ def matrix(request):
 
 @marketing_only
 def rule_create(request):
-    return _rule_form(request, ScoringRule(), "Saved the new rule “{name}”.")
+    return _rule_form(request, ScoringRule(), gettext_lazy("Saved the new rule “%(name)s”."))
 
 
 @marketing_only
 def rule_edit(request, pk):
-    return _rule_form(request, get_object_or_404(ScoringRule, pk=pk), "Saved your changes to “{name}”.")
+    return _rule_form(request, get_object_or_404(ScoringRule, pk=pk), gettext_lazy("Saved your changes to “%(name)s”."))
 
 
 def _rule_form(request, rule, message):
@@ -91,7 +172,8 @@ def _rule_form(request, rule, message):
             rule = form.save(commit=False)
             rule.updated_at = timezone.now()
             rule.save()
-            messages.success(request, message.format(name=rule.name) + " Rescore all leads to apply it.")
+            text = str(message) % {"name": rule.name} + " " + gettext("Rescore all leads to apply it.")
+            messages.success(request, text)
             return redirect(f"{reverse('scoring:matrix')}#rule-{rule.pk}")
         return render(request, "scoring/rule_form.html", {**context, "form": form}, status=400)
     form = ScoringRuleForm(instance=rule, initial=None if rule.pk else initial)
@@ -105,8 +187,10 @@ def rule_toggle(request, pk):
     rule.is_active = not rule.is_active
     rule.updated_at = timezone.now()
     rule.save(update_fields=["is_active", "updated_at"])
-    state = "on" if rule.is_active else "off"
-    message = f"Turned “{rule.name}” {state}. Rescore all leads to apply it."
+    if rule.is_active:
+        message = gettext("Turned “%(name)s” on. Rescore all leads to apply it.") % {"name": rule.name}
+    else:
+        message = gettext("Turned “%(name)s” off. Rescore all leads to apply it.") % {"name": rule.name}
     if not request.htmx:
         messages.success(request, message)
         return redirect(f"{reverse('scoring:matrix')}#rule-{rule.pk}")
@@ -128,9 +212,13 @@ def rule_delete(request, pk):
     if scored:
         # The rule's shares of those scores are gone with it: rescore so the scores match their explanations.
         scoring.start_rescore(by=request.user)
-        messages.success(request, f"Deleted “{name}”; rescoring all leads to take its points away.")
+        messages.success(
+            request, gettext("Deleted “%(name)s”; rescoring all leads to take its points away.") % {"name": name}
+        )
     else:
-        messages.success(request, f"Deleted “{name}”. It gave no lead any points, so no score changes.")
+        messages.success(
+            request, gettext("Deleted “%(name)s”. It gave no lead any points, so no score changes.") % {"name": name}
+        )
     return redirect("scoring:matrix")
 
 
@@ -145,7 +233,11 @@ def threshold(request):
     config.updated_at = timezone.now()
     config.updated_by = request.user
     config.save()
-    messages.success(request, f"The MQL threshold is now {config.mql_threshold}. Rescore all leads to apply it.")
+    messages.success(
+        request,
+        gettext("The MQL threshold is now %(threshold)s. Rescore all leads to apply it.")
+        % {"threshold": config.mql_threshold},
+    )
     return redirect("scoring:matrix")
 
 
@@ -154,7 +246,7 @@ def threshold(request):
 def rescore(request):
     scoring.start_rescore(by=request.user)
     if not request.htmx:
-        messages.success(request, "Rescoring all leads: follow the progress below.")
+        messages.success(request, gettext("Rescoring all leads: follow the progress below."))
         return redirect(f"{reverse('scoring:matrix')}#rescore")
     return render(request, "scoring/_rescore_panel.html", _rescore_context(last_change=None))
 
@@ -180,12 +272,13 @@ def _matrix_context(*, threshold_form=None):
     config = ScoringConfig.current()
     changes = [config.updated_at, *(rule.updated_at for rule in rules)]
     groups = [
-        (category, label, help_text, [rule for rule in rules if rule.category == category])
-        for category, label, help_text in RULE_GROUPS
+        (category, title, help_text, empty, [rule for rule in rules if rule.category == category])
+        for category, title, help_text, empty in RULE_GROUPS
     ]
     return {
         "groups": groups,
         "config": config,
+        "config_changed_ago": ago(config.updated_at) if config.updated_at else "",
         "threshold_form": threshold_form or ThresholdForm(instance=config),
         **_rescore_context(last_change=max(changes), has_rules=bool(rules)),
     }
@@ -239,10 +332,13 @@ def _what_if_report(result, weeks):
         for week in result.weeks
     ]
     chart = {
-        "labels": [f"{week.week_start:%b} {week.week_start.day}" for week in result.weeks],
+        "labels": [date_format(week.week_start, "MONTH_DAY_FORMAT") for week in result.weeks],
         "series": [
-            {"label": "MQLs produced", "data": [w.actual for w in result.weeks]},
-            {"label": f"Candidate threshold {result.threshold}", "data": [w.candidate for w in result.weeks]},
+            {"label": gettext("MQLs produced"), "data": [w.actual for w in result.weeks]},
+            {
+                "label": gettext("Candidate threshold %(threshold)s") % {"threshold": result.threshold},
+                "data": [w.candidate for w in result.weeks],
+            },
         ],
     }
     reps = len(result.rep_load)
@@ -269,13 +365,13 @@ def _what_if_report(result, weeks):
         "actual_per_week": result.actual_total / weeks,
         "baseline_matches": result.current_total == result.actual_total and not result.differences,
         "differences": [
-            {"label": scoring.DIFFERENCE_LABELS[key], "count": count}
+            {"label": gettext(scoring.DIFFERENCE_LABELS[key]), "count": count}
             for key, count in sorted(result.differences.items())
         ],
         **_fared(result.outcomes, result.reasons, result.candidate_total),
         "groups": [
-            {"key": "added", "title": "Leads it adds", **_group_report(result.added, names)},
-            {"key": "removed", "title": "Leads it removes", **_group_report(result.removed, names)},
+            {"key": "added", "title": gettext("Leads it adds"), **_group_report(result.added, names)},
+            {"key": "removed", "title": gettext("Leads it removes"), **_group_report(result.removed, names)},
         ],
         "load": load,
         "over_capacity": sum(1 for row in load if row["over"]),
@@ -286,13 +382,13 @@ def _fared(outcomes, reasons, total):
     rejected = sum(reasons.values())
     return {
         "outcomes": [
-            {"label": label, "count": outcomes[outcome], "percent": _percent(outcomes[outcome], total)}
-            for outcome, label in OUTCOME_LABELS.items()
+            {"label": label(text), "count": outcomes[outcome], "percent": _percent(outcomes[outcome], total)}
+            for outcome, text in OUTCOME_LABELS.items()
             if outcomes.get(outcome)
         ],
         "reasons": [
-            {"label": label, "count": count, "percent": _percent(count, rejected)}
-            for label, count in sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
+            {"label": reason, "count": count, "percent": _percent(count, rejected)}
+            for reason, count in sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
         ],
         "rejected": rejected,
     }
@@ -302,7 +398,10 @@ def _group_report(group, names):
     return {
         "count": group.count,
         **_fared(group.outcomes, group.reasons, group.count),
-        "leads": [{"pk": pk, "name": names.get(pk, f"Lead {pk}")} for pk in group.lead_ids],
+        "leads": [
+            {"pk": pk, "name": names[pk] if pk in names else gettext("Lead %(number)s") % {"number": pk}}
+            for pk in group.lead_ids
+        ],
         "more": max(0, group.count - len(group.lead_ids)),
     }
 
@@ -327,11 +426,13 @@ def import_leads(request):
             except imports.ImportRefused as error:
                 form.add_error("file", error.message)
             else:
-                messages.success(request, f"Importing {job.original_name}: follow the progress below.")
+                messages.success(
+                    request, gettext("Importing %(name)s: follow the progress below.") % {"name": job.original_name}
+                )
                 return redirect("scoring:import_job", pk=job.pk)
         status = 400
     jobs = ImportJob.objects.select_related("created_by")[:RECENT_IMPORTS]
-    field_labels = [label for field, label in imports.MAPPING_CHOICES if field]
+    field_labels = [text for field, text in imports.MAPPING_CHOICES if field]
     context = {"form": form, "jobs": jobs, "field_labels": field_labels}
     return render(request, "scoring/import_upload.html", context, status=status)
 
@@ -348,11 +449,13 @@ def _posted_mapping(data, upload):
     mapping = {}
     for index, column in enumerate(header):
         if data.get(f"column-{index}", column) != column or f"map-{index}" not in data:
-            raise imports.ImportRefused("The file's columns changed since you chose it: choose the file again.")
+            raise imports.ImportRefused(
+                gettext("The file's columns changed since you chose it: choose the file again.")
+            )
         if data[f"map-{index}"]:
             mapping.setdefault(column, data[f"map-{index}"])
     if f"map-{len(header)}" in data:
-        raise imports.ImportRefused("The file's columns changed since you chose it: choose the file again.")
+        raise imports.ImportRefused(gettext("The file's columns changed since you chose it: choose the file again."))
     return mapping
 
 
@@ -362,7 +465,7 @@ def import_header(request):
     """The mapping step: the columns of the file's first bytes, each with a lead field picked for it."""
     upload = request.FILES.get("file")
     if upload is None:
-        return render(request, "scoring/_import_mapping.html", {"error": "Choose a CSV file."}, status=400)
+        return render(request, "scoring/_import_mapping.html", {"error": gettext("Choose a CSV file.")}, status=400)
     try:
         header = imports.read_header(upload)
     except imports.ImportRefused as error:

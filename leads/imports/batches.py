@@ -8,6 +8,7 @@ from django.db import IntegrityError, connection, reset_queries, transaction
 from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from .. import privacy, scoring, transitions
 from ..models import ImportJob, ImportRowError, ImportRowFate, Lead
@@ -68,9 +69,12 @@ class Importer:
                     first = self.seen.first_line(values["email"].lower(), start)
                     if first is not None:
                         values = None
-                        reasons.append(f"duplicate of line {first} (same e-mail address)")
-                elif end > start and reasons[0].startswith("expected"):
-                    reasons.append(f"a quote that is never closed may have joined lines {start}-{end}")
+                        reasons.append(gettext("duplicate of line %(line)s (same e-mail address)") % {"line": first})
+                elif end > start and problem is None and cleaning.wrong_width(cells, width):
+                    reasons.append(
+                        gettext("a quote that is never closed may have joined lines %(start)s-%(end)s")
+                        % {"start": start, "end": end}
+                    )
                 if end <= resume_after:
                     continue  # committed by an earlier run: read again only to learn its e-mail addresses
                 if values is None:
@@ -140,7 +144,7 @@ class Importer:
                 elif "name" in row.values:
                     new.append(row)
                 else:
-                    bad.append((row.line, "name is missing (a new lead needs one)", row.raw))
+                    bad.append((row.line, gettext("name is missing (a new lead needs one)"), row.raw))
             created, ready = self._create(new, bad, now, careful=careful)
             updated, more_ready = transitions.update_leads(
                 changes, by=job.created_by, now=now, rules=self.rules, limit=self.threshold
@@ -186,7 +190,7 @@ class Importer:
                 with transaction.atomic():
                     (lead_id,), row_ready = create([(row.values, self._provenance(row))])
             except IntegrityError:
-                reason = (
+                reason = gettext(
                     "a lead with this e-mail address was added during the import; import the row again to update it"
                 )
                 bad.append((row.line, reason, row.raw))

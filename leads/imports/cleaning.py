@@ -6,6 +6,7 @@ from array import array
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
+from django.utils.translation import gettext
 
 from ..company_sizes import CompanySizeError, size_fields
 from ..models import Lead, Priority
@@ -48,12 +49,17 @@ class _EmailValidator(_CompiledEmailValidator):
 validate_email = _EmailValidator()
 
 
+def wrong_width(cells, width):
+    """Whether a row has fewer cells than the header, or more that are not empty."""
+    return len(cells) != width and (len(cells) < width or any(cell.strip() for cell in cells[width:]))
+
+
 def clean_row(cells, plan, width, problem):
     """Return (field values, []) for a good row, or (None, reasons) for a bad one."""
     if problem:
         return None, [problem]
-    if len(cells) != width and (len(cells) < width or any(cell.strip() for cell in cells[width:])):
-        return None, [f"expected {width} columns, got {len(cells)}"]
+    if wrong_width(cells, width):
+        return None, [gettext("expected %(width)s columns, got %(count)s") % {"width": width, "count": len(cells)}]
     values, reasons = {}, []
     for index, field in plan:
         value = cells[index].strip()
@@ -65,15 +71,18 @@ def clean_row(cells, plan, width, problem):
             values["name"] = " ".join(part for part in parts if part)
     for field, value in values.items():
         if len(value) > SHORTEST_LIMIT and len(value) > MAX_LENGTHS.get(field, len(value)):
-            reasons.append(f"{FIELD_LABELS[field]} is longer than {MAX_LENGTHS[field]} characters")
+            reasons.append(
+                gettext("%(field)s is longer than %(limit)s characters")
+                % {"field": FIELD_LABELS[field], "limit": MAX_LENGTHS[field]}
+            )
     email = values.get("email")
     if email is None:
-        reasons.append("e-mail address is missing")
+        reasons.append(gettext("e-mail address is missing"))
     elif len(email) <= MAX_LENGTHS["email"]:
         try:
             validate_email(email)
         except ValidationError:
-            reasons.append(f"{shown(email)} is not a valid e-mail address")
+            reasons.append(gettext("%(value)s is not a valid e-mail address") % {"value": shown(email)})
     size = values.get("company_size")
     if size is not None:
         try:
@@ -85,13 +94,15 @@ def clean_row(cells, plan, width, problem):
         if len(country) == 2 and country.isascii() and country.isalpha():
             values["country"] = country.upper()
         else:
-            reasons.append(f"country must be a two-letter ISO code such as DE, not {shown(country)}")
+            reasons.append(
+                gettext("country must be a two-letter ISO code such as DE, not %(value)s") % {"value": shown(country)}
+            )
     priority = values.get("priority")
     if priority is not None:
         if priority.lower() in PRIORITIES:
             values["priority"] = PRIORITIES[priority.lower()]
         else:
-            reasons.append(f"priority must be low, normal or high, not {shown(priority)}")
+            reasons.append(gettext("priority must be low, normal or high, not %(value)s") % {"value": shown(priority)})
     if reasons:
         return None, reasons
     return values, reasons

@@ -9,10 +9,13 @@ from django.core.files.base import File
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import number_format
+from django.utils.translation import gettext
 
 from .. import access, background
 from ..models import ImportJob
+from ..models.profiles import profile_of
 from .batches import ClaimLost, Importer
 from .reading import ImportRefused, column_plan, sniff, suggest_mapping
 
@@ -32,15 +35,18 @@ def start_import(uploaded_file, *, by, mapping=None, queue=True):
     stores the job without handing it to the worker (the caller runs it).
     """
     if by is not None and not access.can_create_leads(by):
-        raise ImportRefused("Only marketers and admins may import leads.")
+        raise ImportRefused(gettext("Only marketers and admins may import leads."))
     if not isinstance(uploaded_file, File):
         uploaded_file = File(uploaded_file, name=getattr(uploaded_file, "name", None) or "leads.csv")
     size = uploaded_file.size or 0
     if not size:
-        raise ImportRefused("The file is empty.")
+        raise ImportRefused(gettext("The file is empty."))
     limit = settings.FUNNEL_IMPORT_MAX_BYTES
     if size > limit:
-        raise ImportRefused(f"The file is {_megabytes(size)}; files of up to {_megabytes(limit)} can be imported.")
+        raise ImportRefused(
+            gettext("The file is %(size)s; files of up to %(limit)s can be imported.")
+            % {"size": _megabytes(size), "limit": _megabytes(limit)}
+        )
     header = sniff(uploaded_file)[0]
     if mapping is None:
         mapping = suggest_mapping(header)
@@ -61,10 +67,15 @@ def start_import(uploaded_file, *, by, mapping=None, queue=True):
 
 
 def _megabytes(size):
-    return f"{size / 1024 / 1024:.1f} MB"
+    return gettext("%(size)s MB") % {"size": number_format(size / 1024 / 1024, 1)}
 
 
 # Running an import
+
+
+def language_of(job):
+    """The language an import's messages and bad-row reasons are written in: its uploader's, else the default."""
+    return profile_of(job.created_by).language or settings.LANGUAGE_CODE
 
 
 def run_import(job_id, *, batch_size=BATCH_SIZE, progress=None):
@@ -80,15 +91,20 @@ def run_import(job_id, *, batch_size=BATCH_SIZE, progress=None):
     ImportJob.objects.filter(pk=job_id, status__in=[ImportJob.Status.QUEUED, ImportJob.Status.FAILED]).update(
         status=ImportJob.Status.RUNNING, started_at=Coalesce(F("started_at"), Value(now)), finished_at=None, error=""
     )
-    job = ImportJob.objects.filter(pk=job_id).first()
+    job = ImportJob.objects.select_related("created_by__profile").filter(pk=job_id).first()
     if job is None:
         raise ImportRefused(f"There is no import job {job_id}.")
     if job.status != ImportJob.Status.RUNNING:
         return job
+    with translation.override(language_of(job)):
+        return _run(job, batch_size=batch_size, progress=progress)
+
+
+def _run(job, *, batch_size, progress):
     try:
         handle = job.file.storage.open(job.file.name, "rb")
     except OSError:
-        _finish(job, ImportJob.Status.FAILED, "The uploaded file is no longer available; upload it again.")
+        _finish(job, ImportJob.Status.FAILED, gettext("The uploaded file is no longer available; upload it again."))
         job.refresh_from_db()
         return job
     try:
@@ -104,7 +120,7 @@ def run_import(job_id, *, batch_size=BATCH_SIZE, progress=None):
         _finish(job, ImportJob.Status.FAILED, exc.message)
     except Exception as exc:
         try:
-            _finish(job, ImportJob.Status.FAILED, f"The import stopped: {exc}"[:2000])
+            _finish(job, ImportJob.Status.FAILED, (gettext("The import stopped: %(error)s") % {"error": exc})[:2000])
         except Exception:
             log.exception("import %s: could not record the failure", job.pk)
         raise

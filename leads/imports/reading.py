@@ -3,6 +3,9 @@
 import csv
 import re
 
+from django.utils.formats import number_format
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
+
 # The lead fields a file may fill, with the header names (compared without case,
 # spaces or punctuation) that map to them automatically.
 LEAD_COLUMNS = {
@@ -23,22 +26,34 @@ NAME_PART_COLUMNS = {
     "last_name": ("last name", "lastname", "surname", "family name", "last"),
 }
 FIELD_LABELS = {
-    "name": "name",
-    "email": "e-mail address",
-    "phone": "phone",
-    "company": "company",
-    "job_title": "job title",
-    "company_size": "company size",
-    "country": "country",
-    "source": "source",
-    "campaign": "campaign",
-    "priority": "priority",
-    "first_name": "first name",
-    "last_name": "last name",
+    "name": pgettext_lazy("lead field in a sentence", "name"),
+    "email": pgettext_lazy("lead field in a sentence", "e-mail address"),
+    "phone": pgettext_lazy("lead field in a sentence", "phone"),
+    "company": pgettext_lazy("lead field in a sentence", "company"),
+    "job_title": pgettext_lazy("lead field in a sentence", "job title"),
+    "company_size": pgettext_lazy("lead field in a sentence", "company size"),
+    "country": pgettext_lazy("lead field in a sentence", "country"),
+    "source": pgettext_lazy("lead field in a sentence", "source"),
+    "campaign": pgettext_lazy("lead field in a sentence", "campaign"),
+    "priority": pgettext_lazy("lead field in a sentence", "priority"),
+    "first_name": pgettext_lazy("lead field in a sentence", "first name"),
+    "last_name": pgettext_lazy("lead field in a sentence", "last name"),
 }
 # For the mapping form: what each column may become ("" leaves it out).
-MAPPING_CHOICES = [("", "(don't import)")] + [
-    (field, FIELD_LABELS[field].capitalize()) for field in (*LEAD_COLUMNS, *NAME_PART_COLUMNS)
+MAPPING_CHOICES = [
+    ("", gettext_lazy("(don't import)")),
+    ("name", pgettext_lazy("lead field", "Name")),
+    ("email", pgettext_lazy("lead field", "E-mail address")),
+    ("phone", pgettext_lazy("lead field", "Phone")),
+    ("company", pgettext_lazy("lead field", "Company")),
+    ("job_title", pgettext_lazy("lead field", "Job title")),
+    ("company_size", pgettext_lazy("lead field", "Company size")),
+    ("country", pgettext_lazy("lead field", "Country")),
+    ("source", pgettext_lazy("lead field", "Source")),
+    ("campaign", pgettext_lazy("lead field", "Campaign")),
+    ("priority", pgettext_lazy("lead field", "Priority")),
+    ("first_name", pgettext_lazy("lead field", "First name")),
+    ("last_name", pgettext_lazy("lead field", "Last name")),
 ]
 
 # The header is looked for in the first bytes of the file; one line may not exceed MAX_LINE_BYTES.
@@ -46,12 +61,12 @@ SAMPLE_BYTES = 64 * 1024
 MAX_LINE_BYTES = 1024 * 1024
 # What a bad row keeps of its text for the error report (see also batches.MAX_RAW_CHARS).
 MAX_RAW_LINES = 20
-NOT_UTF8 = "not valid UTF-8 text (save the file as CSV UTF-8)"
+NOT_UTF8 = gettext_lazy("not valid UTF-8 text (save the file as CSV UTF-8)")
 DELIMITERS = (",", ";", "\t", "|")
 BINARY_SIGNATURES = {
-    b"PK\x03\x04": "an Excel workbook or another zip archive",
-    b"\xd0\xcf\x11\xe0": "an old-style Excel workbook",
-    b"%PDF": "a PDF document",
+    b"PK\x03\x04": gettext_lazy("an Excel workbook or another zip archive"),
+    b"\xd0\xcf\x11\xe0": gettext_lazy("an old-style Excel workbook"),
+    b"%PDF": gettext_lazy("a PDF document"),
 }
 
 
@@ -122,13 +137,15 @@ def sniff(fileobj):
     if isinstance(sample, str):
         sample = sample.encode("utf-8")
     if not sample.strip():
-        raise ImportRefused("The file is empty.")
+        raise ImportRefused(gettext("The file is empty."))
     for signature, kind in BINARY_SIGNATURES.items():
         if sample.startswith(signature):
-            raise ImportRefused(f"This is {kind}, not a CSV file. Save it as CSV (UTF-8) and upload that.")
+            raise ImportRefused(
+                gettext("This is %(kind)s, not a CSV file. Save it as CSV (UTF-8) and upload that.") % {"kind": kind}
+            )
     if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ImportRefused(
-            "The file is UTF-16 text. Save it as CSV UTF-8 (in Excel: Save as, CSV UTF-8) and upload that."
+            gettext("The file is UTF-16 text. Save it as CSV UTF-8 (in Excel: Save as, CSV UTF-8) and upload that.")
         )
     sample = sample.removeprefix(b"\xef\xbb\xbf")
     first, newline, rest = sample.partition(b"\n")
@@ -139,27 +156,35 @@ def sniff(fileobj):
         first, newline, rest = rest.partition(b"\n")
         skip = 2
     if not newline and len(sample) == SAMPLE_BYTES:
-        raise ImportRefused(f"The first line is longer than {SAMPLE_BYTES // 1024} KB: this is not a CSV header row.")
+        raise ImportRefused(
+            gettext("The first line is longer than %(size)s KB: this is not a CSV header row.")
+            % {"size": SAMPLE_BYTES // 1024}
+        )
     if b"\x00" in first:
-        raise ImportRefused("This is not a CSV text file (it contains binary data).")
+        raise ImportRefused(gettext("This is not a CSV text file (it contains binary data)."))
     if b"\r" in first.rstrip(b"\r"):
         raise ImportRefused(
-            "The lines of this file end in CR only (old Mac style): save it as CSV UTF-8 and upload that."
+            gettext("The lines of this file end in CR only (old Mac style): save it as CSV UTF-8 and upload that.")
         )
     try:
         text = first.decode("utf-8")
         delimiter = declared.group(1).decode("utf-8") if declared else _delimiter(text)
     except UnicodeDecodeError:
         raise ImportRefused(
-            "The header row is not UTF-8 text. Save the file as CSV UTF-8 (in Excel: Save as, CSV UTF-8) and upload that."
+            gettext(
+                "The header row is not UTF-8 text. Save the file as CSV UTF-8 (in Excel: Save as, CSV UTF-8) "
+                "and upload that."
+            )
         ) from None
     try:
         header = next(csv.reader([text], delimiter=delimiter), [])
     except (csv.Error, TypeError) as exc:
-        raise ImportRefused(f"The header row cannot be read as CSV ({exc}).") from None
+        raise ImportRefused(gettext("The header row cannot be read as CSV (%(error)s).") % {"error": exc}) from None
     header = [cell.strip() for cell in header]
     if not any(header):
-        raise ImportRefused("The first line is empty: the file needs a header row naming its columns, e.g. name,email.")
+        raise ImportRefused(
+            gettext("The first line is empty: the file needs a header row naming its columns, e.g. name,email.")
+        )
     return header, delimiter, skip
 
 
@@ -181,13 +206,18 @@ def column_plan(header, mapping):
             continue
         if column not in position:
             raise ImportRefused(
-                f"The file has no column {shown(column)} to import as {FIELD_LABELS.get(field, field)}."
+                gettext("The file has no column %(column)s to import as %(field)s.")
+                % {"column": shown(column), "field": FIELD_LABELS.get(field, field)}
             )
         if field not in FIELD_LABELS:
-            raise ImportRefused(f"{shown(field)} is not a lead field that can be imported (column {shown(column)}).")
+            raise ImportRefused(
+                gettext("%(field)s is not a lead field that can be imported (column %(column)s).")
+                % {"field": shown(field), "column": shown(column)}
+            )
         if field in fields:
             raise ImportRefused(
-                f"Two columns are mapped to {FIELD_LABELS[field]}: {shown(fields[field])} and {shown(column)}. Choose one."
+                gettext("Two columns are mapped to %(field)s: %(first)s and %(second)s. Choose one.")
+                % {"field": FIELD_LABELS[field], "first": shown(fields[field]), "second": shown(column)}
             )
         fields[field] = column
         plan.append((position[column], field))
@@ -195,11 +225,17 @@ def column_plan(header, mapping):
         looks_like_data = next((cell for cell in header if "@" in cell), None)
         if looks_like_data:
             raise ImportRefused(
-                f"The first line looks like data, not a header (it contains {shown(looks_like_data)}): "
-                "add a header row naming the columns, e.g. name,email."
+                gettext(
+                    "The first line looks like data, not a header (it contains %(value)s): "
+                    "add a header row naming the columns, e.g. name,email."
+                )
+                % {"value": shown(looks_like_data)}
             )
-        columns = ", ".join(shown(column) for column in header[:20] if column) or "none"
-        raise ImportRefused(f"No column holds the e-mail address (the file's columns: {columns}). Map one to e-mail.")
+        columns = ", ".join(shown(column) for column in header[:20] if column) or gettext("none")
+        raise ImportRefused(
+            gettext("No column holds the e-mail address (the file's columns: %(columns)s). Map one to e-mail.")
+            % {"columns": columns}
+        )
     return sorted(plan)
 
 
@@ -223,14 +259,16 @@ class CsvSource:
             if len(data) == MAX_LINE_BYTES and not data.endswith(b"\n"):
                 while (rest := readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
                     pass
-                self.problem = self.problem or f"a line is longer than {MAX_LINE_BYTES:,} bytes"
+                self.problem = self.problem or gettext("a line is longer than %(size)s bytes") % {
+                    "size": number_format(MAX_LINE_BYTES, force_grouping=True)
+                }
                 text = "\n"
             else:
                 try:
                     text = data.decode("utf-8")
                 except UnicodeDecodeError:
                     text = data.decode("utf-8", "replace")
-                    self.problem = self.problem or NOT_UTF8
+                    self.problem = self.problem or str(NOT_UTF8)
             if first:
                 first = False
                 text = text.removeprefix("\ufeff")
@@ -249,12 +287,12 @@ class CsvSource:
             except StopIteration:
                 return
             except csv.Error as exc:
-                cells, error = None, f"could not be read as CSV ({exc})"
+                cells, error = None, gettext("could not be read as CSV (%(error)s)") % {"error": exc}
             start, end = end + 1, reader.line_num
             raw = lines[0] if len(lines) == 1 else "".join(lines)
             problem = self.problem or error
             if problem is None and "\x00" in raw:
-                problem = "contains a NUL character"
+                problem = gettext("contains a NUL character")
             lines.clear()
             self.problem = None
             yield start, end, cells, problem, raw

@@ -5,6 +5,7 @@ import queue
 import threading
 
 from django.db import connection
+from django.utils import translation
 
 
 class Pipeline:
@@ -22,6 +23,8 @@ class Pipeline:
 
     def __enter__(self):
         if self.threaded:
+            # Reasons the writer gives a bad row are in the language the import runs in.
+            self.language = translation.get_language()
             self.queue = queue.Queue(maxsize=1)
             self.thread = threading.Thread(target=self._work, name="import-writer", daemon=True)
             self.thread.start()
@@ -42,8 +45,9 @@ class Pipeline:
 
     def _work(self):
         try:
-            while (batch := self.queue.get()) is not None:
-                self.commit(*batch)
+            with translation.override(self.language):
+                while (batch := self.queue.get()) is not None:
+                    self.commit(*batch)
         except BaseException as exc:  # handed to the reading thread
             self.error = exc
         finally:

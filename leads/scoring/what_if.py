@@ -33,6 +33,7 @@ from datetime import timedelta
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from reports import metrics
 
@@ -70,9 +71,12 @@ GROUP BY lead_id, stint
 PROMOTED_BELOW = "promoted_below"
 CROSSED_UNPROMOTED = "crossed_unpromoted"
 DIFFERENCE_LABELS = {
-    PROMOTED_BELOW: "promoted automatically at a score below today's threshold (a lower threshold then, or an import)",
-    CROSSED_UNPROMOTED: "reached today's threshold without being promoted then (no team to route to, or a higher "
-    "threshold then)",
+    PROMOTED_BELOW: gettext_noop(
+        "promoted automatically at a score below today's threshold (a lower threshold then, or an import)"
+    ),
+    CROSSED_UNPROMOTED: gettext_noop(
+        "reached today's threshold without being promoted then (no team to route to, or a higher threshold then)"
+    ),
 }
 
 
@@ -169,9 +173,9 @@ def _group(stints, episodes):
 def what_if(candidate, *, weeks=8, now=None):
     """Replay the last ``weeks`` weeks under threshold ``candidate`` next to the MQLs produced and today's threshold; raises ScoringError for a threshold or span out of range."""
     if not isinstance(candidate, int) or isinstance(candidate, bool) or candidate < 1 or candidate > 100_000:
-        raise ScoringError("The threshold must be a whole number between 1 and 100000.")
+        raise ScoringError(gettext("The threshold must be a whole number between 1 and 100000."))
     if not isinstance(weeks, int) or isinstance(weeks, bool) or weeks < 1 or weeks > 52:
-        raise ScoringError("Replay between 1 and 52 weeks.")
+        raise ScoringError(gettext("Replay between 1 and 52 weeks."))
     now = now or timezone.now()
     start = now - timedelta(weeks=weeks)
     current = threshold()

@@ -65,7 +65,8 @@
         resetMapping(box, initial);
         return;
       }
-      resetMapping(box, '<p class="muted small">Reading the columns of ' + file.name.replace(/[<>&"]/g, "") + "…</p>");
+      var reading = interpolate(gettext("Reading the columns of %(name)s…"), { name: file.name.replace(/[<>&"']/g, "") }, true);
+      resetMapping(box, '<p class="muted small">' + reading + "</p>");
       var data = new FormData();
       data.append("file", file.slice(0, HEADER_BYTES), file.name);
       var token = form.querySelector('input[name="csrfmiddlewaretoken"]');
@@ -84,7 +85,7 @@
         })
         .catch(function () {
           if (mine !== request) return;
-          resetMapping(box, '<p class="field-error" role="alert">Could not read the columns. You can still import: columns are matched by their header names.</p>');
+          resetMapping(box, '<p class="field-error" role="alert">' + gettext("Could not read the columns. You can still import: columns are matched by their header names.") + "</p>");
         });
     });
   });
