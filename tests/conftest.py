@@ -64,6 +64,25 @@ def own_cache(settings):
 
 
 @pytest.fixture(autouse=True)
+def default_language_and_zone():
+    """Each test starts in English and UTC: a German page a test asked for leaves its language
+    active in the thread (Django's LocaleMiddleware activates, it never deactivates)."""
+    from django.utils import timezone, translation
+
+    translation.activate(settings_language())
+    timezone.deactivate()
+    yield
+    translation.activate(settings_language())
+    timezone.deactivate()
+
+
+def settings_language():
+    from django.conf import settings
+
+    return settings.LANGUAGE_CODE
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hasher(settings):
     # PBKDF2's deliberate slowness costs ~0.3 s per persona; tests do not need it.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -114,7 +114,7 @@ def test_matrix_with_rules_runs_and_threshold_in_german(client_de, monika, rules
     assert "<h1>Scoring-Matrix</h1>" in html
     assert "Website-Besuch mit URL, die /preise enthält" in html
     assert "Halbwertszeit 14 Tage" in html
-    assert "Jobtitel enthält Geschäftsführer" in html
+    assert "Position enthält Geschäftsführer" in html
     assert "Unternehmensgröße zwischen 50 und 1000" in html
     assert "E-Mail-Domain ist ein Freemail-Anbieter" in html
     assert "Score, ab dem ein Lead MQL wird" in html
@@ -203,7 +203,7 @@ def test_rule_delete_confirm_in_german(client_de, rules):
     html = page(client_de.get(reverse("scoring:rule_delete", args=[rules["boss"].pk])))
 
     assert "„Geschäftsführung“ löschen?" in html
-    assert "Jobtitel enthält Geschäftsführer" in html
+    assert "Position enthält Geschäftsführer" in html
     assert "Sie gibt derzeit <strong>2 Leads</strong> Punkte." in html
     assert "Stattdessen ausschalten" in html
 

@@ -163,9 +163,9 @@ def test_matrix_query_count_does_not_grow_with_rules_or_runs(as_user, marketer, 
         demographic_rule(f"Title {i}", 5, field="job_title", operator="contains", value=f"t{i}")
         ScoringRun.objects.create(requested_by=marketer, status=ScoringRun.Status.DONE)
     client = as_user(marketer)
-    # session, user, the user's profile (language and time zone), the user's role groups, the rules,
+    # session, user (with the profile: language and time zone), the user's role groups, the rules,
     # the scoring settings, the recent runs with who asked
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         response = client.get(reverse("scoring:matrix"))
     assert response.content.decode().count('class="rule-row') == 2 * count
 
@@ -758,8 +758,8 @@ def test_import_job_query_count_does_not_grow_with_bad_rows(as_user, marketer, d
         ImportRowError(job=job, line=line + 2, reason="e-mail address is missing", raw="x") for line in range(count)
     )
     client = as_user(marketer)
-    # session, user, the user's profile, the user's role groups, the job with who uploaded it, its first 100 bad rows
-    with django_assert_num_queries(6):
+    # session, user (with the profile), the user's role groups, the job with who uploaded it, its first 100 bad rows
+    with django_assert_num_queries(5):
         response = client.get(reverse("scoring:import_job", args=[job.pk]))
     html = response.content.decode()
     assert html.count('<th scope="row" class="num">') == min(count, 100)
@@ -771,8 +771,8 @@ def test_import_page_query_count_does_not_grow_with_jobs(as_user, marketer, djan
     for _ in range(count):
         ImportJob.objects.create(original_name="leads.csv", created_by=marketer, status=ImportJob.Status.DONE)
     client = as_user(marketer)
-    # session, user, the user's profile, the user's role groups, the recent jobs with who uploaded them
-    with django_assert_num_queries(5):
+    # session, user (with the profile), the user's role groups, the recent jobs with who uploaded them
+    with django_assert_num_queries(4):
         response = client.get(reverse("scoring:import"))
     assert response.content.decode().count("leads.csv</a>") == count
 
