@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 MAX_PERIOD_DAYS = 731
 EARLIEST_YEAR = 2000
@@ -45,11 +45,14 @@ class Period:
             raise ReportInputError(
                 gettext("The period ends before it starts: 'to' must be on or after 'from'."), field="to"
             )
+        out_of_range = {
+            "from": gettext_lazy("'from' must be between %(earliest)s and %(latest)s, got %(value)s."),
+            "to": gettext_lazy("'to' must be between %(earliest)s and %(latest)s, got %(value)s."),
+        }
         for name, value in (("from", self.start), ("to", self.end)):
             if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
                 raise ReportInputError(
-                    gettext("'%(name)s' must be between %(earliest)s and %(latest)s, got %(value)s.")
-                    % {"name": name, "earliest": EARLIEST_YEAR, "latest": LATEST_YEAR, "value": value.isoformat()},
+                    out_of_range[name] % {"earliest": EARLIEST_YEAR, "latest": LATEST_YEAR, "value": value.isoformat()},
                     field=name,
                 )
         days = (self.end - self.start).days + 1

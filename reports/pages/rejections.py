@@ -1,7 +1,7 @@
 """The rejection review: rejections by reason, week, source and campaign, and the latest notes."""
 
 from django.utils.formats import date_format
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 from leads import access
 
@@ -10,6 +10,8 @@ from ..templatetags.reports_ui import number
 from .blocks import REPORTS_BY_SLUG, Cell, Number, Report, Table, _chart, _dataset, _linker
 
 RECENT_NOTES = 20
+# How an episode was rejected (``MqlEpisode.RejectedFrom``), shown through ``|translated`` in the notes.
+REJECTED_FROM_LABELS = (gettext_noop("Rejected as MQL"), gettext_noop("Disqualified after acceptance"))
 
 
 def _reason_data(result, link):
