@@ -18,6 +18,10 @@ from django.core.mail import EmailMessage, get_connection
 from django.db import connection
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.dates import MONTHS
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 
 from leads import access
 from leads.models import TeamMember, UserProfile
@@ -26,6 +30,7 @@ from . import metrics
 from .metrics import Filters, Period, compare
 from .models import DigestOptOut
 from .pages.compare import plain
+from .templatetags.reports_ui import number
 
 log = logging.getLogger(__name__)
 
@@ -84,17 +89,39 @@ def _format(value, kind):
     if value is None:
         return "—"
     if kind == "percent":
-        return f"{value:.1f}%"
-    return f"{value:,}"
+        return gettext("%(number)s%%") % {"number": number(value, 1)}
+    return number(value)
+
+
+def _difference(value, kind):
+    """'+2', '-75.0 pts' (German '-75,0 Pkt.')."""
+    sign = "-" if value < 0 else "+"
+    if kind == "int":
+        return f"{sign}{number(abs(value))}"
+    return gettext("%(sign)s%(points)s pts") % {"sign": sign, "points": number(abs(value), 1)}
+
+
+def recipient_language(user):
+    """The language of ``user``'s profile, else the site's."""
+    language = UserProfile.objects.filter(user=user).values_list("language", flat=True).first()
+    return language or settings.LANGUAGE_CODE
 
 
 def digest_lines(user, week, zone, *, now):
-    """The digest's lines for ``user``: last week's headlines (Monday to Sunday) with the change against the week before."""
+    """The digest's lines for ``user``: last week's headlines (Monday to Sunday) with the change against the week before,
+    in the active language (``send_weekly_digests`` activates the recipient's)."""
     last_week = Period(week - timedelta(days=7), week - timedelta(days=1), zone.key)
     week_before = Period(week - timedelta(days=14), week - timedelta(days=8), zone.key)
     managed = sorted(access.managed_team_ids(user)) if not access.has_role(user, access.MARKETER) else []
     filters = Filters(team=managed[0]) if managed else Filters()
-    lines = [f"Your Funnel week: {last_week.start:%-d %b} – {last_week.end:%-d %b %Y}", ""]
+    lines = [
+        gettext("Your Funnel week: %(start)s – %(end)s")
+        % {
+            "start": date_format(last_week.start, "MONTH_DAY_FORMAT"),
+            "end": date_format(last_week.end, "DATE_FORMAT"),
+        },
+        "",
+    ]
     for slug, names in DIGEST_NUMBERS:
         headlines = {h.name: h for h in compare.headlines_of(slug)}
         now_values, before = compare.headline_series(slug, [last_week, week_before], filters, view="period", as_of=now)
@@ -103,20 +130,26 @@ def digest_lines(user, week, zone, *, now):
             value, previous = plain(now_values[name]), plain(before[name])
             change = ""
             if value is not None and previous is not None:
-                difference = f"{value - previous:+,}" if headline.kind == "int" else f"{value - previous:+.1f} pts"
-                change = f" ({difference} against the week before)"
+                difference = _difference(value - previous, headline.kind)
+                change = " " + gettext("(%(difference)s against the week before)") % {"difference": difference}
             lines.append(f"{headline.label}: {_format(value, headline.kind)}{change}")
     pacing = metrics.mql_pacing(filters, today=week - timedelta(days=1), tz=zone.key, as_of=now)
     if pacing.target_to_date is not None:
-        state = "behind pace" if pacing.behind else "on pace"
-        lines.append(
-            f"MQL target for {pacing.month:%B}: {pacing.mqls:,} to date against {pacing.target_to_date:,.1f} pro-rated, {state}."
-        )
+        values = {
+            "month": MONTHS[pacing.month.month],
+            "mqls": number(pacing.mqls),
+            "target": number(pacing.target_to_date, 1),
+        }
+        if pacing.behind:
+            line = gettext("MQL target for %(month)s: %(mqls)s to date against %(target)s pro-rated, behind pace.")
+        else:
+            line = gettext("MQL target for %(month)s: %(mqls)s to date against %(target)s pro-rated, on pace.")
+        lines.append(line % values)
     site = settings.FUNNEL_SITE_URL.rstrip("/")
     lines += [
         "",
-        f"All reports: {site}{reverse('reports:overview')}",
-        f"No more digests: {site}{reverse('reports:digest')}",
+        gettext("All reports: %(url)s") % {"url": f"{site}{reverse('reports:overview')}"},
+        gettext("No more digests: %(url)s") % {"url": f"{site}{reverse('reports:digest')}"},
     ]
     return lines
 
@@ -131,13 +164,13 @@ def send_weekly_digests(now=None):
             if week is None or not _claim(user.pk, week, now):
                 continue
             try:
-                body = "\n".join(digest_lines(user, week, zone, now=now))
-                EmailMessage(
-                    f"Funnel weekly digest: week of {week - timedelta(days=7):%-d %b}",
-                    body,
-                    to=[user.email],
-                    connection=mail,
-                ).send()
+                # In the recipient's language, and every date and time in their zone.
+                with translation.override(recipient_language(user)), timezone.override(zone):
+                    body = "\n".join(digest_lines(user, week, zone, now=now))
+                    subject = gettext("Funnel weekly digest: week of %(day)s") % {
+                        "day": date_format(week - timedelta(days=7), "MONTH_DAY_FORMAT")
+                    }
+                EmailMessage(subject, body, to=[user.email], connection=mail).send()
                 sent += 1
             except Exception:
                 log.exception("weekly digest for user %s failed", user.pk)

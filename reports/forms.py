@@ -12,11 +12,14 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.utils import timezone
+from django.core.validators import MaxLengthValidator
+from django.utils import formats, timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from leads import access
+from leads.forms import time_zone_choices
 from leads.models import Team, TeamMember
 
 from . import metrics
@@ -27,8 +30,8 @@ DATE_FORMAT = "%Y-%m-%d"
 ID_MAX = 2**63 - 1
 
 VIEW_CHOICES = [
-    (metrics.PERIOD_VIEW, "Period"),
-    (metrics.COHORT_VIEW, "Cohort"),
+    (metrics.PERIOD_VIEW, gettext_lazy("Period")),
+    (metrics.COHORT_VIEW, gettext_lazy("Cohort")),
 ]
 
 
@@ -43,39 +46,66 @@ class DateInput(forms.DateInput):
         super().__init__(format=DATE_FORMAT)
 
 
+def viewer_zone_name():
+    """The viewer's time zone (``funnelapp.middleware.UserLocale`` activates the profile's), UTC if unknown."""
+    name = timezone.get_current_timezone_name()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
+        return "UTC"
+    return name
+
+
+class TimeZoneField(forms.ChoiceField):
+    """A select of the IANA zones; any name is accepted here (an API client may give one the list
+    leaves out, such as ``EST``) and ``metrics.Period`` refuses an unknown one with its own sentence."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=time_zone_choices, validators=[MaxLengthValidator(64)], **kwargs)
+        # Zone names are identifiers (Europe/Berlin), the same in every language.
+        self.widget.attrs["translate"] = "no"
+
+    def valid_value(self, value):
+        return True
+
+
 class ReportForm(forms.Form):
     """The period (``from``, ``to``), ``view``, ``as_of``, ``tz`` and the filters of a report."""
 
     view = forms.ChoiceField(
         choices=VIEW_CHOICES,
         required=False,
-        label="View",
-        help_text="Period: events that happened in the period. Cohort: the period's MQLs, followed to date.",
-        error_messages={"invalid_choice": "Choose 'period' or 'cohort'."},
+        label=gettext_lazy("View"),
+        help_text=gettext_lazy(
+            "Period: events that happened in the period. Cohort: the period's MQLs, followed to date."
+        ),
+        error_messages={"invalid_choice": gettext_lazy("Choose 'period' or 'cohort'.")},
     )
     as_of = forms.DateTimeField(
         required=False,
-        label="As of",
-        help_text="Judge the numbers as of this moment (default: now).",
-        error_messages={"invalid": "Give 'as_of' as an ISO 8601 date-time, e.g. 2026-11-30T18:00:00+00:00."},
+        label=gettext_lazy("As of"),
+        help_text=gettext_lazy("Judge the numbers as of this moment (default: now)."),
+        error_messages={
+            "invalid": gettext_lazy("Give 'as_of' as an ISO 8601 date-time, e.g. 2026-11-30T18:00:00+00:00.")
+        },
         widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}),
     )
-    tz = forms.CharField(required=False, max_length=64, label="Time zone")
-    source = forms.CharField(required=False, max_length=60, label="Source")
-    campaign = forms.CharField(required=False, max_length=120, label="Campaign")
-    team = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Team")
-    rep = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Rep")
+    tz = TimeZoneField(required=False, label=gettext_lazy("Time zone"))
+    source = forms.CharField(required=False, max_length=60, label=gettext_lazy("Source"))
+    campaign = forms.CharField(required=False, max_length=120, label=gettext_lazy("Campaign"))
+    team = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label=gettext_lazy("Team"))
+    rep = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label=gettext_lazy("Rep"))
     by = forms.ChoiceField(
         choices=[
-            ("", "No breakdown"),
-            ("rep", "Rep"),
-            ("team", "Team"),
-            ("source", "Source"),
-            ("campaign", "Campaign"),
+            ("", gettext_lazy("No breakdown")),
+            ("rep", gettext_lazy("Rep")),
+            ("team", gettext_lazy("Team")),
+            ("source", gettext_lazy("Source")),
+            ("campaign", gettext_lazy("Campaign")),
         ],
         required=False,
-        label="Break down by",
-        error_messages={"invalid_choice": "Break down by rep, team, source or campaign."},
+        label=gettext_lazy("Break down by"),
+        error_messages={"invalid_choice": gettext_lazy("Break down by rep, team, source or campaign.")},
     )
 
     # Query parameters a report link carries besides the filters (drill-down, CSV).
@@ -88,14 +118,16 @@ class ReportForm(forms.Form):
         self.sees_all = bool(roles & {access.ADMIN, access.MARKETER})
         self.managed = () if self.sees_all else tuple(sorted(access.managed_team_ids(user)))
         self.own_only = not self.sees_all and not self.managed
-        tz = data.get("tz") or settings.TIME_ZONE
+        # The period's days and "today" are the viewer's unless the query names another zone.
+        viewer_zone = viewer_zone_name()
+        tz = data.get("tz") or viewer_zone
         try:
             zone = ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
-            zone = ZoneInfo(settings.TIME_ZONE)
+            zone = ZoneInfo(viewer_zone)
         today = today or timezone.now().astimezone(zone).date()
         # Defaults go into the data, so the inputs show them and links repeat them.
-        for name, value in (("tz", settings.TIME_ZONE), ("view", metrics.PERIOD_VIEW)):
+        for name, value in (("tz", viewer_zone), ("view", metrics.PERIOD_VIEW)):
             if not data.get(name):
                 data[name] = value
         if not data.get("to"):
@@ -104,19 +136,20 @@ class ReportForm(forms.Form):
             data["from"] = self._default_from(data["to"], today).strftime(DATE_FORMAT)
         super().__init__(data)
         date_errors = {
-            "invalid": "Enter a date as YYYY-MM-DD.",
-            "required": "Give a date as YYYY-MM-DD.",
+            "invalid": gettext("Enter a date as YYYY-MM-DD."),
+            "required": gettext("Give a date as YYYY-MM-DD."),
         }
         self.fields = {
             "from": forms.DateField(
-                label="From", input_formats=[DATE_FORMAT], widget=DateInput(), error_messages=date_errors
+                label=gettext("From"), input_formats=[DATE_FORMAT], widget=DateInput(), error_messages=date_errors
             ),
             "to": forms.DateField(
-                label="To", input_formats=[DATE_FORMAT], widget=DateInput(), error_messages=date_errors
+                label=gettext("To"), input_formats=[DATE_FORMAT], widget=DateInput(), error_messages=date_errors
             ),
             **self.fields,
         }
         self._scope_choices()
+        self._offer_zone(data["tz"])
 
     @staticmethod
     def _default_from(to, today):
@@ -129,6 +162,16 @@ class ReportForm(forms.Form):
         except OverflowError:
             return end
 
+    def _offer_zone(self, name):
+        # A valid zone the list leaves out (EST, an alias) is still offered, so the select shows it chosen.
+        field = self.fields["tz"]
+        if name and not any(value == name for value, _label in time_zone_choices()):
+            try:
+                ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
+                return
+            field.choices = [(name, name.replace("_", " ")), *time_zone_choices()]
+
     def _scope_choices(self):
         # The choices are read on first use (functools.cache: once): a page renders them, but
         # an API call without a team or rep filter never validates against them, so it skips
@@ -137,37 +180,37 @@ class ReportForm(forms.Form):
         User = get_user_model()
         if self.sees_all:
             team_field.choices = functools.cache(
-                lambda: [("", "All teams"), *Team.objects.filter(is_active=True).values_list("pk", "name")]
+                lambda: [("", gettext("All teams")), *Team.objects.filter(is_active=True).values_list("pk", "name")]
             )
             reps = User.objects.filter(memberships__role=TeamMember.Role.REP).distinct()
-            team_field.error_messages["invalid_choice"] = "Unknown team."
-            rep_field.error_messages["invalid_choice"] = "Unknown rep."
+            team_field.error_messages["invalid_choice"] = gettext("Unknown team.")
+            rep_field.error_messages["invalid_choice"] = gettext("Unknown rep.")
         elif self.managed:
             teams = Team.objects.filter(pk__in=self.managed).values_list("pk", "name")
             reps = User.objects.filter(
                 memberships__team_id__in=self.managed, memberships__role=TeamMember.Role.REP
             ).distinct()
             team_field.choices = list(teams)
-            team_field.error_messages["invalid_choice"] = "You can see reports only for the teams you manage."
-            rep_field.error_messages["invalid_choice"] = "You can see reports only for the reps of your teams."
+            team_field.error_messages["invalid_choice"] = gettext("You can see reports only for the teams you manage.")
+            rep_field.error_messages["invalid_choice"] = gettext("You can see reports only for the reps of your teams.")
             if not self.data.get("team") and team_field.choices:
                 # A manager looks at one team at a time; the first one by name to start with.
                 self.data["team"] = str(team_field.choices[0][0])
         else:
             reps = [self.user]
-            team_field.choices = [("", "Your leads in any team")]
-            team_field.error_messages["invalid_choice"] = "Reps see their own numbers: leave the team empty."
-            rep_field.error_messages["invalid_choice"] = "You can see only your own numbers."
+            team_field.choices = [("", gettext("Your leads in any team"))]
+            team_field.error_messages["invalid_choice"] = gettext("Reps see their own numbers: leave the team empty.")
+            rep_field.error_messages["invalid_choice"] = gettext("You can see only your own numbers.")
             self.data.setdefault("rep", str(self.user.pk))
 
         def rep_choices():
             people = sorted(reps, key=lambda user: person_label(user).lower()) if not self.own_only else reps
-            return ([] if self.own_only else [("", "All reps")]) + [(u.pk, person_label(u)) for u in people]
+            return ([] if self.own_only else [("", gettext("All reps"))]) + [(u.pk, person_label(u)) for u in people]
 
         rep_field.choices = functools.cache(rep_choices)
 
     def clean_tz(self):
-        return self.cleaned_data["tz"] or settings.TIME_ZONE
+        return self.cleaned_data["tz"] or viewer_zone_name()
 
     def clean_view(self):
         return self.cleaned_data["view"] or metrics.PERIOD_VIEW
@@ -179,10 +222,11 @@ class ReportForm(forms.Form):
         try:
             value = value.astimezone(UTC)
         except OverflowError:
-            raise forms.ValidationError("'as_of' is out of range.") from None
+            raise forms.ValidationError(gettext("'as_of' is out of range.")) from None
         if not metrics.EARLIEST_YEAR <= value.year <= metrics.LATEST_YEAR:
             raise forms.ValidationError(
-                f"'as_of' must be between {metrics.EARLIEST_YEAR} and {metrics.LATEST_YEAR}, got {value:%Y-%m-%d}."
+                gettext("'as_of' must be between %(earliest)s and %(latest)s, got %(value)s.")
+                % {"earliest": metrics.EARLIEST_YEAR, "latest": metrics.LATEST_YEAR, "value": value.date().isoformat()}
             )
         return value
 
@@ -282,12 +326,17 @@ class DrillDownForm(ReportForm):
 
     metric = forms.ChoiceField(
         choices=[(name, name) for name in metrics.DRILL_DOWNS],
-        error_messages={"required": "Say which report: metric=...", "invalid_choice": "Unknown metric."},
+        error_messages={
+            "required": gettext_lazy("Say which report: metric=..."),
+            "invalid_choice": gettext_lazy("Unknown metric."),
+        },
     )
     bucket = forms.CharField(
-        max_length=40, error_messages={"required": "Say which number of the report: bucket=..."}, label="Number"
+        max_length=40,
+        error_messages={"required": gettext_lazy("Say which number of the report: bucket=...")},
+        label=gettext_lazy("Number"),
     )
-    reason = forms.SlugField(required=False, max_length=50, label="Reason code")
+    reason = forms.SlugField(required=False, max_length=50, label=gettext_lazy("Reason code"))
 
     EXTRA = ("metric", "bucket", "reason")
 
@@ -296,7 +345,11 @@ class DrillDownForm(ReportForm):
         metric, bucket = data.get("metric"), data.get("bucket")
         if metric and bucket and bucket not in metrics.DRILL_DOWNS[metric]:
             choices = ", ".join(metrics.DRILL_DOWNS[metric])
-            self.add_error("bucket", f"Unknown number {bucket!r} for {metric}; choose one of {choices}.")
+            self.add_error(
+                "bucket",
+                gettext("Unknown number %(bucket)s for %(metric)s; choose one of %(choices)s.")
+                % {"bucket": repr(bucket), "metric": metric, "choices": choices},
+            )
         return data
 
     @property
@@ -325,6 +378,15 @@ class DrillDownForm(ReportForm):
         return title, rows, found
 
 
+_YEAR_RANGE = lazy(
+    lambda: (
+        gettext("Choose a year from %(earliest)s to %(latest)s.")
+        % {"earliest": metrics.EARLIEST_YEAR, "latest": metrics.LATEST_YEAR}
+    ),
+    str,
+)()
+
+
 class TargetMonthsForm(forms.Form):
     """Which months and team the target editor shows."""
 
@@ -332,28 +394,37 @@ class TargetMonthsForm(forms.Form):
         min_value=metrics.EARLIEST_YEAR,
         max_value=metrics.LATEST_YEAR,
         required=False,
+        label=gettext_lazy("Year"),
         error_messages={
-            "min_value": f"Choose a year from {metrics.EARLIEST_YEAR} to {metrics.LATEST_YEAR}.",
-            "max_value": f"Choose a year from {metrics.EARLIEST_YEAR} to {metrics.LATEST_YEAR}.",
-            "invalid": "Give the year as a number, e.g. 2026.",
+            "min_value": _YEAR_RANGE,
+            "max_value": _YEAR_RANGE,
+            "invalid": gettext_lazy("Give the year as a number, e.g. 2026."),
         },
     )
     team = forms.TypedChoiceField(
-        coerce=int, required=False, empty_value=None, error_messages={"invalid_choice": "Unknown team."}
+        coerce=int,
+        required=False,
+        empty_value=None,
+        label=gettext_lazy("Team"),
+        error_messages={"invalid_choice": gettext_lazy("Unknown team.")},
     )
     rep = forms.TypedChoiceField(
-        coerce=int, required=False, empty_value=None, error_messages={"invalid_choice": "Unknown rep."}
+        coerce=int,
+        required=False,
+        empty_value=None,
+        label=gettext_lazy("Rep"),
+        error_messages={"invalid_choice": gettext_lazy("Unknown rep.")},
     )
 
     def __init__(self, data=None, *, teams, reps=()):
         super().__init__(data)
-        self.fields["team"].choices = [("", "All teams (overall target)"), *((t.pk, t.name) for t in teams)]
-        self.fields["rep"].choices = [("", "No rep (a team's or the overall target)"), *reps]
+        self.fields["team"].choices = [("", gettext("All teams (overall target)")), *((t.pk, t.name) for t in teams)]
+        self.fields["rep"].choices = [("", gettext("No rep (a team's or the overall target)")), *reps]
 
     def clean(self):
         data = super().clean()
         if data.get("team") is not None and data.get("rep") is not None:
-            self.add_error("rep", "A target is for a team or for a rep, not both: leave one empty.")
+            self.add_error("rep", gettext("A target is for a team or for a rep, not both: leave one empty."))
         return data
 
     def months(self, today):
@@ -374,12 +445,13 @@ class TargetsForm(forms.Form):
                 required=False,
                 min_value=0,
                 max_value=10_000_000,
-                label=f"{month:%B %Y}",
+                label=formats.date_format(month, "YEAR_MONTH_FORMAT"),
                 initial=current.get(month),
                 error_messages={
-                    "invalid": "Give a whole number of MQLs.",
-                    "min_value": "A target cannot be negative.",
-                    "max_value": "At most 10,000,000 MQLs a month.",
+                    "invalid": gettext("Give a whole number of MQLs."),
+                    "min_value": gettext("A target cannot be negative."),
+                    "max_value": gettext("At most %(limit)s MQLs a month.")
+                    % {"limit": formats.number_format(10_000_000, use_l10n=True, force_grouping=True)},
                 },
                 widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": 0, "step": 1}),
             )

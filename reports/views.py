@@ -20,9 +20,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
 from leads import access
 from leads.models import RejectionReason, Team, TeamMember
+from leads.templatetags.leads_ui import translated
 from leads.views import role_required
 
 from . import metrics
@@ -125,7 +127,7 @@ def leads(request):
     if form.cleaned_data["metric"] == "rejection_reasons" and form.cleaned_data.get("reason"):
         code = form.cleaned_data["reason"]
         label = RejectionReason.objects.filter(code=code).values_list("label", flat=True).first()
-        title = f"{title}: {label or code}"
+        title = f"{title}: {translated(label) if label else code}"
     context = {
         **_context(form),
         "title": title,
@@ -157,7 +159,7 @@ def targets(request):
     valid = choice.is_bound and choice.is_valid()
     team = next((t for t in teams if valid and t.pk == choice.cleaned_data.get("team")), None)
     rep = reps.get(choice.cleaned_data.get("rep")) if valid else None
-    scope = person_label(rep) if rep else (team or "all teams")
+    scope = person_label(rep) if rep else (team or gettext("all teams"))
     current = dict(
         MonthlyTarget.objects.filter(month__in=months, team=team, rep=rep).values_list("month", "mql_target")
     )
@@ -174,9 +176,12 @@ def targets(request):
     if request.method == "POST":
         if form.is_valid():
             form.save(by=request.user)
-            messages.success(request, f"Saved the MQL targets for {months[0].year} ({scope}).")
+            messages.success(
+                request,
+                gettext("Saved the MQL targets for %(year)s (%(scope)s).") % {"year": months[0].year, "scope": scope},
+            )
             return redirect(request.get_full_path())
-        messages.error(request, "Some targets were not saved: fix the marked months.")
+        messages.error(request, gettext("Some targets were not saved: fix the marked months."))
     status = 400 if form.is_bound and not form.is_valid() else 200
     context = {"choice": choice, "form": form, "team": team, "rep": rep, "year": months[0].year, "today": today}
     return render(request, "reports/target_list.html", context, status=status)
@@ -188,10 +193,10 @@ def digest(request):
     if request.method == "POST":
         if request.POST.get("digest") == "off":
             DigestOptOut.objects.get_or_create(user=request.user)
-            messages.success(request, "You will get no more weekly digests.")
+            messages.success(request, gettext("You will get no more weekly digests."))
         else:
             DigestOptOut.objects.filter(user=request.user).delete()
-            messages.success(request, "You will get the weekly digest on Monday mornings.")
+            messages.success(request, gettext("You will get the weekly digest on Monday mornings."))
         return redirect("reports:digest")
     opted_out = DigestOptOut.objects.filter(user=request.user).exists()
     return render(request, "reports/digest_settings.html", {"opted_out": opted_out})
@@ -234,13 +239,16 @@ def _table_csv(request, report, form):
     if table is None:
         choices = ", ".join(t.slug for t in report.tables)
         return HttpResponse(
-            f"Unknown table {wanted!r}; choose one of {choices}.", status=400, content_type="text/plain"
+            gettext("Unknown table %(table)s; choose one of %(choices)s.")
+            % {"table": repr(wanted), "choices": choices},
+            status=400,
+            content_type="text/plain; charset=utf-8",
         )
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     name = _filename("funnel", report.info.slug, table.slug, form.period.start, form.period.end)
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     writer = csv.writer(response)
-    units = {"duration": " (seconds)", "percent": " (%)"}
+    units = {"duration": gettext(" (seconds)"), "percent": " (%)"}
     column_kinds = [{row[index].kind for row in table.rows} for index in range(len(table.headers))]
     writer.writerow(
         [

@@ -7,6 +7,7 @@ serializes it (``serializers``); it computes nothing of its own.
 
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import permissions, serializers
 from rest_framework.exceptions import ValidationError
@@ -35,7 +36,7 @@ from .serializers import (
 
 
 class HasReportRole(permissions.BasePermission):
-    message = "Reports are for users with a role: rep, manager, marketer or admin."
+    message = gettext_lazy("Reports are for users with a role: rep, manager, marketer or admin.")
 
     def has_permission(self, request, view):
         return access.has_role(request.user, *access.ROLES)

@@ -17,6 +17,7 @@ from functools import reduce
 from operator import or_
 
 from django.db.models import Avg, Count, Q
+from django.utils.translation import gettext, gettext_lazy
 
 from leads.models import MqlEpisode
 
@@ -144,63 +145,88 @@ HEADLINES = {
     "ignore_rate": HeadlineSpec(
         _ignore_counts,
         (
-            Headline("ignore_rate", "Ignore rate", "percent", "ignored", "ignored", "mqls"),
-            Headline("mqls", "MQLs", _COUNT, "mqls"),
-            Headline("ignored", "Ignored", _COUNT, "ignored"),
-            Headline("awaiting", "Awaiting response", _COUNT, "awaiting"),
-            Headline("followed_up", "Followed up", _COUNT, "followed_up"),
+            Headline("ignore_rate", gettext_lazy("Ignore rate"), "percent", "ignored", "ignored", "mqls"),
+            Headline("mqls", gettext_lazy("MQLs"), _COUNT, "mqls"),
+            Headline("ignored", gettext_lazy("Ignored"), _COUNT, "ignored"),
+            Headline("awaiting", gettext_lazy("Awaiting response"), _COUNT, "awaiting"),
+            Headline("followed_up", gettext_lazy("Followed up"), _COUNT, "followed_up"),
         ),
     ),
     "conversion": HeadlineSpec(
         _conversion_counts,
         (
-            Headline("mql_to_sql", "MQL → SQL conversion", "percent", "sqls", "sqls", "mqls"),
-            Headline("mql_to_sal", "MQL → SAL acceptance", "percent", "sals", "sals", "mqls"),
-            Headline("mqls", "MQLs", _COUNT, "mqls"),
-            Headline("sals", "SALs", _COUNT, "sals"),
-            Headline("sqls", "SQLs", _COUNT, "sqls"),
+            Headline("mql_to_sql", gettext_lazy("MQL → SQL conversion"), "percent", "sqls", "sqls", "mqls"),
+            Headline("mql_to_sal", gettext_lazy("MQL → SAL acceptance"), "percent", "sals", "sals", "mqls"),
+            Headline("mqls", gettext_lazy("MQLs"), _COUNT, "mqls"),
+            Headline("sals", gettext_lazy("SALs"), _COUNT, "sals"),
+            Headline("sqls", gettext_lazy("SQLs"), _COUNT, "sqls"),
         ),
     ),
     "sla_compliance": HeadlineSpec(
         _sla_counts,
         (
-            Headline("compliance", "SLA compliance", "percent", "within", "within", "closed"),
-            Headline("closed", "Windows closed", _COUNT, "closed"),
-            Headline("within", "Answered in time", _COUNT, "within"),
-            Headline("late", "Answered late", _COUNT, "late"),
-            Headline("never", "Never answered", _COUNT, "never"),
+            Headline("compliance", gettext_lazy("SLA compliance"), "percent", "within", "within", "closed"),
+            Headline("closed", gettext_lazy("Windows closed"), _COUNT, "closed"),
+            Headline("within", gettext_lazy("Answered in time"), _COUNT, "within"),
+            Headline("late", gettext_lazy("Answered late"), _COUNT, "late"),
+            Headline("never", gettext_lazy("Never answered"), _COUNT, "never"),
         ),
     ),
     "speed_to_lead": HeadlineSpec(
         _speed_counts,
         (
-            Headline("median", "Median response", "duration", "responded"),
-            Headline("mean", "Mean response", "duration", "responded"),
-            Headline("within_hour", "Answered within 1 hour", "percent", "within_hour", "within_hour", "responded"),
-            Headline("within_sla", "Answered within the SLA", "percent", "within_sla", "within_sla", "responded"),
-            Headline("responded", "Answered", _COUNT, "responded"),
+            Headline("median", gettext_lazy("Median response"), "duration", "responded"),
+            Headline("mean", gettext_lazy("Mean response"), "duration", "responded"),
+            Headline(
+                "within_hour",
+                gettext_lazy("Answered within 1 hour"),
+                "percent",
+                "within_hour",
+                "within_hour",
+                "responded",
+            ),
+            Headline(
+                "within_sla",
+                gettext_lazy("Answered within the SLA"),
+                "percent",
+                "within_sla",
+                "within_sla",
+                "responded",
+            ),
+            Headline("responded", gettext_lazy("Answered"), _COUNT, "responded"),
         ),
         _speed_values,
     ),
-    "rejection_reasons": HeadlineSpec(_rejected_counts, (Headline("rejections", "Rejections", _COUNT, "rejected"),)),
-    "mql_target": HeadlineSpec(_target_counts, (Headline("produced", "MQLs produced", _COUNT, "mqls"),)),
+    "rejection_reasons": HeadlineSpec(
+        _rejected_counts, (Headline("rejections", gettext_lazy("Rejections"), _COUNT, "rejected"),)
+    ),
+    "mql_target": HeadlineSpec(_target_counts, (Headline("produced", gettext_lazy("MQLs produced"), _COUNT, "mqls"),)),
     "response_effect": HeadlineSpec(
         _effect_counts,
         (
-            Headline("fast_rate", "SQL rate, answered within an hour", "percent", "fast_sqls", "fast_sqls", "fast"),
-            Headline("slow_rate", "SQL rate, answered later", "percent", "slow_sqls", "slow_sqls", "slow"),
-            Headline("fast", "Answered within an hour", _COUNT, "fast"),
-            Headline("slow", "Answered later", _COUNT, "slow"),
+            Headline(
+                "fast_rate",
+                gettext_lazy("SQL rate, answered within an hour"),
+                "percent",
+                "fast_sqls",
+                "fast_sqls",
+                "fast",
+            ),
+            Headline(
+                "slow_rate", gettext_lazy("SQL rate, answered later"), "percent", "slow_sqls", "slow_sqls", "slow"
+            ),
+            Headline("fast", gettext_lazy("Answered within an hour"), _COUNT, "fast"),
+            Headline("slow", gettext_lazy("Answered later"), _COUNT, "slow"),
         ),
     ),
     "waterfall": HeadlineSpec(
         _waterfall_counts,
         (
-            Headline("mql_to_sal", "MQL → SAL", "percent", "sals", "sals", "mqls"),
-            Headline("sal_to_sql", "SAL → SQL", "percent", "sqls", "sqls", "sals"),
-            Headline("mqls", "MQLs", _COUNT, "mqls"),
-            Headline("sals", "SALs", _COUNT, "sals"),
-            Headline("sqls", "SQLs", _COUNT, "sqls"),
+            Headline("mql_to_sal", gettext_lazy("MQL → SAL"), "percent", "sals", "sals", "mqls"),
+            Headline("sal_to_sql", gettext_lazy("SAL → SQL"), "percent", "sqls", "sqls", "sals"),
+            Headline("mqls", gettext_lazy("MQLs"), _COUNT, "mqls"),
+            Headline("sals", gettext_lazy("SALs"), _COUNT, "sals"),
+            Headline("sqls", gettext_lazy("SQLs"), _COUNT, "sqls"),
         ),
     ),
 }
@@ -313,8 +339,8 @@ def _group_name(by, row):
     if by == "rep":
         return _rep_name(row)
     if by == "team":
-        return row["team__name"] or "No team"
-    return row[by] or "(none)"
+        return row["team__name"] or gettext("No team")
+    return row[by] or gettext("(none)")
 
 
 def _group_key(by, row):
@@ -328,7 +354,11 @@ def _group_key(by, row):
 def headline_breakdown(slug, by, period, filters, *, view, as_of=None):
     """Return the headline numbers of report ``slug`` in ``period`` per current owner, team, source or campaign, by name; raises ReportInputError for an unknown grouping or view."""
     if by not in BREAKDOWNS:
-        raise ReportInputError(f"Unknown breakdown {by!r}; choose one of {', '.join(BREAKDOWNS)}.", field="by")
+        raise ReportInputError(
+            gettext("Unknown breakdown %(by)s; choose one of %(choices)s.")
+            % {"by": repr(by), "choices": ", ".join(BREAKDOWNS)},
+            field="by",
+        )
     _check_view(view)
     as_of = _as_of(as_of)
     fields = _GROUP_FIELDS[by]
@@ -355,7 +385,11 @@ def headline_breakdown(slug, by, period, filters, *, view, as_of=None):
 def overview_breakdown(by, period, filters, *, view, as_of=None):
     """Return the headline numbers of every report in ``period`` per current owner, team, source or campaign, as rows whose ``values`` are {slug: {name: value}}: the episode reports' from one query, the conversation rate's from one more; raises ReportInputError for an unknown grouping or view."""
     if by not in BREAKDOWNS:
-        raise ReportInputError(f"Unknown breakdown {by!r}; choose one of {', '.join(BREAKDOWNS)}.", field="by")
+        raise ReportInputError(
+            gettext("Unknown breakdown %(by)s; choose one of %(choices)s.")
+            % {"by": repr(by), "choices": ", ".join(BREAKDOWNS)},
+            field="by",
+        )
     _check_view(view)
     as_of = _as_of(as_of)
     fields = _GROUP_FIELDS[by]
@@ -414,20 +448,25 @@ def _conversation_values(result):
 
 CONVERSATION_HEADLINES = (
     Headline(
-        "mql_rate", "MQLs: conversation rate", "percent", "mql_conversations", "mql_conversations", "mql_contacted"
+        "mql_rate",
+        gettext_lazy("MQLs: conversation rate"),
+        "percent",
+        "mql_conversations",
+        "mql_conversations",
+        "mql_contacted",
     ),
     Headline(
         "colder_rate",
-        "Colder leads: conversation rate",
+        gettext_lazy("Colder leads: conversation rate"),
         "percent",
         "colder_conversations",
         "colder_conversations",
         "colder_contacted",
     ),
-    Headline("mql_contacted", "MQLs contacted", _COUNT, "mql_contacted"),
-    Headline("mql_conversations", "MQLs with a conversation", _COUNT, "mql_conversations"),
-    Headline("colder_contacted", "Colder leads contacted", _COUNT, "colder_contacted"),
-    Headline("colder_conversations", "Colder leads with a conversation", _COUNT, "colder_conversations"),
+    Headline("mql_contacted", gettext_lazy("MQLs contacted"), _COUNT, "mql_contacted"),
+    Headline("mql_conversations", gettext_lazy("MQLs with a conversation"), _COUNT, "mql_conversations"),
+    Headline("colder_contacted", gettext_lazy("Colder leads contacted"), _COUNT, "colder_contacted"),
+    Headline("colder_conversations", gettext_lazy("Colder leads with a conversation"), _COUNT, "colder_conversations"),
 )
 
 

@@ -11,6 +11,7 @@ leads ``contacted_leads`` lists.
 from dataclasses import dataclass
 
 from django.db import connection
+from django.utils.translation import gettext_lazy
 
 from leads.models import SALES_ACTIVITY_KINDS, ActivityKind, Lead
 
@@ -19,7 +20,7 @@ from .period import Filters, Ratio
 
 @dataclass(frozen=True)
 class ConversationRate:
-    formula = "leads with a logged conversation ÷ leads contacted × 100 (MQLs vs colder leads)"
+    formula = gettext_lazy("leads with a logged conversation ÷ leads contacted × 100 (MQLs vs colder leads)")
     mql_contacted: int
     mql_conversations: int
     colder_contacted: int

@@ -5,6 +5,9 @@ the buckets are the names the report pages and the API give their numbers.
 Episode rows come with their ``outcome`` as of the report's moment.
 """
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy
+
 from .episodes import (
     SPEED_BANDS,
     accepted_episodes,
@@ -44,67 +47,76 @@ def _contacted(title, **fixed):
     return (title, LEAD_ROWS, lambda p, f, **kw: contacted_leads(p, f, **fixed))
 
 
-_MQLS = _episodes("MQLs of the period", mql_episodes)
+_MQLS = _episodes(gettext_lazy("MQLs of the period"), mql_episodes)
 
 DRILL_DOWNS = {
     "ignore_rate": {
         "mqls": _MQLS,
-        "ignored": _episodes("Ignored MQLs: window expired, never followed up", ignored_episodes),
-        "awaiting": _episodes("MQLs awaiting response: inside their window", awaiting_episodes),
-        "followed_up": _episodes("MQLs followed up", followed_up_episodes),
+        "ignored": _episodes(gettext_lazy("Ignored MQLs: window expired, never followed up"), ignored_episodes),
+        "awaiting": _episodes(gettext_lazy("MQLs awaiting response: inside their window"), awaiting_episodes),
+        "followed_up": _episodes(gettext_lazy("MQLs followed up"), followed_up_episodes),
     },
     "conversion": {
         "mqls": _MQLS,
-        "sals": _episodes_in_view("SALs: MQLs accepted by sales", accepted_episodes),
-        "sqls": _episodes_in_view("SQLs: MQLs qualified to opportunities", qualified_episodes),
+        "sals": _episodes_in_view(gettext_lazy("SALs: MQLs accepted by sales"), accepted_episodes),
+        "sqls": _episodes_in_view(gettext_lazy("SQLs: MQLs qualified to opportunities"), qualified_episodes),
     },
     "sla_compliance": {
-        "closed": _episodes("MQLs whose SLA window has closed", sla_closed_episodes),
-        "within": _episodes("MQLs followed up within their window", sla_met_episodes),
-        "late": _episodes("MQLs followed up after their window closed", sla_late_episodes),
-        "never": _episodes("MQLs never followed up, window expired", ignored_episodes),
-        "missed": _episodes("MQLs that missed the SLA (late or never)", sla_missed_episodes),
+        "closed": _episodes(gettext_lazy("MQLs whose SLA window has closed"), sla_closed_episodes),
+        "within": _episodes(gettext_lazy("MQLs followed up within their window"), sla_met_episodes),
+        "late": _episodes(gettext_lazy("MQLs followed up after their window closed"), sla_late_episodes),
+        "never": _episodes(gettext_lazy("MQLs never followed up, window expired"), ignored_episodes),
+        "missed": _episodes(gettext_lazy("MQLs that missed the SLA (late or never)"), sla_missed_episodes),
     },
     "speed_to_lead": {
-        "responded": _episodes("MQLs followed up", responded_episodes),
-        "within_hour": _episodes("MQLs followed up within an hour", responded_episodes, within_hour=True),
-        "within_sla": _episodes("MQLs followed up within their SLA window", responded_episodes, within_sla=True),
+        "responded": _episodes(gettext_lazy("MQLs followed up"), responded_episodes),
+        "within_hour": _episodes(gettext_lazy("MQLs followed up within an hour"), responded_episodes, within_hour=True),
+        "within_sla": _episodes(
+            gettext_lazy("MQLs followed up within their SLA window"), responded_episodes, within_sla=True
+        ),
         **{
-            f"band_{index}": _episodes(f"MQLs answered in {label}", responded_episodes, band=index)
+            f"band_{index}": _episodes(
+                format_lazy(gettext_lazy("MQLs answered in {band}"), band=label), responded_episodes, band=index
+            )
             for index, (label, _low, _high) in enumerate(SPEED_BANDS)
         },
     },
     "rejection_reasons": {
         "rejected": (
-            "Rejected and disqualified MQLs",
+            gettext_lazy("Rejected and disqualified MQLs"),
             EPISODE_ROWS,
             lambda p, f, **kw: rejected_episodes(p, f, reason=kw["reason"], as_of=kw["as_of"]),
         ),
         "with_notes": (
-            "Rejected and disqualified MQLs with a note",
+            gettext_lazy("Rejected and disqualified MQLs with a note"),
             EPISODE_ROWS,
             lambda p, f, **kw: rejected_episodes(p, f, reason=kw["reason"], as_of=kw["as_of"], with_notes=True),
         ),
     },
     "conversation_rate": {
-        "mql_contacted": _contacted("MQLs contacted", warmth="mql"),
-        "mql_conversations": _contacted("MQLs with a logged conversation", warmth="mql", conversations_only=True),
-        "colder_contacted": _contacted("Colder leads contacted", warmth="colder"),
+        "mql_contacted": _contacted(gettext_lazy("MQLs contacted"), warmth="mql"),
+        "mql_conversations": _contacted(
+            gettext_lazy("MQLs with a logged conversation"), warmth="mql", conversations_only=True
+        ),
+        "colder_contacted": _contacted(gettext_lazy("Colder leads contacted"), warmth="colder"),
         "colder_conversations": _contacted(
-            "Colder leads with a logged conversation", warmth="colder", conversations_only=True
+            gettext_lazy("Colder leads with a logged conversation"), warmth="colder", conversations_only=True
         ),
     },
     "mql_target": {
-        "mqls": _episodes("MQLs produced", mql_episodes),
+        "mqls": _episodes(gettext_lazy("MQLs produced"), mql_episodes),
     },
     "response_effect": {
-        "fast": _episodes("MQLs answered within an hour", answered_episodes, within_hour=True),
+        "fast": _episodes(gettext_lazy("MQLs answered within an hour"), answered_episodes, within_hour=True),
         "fast_sqls": _episodes(
-            "MQLs answered within an hour that became SQLs", answered_episodes, within_hour=True, qualified=True
+            gettext_lazy("MQLs answered within an hour that became SQLs"),
+            answered_episodes,
+            within_hour=True,
+            qualified=True,
         ),
-        "slow": _episodes("MQLs answered after more than an hour", answered_episodes, within_hour=False),
+        "slow": _episodes(gettext_lazy("MQLs answered after more than an hour"), answered_episodes, within_hour=False),
         "slow_sqls": _episodes(
-            "MQLs answered after more than an hour that became SQLs",
+            gettext_lazy("MQLs answered after more than an hour that became SQLs"),
             answered_episodes,
             within_hour=False,
             qualified=True,
@@ -113,12 +125,12 @@ DRILL_DOWNS = {
     "waterfall": {
         "mqls": _MQLS,
         "sals": (
-            "SALs: MQLs accepted in the period",
+            gettext_lazy("SALs: MQLs accepted in the period"),
             EPISODE_ROWS,
             lambda p, f, **kw: accepted_episodes(p, f, view=PERIOD_VIEW, as_of=kw["as_of"]),
         ),
         "sqls": (
-            "SQLs: MQLs qualified in the period",
+            gettext_lazy("SQLs: MQLs qualified in the period"),
             EPISODE_ROWS,
             lambda p, f, **kw: qualified_episodes(p, f, view=PERIOD_VIEW, as_of=kw["as_of"]),
         ),
@@ -131,11 +143,19 @@ def drill_down(metric, bucket, period, filters, *, view=PERIOD_VIEW, as_of=None,
     _check_view(view)
     if metric not in DRILL_DOWNS:
         choices = ", ".join(sorted(DRILL_DOWNS))
-        raise ReportInputError(f"Unknown metric {metric!r}; choose one of {choices}.", field="metric")
+        raise ReportInputError(
+            gettext("Unknown metric %(metric)s; choose one of %(choices)s.")
+            % {"metric": repr(metric), "choices": choices},
+            field="metric",
+        )
     buckets = DRILL_DOWNS[metric]
     if bucket not in buckets:
         choices = ", ".join(buckets)
-        raise ReportInputError(f"Unknown number {bucket!r} for {metric}; choose one of {choices}.", field="bucket")
+        raise ReportInputError(
+            gettext("Unknown number %(bucket)s for %(metric)s; choose one of %(choices)s.")
+            % {"bucket": repr(bucket), "metric": metric, "choices": choices},
+            field="bucket",
+        )
     title, rows, find = buckets[bucket]
     as_of = _as_of(as_of)
     found = find(period, filters, view=view, as_of=as_of, reason=reason)

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q
 from django.db.models.functions import TruncMonth
+from django.utils.translation import gettext_lazy
 
 from leads.models import Lead, MqlEpisode
 
@@ -26,7 +27,7 @@ _HOUR = timedelta(hours=1)
 
 @dataclass(frozen=True)
 class ResponseEffect:
-    formula = "SQL rate of MQLs answered within 1 hour ÷ SQL rate of MQLs answered later"
+    formula = gettext_lazy("SQL rate of MQLs answered within 1 hour ÷ SQL rate of MQLs answered later")
     fast: int
     fast_sqls: int
     slow: int
@@ -85,7 +86,7 @@ class CohortMonth:
 
 @dataclass(frozen=True)
 class Waterfall:
-    formula = "leads → MQLs → SALs → SQLs of the period; each step ÷ the one before × 100"
+    formula = gettext_lazy("leads → MQLs → SALs → SQLs of the period; each step ÷ the one before × 100")
     leads: int
     mqls: int
     sals: int
@@ -98,9 +99,9 @@ class Waterfall:
     @property
     def steps(self):
         return (
-            ("Lead → MQL", Ratio(self.mqls, self.leads)),
-            ("MQL → SAL", Ratio(self.sals, self.mqls)),
-            ("SAL → SQL", Ratio(self.sqls, self.sals)),
+            (gettext_lazy("Lead → MQL"), Ratio(self.mqls, self.leads)),
+            (gettext_lazy("MQL → SAL"), Ratio(self.sals, self.mqls)),
+            (gettext_lazy("SAL → SQL"), Ratio(self.sqls, self.sals)),
         )
 
 

@@ -9,19 +9,20 @@ whether an MQL is ignored, awaiting or answered depends on when you look.
 from datetime import timedelta
 
 from django.db.models import DurationField, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery
+from django.utils.translation import gettext, gettext_lazy
 
 from leads.models import SALES_ACTIVITY_KINDS, Activity, ActivityKind, Lead, MqlEpisode
 
 from .period import PERIOD_VIEW, ReportInputError, _as_of, _check_view, _in
 
 SPEED_BANDS = (
-    ("0–5 min", timedelta(0), timedelta(minutes=5)),
-    ("5–15 min", timedelta(minutes=5), timedelta(minutes=15)),
-    ("15–60 min", timedelta(minutes=15), timedelta(minutes=60)),
-    ("1–4 h", timedelta(hours=1), timedelta(hours=4)),
-    ("4–24 h", timedelta(hours=4), timedelta(hours=24)),
-    ("1–3 days", timedelta(days=1), timedelta(days=3)),
-    ("over 3 days", timedelta(days=3), None),
+    (gettext_lazy("0–5 min"), timedelta(0), timedelta(minutes=5)),
+    (gettext_lazy("5–15 min"), timedelta(minutes=5), timedelta(minutes=15)),
+    (gettext_lazy("15–60 min"), timedelta(minutes=15), timedelta(minutes=60)),
+    (gettext_lazy("1–4 h"), timedelta(hours=1), timedelta(hours=4)),
+    (gettext_lazy("4–24 h"), timedelta(hours=4), timedelta(hours=24)),
+    (gettext_lazy("1–3 days"), timedelta(days=1), timedelta(days=3)),
+    (gettext_lazy("over 3 days"), timedelta(days=3), None),
 )
 
 # Grouping episodes by current owner: .values(*_BY_OWNER), then _rep_name(row).
@@ -30,7 +31,7 @@ _BY_OWNER = ("owner_id", "owner__username", "owner__first_name", "owner__last_na
 
 def _rep_name(row):
     if not row["owner_id"]:
-        return "Unassigned"
+        return gettext("Unassigned")
     return f"{row['owner__first_name']} {row['owner__last_name']}".strip() or row["owner__username"]
 
 
@@ -180,7 +181,7 @@ def responded_episodes(period, filters, *, band=None, within_hour=False, within_
     answered = followed_up_episodes(period, filters, as_of=as_of).annotate(_response=_RESPONSE)
     if band is not None:
         if not 0 <= band < len(SPEED_BANDS):
-            raise ReportInputError(f"Unknown speed band {band!r}.", field="bucket")
+            raise ReportInputError(gettext("Unknown speed band %(band)s.") % {"band": repr(band)}, field="bucket")
         answered = answered.filter(_band_q(band))
     if within_hour:
         answered = answered.filter(_WITHIN_HOUR)
@@ -195,7 +196,9 @@ def responded_episodes(period, filters, *, band=None, within_hour=False, within_
 def contacted_leads(period, filters, *, warmth=None, conversations_only=False):
     """Return the leads with a sales activity in ``period``; ``warmth`` 'mql' or 'colder' splits on whether they had been an MQL when first contacted in it; raises ReportInputError for an unknown warmth."""
     if warmth not in (None, "mql", "colder"):
-        raise ReportInputError(f"Unknown lead group {warmth!r}; choose 'mql' or 'colder'.", field="group")
+        raise ReportInputError(
+            gettext("Unknown lead group %(group)s; choose 'mql' or 'colder'.") % {"group": repr(warmth)}, field="group"
+        )
     in_period = Activity.objects.filter(
         kind__in=SALES_ACTIVITY_KINDS, occurred_at__gte=period.start_at, occurred_at__lt=period.end_at
     )

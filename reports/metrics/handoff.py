@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Count, Q
+from django.utils.translation import gettext_lazy
 
 from leads.models import MqlEpisode
 
@@ -25,7 +26,9 @@ from .period import COHORT_VIEW, PERIOD_VIEW, Ratio, _as_of, _check_view, _in
 
 @dataclass(frozen=True)
 class IgnoreRate:
-    formula = "MQLs never followed up although their SLA window has expired ÷ all MQLs of the period × 100"
+    formula = gettext_lazy(
+        "MQLs never followed up although their SLA window has expired ÷ all MQLs of the period × 100"
+    )
     mqls: int
     ignored: int
     awaiting: int
@@ -80,8 +83,8 @@ def ignore_rate_by_rep(period, filters, *, as_of=None):
 
 @dataclass(frozen=True)
 class Conversion:
-    formula_sal = "SALs ÷ MQLs × 100"
-    formula_sql = "SQLs ÷ MQLs × 100"
+    formula_sal = gettext_lazy("SALs ÷ MQLs × 100")
+    formula_sql = gettext_lazy("SQLs ÷ MQLs × 100")
     view: str
     mqls: int
     sals: int
@@ -124,7 +127,7 @@ def conversion(period, filters, *, view=PERIOD_VIEW, as_of=None):
 
 @dataclass(frozen=True)
 class SlaCompliance:
-    formula = "MQLs followed up within their window ÷ MQLs whose window has closed × 100"
+    formula = gettext_lazy("MQLs followed up within their window ÷ MQLs whose window has closed × 100")
     closed: int
     within: int
     late: int

@@ -8,6 +8,7 @@ threshold what-if all read it from ``with_outcomes``.
 
 from django.db import models
 from django.db.models import Case, Q, Value, When
+from django.utils.translation import gettext_lazy
 
 from leads.models import MqlEpisode
 
@@ -18,14 +19,14 @@ from .period import _as_of
 class Outcome(models.TextChoices):
     """Where an MQL episode stood, best first."""
 
-    SQL = "sql", "SQL (qualified)"
-    SAL = "sal", "SAL (accepted)"
-    FOLLOWED_UP = "followed_up", "Followed up"
-    FOLLOWED_UP_LATE = "followed_up_late", "Followed up late"
-    AWAITING = "awaiting", "Awaiting response"
-    IGNORED = "ignored", "Ignored (window expired)"
-    REJECTED = "rejected", "Rejected"
-    DISQUALIFIED = "disqualified", "Disqualified"
+    SQL = "sql", gettext_lazy("SQL (qualified)")
+    SAL = "sal", gettext_lazy("SAL (accepted)")
+    FOLLOWED_UP = "followed_up", gettext_lazy("Followed up")
+    FOLLOWED_UP_LATE = "followed_up_late", gettext_lazy("Followed up late")
+    AWAITING = "awaiting", gettext_lazy("Awaiting response")
+    IGNORED = "ignored", gettext_lazy("Ignored (window expired)")
+    REJECTED = "rejected", gettext_lazy("Rejected")
+    DISQUALIFIED = "disqualified", gettext_lazy("Disqualified")
 
     @property
     def tone(self):

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 MAX_PERIOD_DAYS = 731
 EARLIEST_YEAR = 2000
@@ -39,24 +40,34 @@ class Period:
 
     def __post_init__(self):
         if not isinstance(self.start, date) or not isinstance(self.end, date):
-            raise ReportInputError("Give the period as dates (YYYY-MM-DD).", field="from")
+            raise ReportInputError(gettext("Give the period as dates (YYYY-MM-DD)."), field="from")
         if self.end < self.start:
-            raise ReportInputError("The period ends before it starts: 'to' must be on or after 'from'.", field="to")
+            raise ReportInputError(
+                gettext("The period ends before it starts: 'to' must be on or after 'from'."), field="to"
+            )
+        out_of_range = {
+            "from": gettext_lazy("'from' must be between %(earliest)s and %(latest)s, got %(value)s."),
+            "to": gettext_lazy("'to' must be between %(earliest)s and %(latest)s, got %(value)s."),
+        }
         for name, value in (("from", self.start), ("to", self.end)):
             if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
                 raise ReportInputError(
-                    f"'{name}' must be between {EARLIEST_YEAR} and {LATEST_YEAR}, got {value.isoformat()}.", field=name
+                    out_of_range[name] % {"earliest": EARLIEST_YEAR, "latest": LATEST_YEAR, "value": value.isoformat()},
+                    field=name,
                 )
         days = (self.end - self.start).days + 1
         if days > MAX_PERIOD_DAYS:
             raise ReportInputError(
-                f"The period is {days} days long; reports cover at most {MAX_PERIOD_DAYS} days (two years).",
+                gettext("The period is %(days)s days long; reports cover at most %(most)s days (two years).")
+                % {"days": days, "most": MAX_PERIOD_DAYS},
                 field="to",
             )
         try:
             ZoneInfo(self.tz)
         except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
-            raise ReportInputError(f"Unknown time zone {self.tz!r}.", field="tz") from None
+            raise ReportInputError(
+                gettext("Unknown time zone %(zone)s.") % {"zone": repr(self.tz)}, field="tz"
+            ) from None
 
     @property
     def zone(self):
@@ -128,7 +139,9 @@ def _as_of(as_of):
 
 def _check_view(view):
     if view not in VIEWS:
-        raise ReportInputError(f"Unknown view {view!r}; choose 'period' or 'cohort'.", field="view")
+        raise ReportInputError(
+            gettext("Unknown view %(view)s; choose 'period' or 'cohort'.") % {"view": repr(view)}, field="view"
+        )
 
 
 def _in(period, name):

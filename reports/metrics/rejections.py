@@ -10,8 +10,10 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import Count, Q
 from django.db.models.functions import TruncWeek
+from django.utils.translation import gettext_lazy
 
 from leads.models import MqlEpisode
+from leads.templatetags.leads_ui import translated
 
 from .episodes import rejected_episodes
 from .period import Ratio
@@ -29,7 +31,7 @@ class ReasonCount:
 
 @dataclass(frozen=True)
 class RejectionReasons:
-    formula = "rejected and disqualified MQLs by reason code ÷ all rejections of the period × 100"
+    formula = gettext_lazy("rejected and disqualified MQLs by reason code ÷ all rejections of the period × 100")
     total: int
     reasons: tuple
     trend: tuple  # ((week_start_date, {code: count}), ...)
@@ -51,7 +53,9 @@ def _reason_counts(rows):
     rows = list(rows)
     total = sum(row[2] for row in rows)
     return total, tuple(
-        ReasonCount(code=code, label=label, count=count, share=Ratio(count, total), from_mql=mql, from_sal=sal)
+        ReasonCount(
+            code=code, label=translated(label), count=count, share=Ratio(count, total), from_mql=mql, from_sal=sal
+        )
         for code, label, count, mql, sal in rows
     )
 

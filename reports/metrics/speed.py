@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db.models import Aggregate, Avg, Count, DurationField, ExpressionWrapper, F, Q
+from django.utils.translation import gettext_lazy
 
 from .episodes import (
     _BY_OWNER,
@@ -60,9 +61,9 @@ class RepSpeed(_ResponseShares):
 
 @dataclass(frozen=True)
 class SpeedToLead(_ResponseShares, _AgainstTheWindow):
-    formula = "time from MQL to first follow-up (accept, reject or logged sales activity)"
-    formula_within_hour = "answered within 1 hour ÷ answered × 100"
-    formula_within_sla = "answered within the SLA window ÷ answered × 100"
+    formula = gettext_lazy("time from MQL to first follow-up (accept, reject or logged sales activity)")
+    formula_within_hour = gettext_lazy("answered within 1 hour ÷ answered × 100")
+    formula_within_sla = gettext_lazy("answered within the SLA window ÷ answered × 100")
     responded: int
     median: timedelta | None
     mean: timedelta | None

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy
 
 from leads.models import Holiday, Lead, MqlEpisode, SLAPolicy
 
@@ -78,7 +79,9 @@ class MonthTarget:
 
 @dataclass(frozen=True)
 class MqlTarget:
-    formula = "MQLs produced per month ÷ the month's target (pro-rated by business days for part of a month) × 100"
+    formula = gettext_lazy(
+        "MQLs produced per month ÷ the month's target (pro-rated by business days for part of a month) × 100"
+    )
     months: tuple
     scope: str = "overall"  # "rep", "team" or "overall": whose target
 
@@ -142,7 +145,7 @@ def mql_target(period, filters, *, as_of=None):
 class Pacing:
     """The month of ``today`` so far: MQLs to date against the target pro-rated to date, and where it is heading."""
 
-    formula = (
+    formula = gettext_lazy(
         "projected month end = MQLs to date ÷ business days gone × business days of the month"
         " + leads in flight × their historical lead → MQL conversion"
     )

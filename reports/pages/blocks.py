@@ -11,6 +11,8 @@ page's drill-down page, or the API's list for the JSON twin.
 from dataclasses import dataclass, field
 
 from django.urls import reverse
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from .. import metrics
 from ..templatetags.reports_ui import cell
@@ -31,56 +33,60 @@ class ReportInfo:
 REPORTS = (
     ReportInfo(
         "ignore_rate",
-        "Ignore rate",
-        "Which MQLs did nobody answer although their SLA window has expired?",
+        gettext_lazy("Ignore rate"),
+        gettext_lazy("Which MQLs did nobody answer although their SLA window has expired?"),
         metrics.IgnoreRate.formula,
     ),
     ReportInfo(
         "conversion",
-        "MQL → SQL conversion",
-        "How many MQLs did sales accept (SAL) and qualify into opportunities (SQL)?",
-        f"{metrics.Conversion.formula_sql}; acceptance: {metrics.Conversion.formula_sal}",
+        gettext_lazy("MQL → SQL conversion"),
+        gettext_lazy("How many MQLs did sales accept (SAL) and qualify into opportunities (SQL)?"),
+        format_lazy(
+            gettext_lazy("{sql}; acceptance: {sal}"),
+            sql=metrics.Conversion.formula_sql,
+            sal=metrics.Conversion.formula_sal,
+        ),
     ),
     ReportInfo(
         "speed_to_lead",
-        "Speed to lead",
-        "How long from MQL to the first sales response, by rep, against the SLA?",
+        gettext_lazy("Speed to lead"),
+        gettext_lazy("How long from MQL to the first sales response, by rep, against the SLA?"),
         metrics.SpeedToLead.formula,
     ),
     ReportInfo(
         "sla_compliance",
-        "SLA compliance",
-        "Of the MQLs whose window has closed, how many were answered in time?",
+        gettext_lazy("SLA compliance"),
+        gettext_lazy("Of the MQLs whose window has closed, how many were answered in time?"),
         metrics.SlaCompliance.formula,
     ),
     ReportInfo(
         "rejection_reasons",
-        "Rejection reasons",
-        "Why does sales reject MQLs, by source and campaign, and in their own words?",
+        gettext_lazy("Rejection reasons"),
+        gettext_lazy("Why does sales reject MQLs, by source and campaign, and in their own words?"),
         metrics.RejectionReasons.formula,
     ),
     ReportInfo(
         "conversation_rate",
-        "Conversation rate",
-        "How many contacted leads turned into a real conversation, MQLs versus colder leads?",
+        gettext_lazy("Conversation rate"),
+        gettext_lazy("How many contacted leads turned into a real conversation, MQLs versus colder leads?"),
         metrics.ConversationRate.formula,
     ),
     ReportInfo(
         "mql_target",
-        "MQL target",
-        "Is marketing producing the MQLs it promised each month?",
+        gettext_lazy("MQL target"),
+        gettext_lazy("Is marketing producing the MQLs it promised each month?"),
         metrics.MqlTarget.formula,
     ),
     ReportInfo(
         "waterfall",
-        "Funnel waterfall",
-        "How many leads become MQLs, SALs and SQLs, and how long does each stage take?",
+        gettext_lazy("Funnel waterfall"),
+        gettext_lazy("How many leads become MQLs, SALs and SQLs, and how long does each stage take?"),
         metrics.Waterfall.formula,
     ),
     ReportInfo(
         "response_effect",
-        "Response-time effect",
-        "Do MQLs answered within an hour become SQLs more often than those answered later?",
+        gettext_lazy("Response-time effect"),
+        gettext_lazy("Do MQLs answered within an hour become SQLs more often than those answered later?"),
         metrics.ResponseEffect.formula,
     ),
 )

@@ -18,8 +18,11 @@ query (``metrics.compare.headline_series``), the breakdown from one more.
 import dataclasses
 from datetime import timedelta
 
+from django.utils.formats import date_format
+from django.utils.translation import gettext, gettext_lazy
+
 from ..metrics import Ratio, compare
-from ..templatetags.reports_ui import cell, duration
+from ..templatetags.reports_ui import cell, duration, number
 from .blocks import Cell, Number, Table, _chart, _dataset, _linker
 
 # Where a headline's ``Number`` sits in a report's ``data``, when not under its own name.
@@ -33,7 +36,20 @@ _NUMBER_PATHS = {
         "colder_conversations": ("colder", "conversations"),
     },
 }
-_BY_LABELS = {"rep": "Rep", "team": "Team", "source": "Source", "campaign": "Campaign"}
+_BY_LABELS = {
+    "rep": gettext_lazy("Rep"),
+    "team": gettext_lazy("Team"),
+    "source": gettext_lazy("Source"),
+    "campaign": gettext_lazy("Campaign"),
+}
+# "Per week", "Breakdown by rep": the unit and the grouping in words.
+_PER = {"week": gettext_lazy("Per week"), "month": gettext_lazy("Per month")}
+_BREAKDOWN_TITLES = {
+    "rep": gettext_lazy("Breakdown by rep"),
+    "team": gettext_lazy("Breakdown by team"),
+    "source": gettext_lazy("Breakdown by source"),
+    "campaign": gettext_lazy("Breakdown by campaign"),
+}
 _TREND_TONES = ("primary", "good", "bad", "wait", "muted")
 
 
@@ -56,18 +72,20 @@ def change(current, previous):
 
 
 def change_text(value, kind):
-    """'+3', '−2.5 pts', '+1h 02m', 'no change'; '' when unknown."""
+    """'+3', '−2.5 pts', '+1h 02m', 'no change' (German '−2,5 Pkt.', 'unverändert'); '' when unknown."""
     if value is None:
         return ""
     if not value:
-        return "no change"
+        return gettext("no change")
     sign = "+" if value > 0 else "−"
     if kind == "percent":
         points = round(abs(value), 1)
-        return f"{sign}{points:.0f} pts" if points == int(points) else f"{sign}{points:.1f} pts"
+        shown = number(points, 0) if points == int(points) else number(points, 1)
+        # Translators: a change in percentage points, e.g. "+3 pts".
+        return gettext("%(sign)s%(points)s pts") % {"sign": sign, "points": shown}
     if kind == "duration":
         return f"{sign}{duration(abs(value))}"
-    return f"{sign}{abs(value):,}"
+    return f"{sign}{number(abs(value))}"
 
 
 def with_comparisons(slug, build):
@@ -256,7 +274,7 @@ def _mark_numbers(report, slug, headlines, previous):
 
 
 def _bucket_label(unit, bucket):
-    return f"{bucket.start:%b %Y}" if unit == "month" else f"{bucket.start:%d %b}"
+    return date_format(bucket.start, "YEAR_MONTH_FORMAT" if unit == "month" else "MONTH_DAY_FORMAT")
 
 
 def _trend_chart(slug, unit, headlines, buckets, trend):
@@ -265,7 +283,7 @@ def _trend_chart(slug, unit, headlines, buckets, trend):
     drawn = rates or [h for h in headlines if h.kind == "int"][:3]
     counts = [h for h in headlines if h.kind == "int"]
     empty = not any(values[h.name] for values in trend for h in counts)
-    title = f"Per {unit}: " + ", ".join(h.label for h in drawn)
+    title = gettext("%(per)s: %(numbers)s") % {"per": _PER[unit], "numbers": ", ".join(str(h.label) for h in drawn)}
     return _chart(
         f"{slug.replace('_', '-')}-trend-chart",
         "line",
@@ -291,12 +309,14 @@ def _trend_table(unit, headlines, buckets, trend):
         for bucket, values in zip(buckets, trend, strict=True)
     ]
     caption = (
-        "Weeks run Monday to Sunday, cut to the period." if unit == "week" else "Calendar months, cut to the period."
+        gettext("Weeks run Monday to Sunday, cut to the period.")
+        if unit == "week"
+        else gettext("Calendar months, cut to the period.")
     )
     return Table(
         "trend",
-        f"Per {unit}",
-        ("Week of" if unit == "week" else "Month", *(h.label for h in headlines)),
+        _PER[unit],
+        (gettext("Week of") if unit == "week" else gettext("Month"), *(h.label for h in headlines)),
         rows,
         caption=caption,
     )
@@ -336,4 +356,4 @@ def _breakdown_table(by, headlines, breakdown):
         ]
         for row in breakdown["rows"]
     ]
-    return Table(f"breakdown-{by}", f"Breakdown by {by}", (_BY_LABELS[by], *(h.label for h in headlines)), rows)
+    return Table(f"breakdown-{by}", _BREAKDOWN_TITLES[by], (_BY_LABELS[by], *(h.label for h in headlines)), rows)

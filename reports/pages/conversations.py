@@ -1,12 +1,15 @@
 """The conversation-rate report: contacted leads and conversations, MQLs versus colder leads."""
 
+from django.utils.translation import gettext, gettext_lazy
+
 from .. import metrics
+from ..templatetags.reports_ui import number
 from .blocks import REPORTS_BY_SLUG, Cell, Number, Report, Table, _chart, _dataset, _linker
 
 # (name, label, rate, contacted, with a conversation) of each group of leads, from a ConversationRate.
 _GROUPS = (
-    ("mql", "MQLs", "mql", "mql_contacted", "mql_conversations"),
-    ("colder", "Colder leads", "colder", "colder_contacted", "colder_conversations"),
+    ("mql", gettext_lazy("MQLs"), "mql", "mql_contacted", "mql_conversations"),
+    ("colder", gettext_lazy("Colder leads"), "colder", "colder_contacted", "colder_conversations"),
 )
 
 
@@ -16,14 +19,15 @@ def build_conversation_rate(form, as_of, *, leads_url=None):
     labels = {name: label for name, label, *_fields in _GROUPS}
     data = {
         name: {
-            "contacted": Number("Contacted", getattr(result, contacted), "int", link(contacted)),
-            "conversations": Number("With a conversation", getattr(result, talks), "int", link(talks)),
+            "contacted": Number(gettext("Contacted"), getattr(result, contacted), "int", link(contacted)),
+            "conversations": Number(gettext("With a conversation"), getattr(result, talks), "int", link(talks)),
             "rate": Number(
-                f"{label}: conversation rate",
+                gettext("%(group)s: conversation rate") % {"group": label},
                 getattr(result, rate),
                 "percent",
                 link(talks),
-                f"{getattr(result, talks):,} of {getattr(result, contacted):,} contacted",
+                gettext("%(part)s of %(whole)s contacted")
+                % {"part": number(getattr(result, talks)), "whole": number(getattr(result, contacted))},
                 formula=metrics.ConversationRate.formula,
             ),
         }
@@ -36,7 +40,7 @@ def build_conversation_rate(form, as_of, *, leads_url=None):
     chart = _chart(
         "conversation-chart",
         "bar",
-        "Contacted leads and conversations, MQLs vs colder leads",
+        gettext("Contacted leads and conversations, MQLs vs colder leads"),
         list(labels.values()),
         [
             _dataset(
@@ -54,8 +58,8 @@ def build_conversation_rate(form, as_of, *, leads_url=None):
         [
             Table(
                 "groups",
-                "MQLs vs colder leads",
-                ("Leads", "Contacted", "With a conversation", "Conversation rate"),
+                gettext("MQLs vs colder leads"),
+                (gettext("Leads"), gettext("Contacted"), gettext("With a conversation"), gettext("Conversation rate")),
                 rows,
             )
         ],

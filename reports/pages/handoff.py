@@ -1,7 +1,10 @@
 """The handoff reports: ignore rate, MQL → SQL conversion and SLA compliance."""
 
+from django.utils.translation import gettext, pgettext
+
 from .. import metrics
 from ..metrics import Ratio
+from ..templatetags.reports_ui import number
 from .blocks import REPORTS_BY_SLUG, Cell, Number, Report, Table, _chart, _dataset, _linker, _rep_linker, _tone_for
 
 # The ignore rate's big numbers, in this order (its page and the overview's card).
@@ -12,20 +15,25 @@ def _ignore_data(result, link):
     """An ``IgnoreRate``'s numbers by name."""
     return {
         "ignore_rate": Number(
-            "Ignore rate",
+            gettext("Ignore rate"),
             result.rate,
             "percent",
             link("ignored"),
-            f"{result.ignored:,} of {result.mqls:,} MQLs ignored",
+            gettext("%(ignored)s of %(mqls)s MQLs ignored")
+            % {"ignored": number(result.ignored), "mqls": number(result.mqls)},
             _tone_for(result.rate, bad_above=0),
             formula=metrics.IgnoreRate.formula,
         ),
         "awaiting": Number(
-            "Awaiting response", result.awaiting, "int", link("awaiting"), "still inside their SLA window"
+            gettext("Awaiting response"),
+            result.awaiting,
+            "int",
+            link("awaiting"),
+            gettext("still inside their SLA window"),
         ),
-        "mqls": Number("MQLs", result.mqls, "int", link("mqls"), "created in the period"),
-        "followed_up": Number("Followed up", result.followed_up, "int", link("followed_up")),
-        "ignored": Number("Ignored", result.ignored, "int", link("ignored")),
+        "mqls": Number(gettext("MQLs"), result.mqls, "int", link("mqls"), gettext("created in the period")),
+        "followed_up": Number(gettext("Followed up"), result.followed_up, "int", link("followed_up")),
+        "ignored": Number(gettext("Ignored"), result.ignored, "int", link("ignored")),
     }
 
 
@@ -43,10 +51,14 @@ def build_ignore_rate(form, as_of, *, leads_url=None):
         {"rep": rep_id, "name": name, **_ignore_data(rep, _rep_linker(link, rep_id))}
         for rep_id, name, rep in result.reps
     ]
-    statuses = (("Ignored", "ignored"), ("Awaiting response", "awaiting"), ("Followed up", "followed_up"))
+    statuses = (
+        (gettext("Ignored"), "ignored"),
+        (gettext("Awaiting response"), "awaiting"),
+        (gettext("Followed up"), "followed_up"),
+    )
     status_rows = [
         [Cell(label), data[name], Cell(Ratio(data[name].value, result.total.mqls), "percent")]
-        for label, name in (*statuses, ("All MQLs", "mqls"))
+        for label, name in (*statuses, (gettext("All MQLs"), "mqls"))
     ]
     rep_rows = [
         [
@@ -56,11 +68,11 @@ def build_ignore_rate(form, as_of, *, leads_url=None):
         ]
         for rep in data["by_rep"]
     ]
-    reps = data["by_rep"] or [{"name": "All MQLs", **data}]
+    reps = data["by_rep"] or [{"name": gettext("All MQLs"), **data}]
     chart = _chart(
         "ignore-rate-chart",
         "bar",
-        "MQLs by response status, per rep",
+        gettext("MQLs by response status, per rep"),
         [rep["name"] for rep in reps],
         [
             _dataset(label, [rep[name].value for rep in reps], tone=tone)
@@ -73,11 +85,23 @@ def build_ignore_rate(form, as_of, *, leads_url=None):
         REPORTS_BY_SLUG["ignore_rate"],
         [data[name] for name in _IGNORE_NUMBERS],
         [
-            Table("status", "MQLs by response status", ("Status", "MQLs", "Share of MQLs"), status_rows),
+            Table(
+                "status",
+                gettext("MQLs by response status"),
+                (gettext("Status"), gettext("MQLs"), gettext("Share of MQLs")),
+                status_rows,
+            ),
             Table(
                 "by-rep",
-                "By rep",
-                ("Rep", "MQLs", "Ignored", "Awaiting", "Followed up", "Ignore rate"),
+                gettext("By rep"),
+                (
+                    gettext("Rep"),
+                    gettext("MQLs"),
+                    gettext("Ignored"),
+                    gettext("Awaiting"),
+                    gettext("Followed up"),
+                    gettext("Ignore rate"),
+                ),
                 rep_rows,
             ),
         ],
@@ -91,35 +115,39 @@ def build_conversion(form, as_of, *, leads_url=None):
     link = _linker(form, as_of, "conversion", leads_url)
     data = {
         "mql_to_sql": Number(
-            "MQL → SQL conversion",
+            gettext("MQL → SQL conversion"),
             result.mql_to_sql,
             "percent",
             link("sqls"),
-            f"{result.sqls:,} SQLs ÷ {result.mqls:,} MQLs",
+            gettext("%(sqls)s SQLs ÷ %(mqls)s MQLs") % {"sqls": number(result.sqls), "mqls": number(result.mqls)},
             formula=metrics.Conversion.formula_sql,
         ),
         "mql_to_sal": Number(
-            "MQL → SAL acceptance",
+            gettext("MQL → SAL acceptance"),
             result.mql_to_sal,
             "percent",
             link("sals"),
-            f"{result.sals:,} SALs ÷ {result.mqls:,} MQLs",
+            gettext("%(sals)s SALs ÷ %(mqls)s MQLs") % {"sals": number(result.sals), "mqls": number(result.mqls)},
             formula=metrics.Conversion.formula_sal,
         ),
-        "mqls": Number("MQLs", result.mqls, "int", link("mqls")),
-        "sals": Number("SALs", result.sals, "int", link("sals")),
-        "sqls": Number("SQLs", result.sqls, "int", link("sqls")),
+        "mqls": Number(gettext("MQLs"), result.mqls, "int", link("mqls")),
+        "sals": Number(gettext("SALs"), result.sals, "int", link("sals")),
+        "sqls": Number(gettext("SQLs"), result.sqls, "int", link("sqls")),
     }
-    stages = (("MQL", data["mqls"]), ("SAL (accepted)", data["sals"]), ("SQL (qualified)", data["sqls"]))
+    stages = (
+        (gettext("MQL"), data["mqls"]),
+        (gettext("SAL (accepted)"), data["sals"]),
+        (gettext("SQL (qualified)"), data["sqls"]),
+    )
     rows = [[Cell(label), count, Cell(Ratio(count.value, result.mqls), "percent")] for label, count in stages]
     chart = _chart(
         "conversion-chart",
         "bar",
-        "The funnel: MQL → SAL → SQL",
+        gettext("The funnel: MQL → SAL → SQL"),
         [label for label, _count in stages],
         [
             _dataset(
-                "Leads",
+                gettext("Leads"),
                 [count.value for _label, count in stages],
                 tone="primary",
                 links=[count.link for _label, count in stages],
@@ -128,14 +156,22 @@ def build_conversion(form, as_of, *, leads_url=None):
         horizontal=True,
     )
     view_note = (
-        "Period view: SALs and SQLs are the acceptances and qualifications that happened in the period."
+        gettext("Period view: SALs and SQLs are the acceptances and qualifications that happened in the period.")
         if result.view == metrics.PERIOD_VIEW
-        else "Cohort view: the period's MQLs, followed to the 'as of' time."
+        else gettext("Cohort view: the period's MQLs, followed to the 'as of' time.")
     )
     return Report(
         REPORTS_BY_SLUG["conversion"],
         list(data.values()),
-        [Table("funnel", "The funnel", ("Stage", "Leads", "Share of MQLs"), rows, caption=view_note)],
+        [
+            Table(
+                "funnel",
+                gettext("The funnel"),
+                (gettext("Stage"), gettext("Leads"), gettext("Share of MQLs")),
+                rows,
+                caption=view_note,
+            )
+        ],
         [chart],
         extra={"shows_view": True, "view_note": view_note},
         data=data,
@@ -148,18 +184,21 @@ def build_sla_compliance(form, as_of, result=None, *, leads_url=None):
     link = _linker(form, as_of, "sla_compliance", leads_url)
     data = {
         "compliance": Number(
-            "SLA compliance",
+            gettext("SLA compliance"),
             result.rate,
             "percent",
             link("within"),
-            f"{result.within:,} of {result.closed:,} closed windows answered in time",
+            gettext("%(within)s of %(closed)s closed windows answered in time")
+            % {"within": number(result.within), "closed": number(result.closed)},
             _tone_for(result.rate, good_above=90),
             formula=metrics.SlaCompliance.formula,
         ),
-        "closed": Number("Windows closed", result.closed, "int", link("closed")),
-        "within": Number("Answered in time", result.within, "int", link("within")),
-        "late": Number("Answered late", result.late, "int", link("late"), "an SLA miss, not ignored"),
-        "never": Number("Never answered", result.never, "int", link("never"), "ignored"),
+        "closed": Number(gettext("Windows closed"), result.closed, "int", link("closed")),
+        "within": Number(gettext("Answered in time"), result.within, "int", link("within")),
+        "late": Number(gettext("Answered late"), result.late, "int", link("late"), gettext("an SLA miss, not ignored")),
+        "never": Number(
+            gettext("Never answered"), result.never, "int", link("never"), pgettext("never answered", "ignored")
+        ),
     }
     parts = (("within", "good"), ("late", "wait"), ("never", "bad"))
     rows = [
@@ -169,8 +208,8 @@ def build_sla_compliance(form, as_of, result=None, *, leads_url=None):
     chart = _chart(
         "sla-chart",
         "bar",
-        "Closed SLA windows by outcome",
-        ["Closed windows"],
+        gettext("Closed SLA windows by outcome"),
+        [gettext("Closed windows")],
         [_dataset(data[name].label, [data[name].value], tone=tone, links=[data[name].link]) for name, tone in parts],
         stacked=True,
         horizontal=True,
@@ -178,7 +217,14 @@ def build_sla_compliance(form, as_of, result=None, *, leads_url=None):
     return Report(
         REPORTS_BY_SLUG["sla_compliance"],
         list(data.values()),
-        [Table("windows", "Closed SLA windows", ("Outcome", "MQLs", "Share of closed windows"), rows)],
+        [
+            Table(
+                "windows",
+                gettext("Closed SLA windows"),
+                (gettext("Outcome"), gettext("MQLs"), gettext("Share of closed windows")),
+                rows,
+            )
+        ],
         [chart],
         data=data,
     )

@@ -8,6 +8,8 @@ ignore rate without its per-rep breakdown. Reports that are one or two queries
 anyway (conversion, conversation rate, MQL target) are their page.
 """
 
+from django.utils.translation import gettext, gettext_lazy
+
 from .. import metrics
 from .blocks import REPORTS, Cell, Report, ReportInfo, Table
 from .compare import add_overview_comparisons
@@ -19,7 +21,10 @@ from .speed import speed_to_lead_card
 from .targets import build_mql_target
 
 OVERVIEW = ReportInfo(
-    "overview", "Reports", "How well the marketing-to-sales handoff works.", "the headline number of every report"
+    "overview",
+    gettext_lazy("Reports"),
+    gettext_lazy("How well the marketing-to-sales handoff works."),
+    gettext_lazy("the headline number of every report"),
 )
 
 
@@ -40,8 +45,8 @@ def build_overview(form, as_of, *, leads_url=None):
     cards = {info.slug: built[info.slug] for info in REPORTS}
     summary = Table(
         "summary",
-        "All reports",
-        ("Report", "Number", "Value"),
+        gettext("All reports"),
+        (gettext("Report"), gettext("Number"), gettext("Value")),
         [
             [Cell(card.info.title), Cell(number.label), Cell(number.value, number.kind, number.link)]
             for card in cards.values()

@@ -1,18 +1,28 @@
 """The rejection review: rejections by reason, week, source and campaign, and the latest notes."""
 
+from django.utils.formats import date_format
+from django.utils.translation import gettext, gettext_noop, ngettext
+
 from leads import access
 
 from .. import metrics
+from ..templatetags.reports_ui import number
 from .blocks import REPORTS_BY_SLUG, Cell, Number, Report, Table, _chart, _dataset, _linker
 
 RECENT_NOTES = 20
+# How an episode was rejected (``MqlEpisode.RejectedFrom``), shown through ``|translated`` in the notes.
+REJECTED_FROM_LABELS = (gettext_noop("Rejected as MQL"), gettext_noop("Disqualified after acceptance"))
 
 
 def _reason_data(result, link):
     """The total and the rejections by reason of ``RejectionReasons`` or ``ReasonCounts``, by name."""
     return {
         "rejections": Number(
-            "Rejections", result.total, "int", link("rejected"), "rejected as MQL or disqualified as SAL"
+            gettext("Rejections"),
+            result.total,
+            "int",
+            link("rejected"),
+            gettext("rejected as MQL or disqualified as SAL"),
         ),
         "reasons": [
             {"reason": r, "rejections": Number(r.label, r.count, "int", link("rejected", reason=r.code))}
@@ -27,7 +37,13 @@ def _numbers(data):
     if data["reasons"]:
         top, rejections = data["reasons"][0]["reason"], data["reasons"][0]["rejections"]
         numbers.append(
-            Number(f"Top reason: {top.label}", top.share, "percent", rejections.link, f"{top.count:,} rejections")
+            Number(
+                gettext("Top reason: %(reason)s") % {"reason": top.label},
+                top.share,
+                "percent",
+                rejections.link,
+                ngettext("%(count)s rejection", "%(count)s rejections", top.count) % {"count": number(top.count)},
+            )
         )
     return numbers
 
@@ -81,7 +97,11 @@ def build_rejection_reasons(form, as_of, *, reason="", leads_url=None):
 
     def split_rows(splits):
         return [
-            [Cell(split["value"] or "(none)"), Cell(labels.get(split["code"], split["code"])), split["rejections"]]
+            [
+                Cell(split["value"] or gettext("(none)")),
+                Cell(labels.get(split["code"], split["code"])),
+                split["rejections"],
+            ]
             for split in splits
         ]
 
@@ -96,7 +116,7 @@ def build_rejection_reasons(form, as_of, *, reason="", leads_url=None):
     if others:
         trend_sets.append(
             _dataset(
-                f"Other reasons ({len(others)})",
+                gettext("Other reasons (%(count)s)") % {"count": len(others)},
                 [sum(counts.get(code, 0) for code in others) for _week, counts in result.trend],
                 tone="cbother",
             )
@@ -105,11 +125,11 @@ def build_rejection_reasons(form, as_of, *, reason="", leads_url=None):
         _chart(
             "rejection-chart",
             "bar",
-            "Rejections by reason",
+            gettext("Rejections by reason"),
             [r.label for r in result.reasons],
             [
                 _dataset(
-                    "Rejections",
+                    gettext("Rejections"),
                     [row["rejections"].value for row in data["reasons"]],
                     tone="bad",
                     links=[row["rejections"].link for row in data["reasons"]],
@@ -120,8 +140,8 @@ def build_rejection_reasons(form, as_of, *, reason="", leads_url=None):
         _chart(
             "rejection-trend-chart",
             "bar",
-            "Weekly trend by reason",
-            [f"{week:%d %b}" for week, _counts in result.trend],
+            gettext("Weekly trend by reason"),
+            [date_format(week, "MONTH_DAY_FORMAT") for week, _counts in result.trend],
             trend_sets,
             stacked=True,
         ),
@@ -136,18 +156,34 @@ def build_rejection_reasons(form, as_of, *, reason="", leads_url=None):
         REPORTS_BY_SLUG["rejection_reasons"],
         _numbers(data),
         [
-            Table("reasons", "By reason", ("Reason", "Rejections", "Share", "As MQL", "After acceptance"), reason_rows),
+            Table(
+                "reasons",
+                gettext("By reason"),
+                (
+                    gettext("Reason"),
+                    gettext("Rejections"),
+                    gettext("Share"),
+                    gettext("As MQL"),
+                    gettext("After acceptance"),
+                ),
+                reason_rows,
+            ),
             Table(
                 "trend-by-reason",
-                "Weekly trend by reason (weeks start on Monday)",
-                ("Week", *(labels[c] for c in codes)),
+                gettext("Weekly trend by reason (weeks start on Monday)"),
+                (gettext("Week"), *(labels[c] for c in codes)),
                 trend_rows,
             ),
-            Table("by-source", "By source", ("Source", "Reason", "Rejections"), split_rows(data["by_source"])),
+            Table(
+                "by-source",
+                gettext("By source"),
+                (gettext("Source"), gettext("Reason"), gettext("Rejections")),
+                split_rows(data["by_source"]),
+            ),
             Table(
                 "by-campaign",
-                "By campaign",
-                ("Campaign", "Reason", "Rejections"),
+                gettext("By campaign"),
+                (gettext("Campaign"), gettext("Reason"), gettext("Rejections")),
                 split_rows(data["by_campaign"]),
             ),
         ],

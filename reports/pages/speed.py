@@ -1,7 +1,9 @@
 """The speed-to-lead report: response times, by band and rep, with a verdict against the SLA."""
 
+from django.utils.translation import gettext
+
 from .. import metrics
-from ..templatetags.reports_ui import duration
+from ..templatetags.reports_ui import duration, number
 from .blocks import REPORTS_BY_SLUG, Cell, Number, Report, Table, _chart, _dataset, _linker, _rep_linker
 
 
@@ -9,9 +11,13 @@ def _headline_data(result, link):
     """Median and mean response against the SLA: the first numbers of the report and the overview's card."""
     return {
         "median": Number(
-            "Median response", result.median, "duration", link("responded"), f"over {result.responded:,} answered MQLs"
+            gettext("Median response"),
+            result.median,
+            "duration",
+            link("responded"),
+            gettext("over %(count)s answered MQLs") % {"count": number(result.responded)},
         ),
-        "mean": Number("Mean response", result.mean, "duration", link("responded")),
+        "mean": Number(gettext("Mean response"), result.mean, "duration", link("responded")),
         "typical_window": result.typical_window,
         "misses_sla": result.misses_sla,
     }
@@ -21,19 +27,19 @@ def _shares(result, link):
     """The shares of ``result``'s answered MQLs within an hour and within their window, by name."""
     return {
         "within_hour": Number(
-            "Within 1 hour",
+            gettext("Within 1 hour"),
             result.within_hour_share,
             "percent",
             link("within_hour"),
-            f"{result.within_hour:,} of {result.responded:,}",
+            gettext("%(part)s of %(whole)s") % {"part": number(result.within_hour), "whole": number(result.responded)},
             formula=metrics.SpeedToLead.formula_within_hour,
         ),
         "within_sla": Number(
-            "Within their SLA window",
+            gettext("Within their SLA window"),
             result.within_sla_share,
             "percent",
             link("within_sla"),
-            f"{result.within_sla:,} of {result.responded:,}",
+            gettext("%(part)s of %(whole)s") % {"part": number(result.within_sla), "whole": number(result.responded)},
             formula=metrics.SpeedToLead.formula_within_sla,
         ),
     }
@@ -44,7 +50,7 @@ def _rep_data(rep, link):
     return {
         "rep": rep.rep_id,
         "name": rep.rep_name,
-        "responded": Number("Answered", rep.responded, "int", link("responded")),
+        "responded": Number(gettext("Answered"), rep.responded, "int", link("responded")),
         "mean": rep.mean,
         **_shares(rep, link),
     }
@@ -55,14 +61,13 @@ def _verdict(result):
     if result.misses_sla is None:
         return "", ""
     if result.misses_sla:
-        return (
-            f"Missing the SLA: the mean response ({duration(result.mean)}) is slower than "
-            f"the typical SLA window ({duration(result.typical_window)})."
-        ), "bad"
-    return (
-        f"Meeting the SLA: the mean response ({duration(result.mean)}) is within "
-        f"the typical SLA window ({duration(result.typical_window)})."
-    ), "good"
+        return gettext(
+            "Missing the SLA: the mean response (%(mean)s) is slower than the typical SLA window (%(window)s)."
+        ) % {"mean": duration(result.mean), "window": duration(result.typical_window)}, "bad"
+    return gettext("Meeting the SLA: the mean response (%(mean)s) is within the typical SLA window (%(window)s).") % {
+        "mean": duration(result.mean),
+        "window": duration(result.typical_window),
+    }, "good"
 
 
 def speed_to_lead_card(form, as_of, result, *, leads_url=None):
@@ -84,8 +89,8 @@ def build_speed_to_lead(form, as_of, *, leads_url=None):
     link = _linker(form, as_of, "speed_to_lead", leads_url)
     data = {
         **_headline_data(result, link),
-        "responded": Number("Answered", result.responded, "int", link("responded")),
-        "p90": Number("90th percentile", result.p90, "duration", link("responded")),
+        "responded": Number(gettext("Answered"), result.responded, "int", link("responded")),
+        "p90": Number(gettext("90th percentile"), result.p90, "duration", link("responded")),
         **_shares(result, link),
         "bands": [
             {"label": label, "mqls": Number(label, count, "int", link(f"band_{index}")), "share": share}
@@ -102,11 +107,11 @@ def build_speed_to_lead(form, as_of, *, leads_url=None):
     chart = _chart(
         "speed-chart",
         "bar",
-        "MQLs by time to first follow-up",
+        gettext("MQLs by time to first follow-up"),
         [band["label"] for band in data["bands"]],
         [
             _dataset(
-                "MQLs answered",
+                gettext("MQLs answered"),
                 [band["mqls"].value for band in data["bands"]],
                 tone="primary",
                 links=[band["mqls"].link for band in data["bands"]],
@@ -117,11 +122,22 @@ def build_speed_to_lead(form, as_of, *, leads_url=None):
         REPORTS_BY_SLUG["speed_to_lead"],
         [data[name] for name in ("median", "mean", "p90", "within_hour", "within_sla")],
         [
-            Table("bands", "Time to first follow-up", ("Band", "MQLs", "Share"), band_rows),
+            Table(
+                "bands",
+                gettext("Time to first follow-up"),
+                (gettext("Band"), gettext("MQLs"), gettext("Share")),
+                band_rows,
+            ),
             Table(
                 "by-rep",
-                "By rep",
-                ("Rep", "Answered", "Mean response", "Within 1 hour", "Within SLA window"),
+                gettext("By rep"),
+                (
+                    gettext("Rep"),
+                    gettext("Answered"),
+                    gettext("Mean response"),
+                    gettext("Within 1 hour"),
+                    gettext("Within SLA window"),
+                ),
                 rep_rows,
             ),
         ],

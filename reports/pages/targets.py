@@ -1,7 +1,13 @@
 """The MQL target report: MQLs produced per month against each month's target."""
 
+from django.utils.dates import MONTHS
+from django.utils.formats import date_format
+from django.utils.text import capfirst
+from django.utils.translation import gettext, gettext_lazy
+
 from .. import metrics
 from ..metrics import Ratio
+from ..templatetags.reports_ui import number
 from .blocks import REPORTS_BY_SLUG, Cell, Number, Report, Table, _chart, _dataset, _linker, _tone_for
 
 
@@ -11,25 +17,32 @@ def build_mql_target(form, as_of, *, leads_url=None):
     produced = sum(m.mqls for m in result.months)
     with_target = [m for m in result.months if m.target is not None]
     attainment = Ratio(sum(m.mqls for m in with_target), sum(m.target for m in with_target))
-    scope_label = {"rep": "the rep's own target", "team": "the team's target", "overall": "the overall target"}
     partial_note = " ".join(
-        f"{m.month:%b %Y}: the period covers {m.covered_days} of its {m.month_days} business days, "
-        f"so its target of {m.full_target:,} is pro-rated to {m.target:,.1f}."
+        gettext(
+            "%(month)s: the period covers %(covered)s of its %(days)s business days, "
+            "so its target of %(target)s is pro-rated to %(pro_rated)s."
+        )
+        % {
+            "month": date_format(m.month, "YEAR_MONTH_FORMAT"),
+            "covered": m.covered_days,
+            "days": m.month_days,
+            "target": number(m.full_target),
+            "pro_rated": number(m.target, 1),
+        }
         for m in result.partial_months
     )
     data = {
         "target_scope": result.scope,
         "pro_rated_note": partial_note,
-        "produced": Number("MQLs produced", produced, "int", link("mqls"), "in the period"),
+        "produced": Number(gettext("MQLs produced"), produced, "int", link("mqls"), gettext("in the period")),
         "attainment": Number(
-            "Target attainment",
+            gettext("Target attainment"),
             attainment,
             "percent",
             "",
-            f"{attainment.numerator:,} MQLs vs {scope_label[result.scope]} of {attainment.denominator:,.0f}"
-            f"{' (pro-rated)' if result.partial_months else ''} in the months that have one"
+            _attainment_note(result.scope, attainment, pro_rated=bool(result.partial_months))
             if with_target
-            else f"no {scope_label[result.scope].removeprefix('the ')} set for these months",
+            else _NO_TARGET[result.scope],
             _tone_for(attainment, good_above=100),
             formula=metrics.MqlTarget.formula,
         ),
@@ -37,7 +50,7 @@ def build_mql_target(form, as_of, *, leads_url=None):
             {
                 "month": m.month,
                 "mqls": Number(
-                    f"{m.month:%b %Y}",
+                    date_format(m.month, "YEAR_MONTH_FORMAT"),
                     m.mqls,
                     "int",
                     link("mqls", period=metrics.month_part(form.period, m.month)),
@@ -72,23 +85,29 @@ def build_mql_target(form, as_of, *, leads_url=None):
     chart = _chart(
         "target-chart",
         "bar",
-        "MQLs per month vs target",
+        gettext("MQLs per month vs target"),
         [month["mqls"].label for month in data["months"]],
         [
             _dataset(
-                "MQLs",
+                gettext("MQLs"),
                 [month["mqls"].value for month in data["months"]],
                 tone="primary",
                 links=[month["mqls"].link for month in data["months"]],
             ),
-            _dataset("Target", [month["target"] for month in data["months"]], tone="bad", type="line"),
+            _dataset(gettext("Target"), [month["target"] for month in data["months"]], tone="bad", type="line"),
         ],
     )
     return Report(
         REPORTS_BY_SLUG["mql_target"],
         [data["produced"], data["attainment"]],
         [
-            Table("months", "By month", ("Month", "MQLs", "Target", "Attainment"), rows, caption=partial_note),
+            Table(
+                "months",
+                gettext("By month"),
+                (gettext("Month"), gettext("MQLs"), gettext("Target"), gettext("Attainment")),
+                rows,
+                caption=partial_note,
+            ),
             *([_pacing_table(pacing)] if pacing else []),
         ],
         [chart],
@@ -97,6 +116,35 @@ def build_mql_target(form, as_of, *, leads_url=None):
         extra={"team": form.filters.team, "view_note": partial_note},
         data=data,
     )
+
+
+# The note under the attainment: whose target the MQLs were measured against.
+_NO_TARGET = {
+    "rep": gettext_lazy("no rep's own target set for these months"),
+    "team": gettext_lazy("no team's target set for these months"),
+    "overall": gettext_lazy("no overall target set for these months"),
+}
+
+
+def _attainment_note(scope, attainment, *, pro_rated):
+    values = {"mqls": number(attainment.numerator), "target": number(attainment.denominator, 0)}
+    if scope == "rep":
+        if pro_rated:
+            text = gettext(
+                "%(mqls)s MQLs vs the rep's own target of %(target)s (pro-rated) in the months that have one"
+            )
+        else:
+            text = gettext("%(mqls)s MQLs vs the rep's own target of %(target)s in the months that have one")
+    elif scope == "team":
+        if pro_rated:
+            text = gettext("%(mqls)s MQLs vs the team's target of %(target)s (pro-rated) in the months that have one")
+        else:
+            text = gettext("%(mqls)s MQLs vs the team's target of %(target)s in the months that have one")
+    elif pro_rated:
+        text = gettext("%(mqls)s MQLs vs the overall target of %(target)s (pro-rated) in the months that have one")
+    else:
+        text = gettext("%(mqls)s MQLs vs the overall target of %(target)s in the months that have one")
+    return text % values
 
 
 def _round(value, places=1):
@@ -124,31 +172,49 @@ def _pacing_data(pacing):
 def _pacing_verdict(pacing):
     if pacing.target_to_date is None:
         return "", ""
-    month = f"{pacing.month:%B}"
+    values = {
+        "month": MONTHS[pacing.month.month],
+        "mqls": number(pacing.mqls),
+        "target": number(pacing.target_to_date, 1),
+        "needed": number(pacing.needed_per_day or 0, 1),
+    }
     if pacing.behind:
         return (
-            f"{month} is behind pace: {pacing.mqls:,} MQLs to date against {pacing.target_to_date:,.1f} "
-            f"pro-rated; {pacing.needed_per_day or 0:,.1f} needed per remaining business day.",
+            gettext(
+                "%(month)s is behind pace: %(mqls)s MQLs to date against %(target)s pro-rated; "
+                "%(needed)s needed per remaining business day."
+            )
+            % values,
             "bad",
         )
-    return f"{month} is on pace: {pacing.mqls:,} MQLs to date against {pacing.target_to_date:,.1f} pro-rated.", "good"
+    return gettext("%(month)s is on pace: %(mqls)s MQLs to date against %(target)s pro-rated.") % values, "good"
 
 
 def _pacing_table(pacing):
     rows = [
-        [Cell("MQLs to date"), Cell(pacing.mqls, "int")],
-        [Cell("Target pro-rated to date"), Cell(pacing.target_to_date, "target")],
-        [Cell(f"Target for {pacing.month:%B}"), Cell(pacing.full_target, "int")],
-        [Cell("Business days gone / left"), Cell(f"{pacing.business_days_gone} / {pacing.remaining_business_days}")],
-        [Cell("Leads in flight (created this month, not yet MQL)"), Cell(pacing.in_flight, "int")],
-        [Cell("Historical lead → MQL conversion"), Cell(pacing.conversion, "percent")],
-        [Cell("Projected month end"), Cell(pacing.projected, "target")],
-        [Cell("MQLs needed per remaining business day"), Cell(pacing.needed_per_day, "target")],
+        [Cell(gettext("MQLs to date")), Cell(pacing.mqls, "int")],
+        [Cell(gettext("Target pro-rated to date")), Cell(pacing.target_to_date, "target")],
+        [
+            Cell(gettext("Target for %(month)s") % {"month": MONTHS[pacing.month.month]}),
+            Cell(pacing.full_target, "int"),
+        ],
+        [
+            Cell(gettext("Business days gone / left")),
+            Cell(f"{pacing.business_days_gone} / {pacing.remaining_business_days}"),
+        ],
+        [Cell(gettext("Leads in flight (created this month, not yet MQL)")), Cell(pacing.in_flight, "int")],
+        [Cell(gettext("Historical lead → MQL conversion")), Cell(pacing.conversion, "percent")],
+        [Cell(gettext("Projected month end")), Cell(pacing.projected, "target")],
+        [Cell(gettext("MQLs needed per remaining business day")), Cell(pacing.needed_per_day, "target")],
     ]
     return Table(
         "pacing",
-        f"Pacing: {pacing.month:%B %Y} to {pacing.today:%-d %b}",
-        ("Pacing", "Value"),
+        gettext("Pacing: %(month)s to %(day)s")
+        % {
+            "month": date_format(pacing.month, "YEAR_MONTH_FORMAT"),
+            "day": date_format(pacing.today, "MONTH_DAY_FORMAT"),
+        },
+        (gettext("Pacing"), gettext("Value")),
         rows,
-        caption=f"Projected month end = {pacing.formula.removeprefix('projected month end = ')}.",
+        caption=capfirst(f"{pacing.formula}."),
     )

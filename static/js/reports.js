@@ -55,6 +55,8 @@
       data: { labels: spec.labels, datasets: datasets },
       options: {
         indexAxis: horizontal ? "y" : "x",
+        // Numbers on the axes and in the tooltips in the page's language (1.234,5 in German).
+        locale: document.documentElement.lang || undefined,
         responsive: true,
         maintainAspectRatio: false,
         animation: window.matchMedia("(prefers-reduced-motion: reduce)").matches ? false : { duration: 300 },

@@ -4,6 +4,7 @@ on a desktop and a phone (screenshots in $FUNNEL_SHOTS_DIR, e.g. /tmp/shots)."""
 
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -137,3 +138,30 @@ def test_trend_chart_previous_period_and_pacing_card(login, live_server, report_
     region = page.locator(".table-scroll[tabindex='0']").first
     region.focus()
     assert page.evaluate("document.activeElement.classList.contains('table-scroll')")
+
+
+def test_a_german_marketer_in_new_york_reads_the_reports_in_german_and_picks_another_zone(
+    login, live_server, report_data, marketer
+):
+    from leads.models import UserProfile
+
+    UserProfile.objects.update_or_create(user=marketer, defaults={"language": "de", "time_zone": "America/New_York"})
+    page = login("mark")
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{live_server.url}/reports/ignore-rate/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ignorierquote")
+    # The period is the viewer's: it ends on today in New York, and the select preselects that zone.
+    today = timezone.now().astimezone(ZoneInfo("America/New_York")).date()
+    expect(page.get_by_label("Bis", exact=True)).to_have_value(today.isoformat())
+    page.locator("summary", has_text="Zeitzone").click()
+    zone = page.get_by_label("Zeitzone", exact=True)
+    expect(zone).to_have_value("America/New_York")
+    page.wait_for_function("typeof Chart !== 'undefined' && Chart.getChart(document.querySelector('canvas'))")
+    # Chart.js formats its numbers in the page's language.
+    assert page.evaluate("Chart.getChart(document.querySelector('canvas')).options.locale") == "de"
+    zone.select_option("Asia/Tokyo")
+    page.get_by_role("button", name="Anwenden").click()
+    expect(page).to_have_url(re.compile(r"tz=Asia%2FTokyo"))
+    expect(page.locator(".report-period")).to_contain_text("Asia/Tokyo")
+    assert errors == [], errors

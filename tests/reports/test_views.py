@@ -474,25 +474,27 @@ OVERVIEW_COMPARISONS = 2
 PACING = 4
 WATERFALL = 3
 RESPONSE_EFFECT = 1
+# session, user, the viewer's profile (language and time zone), role groups, teams and reps
+BASE = 6
 PAGE_QUERIES = {
     # the ignore rate by rep (the total is the reps' sum)
-    "reports:ignore_rate": 5 + 1 + COMPARISONS,
+    "reports:ignore_rate": BASE + 1 + COMPARISONS,
     # one aggregate over the episodes touching the period
-    "reports:conversion": 5 + 1 + COMPARISONS,
+    "reports:conversion": BASE + 1 + COMPARISONS,
     # totals, by rep
-    "reports:speed_to_lead": 5 + SPEED_TOTALS + 1 + COMPARISONS,
+    "reports:speed_to_lead": BASE + SPEED_TOTALS + 1 + COMPARISONS,
     # one aggregate
-    "reports:sla_compliance": 5 + 1 + COMPARISONS,
+    "reports:sla_compliance": BASE + 1 + COMPARISONS,
     # the counts, the notes
-    "reports:rejection_reasons": 5 + REJECTIONS + 1 + COMPARISONS,
+    "reports:rejection_reasons": BASE + REJECTIONS + 1 + COMPARISONS,
     # one aggregate over the contacted leads
-    "reports:conversation_rate": 5 + 1 + COMPARISONS,
+    "reports:conversation_rate": BASE + 1 + COMPARISONS,
     # MQLs per month with the months' targets
     # and the default SLA policy's calendar (business days to pro-rate a partial month)
-    "reports:mql_target": 5 + 1 + 1 + PACING + COMPARISONS,
+    "reports:mql_target": BASE + 1 + 1 + PACING + COMPARISONS,
     # the cards: episode headlines (ignore rate without the per-rep breakdown, SLA, speed),
     # conversion, rejections by reason, conversation rate, MQL target and its business-day calendar
-    "reports:overview": 5
+    "reports:overview": BASE
     + EPISODE_HEADLINES
     + 1
     + 1
@@ -504,8 +506,8 @@ PAGE_QUERIES = {
     + RESPONSE_EFFECT
     + OVERVIEW_COMPARISONS,
     # the waterfall: the totals, leads per cohort month, MQLs/SALs/SQLs per cohort month
-    "reports:waterfall": 5 + WATERFALL + COMPARISONS,
-    "reports:response_effect": 5 + RESPONSE_EFFECT + COMPARISONS,
+    "reports:waterfall": BASE + WATERFALL + COMPARISONS,
+    "reports:response_effect": BASE + RESPONSE_EFFECT + COMPARISONS,
 }
 
 
@@ -527,8 +529,8 @@ def test_drill_down_query_count_does_not_grow_with_leads(
 ):
     november_data(count)
     client = as_user(marketer)
-    # session, user, role groups, teams, reps, the paginator's count, the page of episodes with lead, owner, reason
-    with django_assert_num_queries(7):
+    # session, user, profile, role groups, teams, reps, the paginator's count, the page of episodes with lead, owner, reason
+    with django_assert_num_queries(8):
         response = get(client, "reports:leads", metric="ignore_rate", bucket="mqls")
     assert response.content.decode().count("<tr>") == 1 + 3 * count
 
@@ -537,7 +539,7 @@ def test_drill_down_query_count_does_not_grow_with_leads(
 def test_rep_page_query_count_does_not_grow_with_leads(as_user, rep, november_data, django_assert_num_queries, count):
     november_data(count)
     client = as_user(rep)
-    # session, user, role groups, the teams they manage (none), the ignore rate by rep (with the total),
+    # session, user, profile, role groups, the teams they manage (none), the ignore rate by rep (with the total),
     # the previous period and trend
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         get(client, "reports:ignore_rate")
