@@ -7,7 +7,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.timesince import timesince
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy, npgettext_lazy
 
 from leads import access, transitions
 from leads.models import Lead
@@ -15,11 +15,31 @@ from leads.models import Lead
 register = template.Library()
 
 ROLE_LABELS = {
-    access.REP: "Sales rep",
-    access.MANAGER: "Sales manager",
-    access.MARKETER: "Marketer",
-    access.ADMIN: "Admin",
+    access.REP: gettext_lazy("Sales rep"),
+    access.MANAGER: gettext_lazy("Sales manager"),
+    access.MARKETER: gettext_lazy("Marketer"),
+    access.ADMIN: gettext_lazy("Admin"),
 }
+
+# timesince's units as they follow "ago"/"for" ("vor 3 Tagen", "seit 2 Stunden": German wants the dative).
+SINCE_STRINGS = {
+    "year": npgettext_lazy("time since", "%(num)d year", "%(num)d years", "num"),
+    "month": npgettext_lazy("time since", "%(num)d month", "%(num)d months", "num"),
+    "week": npgettext_lazy("time since", "%(num)d week", "%(num)d weeks", "num"),
+    "day": npgettext_lazy("time since", "%(num)d day", "%(num)d days", "num"),
+    "hour": npgettext_lazy("time since", "%(num)d hour", "%(num)d hours", "num"),
+    "minute": npgettext_lazy("time since", "%(num)d minute", "%(num)d minutes", "num"),
+}
+
+
+def time_since(value, now=None, *, depth=2):
+    """The time from ``value`` to now as "ago"/"for" take it: '3 days, 4 hours' ('3 Tagen, 4 Stunden')."""
+    return timesince(value, now, time_strings=SINCE_STRINGS, depth=depth)
+
+
+def time_ago(value, now=None, *, depth=1):
+    """'5 minutes ago' ('vor 5 Minuten')."""
+    return gettext("%(time)s ago") % {"time": time_since(value, now, depth=depth)}
 
 
 @register.simple_tag(takes_context=True)
@@ -38,7 +58,7 @@ def person(user, fallback="—"):
 
 @register.filter
 def role_labels(roles):
-    return ", ".join(ROLE_LABELS[role] for role in access.ROLES if role in roles)
+    return ", ".join(str(ROLE_LABELS[role]) for role in access.ROLES if role in roles)
 
 
 @register.filter
@@ -55,8 +75,24 @@ def ago(value):
     if value is None:
         return ""
     if timezone.now() - value < timedelta(minutes=1):
-        return "just now"
-    return f"{timesince(value, depth=1)} ago"
+        return gettext("just now")
+    return time_ago(value)
+
+
+@register.filter
+def since(value):
+    """'3 days, 4 hours' after "for": 'MQL for 3 days' ('seit 3 Tagen MQL')."""
+    if value is None:
+        return ""
+    return time_since(value)
+
+
+@register.filter
+def ago_exactly(value):
+    """'3 days, 4 hours ago' ('vor 3 Tagen, 4 Stunden'), with no 'just now'."""
+    if value is None:
+        return ""
+    return time_ago(value, depth=2)
 
 
 @register.filter
