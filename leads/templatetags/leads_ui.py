@@ -7,7 +7,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.timesince import timesince
-from django.utils.translation import gettext, gettext_lazy, npgettext_lazy
+from django.utils.translation import gettext, gettext_lazy, gettext_noop, npgettext_lazy, pgettext_lazy
 
 from leads import access, transitions
 from leads.models import Lead
@@ -29,6 +29,19 @@ SINCE_STRINGS = {
     "day": npgettext_lazy("time since", "%(num)d day", "%(num)d days", "num"),
     "hour": npgettext_lazy("time since", "%(num)d hour", "%(num)d hours", "num"),
     "minute": npgettext_lazy("time since", "%(num)d minute", "%(num)d minutes", "num"),
+}
+
+# Reference data the workspace shows through |translated that reference_data does not mark yet:
+# the name of the default SLA policy (reference_data.DEFAULT_POLICY_NAME, stored in the database).
+REFERENCE_NAMES = (gettext_noop("Default: answer within 1 hour"),)
+
+# What made a score change (the ``cause`` of a score_changed event's payload, a code): its words.
+SCORE_CAUSES = {
+    "activity": pgettext_lazy("score change cause", "activity"),
+    "created": pgettext_lazy("score change cause", "created"),
+    "updated": pgettext_lazy("score change cause", "updated"),
+    "decay": pgettext_lazy("score change cause", "decay"),
+    "rescore": pgettext_lazy("score change cause", "rescore"),
 }
 
 
@@ -109,3 +122,9 @@ def translated(value):
     """Reference data kept in the database in English (the standard rejection reasons of
     ``leads.reference_data``): the user's language where the catalogue has it, else as stored."""
     return gettext(value) if value else value
+
+
+@register.filter
+def score_cause(code):
+    """The words for what changed a score ('activity' / 'Aktivität'); an unknown code as stored."""
+    return str(SCORE_CAUSES.get(code, code)) if code else code
