@@ -1,5 +1,6 @@
 """Template helpers for the lead pages: which buttons to show, names, times. The words for SLA clocks are in ``sla_ui``."""
 
+import re
 from datetime import timedelta
 
 from django import template
@@ -128,3 +129,46 @@ def translated(value):
 def score_cause(code):
     """The words for what changed a score ('activity' / 'Aktivität'); an unknown code as stored."""
     return str(SCORE_CAUSES.get(code, code)) if code else code
+
+
+# A routing decision as the history keeps it (leads.routing.Decision.as_payload): English words,
+# put into the user's language here. The rule by its code; a skipped rep's reason by its pattern.
+ROUTING_RULES = {
+    "account_owner": gettext_lazy("owner of an open lead of the account"),
+    "round_robin": gettext_lazy("weighted round-robin"),
+    "nobody": gettext_lazy("nobody could take it"),
+}
+ROUTING_REASONS = {
+    "deactivated": gettext_lazy("deactivated"),
+    "marked unavailable": gettext_lazy("marked unavailable"),
+    "out of office": gettext_lazy("out of office"),
+    "the current owner": gettext_lazy("the current owner"),
+}
+_AT_CAPACITY = re.compile(r"at capacity \((\d+) of (\d+) open MQLs\)")
+_NOT_A_REP = re.compile(r"owns a lead of the account but is not a rep of (.+)")
+_OWNS_BUT = re.compile(r"owns a lead of the account but is (.+)")
+
+
+@register.filter
+def routing_rule(decision):
+    """The rule that chose the owner ('weighted round-robin'), from its code; the stored label if unknown."""
+    label = ROUTING_RULES.get(decision.get("rule"))
+    return str(label) if label else decision.get("rule_label", "")
+
+
+@register.filter
+def routing_reason(reason):
+    """Why routing skipped a rep ('out of office', 'at capacity (3 of 3 open MQLs)'); an unknown one as stored."""
+    reason = reason or ""
+    if reason in ROUTING_REASONS:
+        return str(ROUTING_REASONS[reason])
+    if match := _AT_CAPACITY.fullmatch(reason):
+        return gettext("at capacity (%(open)s of %(capacity)s open MQLs)") % {
+            "open": match[1],
+            "capacity": match[2],
+        }
+    if match := _NOT_A_REP.fullmatch(reason):
+        return gettext("owns a lead of the account but is not a rep of %(team)s") % {"team": match[1]}
+    if match := _OWNS_BUT.fullmatch(reason):
+        return gettext("owns a lead of the account but is %(why)s") % {"why": routing_reason(match[1])}
+    return reason
