@@ -639,7 +639,8 @@ def _reassigned_row(request, lead, message):
     row = leads.filter(pk=lead.pk).first()
     if row is None:
         if lead.is_awaiting_response:
-            message = f"{message} {gettext('Its SLA clock restarted for the new owner.')}"
+            restarted = gettext("Its SLA clock restarted for the new owner.")
+            message = f"{message} {restarted}"
         return render(request, "leads/_row_done.html", {"lead": lead, "message": message})
     _attach_rep_choices([row])
     sla.SlaClocks(now).attach([row])

@@ -3,16 +3,29 @@ the live rows' sentences, the CSV export, and the SLA words; times in the viewer
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
+from django.template.loader import render_to_string
+from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 
-from leads import history, live, transitions
-from leads.models import Activity, ActivityKind, EventKind, SavedView, Stage, TeamMember, UserProfile
+from leads import history, live, sla, transitions, views
+from leads.models import (
+    Activity,
+    ActivityKind,
+    BusinessHours,
+    EventKind,
+    Lead,
+    SavedView,
+    SLAPolicy,
+    Stage,
+    TeamMember,
+    UserProfile,
+)
 from leads.templatetags import leads_ui, sla_ui
 from tests.factories import lead_in_stage, make_team, make_user
 from tests.support.german import english_in_text, readable_texts
@@ -95,7 +108,11 @@ OTHER_AREAS = (
     "Details updated",
     "Score changed",
     "Sales activity",
+    "Opted out of marketing",
+    "SLA breached",
+    "Personal data erased",
     "1 h, round the clock",
+    "4 h of business time",
     "No scoring rule matches this lead yet.",
     "of 100 to become an MQL",
     "Score 0 of threshold 100",
@@ -432,3 +449,133 @@ def test_funnel_js_writes_the_countdowns_as_the_server_does():
         for text in COUNTDOWN_FORMATS:
             assert f'gettext("{text}")' in source, text
             assert catalog[text] == translation.gettext(text) != text, text
+
+
+# The SLA panel under a business-hours policy, and what a breach shows
+
+
+@pytest.fixture
+def berlin_hours(db):
+    hours = BusinessHours.objects.create(name="Büro Berlin", time_zone="Europe/Berlin", opens=time(9), closes=time(17))
+    return SLAPolicy.objects.create(
+        name="Eingang Berlin",
+        position=10,
+        response_minutes=240,
+        business_hours=hours,
+        reassign_on_breach=True,
+        reassign_after_minutes=90,
+    )
+
+
+def de_format(instant, name):
+    """``instant`` as a German user in Berlin reads it in the named format."""
+    with translation.override("de"):
+        return formats.date_format(instant.astimezone(BERLIN), name)
+
+
+def berlin(day, hour, minute=0):
+    """A wall-clock time in Berlin in the first week of March 2026 (Monday is the 2nd)."""
+    return datetime(2026, 3, day, hour, minute, tzinfo=BERLIN)
+
+
+@pytest.fixture
+def clock_at(monkeypatch):
+    def freeze(instant):
+        monkeypatch.setattr(timezone, "now", lambda: instant.astimezone(UTC))
+
+    return freeze
+
+
+def test_sla_panel_of_a_breached_lead_is_german(client, clock_at, mona, jonas, vertrieb, berlin_hours):
+    lead = mql(jonas, vertrieb, now=berlin(2, 9, 20))
+    sla.flag_overdue_leads(now=berlin(2, 13, 1).astimezone(UTC))
+    clock_at(berlin(2, 14))
+
+    html = signed_in(client, mona).get(reverse("leads:detail", args=[lead.pk])).content.decode()
+
+    panel = html[html.index('aria-labelledby="sla-title"') :]
+    panel = panel[: panel.index("</section>")]
+    assert_german(
+        panel,
+        "Eingang Berlin",
+        "Mo–Fr, 09:00–17:00",
+        f"{de_format(berlin(2, 13), 'DATETIME_FORMAT')} (Europe/Berlin)",
+        "seit 1 Std. 00 Min. überfällig",
+        "SLA-Frist überschritten",
+        "E-Mail an den Inhaber und die Manager des Teams; nach 1 Std. 30 Min. neu zuweisen",
+    )
+    assert_german(timeline_of(html), "Die Antwort war fällig am", "vom System")
+
+
+def test_queue_shows_a_paused_clock_in_german(client, clock_at, jonas, vertrieb, berlin_hours):
+    # Routed Friday 16:00: one business hour on Friday, three on Monday; seen Friday at 18:00.
+    mql(jonas, vertrieb, now=datetime(2026, 2, 27, 16, 20, tzinfo=BERLIN))
+    clock_at(datetime(2026, 2, 27, 18, tzinfo=BERLIN))
+
+    html = signed_in(client, jonas).get(reverse("leads:queue")).content.decode()
+
+    until = de_format(berlin(2, 9), "SHORT_DATETIME_FORMAT")
+    assert_german(html, "fällig in 3 Std. 00 Min. Geschäftszeit", f"Pausiert bis <span data-until>{until}</span>")
+
+
+def timeline_of(html):
+    timeline = html[html.index('<ol class="timeline">') :]
+    return timeline[: timeline.index("</ol>")]
+
+
+def test_detail_of_an_opted_out_and_erased_lead_is_german(client, mona, jonas, vertrieb, admin_de):
+    lead = mql(jonas, vertrieb)
+    lead = transitions.opt_out_lead(lead, by=mona, source="conversation")
+    lead = transitions.erase_lead(lead, by=admin_de)
+
+    html = signed_in(client, mona).get(reverse("leads:detail", args=[lead.pk])).content.decode()
+
+    assert_german(html, "Personenbezogene Daten gelöscht", "Widersprochen", "erfasst von Mona Schulz", "gelöscht")
+
+
+@pytest.fixture
+def admin_de(db):
+    return german(make_user("anna", role="admin", is_staff=True, first_name="Anna", last_name="Vogel"))
+
+
+# Rows other lists show: rejected and breached
+
+
+def render_row(template, user, lead, **context):
+    request = RequestFactory().get("/")
+    request.user = user
+    with translation.override("de"), timezone.override(BERLIN):
+        return render_to_string(template, {"lead": lead, **context}, request=request)
+
+
+def test_rejected_row_is_german(mona, jonas, vertrieb):
+    lead = mql(jonas, vertrieb)
+    transitions.reject_lead(lead, by=jonas, reason="no-budget", note="Kein Budget vor 2027.")
+    row = views._with_rejection_note(Lead.objects.filter(pk=lead.pk)).select_related("owner", "rejection_reason").get()
+
+    html = render_row("leads/_rejected_row.html", mona, row)
+
+    assert_german(html, "Kein Budget", "Kein Budget vor 2027.", "abgelehnt gerade eben", "Quelle")
+
+
+def test_breached_row_is_german(client, clock_at, mona, jonas, lena, vertrieb):
+    lead = mql(jonas, vertrieb)
+    clock_at(timezone.now() + timedelta(hours=3))
+    data = {"to": lena.pk, "list": "breached", "next": reverse("leads:breached")}
+
+    html = post(signed_in(client, mona), "leads:reassign", lead, data).content.decode()
+
+    # No longer breached under its new owner: the row says so and leaves the list.
+    assert_german(
+        html, "Klaus Meier wurde Lena Wolf neu zugewiesen.", "Seine SLA-Frist beginnt für den neuen Inhaber neu."
+    )
+    Lead.objects.filter(pk=lead.pk).update(sla_due_at=timezone.now() - timedelta(hours=2))
+    row = Lead.objects.select_related("owner", "team", "sla_policy").get(pk=lead.pk)
+    views._attach_rep_choices([row])
+    sla.SlaClocks(timezone.now()).attach([row])
+
+    breached = render_row("leads/_breached_row.html", mona, row)
+
+    assert_german(
+        breached, "seit 2 Std. überfällig", "Standard: Antwort innerhalb von 1 Stunde", "Neu zuweisen"
+    )
