@@ -354,7 +354,7 @@ def test_refused_actions_and_gone_rows_are_german(client, jonas, lena, mona, ver
     assert gone.status_code == 404
     with translation.override("de"), timezone.override(BERLIN):
         at = formats.date_format(timezone.localtime(timezone.now()), "TIME_FORMAT")
-    assert_german(gone.content.decode(), f"Mona Schulz hat diesen Lead um {at} Lena Wolf zugewiesen")
+    assert_german(gone.content.decode(), f"Mona Schulz hat diesen Lead um {at} Lena Wolf neu zugewiesen")
 
 
 def test_accepted_row_after_logging_an_activity_is_german(client, jonas, vertrieb):
