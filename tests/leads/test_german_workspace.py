@@ -576,6 +576,4 @@ def test_breached_row_is_german(client, clock_at, mona, jonas, lena, vertrieb):
 
     breached = render_row("leads/_breached_row.html", mona, row)
 
-    assert_german(
-        breached, "seit 2 Std. überfällig", "Standard: Antwort innerhalb von 1 Stunde", "Neu zuweisen"
-    )
+    assert_german(breached, "seit 2 Std. überfällig", "Standard: Antwort innerhalb von 1 Stunde", "Neu zuweisen")
