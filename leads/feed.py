@@ -14,6 +14,7 @@ import base64
 import binascii
 
 from django.db import connection
+from django.utils.translation import gettext
 
 from . import access
 from .models import LeadEvent, event_type_of
@@ -68,9 +69,9 @@ def decode_cursor(cursor):
             raise ValueError
         txid, event_id = (int(part) for part in text[len(_CURSOR_PREFIX) :].split(":"))
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidCursor("This is not a cursor the event feed gave out; start without one.") from None
+        raise InvalidCursor(gettext("This is not a cursor the event feed gave out; start without one.")) from None
     if txid < 0 or event_id < 0 or txid >= 2**63 or event_id >= 2**63:
-        raise InvalidCursor("This is not a cursor the event feed gave out; start without one.")
+        raise InvalidCursor(gettext("This is not a cursor the event feed gave out; start without one."))
     return txid, event_id
 
 

@@ -42,7 +42,7 @@ class PersonChoiceField(forms.ModelChoiceField):
 
 
 MAX_VERSION = 2**31 - 1  # the lead's version column is an integer
-STALE_PAGE = "This page is out of date: reload it and try again."
+STALE_PAGE = _("This page is out of date: reload it and try again.")
 
 
 class VersionField(forms.IntegerField):
@@ -62,7 +62,7 @@ class NoteForm(forms.Form):
     note = forms.CharField(
         required=False,
         max_length=MAX_NOTE_LENGTH,
-        error_messages={"max_length": f"The note is too long (at most {MAX_NOTE_LENGTH} characters)."},
+        error_messages={"max_length": _("The note is too long (at most %(limit_value)d characters).")},
     )
     version = VersionField(required=False)
 
@@ -74,8 +74,8 @@ class ReasonForm(NoteForm):
         queryset=RejectionReason.objects.filter(is_active=True),
         to_field_name="code",
         error_messages={
-            "required": "A rejection reason is required.",
-            "invalid_choice": "Choose one of the listed rejection reasons.",
+            "required": _("A rejection reason is required."),
+            "invalid_choice": _("Choose one of the listed rejection reasons."),
         },
     )
 
@@ -86,8 +86,8 @@ class OptOutForm(forms.Form):
     source = forms.ChoiceField(
         choices=OptOut.Source.choices,
         error_messages={
-            "required": "Choose how the opt-out reached us.",
-            "invalid_choice": "Choose one of the listed ways the opt-out reached us.",
+            "required": _("Choose how the opt-out reached us."),
+            "invalid_choice": _("Choose one of the listed ways the opt-out reached us."),
         },
     )
     version = VersionField(required=False)
@@ -103,7 +103,7 @@ class EraseForm(forms.Form):
     """Erase a person's data: only with the box ticked, since it cannot be undone."""
 
     confirm = forms.BooleanField(
-        error_messages={"required": "Tick the box to confirm: erasing a person's data cannot be undone."}
+        error_messages={"required": _("Tick the box to confirm: erasing a person's data cannot be undone.")}
     )
     version = VersionField(required=False)
 
@@ -119,8 +119,8 @@ class ActivityForm(NoteForm):
     kind = forms.ChoiceField(
         choices=SALES_ACTIVITY_CHOICES,
         error_messages={
-            "required": "Choose the kind of activity.",
-            "invalid_choice": "Choose a call, e-mail, meeting or conversation.",
+            "required": _("Choose the kind of activity."),
+            "invalid_choice": _("Choose a call, e-mail, meeting or conversation."),
         },
     )
 
@@ -131,8 +131,8 @@ class ReassignForm(NoteForm):
     to = PersonChoiceField(
         queryset=get_user_model().objects.filter(is_active=True),
         error_messages={
-            "required": "Choose the rep to give this lead to.",
-            "invalid_choice": "Choose one of the team's reps.",
+            "required": _("Choose the rep to give this lead to."),
+            "invalid_choice": _("Choose one of the team's reps."),
         },
     )
 
@@ -143,7 +143,7 @@ class BulkReassignForm(ReassignForm):
     version = None  # each lead is reassigned as it is now: the list showed many versions
     leads = forms.TypedMultipleChoiceField(
         coerce=int,
-        error_messages={"required": "Tick the leads to reassign.", "invalid_choice": "Tick leads from the list."},
+        error_messages={"required": _("Tick the leads to reassign."), "invalid_choice": _("Tick leads from the list.")},
     )
 
     def __init__(self, *args, **kwargs):
@@ -159,8 +159,8 @@ class PromoteForm(NoteForm):
     team = forms.ModelChoiceField(
         queryset=Team.objects.filter(is_active=True),
         required=False,
-        empty_label="The lead's own team",
-        error_messages={"invalid_choice": "Choose one of the active teams."},
+        empty_label=_("The lead's own team"),
+        error_messages={"invalid_choice": _("Choose one of the active teams.")},
     )
 
 
@@ -170,7 +170,10 @@ class MergeForm(NoteForm):
     into = forms.IntegerField(
         min_value=1,
         max_value=2**63 - 1,
-        error_messages={"required": "Give the id of the lead to merge into.", "invalid": "Give a lead id (a number)."},
+        error_messages={
+            "required": _("Give the id of the lead to merge into."),
+            "invalid": _("Give a lead id (a number)."),
+        },
     )
 
     def __init__(self, *args, leads, **kwargs):
@@ -180,7 +183,7 @@ class MergeForm(NoteForm):
     def clean_into(self):
         survivor = self.leads.filter(pk=self.cleaned_data["into"]).first()
         if survivor is None:
-            raise forms.ValidationError("No lead you can see has this id.")
+            raise forms.ValidationError(_("No lead you can see has this id."))
         return survivor
 
 
@@ -191,15 +194,15 @@ class LeadDetailsForm(forms.ModelForm):
     company_size = forms.CharField(
         required=False,
         max_length=80,
-        label="Company size",
-        help_text="Number of employees or a range: 250, 51-200, 1,001-5,000, 10k+.",
+        label=_("Company size"),
+        help_text=_("Number of employees or a range: 250, 51-200, 1,001-5,000, 10k+."),
     )
     country = forms.RegexField(
         r"^[A-Za-z]{2}$",
         required=False,
         max_length=2,
-        help_text="Two-letter ISO code, e.g. DE.",
-        error_messages={"invalid": "Use a two-letter ISO 3166-1 country code, e.g. DE."},
+        help_text=_("Two-letter ISO code, e.g. DE."),
+        error_messages={"invalid": _("Use a two-letter ISO 3166-1 country code, e.g. DE.")},
     )
 
     class Meta:

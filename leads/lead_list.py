@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 
 from . import access
 from .models import SavedView, Stage, Team, TeamMember
@@ -45,20 +46,20 @@ class Sort:
 
 # Name in the query string -> how the list is sorted. "Last activity" is the lead's last change.
 SORTS = {
-    "newest": Sort("Newest", "created_at", descending=True),
-    "oldest": Sort("Oldest", "created_at", descending=False),
-    "activity": Sort("Last activity", "updated_at", descending=True),
-    "due": Sort("Due soonest", "sla_due_at", descending=False, nullable=True),
-    "score": Sort("Highest score", "score", descending=True),
+    "newest": Sort(gettext_lazy("Newest"), "created_at", descending=True),
+    "oldest": Sort(gettext_lazy("Oldest"), "created_at", descending=False),
+    "activity": Sort(gettext_lazy("Last activity"), "updated_at", descending=True),
+    "due": Sort(gettext_lazy("Due soonest"), "sla_due_at", descending=False, nullable=True),
+    "score": Sort(gettext_lazy("Highest score"), "score", descending=True),
 }
 # Read in order from lead_created_idx; the other sorts have no index of their own (see the model).
 DEFAULT_SORT = "newest"
 
 SLA_STATES = (
-    ("in_time", "Awaiting a response, in time"),
-    ("breached", "Breached"),
-    ("followed_up", "MQL followed up"),
-    ("none", "No SLA clock (not an MQL)"),
+    ("in_time", gettext_lazy("Awaiting a response, in time")),
+    ("breached", gettext_lazy("Breached")),
+    ("followed_up", gettext_lazy("MQL followed up")),
+    ("none", gettext_lazy("No SLA clock (not an MQL)")),
 )
 
 
@@ -84,7 +85,9 @@ class CursorField(forms.CharField):
             elif not _is_int(key) or not -(2**31) <= key < 2**31:
                 raise ValueError
         except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeError):
-            raise forms.ValidationError("This page link is damaged; start again from the first page.") from None
+            raise forms.ValidationError(
+                gettext("This page link is damaged; start again from the first page.")
+            ) from None
         return sort, key, pk
 
 
@@ -116,21 +119,40 @@ def rows_after(sort, key, pk):
 
 class LeadListForm(forms.Form):
     q = forms.CharField(
-        label="Search", required=False, max_length=MAX_QUERY_LENGTH, help_text="Name, e-mail or company"
+        label=gettext_lazy("Search"),
+        required=False,
+        max_length=MAX_QUERY_LENGTH,
+        help_text=gettext_lazy("Name, e-mail or company"),
     )
-    stage = forms.ChoiceField(label="Stage", required=False, choices=[("", "Any stage"), *Stage.choices])
-    owner = forms.TypedChoiceField(label="Owner", required=False, coerce=int, empty_value=None)
-    team = forms.TypedChoiceField(label="Team", required=False, coerce=int, empty_value=None)
-    source = forms.CharField(label="Source", required=False, max_length=60)
-    campaign = forms.CharField(label="Campaign", required=False, max_length=120)
-    score_min = forms.IntegerField(label="Score from", required=False, min_value=-(2**31), max_value=2**31 - 1)
-    score_max = forms.IntegerField(label="Score to", required=False, min_value=-(2**31), max_value=2**31 - 1)
-    sla = forms.ChoiceField(label="SLA", required=False, choices=[("", "Any"), *SLA_STATES])
-    created_from = forms.DateField(label="Created from", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    created_to = forms.DateField(label="Created to", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    mql_from = forms.DateField(label="MQL from", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    mql_to = forms.DateField(label="MQL to", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    sort = forms.ChoiceField(label="Sort", required=False, choices=[(name, sort.label) for name, sort in SORTS.items()])
+    stage = forms.ChoiceField(
+        label=gettext_lazy("Stage"), required=False, choices=[("", gettext_lazy("Any stage")), *Stage.choices]
+    )
+    owner = forms.TypedChoiceField(label=gettext_lazy("Owner"), required=False, coerce=int, empty_value=None)
+    team = forms.TypedChoiceField(label=gettext_lazy("Team"), required=False, coerce=int, empty_value=None)
+    source = forms.CharField(label=gettext_lazy("Source"), required=False, max_length=60)
+    campaign = forms.CharField(label=gettext_lazy("Campaign"), required=False, max_length=120)
+    score_min = forms.IntegerField(
+        label=gettext_lazy("Score from"), required=False, min_value=-(2**31), max_value=2**31 - 1
+    )
+    score_max = forms.IntegerField(
+        label=gettext_lazy("Score to"), required=False, min_value=-(2**31), max_value=2**31 - 1
+    )
+    sla = forms.ChoiceField(label="SLA", required=False, choices=[("", gettext_lazy("Any")), *SLA_STATES])
+    created_from = forms.DateField(
+        label=gettext_lazy("Created from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    created_to = forms.DateField(
+        label=gettext_lazy("Created to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    mql_from = forms.DateField(
+        label=gettext_lazy("MQL from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    mql_to = forms.DateField(
+        label=gettext_lazy("MQL to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    sort = forms.ChoiceField(
+        label=gettext_lazy("Sort"), required=False, choices=[(name, sort.label) for name, sort in SORTS.items()]
+    )
     after = CursorField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, data, *, user):
@@ -140,8 +162,12 @@ class LeadListForm(forms.Form):
         if not access.has_role(user, access.ADMIN, access.MARKETER):
             teams = teams.filter(pk__in=access.managed_team_ids(user))
         self.teams = list(teams)
-        self.fields["team"].choices = [("", "Any team"), *((team.pk, team.name) for team in self.teams)]
-        self.fields["owner"].choices = [("", "Anyone"), (0, "Nobody (unassigned)"), *self._owner_choices()]
+        self.fields["team"].choices = [("", gettext("Any team")), *((team.pk, team.name) for team in self.teams)]
+        self.fields["owner"].choices = [
+            ("", gettext("Anyone")),
+            (0, gettext("Nobody (unassigned)")),
+            *self._owner_choices(),
+        ]
 
     def _owner_choices(self):
         if not access.has_role(self.user, access.ADMIN, access.MARKETER, access.MANAGER):
@@ -155,10 +181,12 @@ class LeadListForm(forms.Form):
         cleaned = super().clean()
         low, high = cleaned.get("score_min"), cleaned.get("score_max")
         if low is not None and high is not None and low > high:
-            self.add_error("score_max", "The highest score cannot be below the lowest.")
+            self.add_error("score_max", gettext("The highest score cannot be below the lowest."))
         after = cleaned.get("after")
         if after and after[0] != (cleaned.get("sort") or DEFAULT_SORT):
-            self.add_error("after", "This page link belongs to another sort order; start again from the first page.")
+            self.add_error(
+                "after", gettext("This page link belongs to another sort order; start again from the first page.")
+            )
         return cleaned
 
     @property
@@ -232,22 +260,23 @@ def _person(user):
 
 # CSV export
 
+# Headers in the user's language: people open this file in a spreadsheet.
 CSV_COLUMNS = (
-    ("id", "pk"),
-    ("name", "name"),
-    ("email", "email"),
-    ("phone", "phone"),
-    ("company", "company"),
-    ("stage", "stage"),
-    ("owner", "owner"),
-    ("team", "team"),
-    ("source", "source"),
-    ("campaign", "campaign"),
-    ("score", "score"),
-    ("created_at", "created_at"),
-    ("mql_at", "mql_at"),
-    ("sla_due_at", "sla_due_at"),
-    ("last_activity_at", "updated_at"),
+    (pgettext_lazy("CSV column", "id"), "pk"),
+    (pgettext_lazy("CSV column", "name"), "name"),
+    (pgettext_lazy("CSV column", "email"), "email"),
+    (pgettext_lazy("CSV column", "phone"), "phone"),
+    (pgettext_lazy("CSV column", "company"), "company"),
+    (pgettext_lazy("CSV column", "stage"), "stage"),
+    (pgettext_lazy("CSV column", "owner"), "owner"),
+    (pgettext_lazy("CSV column", "team"), "team"),
+    (pgettext_lazy("CSV column", "source"), "source"),
+    (pgettext_lazy("CSV column", "campaign"), "campaign"),
+    (pgettext_lazy("CSV column", "score"), "score"),
+    (pgettext_lazy("CSV column", "created_at"), "created_at"),
+    (pgettext_lazy("CSV column", "mql_at"), "mql_at"),
+    (pgettext_lazy("CSV column", "sla_due_at"), "sla_due_at"),
+    (pgettext_lazy("CSV column", "last_activity_at"), "updated_at"),
 )
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -273,7 +302,7 @@ class _Echo:
 def csv_lines(leads):
     """The CSV of ``leads`` (fetched with owner and team), a line at a time, header first."""
     writer = csv.writer(_Echo())
-    yield writer.writerow([header for header, _ in CSV_COLUMNS])
+    yield writer.writerow([str(header) for header, _ in CSV_COLUMNS])
     for lead in leads.iterator(chunk_size=2000):
         values = {
             "owner": _person(lead.owner) if lead.owner else "",
@@ -308,7 +337,7 @@ def normalised_query(user, query):
     """The query string of a /leads/ search as a view keeps it: valid, without the page cursor and empty fields; raises ViewError."""
     form = LeadListForm(QueryDict(query or ""), user=user)
     if not form.is_valid():
-        raise ViewError("This search has errors; correct them before saving it.")
+        raise ViewError(gettext("This search has errors; correct them before saving it."))
     kept = QueryDict(mutable=True)
     for name in form.fields:
         value = form.data.get(name, "")
@@ -321,25 +350,27 @@ def save_view(user, *, name, query, team=None):
     """Save the search ``query`` of /leads/ as ``name`` for ``user``, shared with ``team`` if given (its managers and admins only); returns the view, raises ViewError."""
     name = (name or "").strip()
     if not name:
-        raise ViewError("Give the view a name.")
+        raise ViewError(gettext("Give the view a name."))
     if len(name) > 80:
-        raise ViewError("A view's name has at most 80 characters.")
+        raise ViewError(gettext("A view's name has at most 80 characters."))
     if team is not None and not (access.has_role(user, access.ADMIN) or team.pk in access.managed_team_ids(user)):
-        raise ViewError(f"Only managers of {team.name} may share a view with it.")
+        raise ViewError(gettext("Only managers of %(team)s may share a view with it.") % {"team": team.name})
     query = normalised_query(user, query)
     if SavedView.objects.filter(owner=user).count() >= MAX_VIEWS_PER_USER:
-        raise ViewError(f"You have {MAX_VIEWS_PER_USER} saved views already; delete one first.")
+        raise ViewError(
+            gettext("You have %(count)s saved views already; delete one first.") % {"count": MAX_VIEWS_PER_USER}
+        )
     try:
         with transaction.atomic():
             return SavedView.objects.create(owner=user, name=name, query=query, team=team)
     except IntegrityError:
-        raise ViewError(f"You already have a view named “{name}”.") from None
+        raise ViewError(gettext("You already have a view named “%(name)s”.") % {"name": name}) from None
 
 
 def delete_view(user, view_id):
     """Delete ``user``'s own saved view ``view_id``; returns its name, raises ViewError if it is not theirs."""
     view = SavedView.objects.filter(owner=user, pk=view_id).first()
     if view is None:
-        raise ViewError("That view is not one of yours, or it was deleted already.")
+        raise ViewError(gettext("That view is not one of yours, or it was deleted already."))
     view.delete()
     return view.name

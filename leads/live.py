@@ -7,11 +7,28 @@ of rows. A row someone else changed turns into a line saying who did what and wh
 
 from django.db.models import Max, Q
 from django.utils import timezone
-from django.utils.timesince import timesince
+from django.utils.translation import gettext, gettext_lazy
 
 from . import access
 from .models import EventKind, LeadEvent
-from .transitions import DONE_PHRASES
+from .templatetags.leads_ui import time_since
+
+# What a stale row says, per kind of history row: who, and how long ago ("2 Minuten").
+SENTENCES = {
+    EventKind.UPDATED: gettext_lazy("%(who)s edited the details of this %(ago)s ago."),
+    EventKind.ACCEPTED: gettext_lazy("%(who)s accepted this %(ago)s ago."),
+    EventKind.REJECTED: gettext_lazy("%(who)s rejected this %(ago)s ago."),
+    EventKind.QUALIFIED: gettext_lazy("%(who)s qualified this %(ago)s ago."),
+    EventKind.DISQUALIFIED: gettext_lazy("%(who)s disqualified this %(ago)s ago."),
+    EventKind.RECYCLED: gettext_lazy("%(who)s recycled this %(ago)s ago."),
+    EventKind.REASSIGNED: gettext_lazy("%(who)s reassigned this %(ago)s ago."),
+    EventKind.ACTIVITY: gettext_lazy("%(who)s logged an activity on this %(ago)s ago."),
+    EventKind.OPTED_OUT: gettext_lazy("%(who)s recorded an opt-out for this %(ago)s ago."),
+    EventKind.ERASED: gettext_lazy("%(who)s erased this %(ago)s ago."),
+    EventKind.UNDONE: gettext_lazy("%(who)s undid an action on this %(ago)s ago."),
+    EventKind.PROMOTED: gettext_lazy("%(who)s promoted this %(ago)s ago."),
+    EventKind.SLA_BREACHED: gettext_lazy("%(who)s flagged an SLA breach on this %(ago)s ago."),
+}
 
 MAX_ROWS = 200
 
@@ -65,11 +82,11 @@ def new_mqls(user, lead_ids, *, after):
 
 def sentence(event, *, now):
     """What ``event`` did, as a stale row says it: "Mona Schulz accepted this 2 minutes ago"."""
-    who = (event.actor.get_full_name() or event.actor.get_username()) if event.actor else "Funnel"
-    did = DONE_PHRASES.get(event.kind, "changed")
+    values = {
+        "who": (event.actor.get_full_name() or event.actor.get_username()) if event.actor else "Funnel",
+        "ago": time_since(event.at, now, depth=1),
+    }
     if event.kind == EventKind.REASSIGNED and event.owner is not None:
-        did = f"reassigned this to {event.owner.get_full_name() or event.owner.get_username()}"
-    else:
-        did = f"{did} this"
-    ago = timesince(event.at, now).split(",")[0]
-    return f"{who} {did} {ago} ago."
+        values["owner"] = event.owner.get_full_name() or event.owner.get_username()
+        return gettext("%(who)s reassigned this to %(owner)s %(ago)s ago.") % values
+    return str(SENTENCES.get(event.kind) or gettext("%(who)s changed this %(ago)s ago.")) % values

@@ -19,7 +19,9 @@ from django.http import HttpResponseRedirect, JsonResponse, StreamingHttpRespons
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext, gettext_lazy, ngettext, pgettext
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
@@ -223,16 +225,17 @@ def changes(request):
     after = request.GET.get("after", "")
     raw_ids = [part for part in request.GET.get("ids", "").split(",") if part]
     if not after.isdecimal() or len(after) > 18:
-        return JsonResponse({"detail": "Send after=<the page's cursor>, a whole number."}, status=400)
+        return JsonResponse({"detail": gettext("Send after=<the page's cursor>, a whole number.")}, status=400)
     if len(raw_ids) > live.MAX_ROWS or not all(part.isdecimal() and len(part) < 19 for part in raw_ids):
-        return JsonResponse({"detail": f"Send ids=<up to {live.MAX_ROWS} lead ids, comma-separated>."}, status=400)
+        detail = gettext("Send ids=<up to %(max)s lead ids, comma-separated>.") % {"max": live.MAX_ROWS}
+        return JsonResponse({"detail": detail}, status=400)
     ids = [int(part) for part in raw_ids]
     since = request.GET.get("since", "")
     arrived = []
     if since:
         if not since.isdecimal() or len(since) > 18:
             return JsonResponse(
-                {"detail": "Send since=<the cursor the page was drawn with>, a whole number."}, status=400
+                {"detail": gettext("Send since=<the cursor the page was drawn with>, a whole number.")}, status=400
             )
         arrived = live.new_mqls(request.user, ids, after=int(since))
     cursor, lines = live.changes(request.user, ids, after=int(after))
@@ -253,8 +256,14 @@ def save_view(request):
     except lead_list.ViewError as error:
         messages.error(request, error.message)
         return redirect(f"{reverse('leads:list')}?{query}" if len(query) <= 2000 else reverse("leads:list"))
-    shared = f", shared with {view.team.name}" if view.team else ""
-    messages.success(request, f"Saved the view “{view.name}”{shared}.")
+    if view.team:
+        saved = gettext("Saved the view “%(name)s”, shared with %(team)s.") % {
+            "name": view.name,
+            "team": view.team.name,
+        }
+    else:
+        saved = gettext("Saved the view “%(name)s”.") % {"name": view.name}
+    messages.success(request, saved)
     return redirect(f"{reverse('leads:list')}?{view.query}")
 
 
@@ -266,7 +275,7 @@ def delete_view(request, pk):
     except lead_list.ViewError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, f"Deleted the view “{name}”.")
+        messages.success(request, gettext("Deleted the view “%(name)s”.") % {"name": name})
     return redirect("leads:list")
 
 
@@ -290,14 +299,20 @@ def bulk_reassign(request):
         return HttpResponseRedirect(back)
     to = _person(form.cleaned_data["to"])
     if done:
-        messages.success(request, f"Reassigned {len(done)} lead{'s' if len(done) != 1 else ''} to {to}.")
+        reassigned = ngettext(
+            "Reassigned %(count)s lead to %(to)s.", "Reassigned %(count)s leads to %(to)s.", len(done)
+        )
+        messages.success(request, reassigned % {"count": len(done), "to": to})
     for lead, why in refused:
         messages.error(request, f"{lead.name}: {why}")
     missing = len(set(ids)) - len(leads)
     if missing:
-        messages.error(
-            request, f"{missing} of the ticked leads are no longer available to you; nothing was changed there."
+        gone = ngettext(
+            "%(count)s of the ticked leads are no longer available to you; nothing was changed there.",
+            "%(count)s of the ticked leads are no longer available to you; nothing was changed there.",
+            missing,
         )
+        messages.error(request, gone % {"count": missing})
     return HttpResponseRedirect(back)
 
 
@@ -347,8 +362,11 @@ def edit(request, pk):
         except transitions.LeadError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
-            done = "Saved the changes to {name}." if len(changes) > 1 else "Nothing to save: {name} is unchanged."
-            messages.success(request, done.format(name=lead.name))
+            if len(changes) > 1:
+                done = gettext("Saved the changes to %(name)s.")
+            else:
+                done = gettext("Nothing to save: %(name)s is unchanged.")
+            messages.success(request, done % {"name": lead.name})
             return redirect(lead)
     return render(request, "leads/lead_edit.html", {"lead": lead, "form": form}, status=400 if form.errors else 200)
 
@@ -357,51 +375,57 @@ def edit(request, pk):
 @require_POST
 def accept(request, pk):
     form = NoteForm(request.POST)
-    return _perform(
-        request, pk, form, transitions.accept_lead, "Accepted {name}: it is now in {owners} accepted leads."
-    )
+    return _perform(request, pk, form, transitions.accept_lead, _accepted_message)
+
+
+def _accepted_message(lead, user):
+    if lead.owner_id is not None and lead.owner_id == user.pk:
+        return gettext("Accepted %(name)s: it is now in your accepted leads.")
+    return gettext("Accepted %(name)s: it is now in %(owners)s accepted leads.")
 
 
 @login_required
 @require_POST
 def reject(request, pk):
     form = ReasonForm(request.POST)
-    return _perform(request, pk, form, transitions.reject_lead, "Rejected {name}.")
+    return _perform(request, pk, form, transitions.reject_lead, gettext_lazy("Rejected %(name)s."))
 
 
 @login_required
 @require_POST
 def qualify(request, pk):
     form = NoteForm(request.POST)
-    return _perform(request, pk, form, transitions.qualify_lead, "Qualified {name} to SQL.")
+    return _perform(request, pk, form, transitions.qualify_lead, gettext_lazy("Qualified %(name)s to SQL."))
 
 
 @login_required
 @require_POST
 def disqualify(request, pk):
     form = ReasonForm(request.POST)
-    return _perform(request, pk, form, transitions.disqualify_lead, "Disqualified {name}.")
+    return _perform(request, pk, form, transitions.disqualify_lead, gettext_lazy("Disqualified %(name)s."))
 
 
 @login_required
 @require_POST
 def recycle(request, pk):
     form = NoteForm(request.POST)
-    return _perform(request, pk, form, transitions.recycle_lead, "Recycled {name} to marketing nurture.")
+    return _perform(
+        request, pk, form, transitions.recycle_lead, gettext_lazy("Recycled %(name)s to marketing nurture.")
+    )
 
 
 @login_required
 @require_POST
 def promote(request, pk):
     form = PromoteForm(request.POST)
-    return _perform(request, pk, form, transitions.promote_to_mql, "Promoted {name} to MQL.")
+    return _perform(request, pk, form, transitions.promote_to_mql, gettext_lazy("Promoted %(name)s to MQL."))
 
 
 @login_required
 @require_POST
 def reassign(request, pk):
     form = ReassignForm(request.POST)
-    message = "Reassigned {name} to {owner}."
+    message = gettext_lazy("Reassigned %(name)s to %(owner)s.")
     return _perform(request, pk, form, transitions.reassign_lead, message, htmx_row=_reassigned_row)
 
 
@@ -409,22 +433,36 @@ def reassign(request, pk):
 @require_POST
 def log_activity(request, pk):
     form = ActivityForm(request.POST)
-    message = "Logged the {kind} on {name}."
-    return _perform(request, pk, form, transitions.log_activity, message, htmx_row=_accepted_row)
+    return _perform(request, pk, form, transitions.log_activity, _logged_message, htmx_row=_accepted_row)
+
+
+# What logging each sales activity says (the kind is a noun German capitalises).
+LOGGED_MESSAGES = {
+    "call": gettext_lazy("Logged the call on %(name)s."),
+    "email": gettext_lazy("Logged the e-mail on %(name)s."),
+    "meeting": gettext_lazy("Logged the meeting on %(name)s."),
+    "conversation": gettext_lazy("Logged the conversation on %(name)s."),
+}
+
+
+def _logged_message(lead, user, kind=""):
+    return str(LOGGED_MESSAGES.get(kind) or gettext("Logged the activity on %(name)s."))
 
 
 @login_required
 @require_POST
 def opt_out(request, pk):
     form = OptOutForm(request.POST)
-    return _perform(request, pk, form, transitions.opt_out_lead, "Recorded the opt-out of {name}.")
+    return _perform(request, pk, form, transitions.opt_out_lead, gettext_lazy("Recorded the opt-out of %(name)s."))
 
 
 @login_required
 @require_POST
 def erase(request, pk):
     form = EraseForm(request.POST)
-    message = "Erased the personal data of lead #{pk}: the funnel facts stay, the person's details and notes are gone."
+    message = gettext_lazy(
+        "Erased the personal data of lead #%(pk)s: the funnel facts stay, the person's details and notes are gone."
+    )
     return _perform(request, pk, form, transitions.erase_lead, message)
 
 
@@ -433,7 +471,12 @@ def erase(request, pk):
 def undo(request, pk):
     form = UndoForm(request.POST)
     return _perform(
-        request, pk, form, transitions.undo_lead, "Undone: {name} is back in stage {stage}.", htmx_row=_undone_row
+        request,
+        pk,
+        form,
+        transitions.undo_lead,
+        gettext_lazy("Undone: %(name)s is back in stage %(stage)s."),
+        htmx_row=_undone_row,
     )
 
 
@@ -441,7 +484,7 @@ def undo(request, pk):
 @require_POST
 def merge(request, pk):
     form = MergeForm(request.POST, leads=access.visible_leads(request.user))
-    message = "Merged {name} (lead #{pk}) into the lead it duplicates; unmerge restores it."
+    message = gettext_lazy("Merged %(name)s (lead #%(pk)s) into the lead it duplicates; unmerge restores it.")
     return _perform(request, pk, form, _merge_lead, message)
 
 
@@ -454,7 +497,9 @@ def _merge_lead(lead, **arguments):
 @require_POST
 def unmerge(request, pk):
     form = NoteForm(request.POST)
-    return _perform(request, pk, form, transitions.unmerge_lead, "Unmerged {name}: it has its stage back.")
+    return _perform(
+        request, pk, form, transitions.unmerge_lead, gettext_lazy("Unmerged %(name)s: it has its stage back.")
+    )
 
 
 @login_required
@@ -479,15 +524,17 @@ def _perform(request, pk, form, transition, message, htmx_row=None):
         lead = transition(lead, by=request.user, **form.cleaned_data)
     except transitions.LeadError as error:
         return _refused(request, lead, error.message, status=error.status_code)
-    kind = dict(SALES_ACTIVITY_CHOICES).get(form.cleaned_data.get("kind"), "")
-    message = message.format(
-        name=lead.name,
-        pk=lead.pk,
-        owner=_person(lead.owner),
-        owners=_possessive(lead.owner, request.user),
-        kind=kind.lower(),
-        stage=lead.get_stage_display(),
-    )
+    if callable(message):
+        message = message(
+            lead, request.user, **({"kind": form.cleaned_data["kind"]} if "kind" in form.cleaned_data else {})
+        )
+    message = str(message) % {
+        "name": lead.name,
+        "pk": lead.pk,
+        "owner": _person(lead.owner),
+        "owners": _possessive(lead.owner, request.user),
+        "stage": lead.get_stage_display(),
+    }
     if not request.htmx:
         messages.success(request, message)
         return _redirect_back(request, lead)
@@ -523,13 +570,22 @@ def _gone(request, pk):
         .first()
     )
     if moved is not None:
-        when = timezone.localtime(moved.at)
-        message = (
-            f"{_person(moved.actor) if moved.actor else 'Routing'} reassigned this lead to {_person(moved.owner)} "
-            f"at {when:%H:%M}: it is no longer yours. Nothing was changed."
-        )
+        values = {
+            "who": _person(moved.actor),
+            "owner": _person(moved.owner),
+            "time": date_format(timezone.localtime(moved.at), "TIME_FORMAT"),
+        }
+        if moved.actor:
+            message = gettext(
+                "%(who)s reassigned this lead to %(owner)s at %(time)s: it is no longer yours. Nothing was changed."
+            )
+        else:
+            message = gettext(
+                "Routing reassigned this lead to %(owner)s at %(time)s: it is no longer yours. Nothing was changed."
+            )
+        message = message % values
     else:
-        message = "This lead is no longer available to you: it was reassigned or removed. Nothing was changed."
+        message = gettext("This lead is no longer available to you: it was reassigned or removed. Nothing was changed.")
     if not request.htmx:
         target = request.POST.get("next", "")
         # Not back to the lead's own page: it is gone for this user too.
@@ -583,7 +639,8 @@ def _reassigned_row(request, lead, message):
     row = leads.filter(pk=lead.pk).first()
     if row is None:
         if lead.is_awaiting_response:
-            message = f"{message} Its SLA clock restarted for the new owner."
+            restarted = gettext("Its SLA clock restarted for the new owner.")
+            message = f"{message} {restarted}"
         return render(request, "leads/_row_done.html", {"lead": lead, "message": message})
     _attach_rep_choices([row])
     sla.SlaClocks(now).attach([row])
@@ -634,17 +691,19 @@ def _first_error(form):
 
 
 def _person(user):
-    return (user.get_full_name() or user.get_username()) if user else "nobody"
+    return (user.get_full_name() or user.get_username()) if user else gettext("nobody")
 
 
 def _possessive(user, me):
     """ "your" for the user themself, else "Rita Reyes'" / "Mona's": whose list a lead went to."""
     if user is None:
-        return "nobody's"
+        return pgettext("whose list", "nobody's")
     if user.pk == me.pk:
-        return "your"
+        return pgettext("whose list", "your")
     name = _person(user)
-    return f"{name}'" if name.endswith("s") else f"{name}'s"
+    if name.endswith("s"):
+        return pgettext("whose list", "%(name)s'") % {"name": name}
+    return pgettext("whose list", "%(name)s's") % {"name": name}
 
 
 def _active_reasons():

@@ -8,27 +8,33 @@ The clocks themselves are computed by ``leads.sla`` (``SlaClocks`` builds one
 from datetime import UTC, datetime, timedelta
 
 from django import template
+from django.utils.dates import WEEKDAYS_ABBR
+from django.utils.text import capfirst
+from django.utils.translation import gettext
 
 from leads.models import WEEKDAYS
 
 register = template.Library()
 
-_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+def _day_name(day):
+    """Monday is 0: 'Mon' / 'Mo' (Django's own catalogue)."""
+    return str(WEEKDAYS_ABBR[day])
 
 
 def duration(seconds, *, days=True):
-    """'1d 3h', '3h 05m', '42m 05s', '9s': the countdown format funnel.js writes too."""
+    """'1d 3h', '3h 05m', '42m 05s', '9s' ('1 T 3 Std.', '3 Std. 05 Min.'): the countdown format funnel.js writes too."""
     seconds = max(0, int(seconds))
     day_count, rest = divmod(seconds, 86400) if days else (0, seconds)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     if day_count:
-        return f"{day_count}d {hours}h"
+        return gettext("%(days)sd %(hours)sh") % {"days": day_count, "hours": hours}
     if hours:
-        return f"{hours}h {minutes:02d}m"
+        return gettext("%(hours)sh %(minutes)sm") % {"hours": hours, "minutes": f"{minutes:02d}"}
     if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"
+        return gettext("%(minutes)sm %(seconds)ss") % {"minutes": minutes, "seconds": f"{secs:02d}"}
+    return gettext("%(seconds)ss") % {"seconds": secs}
 
 
 @register.filter
@@ -38,14 +44,18 @@ def span(value):
         return ""
     minutes = int(value.total_seconds()) // 60
     if minutes < 1:
-        return "less than a minute"
+        return gettext("less than a minute")
     if minutes < 60:
-        return f"{minutes} min"
+        return gettext("%(minutes)s min") % {"minutes": minutes}
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
     if days:
-        return f"{days}d {hours}h" if hours else f"{days}d"
-    return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+        if hours:
+            return gettext("%(days)sd %(hours)sh") % {"days": days, "hours": hours}
+        return gettext("%(days)sd") % {"days": days}
+    if minutes:
+        return gettext("%(hours)sh %(minutes)sm") % {"hours": hours, "minutes": minutes}
+    return gettext("%(hours)sh") % {"hours": hours}
 
 
 @register.filter
@@ -54,10 +64,17 @@ def clock_countdown(clock):
     if clock is None or clock.due_at is None:
         return ""
     if clock.is_overdue:
-        return f"overdue by {duration((clock.now - clock.due_at).total_seconds())}"
+        return gettext("overdue by %(duration)s") % {"duration": duration((clock.now - clock.due_at).total_seconds())}
     if clock.counts_business_time:
-        return f"due in {duration(clock.left.total_seconds(), days=False)} of business time"
-    return f"due in {duration((clock.due_at - clock.now).total_seconds())}"
+        left = duration(clock.left.total_seconds(), days=False)
+        return gettext("due in %(duration)s of business time") % {"duration": left}
+    return gettext("due in %(duration)s") % {"duration": duration((clock.due_at - clock.now).total_seconds())}
+
+
+@register.filter
+def breached_ago(since):
+    """'breached 2h 5m ago' ('seit 2 Std. 5 Min. überfällig'), as funnel.js writes it too."""
+    return gettext("breached %(span)s ago") % {"span": span(since)}
 
 
 @register.filter
@@ -91,10 +108,10 @@ def working_days(hours):
     parts = []
     for first, last in runs:
         if last - first >= 2:
-            parts.append(f"{_DAY_NAMES[first]}–{_DAY_NAMES[last]}")
+            parts.append(f"{_day_name(first)}–{_day_name(last)}")
         else:
-            parts.extend(_DAY_NAMES[day] for day in range(first, last + 1))
-    return ", ".join(parts) if len(days) < len(WEEKDAYS) else "Every day"
+            parts.extend(_day_name(day) for day in range(first, last + 1))
+    return ", ".join(parts) if len(days) < len(WEEKDAYS) else gettext("Every day")
 
 
 @register.filter
@@ -102,12 +119,15 @@ def escalation(policy):
     """What happens when ``policy``'s window is missed, in one line."""
     steps = []
     if policy.notify_owner and policy.notify_managers:
-        steps.append("e-mail the owner and the team's managers")
+        steps.append(gettext("e-mail the owner and the team's managers"))
     elif policy.notify_owner:
-        steps.append("e-mail the owner")
+        steps.append(gettext("e-mail the owner"))
     elif policy.notify_managers:
-        steps.append("e-mail the team's managers")
+        steps.append(gettext("e-mail the team's managers"))
     if policy.reassign_on_breach:
         after = policy.reassign_after_minutes
-        steps.append(f"reassign after {span(timedelta(minutes=after))}" if after else "reassign at once")
-    return "; ".join(steps).capitalize() if steps else "Flag it in the history only"
+        if after:
+            steps.append(gettext("reassign after %(span)s") % {"span": span(timedelta(minutes=after))})
+        else:
+            steps.append(gettext("reassign at once"))
+    return capfirst("; ".join(steps)) if steps else gettext("Flag it in the history only")

@@ -4,6 +4,14 @@
 (function () {
   "use strict";
 
+  // Django's JavaScript catalogue (/jsi18n/, loaded before this file); English if it failed to load.
+  var gettext = window.gettext || function (text) { return text; };
+  var ngettext = window.ngettext || function (singular, plural, count) { return count === 1 ? singular : plural; };
+  var interpolate = window.interpolate || function (format, values) {
+    return format.replace(/%\((\w+)\)s/g, function (match, name) { return String(values[name]); });
+  };
+  function words(translated, values) { return interpolate(translated, values, true); }
+
   // ---------- SLA countdowns ----------
   //
   // A countdown carries its due time (data-due). A business-hours clock also
@@ -24,22 +32,25 @@
     var hours = Math.floor((seconds - days * 86400) / 3600);
     var minutes = Math.floor((seconds % 3600) / 60);
     var secs = seconds % 60;
-    if (days) return days + "d " + hours + "h";
-    if (hours) return hours + "h " + pad(minutes) + "m";
-    if (minutes) return minutes + "m " + pad(secs) + "s";
-    return secs + "s";
+    // The same formats (and catalogue entries) as sla_ui.duration: "1d 3h" / "1 T 3 Std.".
+    if (days) return words(gettext("%(days)sd %(hours)sh"), { days: days, hours: hours });
+    if (hours) return words(gettext("%(hours)sh %(minutes)sm"), { hours: hours, minutes: pad(minutes) });
+    if (minutes) return words(gettext("%(minutes)sm %(seconds)ss"), { minutes: minutes, seconds: pad(secs) });
+    return words(gettext("%(seconds)ss"), { seconds: secs });
   }
 
   // The same words as the server's "span" filter: "12 min", "2h 5m", "3d 4h".
   function span(milliseconds) {
     var minutes = Math.floor(milliseconds / 60000);
-    if (minutes < 1) return "less than a minute";
-    if (minutes < 60) return minutes + " min";
+    if (minutes < 1) return gettext("less than a minute");
+    if (minutes < 60) return words(gettext("%(minutes)s min"), { minutes: minutes });
     var days = Math.floor(minutes / 1440);
     var hours = Math.floor((minutes % 1440) / 60);
     minutes = minutes % 60;
-    if (days) return days + "d" + (hours ? " " + hours + "h" : "");
-    return hours + "h" + (minutes ? " " + minutes + "m" : "");
+    if (days) {
+      return hours ? words(gettext("%(days)sd %(hours)sh"), { days: days, hours: hours }) : words(gettext("%(days)sd"), { days: days });
+    }
+    return minutes ? words(gettext("%(hours)sh %(minutes)sm"), { hours: hours, minutes: minutes }) : words(gettext("%(hours)sh"), { hours: hours });
   }
 
   // Times in the page's language and the user's time zone (their profile's, not the browser's),
@@ -95,7 +106,7 @@
     note.hidden = !paused;
     var until = note.querySelector("[data-until]");
     if (paused && until) {
-      var text = next ? dayTime(next) : "the next working hours";
+      var text = next ? dayTime(next) : gettext("the next working hours");
       if (until.textContent !== text) until.textContent = text;
     }
   }
@@ -113,14 +124,14 @@
       var next = null;
       var text;
       if (overdue) {
-        text = "overdue by " + duration(-seconds, true);
+        text = words(gettext("overdue by %(duration)s"), { duration: duration(-seconds, true) });
       } else if (clock && clock.left > 0) {
         seconds = Math.round(clock.left / 1000);
         paused = !clock.working;
         next = clock.next;
-        text = "due in " + duration(seconds, false) + " of business time";
+        text = words(gettext("due in %(duration)s of business time"), { duration: duration(seconds, false) });
       } else {
-        text = "due in " + duration(seconds, true);
+        text = words(gettext("due in %(duration)s"), { duration: duration(seconds, true) });
       }
       if (el.textContent !== text) el.textContent = text;
       el.classList.toggle("is-overdue", overdue);
@@ -131,7 +142,7 @@
     document.querySelectorAll("[data-breached-since]").forEach(function (el) {
       var since = Date.parse(el.dataset.breachedSince);
       if (isNaN(since)) return;
-      var text = "breached " + span(now - since) + " ago";
+      var text = words(gettext("breached %(span)s ago"), { span: span(now - since) });
       if (el.textContent !== text) el.textContent = text;
     });
   }
@@ -400,14 +411,14 @@
   document.body.addEventListener("htmx:responseError", function (event) {
     var status = event.detail.xhr ? event.detail.xhr.status : 0;
     var text = status === 404
-      ? "That lead is no longer available to you. Reload the page to see the current list."
-      : "Something went wrong (" + status + "). Nothing was changed; please try again.";
+      ? gettext("That lead is no longer available to you. Reload the page to see the current list.")
+      : words(gettext("Something went wrong (%(status)s). Nothing was changed; please try again."), { status: status });
     toast(text);
     announce(text);
   });
 
   document.body.addEventListener("htmx:sendError", function () {
-    toast("Could not reach the server. Check your connection and try again.");
+    toast(gettext("Could not reach the server. Check your connection and try again."));
   });
 
   document.body.addEventListener("htmx:load", function (event) {
@@ -447,7 +458,7 @@
     if (name && name.getAttribute("href")) {
       var link = document.createElement("a");
       link.href = name.getAttribute("href");
-      link.textContent = "Open lead";
+      link.textContent = gettext("Open lead");
       holder.appendChild(document.createTextNode(" "));
       holder.appendChild(link);
     }
@@ -458,7 +469,9 @@
   function showNewMqls(count) {
     var banner = document.querySelector("[data-live-new]");
     if (!banner || !count) return;
-    var text = count === 1 ? "1 new MQL arrived." : count + " new MQLs arrived.";
+    var text = interpolate(
+      ngettext("%(count)s new MQL arrived.", "%(count)s new MQLs arrived.", count), { count: count }, true
+    );
     var label = banner.querySelector("[data-live-new-text]");
     if (label.textContent !== text) {
       label.textContent = text;

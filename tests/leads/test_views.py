@@ -216,9 +216,9 @@ def test_queue_query_count_does_not_grow_with_leads(as_user, rep, team, pages_of
     for _ in range(count):
         mql_for(rep, team)
     client = as_user(rep)
-    # session, user, the user's role groups, the open MQLs' count, the page of open MQLs,
-    # the page's top scoring reasons, the active rejection reasons, the history's newest id (the live cursor)
-    with django_assert_num_queries(8):
+    # session, user, the user's profile (language, zone), the user's role groups, the open MQLs' count, the page
+    # of open MQLs, the page's top scoring reasons, the active rejection reasons, the history's newest id (the live cursor)
+    with django_assert_num_queries(9):
         response = client.get(reverse("leads:queue"))
     assert response.content.decode().count('class="lead-row"') == min(count, 2)
 
@@ -465,9 +465,9 @@ def test_accepted_query_count_does_not_grow_with_leads(
     for _ in range(count):
         lead_in_stage(Stage.SAL, owner=rep, team=team)
     client = as_user(rep)
-    # session, user, the user's role groups, the SALs' count, the page of SALs with their last activity
-    # (one aggregate), the active reasons
-    with django_assert_num_queries(6):
+    # session, user, the user's profile, the user's role groups, the SALs' count, the page of SALs with their
+    # last activity (one aggregate), the active reasons
+    with django_assert_num_queries(7):
         response = client.get(reverse("leads:accepted"))
     assert response.content.decode().count('class="lead-row"') == min(count, 2)
 
@@ -631,14 +631,14 @@ def test_detail_query_count_does_not_grow_with_activities(
     client = as_user(rep)
     url = reverse("leads:detail", args=[lead.pk])
     client.get(url)
-    # session, user, roles, the lead, its team's reps (reassign choices), the timeline (a page of the
-    # history, a page of the activities), the score's rule shares, the threshold, rejection reasons
-    with django_assert_num_queries(10):
+    # session, user, the user's profile, roles, the lead, its team's reps (reassign choices), the timeline (a page
+    # of the history, a page of the activities), the score's rule shares, the threshold, rejection reasons
+    with django_assert_num_queries(11):
         assert client.get(url).status_code == 200
     for later in range(3):
         score_change(lead, at=timezone.now() + timedelta(minutes=later), before=47, after=48)
     # The newest page (two rows) holds score changes only: one query more finds the latest action for Undo.
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         assert client.get(url).status_code == 200
 
 
@@ -721,8 +721,8 @@ def test_team_query_count_does_not_grow_with_leads(
     client = as_user(manager)
     # session, user, the user's role groups, the teams they manage, the open MQLs' count, the page of open MQLs
     # (with owner and team), the SALs' count, the page of SALs (with owner and team), the reps of those teams
-    # for the reassign selects, the unassigned MQLs' count, the breached MQLs' count
-    with django_assert_num_queries(11):
+    # for the reassign selects, the unassigned MQLs' count, the breached MQLs' count; and the user's profile
+    with django_assert_num_queries(12):
         response = client.get(reverse("leads:team"))
     assert response.content.decode().count('class="lead-row"') == 2 * min(count, 2)
 
@@ -905,8 +905,8 @@ def test_rejected_query_count_does_not_grow_with_leads(as_user, marketer, rep, t
         lead_in_stage(Stage.REJECTED, owner=rep, team=team, source=f"source{n}", campaign=f"campaign{n}")
     client = as_user(marketer)
     # session, user, the user's role groups, the filter choices (sources, campaigns, reps, reasons),
-    # the paginator's count, the page of leads with their rejection note (one subquery)
-    with django_assert_num_queries(9):
+    # the paginator's count, the page of leads with their rejection note (one subquery); the user's profile
+    with django_assert_num_queries(10):
         response = client.get(reverse("leads:rejected"))
     assert response.content.decode().count('class="lead-row"') == count
 
@@ -996,7 +996,8 @@ def test_queue_shows_a_paused_clock_outside_business_hours(as_user, clock_at, re
     assert "due in 3h 00m of business time" in html
     assert 'class="countdown is-paused"' in html
     assert 'data-working-now="false"' in html
-    assert "Paused until <span data-until>Mon 09:00 CET</span>" in html
+    # In the viewer's zone (UTC here): Monday 09:00 in Berlin.
+    assert "Paused until <span data-until>Mon 2 Mar, 08:00</span>" in html
     assert 'data-changes="2026-03-02T08:00:00+00:00"' in html
 
 
@@ -1034,10 +1035,10 @@ def test_queue_query_count_stays_flat_with_business_hours_policies(
         mql_for(rep, team)
         mql_for(rep, team, minutes_ago=90)
     client = as_user(rep)
-    # session, user, the user's role groups, the open MQLs' count, the page of open MQLs (with policy and
-    # business hours), the page's top scoring reasons, the active rejection reasons, the one business
-    # calendar's holidays, the history's newest id (the live cursor)
-    with django_assert_num_queries(9):
+    # session, user, the user's profile, the user's role groups, the open MQLs' count, the page of open MQLs
+    # (with policy and business hours), the page's top scoring reasons, the active rejection reasons, the one
+    # business calendar's holidays, the history's newest id (the live cursor)
+    with django_assert_num_queries(10):
         response = client.get(reverse("leads:queue"))
     assert response.content.decode().count("data-lead-id=") == 2 * count
 
@@ -1080,7 +1081,7 @@ def test_a_holiday_added_before_the_due_day_is_skipped_by_the_countdown(as_user,
     clock_at(berlin(2, 18))
     html = client.get(reverse("leads:queue")).content.decode()
     assert countdown_of(html) == "due in 6h 00m of business time"
-    assert "Paused until <span data-until>Wed 09:00 CET</span>" in html
+    assert "Paused until <span data-until>Wed 4 Mar, 08:00</span>" in html
 
 
 def test_after_the_last_working_hour_before_a_holiday_due_time_the_countdown_counts_real_time(
@@ -1209,8 +1210,8 @@ def test_breached_query_count_does_not_grow_with_leads(
     client = as_user(manager)
     # session, user, the user's role groups, the teams they manage, the breached MQLs' count, the page of
     # breached MQLs (with owner, team, policy and business hours), the reps of those teams for the reassign
-    # selects, the unassigned MQLs' count
-    with django_assert_num_queries(8):
+    # selects, the unassigned MQLs' count; the user's profile
+    with django_assert_num_queries(9):
         response = client.get(reverse("leads:breached"))
     assert response.content.decode().count('class="lead-row is-breached"') == min(count, 2)
 
@@ -1244,7 +1245,7 @@ def test_detail_shows_the_policy_due_time_and_breach(as_user, clock_at, manager,
         "4 h of business time",
         "Mon–Fri, 09:00–17:00",
         "Europe/Berlin",
-        "Mon Mar 2, 2026 13:00 CET",
+        "2 Mar 2026, 13:00 (Europe/Berlin)",
         'data-local-time="2026-03-02T12:00:00+00:00"',
         "overdue by 1h 00m",
         "SLA breached",
