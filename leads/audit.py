@@ -15,7 +15,7 @@ from django.contrib.auth.models import Group, Permission, User
 from django.core.exceptions import FieldDoesNotExist
 from django.utils.dateparse import parse_datetime
 from django.utils.text import capfirst
-from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext, gettext_lazy, gettext_noop, pgettext_lazy
 from pghistory.models import Events
 
 from .models import Team
@@ -39,6 +39,96 @@ KINDS = {
     "UserPermissionEvent": gettext_lazy("Permission of a user"),
     "RolePermissionEvent": gettext_lazy("Permission of a role"),
 }
+
+# Names of the tracked models" fields and of the models permissions are about, which Django derives
+# from code names in English; the log shows them in the reader"s language (gettext at display).
+FIELD_NAMES = (
+    gettext_noop("ID"),
+    gettext_noop("activity kind"),
+    gettext_noop("business hours"),
+    gettext_noop("cap"),
+    gettext_noop("category"),
+    gettext_noop("closes"),
+    gettext_noop("code"),
+    gettext_noop("date"),
+    gettext_noop("digest"),
+    gettext_noop("erased at"),
+    gettext_noop("field"),
+    gettext_noop("friday"),
+    gettext_noop("group"),
+    gettext_noop("half-life in days"),
+    gettext_noop("is active"),
+    gettext_noop("is available"),
+    gettext_noop("is default"),
+    gettext_noop("label"),
+    gettext_noop("last routed at"),
+    gettext_noop("last turn"),
+    gettext_noop("max value"),
+    gettext_noop("min value"),
+    gettext_noop("monday"),
+    gettext_noop("month"),
+    gettext_noop("mql capacity"),
+    gettext_noop("mql target"),
+    gettext_noop("mql threshold"),
+    gettext_noop("name"),
+    gettext_noop("notify managers"),
+    gettext_noop("notify owner"),
+    gettext_noop("opens"),
+    gettext_noop("operator"),
+    gettext_noop("permission"),
+    gettext_noop("points"),
+    gettext_noop("position"),
+    gettext_noop("priority"),
+    gettext_noop("reassign after minutes"),
+    gettext_noop("reassign on breach"),
+    gettext_noop("rep"),
+    gettext_noop("response minutes"),
+    gettext_noop("role"),
+    gettext_noop("routing pass"),
+    gettext_noop("routing turns"),
+    gettext_noop("routing weight"),
+    gettext_noop("saturday"),
+    gettext_noop("source"),
+    gettext_noop("sunday"),
+    gettext_noop("team"),
+    gettext_noop("thursday"),
+    gettext_noop("time zone"),
+    gettext_noop("tuesday"),
+    gettext_noop("updated at"),
+    gettext_noop("updated by"),
+    gettext_noop("url contains"),
+    gettext_noop("user"),
+    gettext_noop("value"),
+    gettext_noop("wednesday"),
+)
+MODEL_NAMES = (
+    gettext_noop("account"),
+    gettext_noop("activity"),
+    gettext_noop("business hours"),
+    gettext_noop("chat notice"),
+    gettext_noop("digest opt out"),
+    gettext_noop("erased address"),
+    gettext_noop("holiday"),
+    gettext_noop("import job"),
+    gettext_noop("import row error"),
+    gettext_noop("import row fate"),
+    gettext_noop("lead"),
+    gettext_noop("lead rule score"),
+    gettext_noop("monthly target"),
+    gettext_noop("mql episode"),
+    gettext_noop("notification preferences"),
+    gettext_noop("rejection reason"),
+    gettext_noop("saved view"),
+    gettext_noop("scoring rule"),
+    gettext_noop("scoring run"),
+    gettext_noop("slack identity"),
+    gettext_noop("team"),
+    gettext_noop("team member"),
+    gettext_noop("webhook attempt"),
+    gettext_noop("webhook delivery"),
+    gettext_noop("webhook subscription"),
+    gettext_noop("weekly digest"),
+)
 
 
 def kind_choices():
@@ -145,17 +235,42 @@ def _names(events):
         if model is Permission:
             found = found.select_related("content_type")  # a permission's name includes its model's
         for obj in found:
-            names[model, obj.pk] = (obj.get_full_name() or obj.get_username()) if model is User else str(obj)
+            if model is User:
+                names[model, obj.pk] = obj.get_full_name() or obj.get_username()
+            elif model is Permission:
+                names[model, obj.pk] = _permission_name(obj)
+            else:
+                names[model, obj.pk] = str(obj)
     return names
+
+
+PERMISSION_ACTIONS = {
+    "add": pgettext_lazy("permission", "add"),
+    "change": pgettext_lazy("permission", "change"),
+    "delete": pgettext_lazy("permission", "delete"),
+    "view": pgettext_lazy("permission", "view"),
+}
+
+
+def _permission_name(permission):
+    """'Saved view: view' for Django's 'leads | saved view | Can view saved view', in the reader's language."""
+    action = PERMISSION_ACTIONS.get(permission.codename.split("_", 1)[0])
+    model = permission.content_type.model_class()
+    if action is None or model is None:
+        return str(permission)
+    return gettext("%(model)s: %(action)s") % {
+        "model": capfirst(gettext(str(model._meta.verbose_name))),
+        "action": action,
+    }
 
 
 def _label(model, column):
     tracked = event_model(model).pgh_tracked_model
     for model_field in tracked._meta.concrete_fields:
         if model_field.column == column:
-            return capfirst(model_field.verbose_name)
+            return capfirst(gettext(str(model_field.verbose_name)))
     try:
-        return capfirst(tracked._meta.get_field(column).verbose_name)
+        return capfirst(gettext(str(tracked._meta.get_field(column).verbose_name)))
     except FieldDoesNotExist:
         return column
 

@@ -27,6 +27,7 @@ from .models import (
     Team,
     UserProfile,
 )
+from .models.leads import FIELD_LABELS
 from .transitions import EDITABLE_FIELDS, MAX_NOTE_LENGTH
 
 SALES_ACTIVITY_CHOICES = [(kind.value, ActivityKind(kind).label) for kind in SALES_ACTIVITY_KINDS]
@@ -201,6 +202,7 @@ class LeadDetailsForm(forms.ModelForm):
         r"^[A-Za-z]{2}$",
         required=False,
         max_length=2,
+        label=_("Country"),
         help_text=_("Two-letter ISO code, e.g. DE."),
         error_messages={"invalid": _("Use a two-letter ISO 3166-1 country code, e.g. DE.")},
     )
@@ -208,12 +210,13 @@ class LeadDetailsForm(forms.ModelForm):
     class Meta:
         model = Lead
         fields = EDITABLE_FIELDS
+        labels = {name: label for name, label in FIELD_LABELS.items() if name in EDITABLE_FIELDS}
 
     def clean_company_size(self):
         try:
             return parse_company_size(self.cleaned_data["company_size"])[0]
         except CompanySizeError as error:
-            raise forms.ValidationError(str(error).capitalize() + ".") from None
+            raise forms.ValidationError(error.sentence) from None
 
     def clean_country(self):
         return self.cleaned_data["country"].upper()

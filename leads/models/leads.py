@@ -23,6 +23,27 @@ def search_text():
     return Concat("name", Value(" "), "email", Value(" "), "company", output_field=TextField())
 
 
+# What people call a lead's fields, in their language (the model's own verbose names are Django's
+# defaults from the field names, kept so no migration follows a wording change).
+FIELD_LABELS = {
+    "name": gettext_lazy("Name"),
+    "email": gettext_lazy("Email"),
+    "phone": gettext_lazy("Phone"),
+    "company": gettext_lazy("Company"),
+    "job_title": gettext_lazy("Job title"),
+    "company_size": gettext_lazy("Company size"),
+    "country": gettext_lazy("Country"),
+    "source": gettext_lazy("Source"),
+    "campaign": gettext_lazy("Campaign"),
+    "priority": gettext_lazy("Priority"),
+    "stage": gettext_lazy("Stage"),
+    "owner": gettext_lazy("Owner"),
+    "team": gettext_lazy("Team"),
+    "score": gettext_lazy("Score"),
+    "account": gettext_lazy("Account"),
+}
+
+
 class LeadQuerySet(models.QuerySet):
     def matching(self, query):
         """Leads whose name, e-mail or company contain ``query``, or a word close to it (a typo, a partial word)."""

@@ -8,10 +8,11 @@ from django.core.exceptions import FieldDoesNotExist
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.timesince import timesince
-from django.utils.translation import gettext, gettext_lazy, gettext_noop, npgettext_lazy, pgettext_lazy
+from django.utils.translation import gettext, gettext_lazy, gettext_noop, npgettext_lazy, pgettext, pgettext_lazy
 
 from leads import access, transitions
 from leads.models import Lead
+from leads.models.leads import FIELD_LABELS
 
 register = template.Library()
 
@@ -112,6 +113,8 @@ def ago_exactly(value):
 @register.filter
 def field_label(name):
     """The label of a lead field, for the history of changed details ('job_title' -> 'Job title')."""
+    if name in FIELD_LABELS:
+        return FIELD_LABELS[name]
     try:
         return capfirst(Lead._meta.get_field(name).verbose_name)
     except FieldDoesNotExist:
@@ -172,3 +175,11 @@ def routing_reason(reason):
     if match := _OWNS_BUT.fullmatch(reason):
         return gettext("owns a lead of the account but is %(why)s") % {"why": routing_reason(match[1])}
     return reason
+
+
+@register.filter
+def shown_value(value):
+    """A value of the audit log's before and after: yes or no for a flag, in the reader's language."""
+    if isinstance(value, bool):
+        return pgettext("audit value", "yes") if value else pgettext("audit value", "no")
+    return value

@@ -5,6 +5,7 @@ fails when a new one is added without being checked here. What each page shows i
 detail is tested next to it (tests/*/test_german_*.py); this is the net under all of them.
 """
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -196,7 +197,10 @@ def test_every_page_reads_german_for_every_role_that_sees_it(client, world):
                 continue
             body = b"".join(response.streaming_content).decode() if response.streaming else response.content.decode()
             if response["Content-Type"].startswith("text/csv"):
-                found = english_in_text(body.splitlines()[0] if body else "")
+                header = body.splitlines()[0] if body else ""
+                # A header of snake_case names is a machine format (the drill-down's); people's CSVs are translated.
+                machine = all(re.fullmatch(r"[a-z0-9_]+", name) for name in header.split(","))
+                found = [] if machine else english_in_text(header)
             else:
                 found = english_words(body)
                 if "<html" in body and 'lang="de"' not in body:

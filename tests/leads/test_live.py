@@ -60,8 +60,8 @@ def test_changes_endpoint_answers_json_in_a_fixed_number_of_queries(
     transitions.accept_lead(leads[0], by=manager)
     client.force_login(rep)
 
-    # session, user, the user's profile, the user's role groups, the events (with actor and owner) of visible leads
-    with django_assert_num_queries(5):
+    # session, user (with the profile), the user's role groups, the events (with actor and owner) of visible leads
+    with django_assert_num_queries(4):
         response = client.get(CHANGES, {"after": cursor, "ids": ",".join(str(lead.pk) for lead in leads)})
 
     assert response.status_code == 200

@@ -216,9 +216,9 @@ def test_queue_query_count_does_not_grow_with_leads(as_user, rep, team, pages_of
     for _ in range(count):
         mql_for(rep, team)
     client = as_user(rep)
-    # session, user, the user's profile (language, zone), the user's role groups, the open MQLs' count, the page
+    # session, user (with the profile: language, zone), the user's role groups, the open MQLs' count, the page
     # of open MQLs, the page's top scoring reasons, the active rejection reasons, the history's newest id (the live cursor)
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         response = client.get(reverse("leads:queue"))
     assert response.content.decode().count('class="lead-row"') == min(count, 2)
 
@@ -465,9 +465,9 @@ def test_accepted_query_count_does_not_grow_with_leads(
     for _ in range(count):
         lead_in_stage(Stage.SAL, owner=rep, team=team)
     client = as_user(rep)
-    # session, user, the user's profile, the user's role groups, the SALs' count, the page of SALs with their
+    # session, user (with the profile), the user's role groups, the SALs' count, the page of SALs with their
     # last activity (one aggregate), the active reasons
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         response = client.get(reverse("leads:accepted"))
     assert response.content.decode().count('class="lead-row"') == min(count, 2)
 
@@ -631,9 +631,9 @@ def test_detail_query_count_does_not_grow_with_activities(
     client = as_user(rep)
     url = reverse("leads:detail", args=[lead.pk])
     client.get(url)
-    # session, user, the user's profile, roles, the lead, its team's reps (reassign choices), the timeline (a page
+    # session, user (with the profile), roles, the lead, its team's reps (reassign choices), the timeline (a page
     # of the history, a page of the activities), the score's rule shares, the threshold, rejection reasons
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(10):
         assert client.get(url).status_code == 200
     for later in range(3):
         score_change(lead, at=timezone.now() + timedelta(minutes=later), before=47, after=48)
@@ -721,8 +721,8 @@ def test_team_query_count_does_not_grow_with_leads(
     client = as_user(manager)
     # session, user, the user's role groups, the teams they manage, the open MQLs' count, the page of open MQLs
     # (with owner and team), the SALs' count, the page of SALs (with owner and team), the reps of those teams
-    # for the reassign selects, the unassigned MQLs' count, the breached MQLs' count; and the user's profile
-    with django_assert_num_queries(12):
+    # for the reassign selects, the unassigned MQLs' count, the breached MQLs' count
+    with django_assert_num_queries(11):
         response = client.get(reverse("leads:team"))
     assert response.content.decode().count('class="lead-row"') == 2 * min(count, 2)
 
@@ -905,8 +905,8 @@ def test_rejected_query_count_does_not_grow_with_leads(as_user, marketer, rep, t
         lead_in_stage(Stage.REJECTED, owner=rep, team=team, source=f"source{n}", campaign=f"campaign{n}")
     client = as_user(marketer)
     # session, user, the user's role groups, the filter choices (sources, campaigns, reps, reasons),
-    # the paginator's count, the page of leads with their rejection note (one subquery); the user's profile
-    with django_assert_num_queries(10):
+    # the paginator's count, the page of leads with their rejection note (one subquery)
+    with django_assert_num_queries(9):
         response = client.get(reverse("leads:rejected"))
     assert response.content.decode().count('class="lead-row"') == count
 
@@ -1035,10 +1035,10 @@ def test_queue_query_count_stays_flat_with_business_hours_policies(
         mql_for(rep, team)
         mql_for(rep, team, minutes_ago=90)
     client = as_user(rep)
-    # session, user, the user's profile, the user's role groups, the open MQLs' count, the page of open MQLs
+    # session, user (with the profile), the user's role groups, the open MQLs' count, the page of open MQLs
     # (with policy and business hours), the page's top scoring reasons, the active rejection reasons, the one
     # business calendar's holidays, the history's newest id (the live cursor)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(9):
         response = client.get(reverse("leads:queue"))
     assert response.content.decode().count("data-lead-id=") == 2 * count
 
@@ -1210,8 +1210,8 @@ def test_breached_query_count_does_not_grow_with_leads(
     client = as_user(manager)
     # session, user, the user's role groups, the teams they manage, the breached MQLs' count, the page of
     # breached MQLs (with owner, team, policy and business hours), the reps of those teams for the reassign
-    # selects, the unassigned MQLs' count; the user's profile
-    with django_assert_num_queries(9):
+    # selects, the unassigned MQLs' count
+    with django_assert_num_queries(8):
         response = client.get(reverse("leads:breached"))
     assert response.content.decode().count('class="lead-row is-breached"') == min(count, 2)
 

@@ -474,8 +474,8 @@ OVERVIEW_COMPARISONS = 2
 PACING = 4
 WATERFALL = 3
 RESPONSE_EFFECT = 1
-# session, user, the viewer's profile (language and time zone), role groups, teams and reps
-BASE = 6
+# session, user (with the viewer's profile: language and time zone), role groups, teams and reps
+BASE = 5
 PAGE_QUERIES = {
     # the ignore rate by rep (the total is the reps' sum)
     "reports:ignore_rate": BASE + 1 + COMPARISONS,
@@ -529,8 +529,8 @@ def test_drill_down_query_count_does_not_grow_with_leads(
 ):
     november_data(count)
     client = as_user(marketer)
-    # session, user, profile, role groups, teams, reps, the paginator's count, the page of episodes with lead, owner, reason
-    with django_assert_num_queries(8):
+    # session, user (with the profile), role groups, teams, reps, the paginator's count, the page of episodes with lead, owner, reason
+    with django_assert_num_queries(7):
         response = get(client, "reports:leads", metric="ignore_rate", bucket="mqls")
     assert response.content.decode().count("<tr>") == 1 + 3 * count
 
@@ -539,7 +539,7 @@ def test_drill_down_query_count_does_not_grow_with_leads(
 def test_rep_page_query_count_does_not_grow_with_leads(as_user, rep, november_data, django_assert_num_queries, count):
     november_data(count)
     client = as_user(rep)
-    # session, user, profile, role groups, the teams they manage (none), the ignore rate by rep (with the total),
+    # session, user (with the profile), role groups, the teams they manage (none), the ignore rate by rep (with the total),
     # the previous period and trend
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         get(client, "reports:ignore_rate")

@@ -87,12 +87,21 @@ def readable_texts(html):
     return reader.texts
 
 
+# Not words but identifiers and codes: "paid-search" (a source), "first_follow_up_at" (a CSV column of a
+# machine format), "AT" (a country code), "MQL".
+IDENTIFIER = re.compile(r"\b[a-z0-9]+(?:[-_][a-z0-9]+)+\b|\b[A-Z]{2,}\b")
+
+
+def _words(text):
+    return WORD.findall(IDENTIFIER.sub(" ", text))
+
+
 def english_words(html, *, allow=()):
     """English words (with the text they stand in) a German ``html`` still shows; empty if none."""
     allowed = {word.lower() for word in allow}
     found = []
     for text in readable_texts(html):
-        for word in WORD.findall(text):
+        for word in _words(text):
             lower = word.lower()
             if lower in ENGLISH and lower not in SHARED and lower not in allowed:
                 found.append(f"{word!r} in {' '.join(text.split())[:120]!r}")
@@ -105,6 +114,6 @@ def english_in_text(text, *, allow=()):
     return [
         f"{word!r} in {' '.join(line.split())[:120]!r}"
         for line in text.splitlines()
-        for word in WORD.findall(line)
+        for word in _words(line)
         if word.lower() in ENGLISH and word.lower() not in SHARED and word.lower() not in allowed
     ]
