@@ -575,7 +575,7 @@ def test_import_shows_counts_and_the_bad_rows_with_their_lines(imported):
     assert "<dt>Updated</dt><dd>0</dd>" in html
     assert '<dt>Failed</dt><dd class="text-danger">3</dd>' in html
     for line, words in ((3, "e-mail address is missing"), (4, "company size must be"), (6, "not a valid e-mail")):
-        assert f'<th scope="row" class="num">{line}</th><td>' in html
+        assert f'<th scope="row" class="num" data-label="Line">{line}</th><td>' in html
         assert words in html
     assert "Devon Lane,devon@globex.example,Globex,lots,US" in html
     assert reverse("scoring:import_errors", args=[job.pk]) in html
@@ -762,7 +762,7 @@ def test_import_job_query_count_does_not_grow_with_bad_rows(as_user, marketer, d
     with django_assert_num_queries(5):
         response = client.get(reverse("scoring:import_job", args=[job.pk]))
     html = response.content.decode()
-    assert html.count('<th scope="row" class="num">') == min(count, 100)
+    assert html.count('<th scope="row" class="num" data-label="Line">') == min(count, 100)
     assert ("The first 100 are shown" in html) == (count > 100)
 
 
