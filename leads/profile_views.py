@@ -78,6 +78,13 @@ def set_language(request):
     return _with_language_cookie(HttpResponseRedirect(target), language)
 
 
+# The tz database's names of UTC itself.
+UTC_NAMES = frozenset(
+    "UTC Etc/UTC UCT Etc/UCT Universal Etc/Universal Zulu Etc/Zulu GMT Etc/GMT GMT0 Etc/GMT0 GMT+0 Etc/GMT+0 "
+    "GMT-0 Etc/GMT-0 Greenwich Etc/Greenwich".split()
+)
+
+
 @login_required
 @require_POST
 def browser_time_zone(request):
@@ -93,7 +100,8 @@ def browser_time_zone(request):
     saved.user = request.user
     saved.time_zone = name
     saved.save()
-    return JsonResponse({"time_zone": name, "changed": name != "UTC"})
+    # The page was shown in UTC: only another zone is worth showing it again.
+    return JsonResponse({"time_zone": name, "changed": name not in UTC_NAMES})
 
 
 def remember_browser_time_zone(sender, request, user, **kwargs):

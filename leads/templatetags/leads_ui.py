@@ -183,3 +183,11 @@ def shown_value(value):
     if isinstance(value, bool):
         return pgettext("audit value", "yes") if value else pgettext("audit value", "no")
     return value
+
+
+@register.simple_tag
+def javascript_catalogue_url():
+    """Where the page's language's JavaScript catalogue is (an address a browser may keep for a year)."""
+    from funnelapp import jsi18n
+
+    return jsi18n.url()

@@ -143,6 +143,7 @@ def test_rep_pages_through_the_queue_and_answers_the_last_lead_of_a_page(
     assert stage_of(third) == Stage.SAL
 
     page.get_by_role("link", name="Show the next leads").click()
+    page.wait_for_load_state()  # the page's scripts run: keys typed before would go nowhere
     # Page 2 is gone now: the nearest page shows the two leads left, with no pager.
     expect(page.locator(".lead-row")).to_have_count(2)
     expect(page.locator(".pager")).to_have_count(0)

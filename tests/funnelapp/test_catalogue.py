@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from funnelapp import jsi18n
 from tests.conftest import skip_or_fail
 
 ROOT = Path(settings.BASE_DIR)
@@ -96,3 +97,23 @@ def test_the_compiled_catalogue_is_current(domain, tmp_path, msgfmt):
         assert gettext.GNUTranslations(committed)._catalog == gettext.GNUTranslations(new)._catalog, (
             f"locale/de/LC_MESSAGES/{domain}.mo is older than its .po: run `make messages`"
         )
+
+
+def test_the_javascript_catalogue_is_kept_by_the_browser_and_speaks_the_pages_language(client, db):
+    german = client.get(jsi18n.url("de"))
+
+    assert german.status_code == 200 and german["Content-Type"].startswith("text/javascript")
+    assert "max-age=31536000" in german["Cache-Control"] and "immutable" in german["Cache-Control"]
+    assert "Std." in german.content.decode()
+    assert "Std." not in client.get(jsi18n.url("en")).content.decode()
+
+
+@pytest.mark.parametrize("path", ["/jsi18n/fr/{version}.js", "/jsi18n/de/0123456789ab.js"])
+def test_an_unknown_language_or_an_old_catalogue_is_a_404(client, db, path):
+    assert client.get(path.format(version=jsi18n.version())).status_code == 404
+
+
+def test_pages_load_the_catalogue_of_their_language(client, db):
+    page = client.get("/login/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+
+    assert f'<script src="{jsi18n.url("de")}" defer></script>' in page

@@ -12,6 +12,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from funnelapp import jsi18n
 from leads import activities, imports, scoring
 from leads.models import (
     Activity,
@@ -463,7 +464,7 @@ def test_threshold_saved_and_refused_in_german(client_de, rules):
 
 
 def test_javascript_strings_in_german(client_de):
-    catalogue = client_de.get(reverse("javascript-catalog")).content.decode()
+    catalogue = client_de.get(jsi18n.url("de")).content.decode()
     assert "Die Spalten von %(name)s werden gelesen" in catalogue
     assert (
         "Die Spalten lie\\u00dfen sich nicht lesen" in catalogue or "Die Spalten ließen sich nicht lesen" in catalogue
