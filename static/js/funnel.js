@@ -55,15 +55,17 @@
 
   // Times in the page's language and the user's time zone (their profile's, not the browser's),
   // so two people in different zones each read the same moment in their own.
+  // English dates read day first, as the server writes them ("6 Dec, 00:26": funnelapp/formats/en).
   var pageLanguage = document.documentElement.lang || undefined;
+  var dateLocale = pageLanguage === "en" ? "en-GB" : pageLanguage;
   var pageTimeZone = document.documentElement.dataset.timeZone || undefined;
   function dateTimeFormatOf(options) {
     options.timeZone = pageTimeZone;
     try {
-      return new Intl.DateTimeFormat(pageLanguage, options);
+      return new Intl.DateTimeFormat(dateLocale, options);
     } catch (e) {  // a zone this browser does not know
       delete options.timeZone;
-      return new Intl.DateTimeFormat(pageLanguage, options);
+      return new Intl.DateTimeFormat(dateLocale, options);
     }
   }
   var dayTimeFormat = dateTimeFormatOf({

@@ -288,7 +288,7 @@ def test_every_e_mail_is_german_in_berlin_time_for_a_german_recipient(kind, germ
     if kind != "webhook_disabled":
         # 13:30 UTC is 14:30 in Berlin on Saturday 5 December, the zone named in words.
         for part in (text, html):
-            assert "5. Dez, 14:30" in part and "(Europe/Berlin)" in part, part
+            assert "5. Dez., 14:30" in part and "(Europe/Berlin)" in part, part
             assert "13:30" not in part and "UTC" not in part
 
 

@@ -178,9 +178,9 @@ def test_drill_down_shows_times_in_the_viewers_zone(client, november):
     # Anna Krüger became an MQL at 09:00 UTC on 2 November: 10:00 in Berlin, 22:00 in Auckland.
     client.force_login(november["mona"])
     params = {**NOVEMBER, "metric": "conversion", "bucket": "sqls"}
-    assert "2. Nov 2026, 10:00" in client.get(reverse("reports:leads"), params).content.decode()
+    assert "2. Nov. 2026, 10:00" in client.get(reverse("reports:leads"), params).content.decode()
     german(november["mona"], "Pacific/Auckland")
-    assert "2. Nov 2026, 22:00" in client.get(reverse("reports:leads"), params).content.decode()
+    assert "2. Nov. 2026, 22:00" in client.get(reverse("reports:leads"), params).content.decode()
 
 
 def test_targets_and_digest_settings_are_german(client, november):
@@ -236,11 +236,11 @@ def test_the_default_period_ends_on_the_viewers_today(client, people, monkeypatc
     german(mona, "Pacific/Auckland")
     html = client.get(reverse("reports:ignore_rate")).content.decode()
     assert 'name="to" value="2026-12-01"' in html
-    assert "2. Nov 2026 – 1. Dez 2026" in html
+    assert "2. Nov. 2026 – 1. Dez. 2026" in html
     german(mona, "America/Los_Angeles")
     html = client.get(reverse("reports:ignore_rate")).content.decode()
     assert 'name="to" value="2026-11-30"' in html
-    assert "1. Nov 2026 – 30. Nov 2026" in html
+    assert "1. Nov. 2026 – 30. Nov. 2026" in html
     # The API answers in the same zone, with the period's zone named.
     body = client.get(reverse("reports_api:ignore-rate")).json()
     assert body["period"] == {"from": "2026-11-01", "to": "2026-11-30", "tz": "America/Los_Angeles", "days": 30}
@@ -278,8 +278,8 @@ def test_the_digest_goes_to_a_german_recipient_in_german(november):
     assert message.to == [petra.email]
     assert english_in_text(message.subject) == []
     assert english_in_text(without_addresses(message.body)) == []
-    assert message.subject == "Funnel-Wochenübersicht: Woche ab 23. Nov"
-    assert "Ihre Funnel-Woche: 23. Nov – 29. Nov 2026" in message.body
+    assert message.subject == "Funnel-Wochenübersicht: Woche ab 23. Nov."
+    assert "Ihre Funnel-Woche: 23. Nov. – 29. Nov. 2026" in message.body
     assert "Ignorierquote:" in message.body and "gegenüber der Vorwoche" in message.body
     assert "MQL-Ziel für November" in message.body
 
@@ -302,4 +302,4 @@ def test_the_digest_week_is_the_recipients(november):
     UserProfile.objects.filter(user=november["petra"]).update(time_zone="America/New_York")
     assert digest.send_weekly_digests(datetime(2026, 11, 29, 23, 30, tzinfo=UTC)) == 1
     assert mail.outbox[0].to == [november["mona"].email]
-    assert "23. Nov – 29. Nov 2026" in mail.outbox[0].body
+    assert "23. Nov. – 29. Nov. 2026" in mail.outbox[0].body
