@@ -141,7 +141,7 @@ def test_trend_chart_previous_period_and_pacing_card(login, live_server, report_
 
 
 def test_a_german_marketer_in_new_york_reads_the_reports_in_german_and_picks_another_zone(
-    login, live_server, report_data, marketer
+    login, live_server, report_data, marketer, shots_dir
 ):
     from leads.models import UserProfile
 
@@ -160,6 +160,7 @@ def test_a_german_marketer_in_new_york_reads_the_reports_in_german_and_picks_ano
     page.wait_for_function("typeof Chart !== 'undefined' && Chart.getChart(document.querySelector('canvas'))")
     # Chart.js formats its numbers in the page's language.
     assert page.evaluate("Chart.getChart(document.querySelector('canvas')).options.locale") == "de"
+    page.screenshot(path=str(shots_dir / "reports-german.png"), full_page=True)
     zone.select_option("Asia/Tokyo")
     page.get_by_role("button", name="Anwenden").click()
     expect(page).to_have_url(re.compile(r"tz=Asia%2FTokyo"))
