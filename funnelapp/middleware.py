@@ -153,7 +153,7 @@ class UserLocale:
     Django's LocaleMiddleware has already picked the cookie's or the browser's language; a
     profile that names one wins. Times are shown in the profile's zone (UTC until the browser
     has told it, ``leads.profile_views.browser_time_zone``). API clients with a token are
-    authenticated in the view, after this runs: they get the Accept-Language language and UTC.
+    authenticated in the view, after this runs: ``funnelapp.api_auth`` does the same for them then.
     """
 
     def __init__(self, get_response):
@@ -165,17 +165,21 @@ class UserLocale:
         user = getattr(request, "user", None)
         profile = profile_of(user) if user is not None and user.is_authenticated else None
         request.profile = profile
-        if profile is not None and profile.language:
-            translation.activate(profile.language)
-            request.LANGUAGE_CODE = translation.get_language()
-        if profile is not None and profile.time_zone:
-            try:
-                timezone.activate(ZoneInfo(profile.time_zone))
-            except (ValueError, ZoneInfoNotFoundError):  # a zone the tz database has since dropped
-                timezone.deactivate()
-        else:
-            timezone.deactivate()
+        timezone.deactivate()
+        activate_profile(request, profile)
         try:
             return self.get_response(request)
         finally:
+            timezone.deactivate()
+
+
+def activate_profile(request, profile):
+    """Show what ``request`` answers in ``profile``'s language and time zone, where it names them."""
+    if profile is not None and profile.language:
+        translation.activate(profile.language)
+        request.LANGUAGE_CODE = translation.get_language()
+    if profile is not None and profile.time_zone:
+        try:
+            timezone.activate(ZoneInfo(profile.time_zone))
+        except (ValueError, ZoneInfoNotFoundError):  # a zone the tz database has since dropped
             timezone.deactivate()

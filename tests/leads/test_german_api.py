@@ -85,6 +85,25 @@ def test_the_same_bad_filter_stays_english_without_the_header(rep):
 
 
 @pytest.mark.django_db
+def test_a_token_users_profile_language_wins_over_the_header(rep):
+    UserProfile.objects.create(user=rep, language="de", time_zone="Europe/Berlin")
+
+    response = api(rep, "en").get(reverse("api:lead-list"), {"sla_breached": "vielleicht"})
+
+    assert response["Content-Language"] == "de"
+    assert_german(response, "true oder false")
+
+
+@pytest.mark.django_db
+def test_a_token_user_without_a_profile_language_gets_the_headers(rep):
+    UserProfile.objects.create(user=rep, time_zone="Europe/Berlin")
+
+    assert_german(api(rep, "de").get(reverse("api:lead-list"), {"sla_breached": "vielleicht"}), "true oder false")
+    english = api(rep, "en").get(reverse("api:lead-list"), {"sla_breached": "vielleicht"})
+    assert english.json() == {"sla_breached": ["Use true or false."]}
+
+
+@pytest.mark.django_db
 def test_a_validation_error_is_german_and_its_field_names_and_codes_stay(marketer):
     response = api(marketer, "de").post(
         reverse("api:lead-list"), {"name": "Mona Schulz", "email": "kein-postfach", "country": "Deutschland"}

@@ -1,0 +1,33 @@
+"""DRF's token authentication, then the token user's language and time zone.
+
+A page's user is known before the view runs (funnelapp.middleware.UserLocale reads their profile);
+an API client's token is read by DRF inside the view. Once it is, the answer (error sentences, times)
+follows the token user's profile as a page would; without a language there, the Accept-Language's.
+"""
+
+from django.utils.translation import gettext_lazy
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+
+from .middleware import activate_profile
+
+
+class TokenAuthenticationWithProfile(TokenAuthentication):
+    def authenticate_credentials(self, key):
+        # DRF's, with the profile read in the same query as the token and its user.
+        model = self.get_model()
+        try:
+            token = model.objects.select_related("user", "user__profile").get(key=key)
+        except model.DoesNotExist:
+            raise AuthenticationFailed(gettext_lazy("Invalid token.")) from None
+        if not token.user.is_active:
+            raise AuthenticationFailed(gettext_lazy("User inactive or deleted."))
+        return token.user, token
+
+    def authenticate(self, request):
+        found = super().authenticate(request)
+        if found is not None:
+            from leads.models.profiles import profile_of
+
+            activate_profile(request, profile_of(found[0]))
+        return found
