@@ -211,9 +211,13 @@ def test_bad_input_is_refused_in_german(client, november):
 
 def test_the_api_refuses_a_bad_zone_with_a_sentence_and_takes_any_iana_name(client, api, november):
     url = reverse("reports_api:ignore-rate")
-    # A token client gets its errors in the Accept-Language's language; codes and keys stay as they are.
-    response = api(november["petra"]).get(url, {"tz": "Mars/Olympus"}, HTTP_ACCEPT_LANGUAGE="de")
+    # A token client gets its errors in its profile's language, else the Accept-Language's; codes and keys
+    # stay as they are.
+    response = api(november["petra"]).get(url, {"tz": "Mars/Olympus"}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
+    assert response.json() == {"tz": ["Unbekannte Zeitzone 'Mars/Olympus'."]}
+    UserProfile.objects.filter(user=november["petra"]).update(language="")
+    response = api(november["petra"]).get(url, {"tz": "Mars/Olympus"}, HTTP_ACCEPT_LANGUAGE="de")
     assert response.json() == {"tz": ["Unbekannte Zeitzone 'Mars/Olympus'."]}
     response = api(november["petra"]).get(url, {"tz": "Mars/Olympus"})
     assert response.json() == {"tz": ["Unknown time zone 'Mars/Olympus'."]}
