@@ -1,8 +1,9 @@
-"""DRF's token authentication, then the token user's language and time zone.
+"""DRF's token authentication, then the token user's language.
 
 A page's user is known before the view runs (funnelapp.middleware.UserLocale reads their profile);
-an API client's token is read by DRF inside the view. Once it is, the answer (error sentences, times)
-follows the token user's profile as a page would; without a language there, the Accept-Language's.
+an API client's token is read by DRF inside the view. Once it is, the answer's sentences follow the
+token user's profile language as a page would; without one there, the Accept-Language's. Times stay
+in UTC for token clients: integrations read them as data, the same whoever's token they hold.
 """
 
 from django.utils.translation import gettext_lazy
@@ -29,5 +30,5 @@ class TokenAuthenticationWithProfile(TokenAuthentication):
         if found is not None:
             from leads.models.profiles import profile_of
 
-            activate_profile(request, profile_of(found[0]))
+            activate_profile(request, profile_of(found[0]), zone=False)
         return found

@@ -173,12 +173,12 @@ class UserLocale:
             timezone.deactivate()
 
 
-def activate_profile(request, profile):
-    """Show what ``request`` answers in ``profile``'s language and time zone, where it names them."""
+def activate_profile(request, profile, *, zone=True):
+    """Show what ``request`` answers in ``profile``'s language and (with ``zone``) time zone, where it names them."""
     if profile is not None and profile.language:
         translation.activate(profile.language)
         request.LANGUAGE_CODE = translation.get_language()
-    if profile is not None and profile.time_zone:
+    if zone and profile is not None and profile.time_zone:
         try:
             timezone.activate(ZoneInfo(profile.time_zone))
         except (ValueError, ZoneInfoNotFoundError):  # a zone the tz database has since dropped
