@@ -33,7 +33,7 @@ from slack_sdk.errors import SlackApiError
 
 from . import outbound, preferences
 from .models import ChatNotice, EventKind, Lead, LeadEvent, NoticeKind, SlackIdentity, Stage
-from .models.profiles import profile_of
+from .models.profiles import language_of
 from .notifications import site_url
 
 log = logging.getLogger(__name__)
@@ -54,11 +54,6 @@ OUTCOMES = {
     EventKind.DISQUALIFIED: gettext_lazy("Disqualified by {actor}{via}: {reason}"),
     EventKind.RECYCLED: gettext_lazy("Recycled by {actor}{via}"),
 }
-
-
-def language_of(user):
-    """The language of a message to ``user`` alone: their profile's, else the site's; raises nothing."""
-    return (profile_of(user).language if user is not None else "") or settings.LANGUAGE_CODE
 
 
 class ChatError(Exception):

@@ -26,7 +26,7 @@ from django.utils import timezone, translation
 
 from . import preferences
 from .models import Lead, OutboxMessage, TeamMember
-from .models.profiles import profile_of
+from .models.profiles import language_of, zone_name_of
 
 log = logging.getLogger(__name__)
 
@@ -134,10 +134,9 @@ DIGEST_LISTED = 50
 def locale_of(user):
     """``(language code, ZoneInfo)`` an e-mail to ``user`` is written in: their profile's, else the site's
     language, and their zone, else UTC; raises nothing."""
-    profile = profile_of(user)
-    language = profile.language or settings.LANGUAGE_CODE
+    language = language_of(user)
     try:
-        zone = ZoneInfo(profile.zone_name)
+        zone = ZoneInfo(zone_name_of(user))
     except (ValueError, ZoneInfoNotFoundError):  # a zone the tz database has since dropped
         zone = ZoneInfo("UTC")
     return language, zone

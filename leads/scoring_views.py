@@ -13,8 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.timesince import timesince
-from django.utils.translation import gettext, gettext_lazy, gettext_noop, npgettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
@@ -23,6 +22,7 @@ from reports import metrics
 from . import access, imports, scoring
 from .models import ImportJob, ImportRowFate, Lead, LeadRuleScore, ScoringConfig, ScoringRule, ScoringRun
 from .scoring_forms import ImportUploadForm, ScoringRuleForm, ThresholdForm, WhatIfForm
+from .templatetags.leads_ui import time_ago
 from .views import role_required
 
 Category = ScoringRule.Category
@@ -33,7 +33,7 @@ RECENT_IMPORTS = 20
 SHOWN_ROW_ERRORS = 100
 ROWS_PER_PAGE = 100
 # How the leads a candidate threshold would have picked fared, best first, in words.
-OUTCOME_LABELS = {**dict(metrics.Outcome.choices), scoring.NEVER_AN_MQL: gettext_noop("Never handed to sales")}
+OUTCOME_LABELS = {**dict(metrics.Outcome.choices), scoring.NEVER_AN_MQL: gettext_lazy("Never handed to sales")}
 
 # The matrix's two tables, in this order.
 RULE_GROUPS = (
@@ -51,80 +51,17 @@ RULE_GROUPS = (
     ),
 )
 
-# The English labels of the models' choices these pages show (rule kinds, lead fields, conditions,
-# marketing behaviours, run and import states, row fates, outcomes): ``label`` shows them in the
-# user's language.
-CHOICE_LABELS = (
-    gettext_noop("Behaviour"),
-    gettext_noop("Demographic"),
-    gettext_noop("Job title"),
-    gettext_noop("Company"),
-    gettext_noop("Company size"),
-    gettext_noop("Country"),
-    gettext_noop("E-mail domain"),
-    gettext_noop("Source"),
-    gettext_noop("Campaign"),
-    gettext_noop("contains"),
-    gettext_noop("contains any of (comma-separated)"),
-    gettext_noop("is"),
-    gettext_noop("is one of (comma-separated)"),
-    gettext_noop("is between (numbers)"),
-    gettext_noop("is a free-mail provider"),
-    gettext_noop("E-mail click-through"),
-    gettext_noop("Website visit"),
-    gettext_noop("Webinar attendance"),
-    gettext_noop("Content download"),
-    gettext_noop("Form completion"),
-    gettext_noop("Social interaction"),
-    gettext_noop("Queued"),
-    gettext_noop("Running"),
-    gettext_noop("Done"),
-    gettext_noop("Failed"),
-    gettext_noop("Created"),
-    gettext_noop("Updated"),
-    gettext_noop("Unchanged"),
-    gettext_noop("Bad"),
-    gettext_noop("SQL (qualified)"),
-    gettext_noop("SAL (accepted)"),
-    gettext_noop("Followed up"),
-    gettext_noop("Followed up late"),
-    gettext_noop("Awaiting response"),
-    gettext_noop("Ignored (window expired)"),
-    gettext_noop("Rejected"),
-    gettext_noop("Disqualified"),
-)
-
-# "3 days" as in "3 days ago" (German needs the dative: "vor 3 Tagen").
-AGO_STRINGS = {
-    "year": npgettext_lazy("time ago", "%(num)d year", "%(num)d years", "num"),
-    "month": npgettext_lazy("time ago", "%(num)d month", "%(num)d months", "num"),
-    "week": npgettext_lazy("time ago", "%(num)d week", "%(num)d weeks", "num"),
-    "day": npgettext_lazy("time ago", "%(num)d day", "%(num)d days", "num"),
-    "hour": npgettext_lazy("time ago", "%(num)d hour", "%(num)d hours", "num"),
-    "minute": npgettext_lazy("time ago", "%(num)d minute", "%(num)d minutes", "num"),
-}
-
 marketing_only = role_required(access.MARKETER, access.ADMIN)
-
-
-def label(text):
-    """A choice's English label (``CHOICE_LABELS``) in the user's language."""
-    return gettext(str(text)) if text else text
-
-
-def ago(value):
-    """How long ago ``value`` was, in words: "3 days ago"."""
-    return gettext("%(time)s ago") % {"time": timesince(value, time_strings=AGO_STRINGS, depth=2)}
 
 
 def describe_rule(rule):
     """The rule's condition in plain words: "Website visit with URL containing /pricing"."""
     if rule.category == Category.BEHAVIOUR:
-        text = label(rule.get_activity_kind_display())
+        text = str(rule.get_activity_kind_display())
         if rule.url_contains:
             return gettext("%(activity)s with URL containing %(url)s") % {"activity": text, "url": rule.url_contains}
         return text
-    words = {"field": label(rule.get_field_display()), "value": rule.value}
+    words = {"field": rule.get_field_display(), "value": rule.value}
     if rule.operator == Operator.FREE_MAIL:
         return gettext("E-mail domain is a free-mail provider")
     if rule.operator == Operator.BETWEEN:
@@ -278,7 +215,7 @@ def _matrix_context(*, threshold_form=None):
     return {
         "groups": groups,
         "config": config,
-        "config_changed_ago": ago(config.updated_at) if config.updated_at else "",
+        "config_changed_ago": time_ago(config.updated_at, depth=2) if config.updated_at else "",
         "threshold_form": threshold_form or ThresholdForm(instance=config),
         **_rescore_context(last_change=max(changes), has_rules=bool(rules)),
     }
@@ -382,7 +319,7 @@ def _fared(outcomes, reasons, total):
     rejected = sum(reasons.values())
     return {
         "outcomes": [
-            {"label": label(text), "count": outcomes[outcome], "percent": _percent(outcomes[outcome], total)}
+            {"label": str(text), "count": outcomes[outcome], "percent": _percent(outcomes[outcome], total)}
             for outcome, text in OUTCOME_LABELS.items()
             if outcomes.get(outcome)
         ],

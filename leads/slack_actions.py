@@ -8,7 +8,7 @@ re-rendered to show who acted. Every history row written records
 an empty 200).
 
 What the clicking user reads (notes, the modal, its errors) is in their language
-(``chat.language_of``), the site's when Slack names no Funnel user.
+(``language_of``), the site's when Slack names no Funnel user.
 """
 
 import json
@@ -19,6 +19,7 @@ from django.utils.translation import gettext
 
 from . import access, chat, history, transitions
 from .models import Lead, RejectionReason
+from .models.profiles import language_of
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ def _button(payload):
     action = actions[0]
     lead_id, version = _lead_and_version(action.get("value"))
     user = _user(payload)
-    with translation.override(chat.language_of(user)):
+    with translation.override(language_of(user)):
         return _button_for(payload, action, user, lead_id, version)
 
 
@@ -150,7 +151,7 @@ def _submit_reject(payload):
     reason = ((values.get("reason") or {}).get("reason") or {}).get("selected_option") or {}
     note = ((values.get("note") or {}).get("note") or {}).get("value") or ""
     user = _user(payload)
-    with translation.override(chat.language_of(user)):
+    with translation.override(language_of(user)):
         return _reject_for(user, lead_id, version, reason, note)
 
 

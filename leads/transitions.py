@@ -59,44 +59,12 @@ ALLOWED_MOVES = {
     "erase": (set(Stage), None),
 }
 
-VERB_LABELS = {
-    "promote": "promote to MQL",
-    "accept": "accept",
-    "reject": "reject",
-    "qualify": "qualify",
-    "disqualify": "disqualify",
-    "recycle": "recycle",
-    "reassign": "reassign",
-    "log_activity": "log an activity on",
-    "opt_out": "record an opt-out for",
-    "erase": "erase the personal data of",
-    "merge": "merge",
-    "unmerge": "unmerge",
-}
-
 MAX_NOTE_LENGTH = 2000
 
 # How long the actor may take back an accept, reject or qualify (``undo_lead``).
 UNDO_WINDOW = timedelta(minutes=10)
 # The events ``undo_lead`` reverses -> the verb that wrote them (its permission is needed to undo).
 UNDOABLE_EVENTS = {EventKind.ACCEPTED: "accept", EventKind.REJECTED: "reject", EventKind.QUALIFIED: "qualify"}
-# What a history row says someone did, in the sentence that refuses an undo.
-DONE_PHRASES = {
-    EventKind.UPDATED: "edited the details of",
-    EventKind.ACCEPTED: "accepted",
-    EventKind.REJECTED: "rejected",
-    EventKind.QUALIFIED: "qualified",
-    EventKind.DISQUALIFIED: "disqualified",
-    EventKind.RECYCLED: "recycled",
-    EventKind.REASSIGNED: "reassigned",
-    EventKind.ACTIVITY: "logged an activity on",
-    EventKind.OPTED_OUT: "recorded an opt-out for",
-    EventKind.ERASED: "erased",
-    EventKind.UNDONE: "undid an action on",
-    EventKind.PROMOTED: "promoted",
-    EventKind.SLA_BREACHED: "flagged an SLA breach on",
-}
-
 # The refusals, one whole sentence per verb (so each language can build its own).
 NOT_PERMITTED = {
     "promote": gettext_lazy("You may not promote to MQL this lead."),

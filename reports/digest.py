@@ -25,6 +25,7 @@ from django.utils.translation import gettext
 
 from leads import access
 from leads.models import TeamMember, UserProfile
+from leads.models.profiles import language_of
 
 from . import metrics
 from .metrics import Filters, Period, compare
@@ -101,12 +102,6 @@ def _difference(value, kind):
     return gettext("%(sign)s%(points)s pts") % {"sign": sign, "points": number(abs(value), 1)}
 
 
-def recipient_language(user):
-    """The language of ``user``'s profile, else the site's."""
-    language = UserProfile.objects.filter(user=user).values_list("language", flat=True).first()
-    return language or settings.LANGUAGE_CODE
-
-
 def digest_lines(user, week, zone, *, now):
     """The digest's lines for ``user``: last week's headlines (Monday to Sunday) with the change against the week before,
     in the active language (``send_weekly_digests`` activates the recipient's)."""
@@ -165,7 +160,7 @@ def send_weekly_digests(now=None):
                 continue
             try:
                 # In the recipient's language, and every date and time in their zone.
-                with translation.override(recipient_language(user)), timezone.override(zone):
+                with translation.override(language_of(user)), timezone.override(zone):
                     body = "\n".join(digest_lines(user, week, zone, now=now))
                     subject = gettext("Funnel weekly digest: week of %(day)s") % {
                         "day": date_format(week - timedelta(days=7), "MONTH_DAY_FORMAT")

@@ -15,7 +15,7 @@ from django.utils.translation import gettext
 
 from .. import access, background
 from ..models import ImportJob
-from ..models.profiles import profile_of
+from ..models.profiles import language_of
 from .batches import ClaimLost, Importer
 from .reading import ImportRefused, column_plan, sniff, suggest_mapping
 
@@ -73,11 +73,6 @@ def _megabytes(size):
 # Running an import
 
 
-def language_of(job):
-    """The language an import's messages and bad-row reasons are written in: its uploader's, else the default."""
-    return profile_of(job.created_by).language or settings.LANGUAGE_CODE
-
-
 def run_import(job_id, *, batch_size=BATCH_SIZE, progress=None):
     """Import the job's file in batches and return the ImportJob; raises ImportRefused for an unknown job, and re-raises what stopped a run after marking the job failed.
 
@@ -96,7 +91,8 @@ def run_import(job_id, *, batch_size=BATCH_SIZE, progress=None):
         raise ImportRefused(f"There is no import job {job_id}.")
     if job.status != ImportJob.Status.RUNNING:
         return job
-    with translation.override(language_of(job)):
+    # An import's messages and bad-row reasons are in its uploader's language.
+    with translation.override(language_of(job.created_by)):
         return _run(job, batch_size=batch_size, progress=progress)
 
 

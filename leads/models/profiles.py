@@ -48,6 +48,12 @@ def profile_of(user):
         return UserProfile(user=user)
 
 
+def language_of(user):
+    """The language of what ``user`` alone reads outside a request (an e-mail, a chat message, an import's
+    reasons): their profile's, else the site's; raises nothing."""
+    return profile_of(user).language or settings.LANGUAGE_CODE
+
+
 def zone_name_of(user):
     """The IANA name of ``user``'s time zone, UTC until known; raises nothing."""
     return profile_of(user).zone_name

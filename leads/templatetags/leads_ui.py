@@ -8,7 +8,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.timesince import timesince
-from django.utils.translation import gettext, gettext_lazy, gettext_noop, npgettext_lazy, pgettext, pgettext_lazy
+from django.utils.translation import gettext, gettext_lazy, npgettext_lazy, pgettext, pgettext_lazy
 
 from leads import access, transitions
 from leads.models import Lead
@@ -32,10 +32,6 @@ SINCE_STRINGS = {
     "hour": npgettext_lazy("time since", "%(num)d hour", "%(num)d hours", "num"),
     "minute": npgettext_lazy("time since", "%(num)d minute", "%(num)d minutes", "num"),
 }
-
-# Reference data the workspace shows through |translated that reference_data does not mark yet:
-# the name of the default SLA policy (reference_data.DEFAULT_POLICY_NAME, stored in the database).
-REFERENCE_NAMES = (gettext_noop("Default: answer within 1 hour"),)
 
 # What made a score change (the ``cause`` of a score_changed event's payload, a code): its words.
 SCORE_CAUSES = {
