@@ -92,9 +92,10 @@ lock: install-dev
 
 # The translations: collect every marked string into locale/de/LC_MESSAGES/{django,djangojs}.po
 # (new ones empty, for a translator), then compile the .mo files Django reads (both committed).
+# The .jinja templates (the queue's rows) are read like Django's: their strings are _("...") calls.
 MESSAGE_IGNORES := --ignore=.venv --ignore=var --ignore=staticfiles --ignore=bench --ignore=tests --ignore=static/vendor
 messages: install-dev
-	$(BIN)/python manage.py makemessages -l de -d django --no-obsolete --no-location $(MESSAGE_IGNORES)
+	$(BIN)/python manage.py makemessages -l de -d django -e html,txt,py,jinja --no-obsolete --no-location $(MESSAGE_IGNORES)
 	$(BIN)/python manage.py makemessages -l de -d djangojs --no-obsolete --no-location $(MESSAGE_IGNORES)
 	$(BIN)/python manage.py compilemessages -l de --ignore=.venv --ignore=var
 

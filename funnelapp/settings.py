@@ -154,6 +154,14 @@ TEMPLATES = [
             ],
         },
     },
+    # The queue's rows only (funnelapp/jinja_env.py says why); Django's engine renders everything else.
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "NAME": "jinja2",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "funnelapp.jinja_env.environment", "autoescape": True},
+    },
     {
         # Plain text (e-mail subjects and text parts): no HTML escaping, or a company named
         # 'A & "B"' would arrive as 'A &amp; &quot;B&quot;'. Use with render_to_string(using="text").

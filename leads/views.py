@@ -15,12 +15,14 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpResponseRedirect, JsonResponse, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template import engines
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, gettext_lazy, ngettext, pgettext
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
@@ -103,16 +105,22 @@ def queue(request):
         .order_by(*sla.queue_order(now, breached_first=breached_first))
     )
     page = _paginate(request, leads)
-    sla.SlaClocks(now).attach(page.object_list)
-    scoring.top_reasons(page.object_list)
     context = {
         "page": page,
         "leads": page.object_list,
-        "reasons": _active_reasons(),
+        "rows": _queue_rows(request, page.object_list, now=now),
         "breached_first": breached_first,
         **_live_rows(),
     }
     return render(request, "leads/lead_queue.html", context)
+
+
+def _queue_rows(request, leads, *, now, restored=False):
+    """The queue's rows with their clocks and scoring reasons, rendered by Jinja2 (funnelapp/jinja_env.py says why)."""
+    sla.SlaClocks(now).attach(leads)
+    scoring.top_reasons(leads)
+    context = {"leads": leads, "reasons": _active_reasons(), "restored": restored}
+    return mark_safe(engines["jinja2"].get_template("leads/_queue_rows.jinja").render(context, request))
 
 
 @role_required(access.REP)
@@ -553,10 +561,7 @@ def _undone_row(request, lead, message):
     from_queue = request.POST.get("next", "").split("?")[0] == reverse("leads:queue")
     if from_queue and lead.stage == Stage.MQL and lead.owner_id == request.user.pk:
         row = access.visible_leads(request.user).select_related("sla_policy__business_hours").get(pk=lead.pk)
-        sla.SlaClocks(timezone.now()).attach([row])
-        scoring.top_reasons([row])
-        context = {"lead": row, "reasons": _active_reasons(), "restored": True}
-        return render(request, "leads/_queue_row.html", context)
+        return HttpResponse(_queue_rows(request, [row], now=timezone.now(), restored=True))
     return render(request, "leads/_row_done.html", {"lead": lead, "message": message})
 
 

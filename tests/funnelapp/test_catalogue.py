@@ -68,6 +68,8 @@ def test_collecting_the_strings_again_finds_no_new_one(tmp_path, msgfmt):
     env = {**os.environ, "DEBUG": "1"}
     for domain in DOMAINS:
         command = [sys.executable, "manage.py", "makemessages", "-l", "de", "-d", domain, "--no-obsolete"]
+        if domain == "django":
+            command += ["-e", "html,txt,py,jinja"]
         subprocess.run([*command, "--no-location", *IGNORES], cwd=copy, env=env, check=True, capture_output=True)
         collected = msgids(copy / "locale/de/LC_MESSAGES" / f"{domain}.po")
         committed = msgids(MESSAGES / f"{domain}.po")
