@@ -411,11 +411,93 @@ def flag_sla_risks(*, now=None):
         return [row[0] for row in cursor.fetchall()]
 
 
+def _queue_breached(now):
+    # Past due and either still unanswered or flagged by the sweep. A flagged lead is past due
+    # (the constraint lead_breach_flagged_after_due), so "flagged" needs no branch of its own and the
+    # condition splits into ranges of the queue's indexes. Only a flag set by a sweep whose clock runs
+    # ahead of this one's, on a lead not yet due here, waits for its due time to sort as breached.
+    return Q(sla_due_at__lte=now) & (Q(first_follow_up_at__isnull=True) | Q(sla_breached_at__isnull=False))
+
+
 def queue_order(now, *, breached_first=False):
-    """Return the ORDER BY of a rep's queue at ``now``: MQLs still answerable in time first, soonest due, then the breached ones, most recently breached first (or the breached first with ``breached_first``); raises nothing."""
-    breached = Q(sla_breached_at__isnull=False) | Q(first_follow_up_at__isnull=True, sla_due_at__lte=now)
+    """Return the ORDER BY of a rep's queue at ``now``: MQLs still answerable in time first, soonest due, then the breached ones, most recently due first (or the breached first with ``breached_first``); raises nothing."""
+    breached = _queue_breached(now)
     is_breached = Case(When(breached, then=Value(1)), default=Value(0), output_field=IntegerField())
     in_time_due = Case(When(breached, then=Value(None)), default=F("sla_due_at"), output_field=DateTimeField())
     breached_due = Case(When(breached, then=F("sla_due_at")), default=Value(None), output_field=DateTimeField())
     group = is_breached.desc() if breached_first else is_breached.asc()
     return (group, in_time_due.asc(nulls_last=True), breached_due.desc(nulls_last=True), "mql_at", "id")
+
+
+class Queue:
+    """A rep's open MQLs (``leads``) in ``queue_order`` at ``now``, for a ``Paginator``: each page is read in index order.
+
+    Sorting the whole queue by ``queue_order`` reads every open MQL of the rep
+    (5,000 heap rows for a rep with 5,000), however few a page shows. The queue
+    is five ranges that each come out of an index already in order: answered
+    but not flagged and past due, due later, no due time (the in-time part);
+    unanswered past due, answered but flagged past due (the breached part, most
+    recently due first). ``lead_queue_idx`` carries what the ranges read and
+    sort on, so they read no table row; the answered ones, few, come from
+    ``lead_queue_answered_idx`` with their flag read from the table. A page takes the first ``offset + limit`` of each
+    range, and one sort of those few rows gives the page, in the same order as
+    ``queue_order``.
+    """
+
+    ordered = True
+
+    def __init__(self, leads, now, *, breached_first=False):
+        self.leads, self.now, self.breached_first = leads, now, breached_first
+
+    def count(self):
+        return self.leads.count()
+
+    def __getitem__(self, page):
+        """The leads of ``page`` (a slice) in queue order, read with ``self.leads``' related rows; raises nothing."""
+        start, stop = page.start or 0, page.stop
+        if stop <= start:
+            return []
+        ids = list(self._ids(start, stop))
+        rows = self.leads.order_by().in_bulk(ids)
+        return [rows[pk] for pk in ids if pk in rows]
+
+    def _ids(self, start, stop):
+        if self.leads.query.is_empty():
+            return []
+        base = self.leads.order_by().select_related(None).values(*_QUEUE_COLUMNS)
+        base_sql, base_params = base.query.sql_with_params()
+        in_time, breached = (1, 0) if self.breached_first else (0, 1)
+        now = self.now
+        params = [*base_params, in_time, now, stop, in_time, now, stop, in_time, stop]
+        params += [breached, now, stop, breached, now, stop, stop - start, start]
+        with connection.cursor() as cursor:
+            cursor.execute(_QUEUE_SQL.format(base=base_sql), params)
+            return [row[0] for row in cursor.fetchall()]
+
+
+_QUEUE_COLUMNS = ("id", "mql_at", "sla_due_at", "first_follow_up_at", "sla_breached_at")
+# The ranges of Queue, from the rep's open MQLs as the caller's queryset selects them (``base``, inlined
+# into each range so that each is an index read). Parameters: each range's group (in time or breached),
+# the page's ``now`` and the ranges' limit; last, the page's size and offset.
+_QUEUE_SQL = """
+WITH base AS NOT MATERIALIZED ({base})
+SELECT id FROM (
+  (SELECT %s AS grp, sla_due_at AS in_time_due, NULL::timestamptz AS breached_due, mql_at, id FROM base
+    WHERE first_follow_up_at IS NOT NULL AND sla_due_at <= %s AND sla_breached_at IS NULL
+    ORDER BY sla_due_at, mql_at, id LIMIT %s)
+  UNION ALL
+  (SELECT %s, sla_due_at, NULL, mql_at, id FROM base
+    WHERE sla_due_at > %s ORDER BY sla_due_at, mql_at, id LIMIT %s)
+  UNION ALL
+  (SELECT %s, NULL, NULL, mql_at, id FROM base WHERE sla_due_at IS NULL ORDER BY mql_at, id LIMIT %s)
+  UNION ALL
+  (SELECT %s, NULL, sla_due_at, mql_at, id FROM base
+    WHERE first_follow_up_at IS NULL AND sla_due_at <= %s ORDER BY sla_due_at DESC, mql_at, id LIMIT %s)
+  UNION ALL
+  (SELECT %s, NULL, sla_due_at, mql_at, id FROM base
+    WHERE first_follow_up_at IS NOT NULL AND sla_due_at <= %s AND sla_breached_at IS NOT NULL
+    ORDER BY sla_due_at DESC, mql_at, id LIMIT %s)
+) AS ranges
+ORDER BY grp, in_time_due NULLS LAST, breached_due DESC NULLS LAST, mql_at, id
+LIMIT %s OFFSET %s
+"""

@@ -97,14 +97,9 @@ def home(request):
 def queue(request):
     now = timezone.now()
     breached_first = request.GET.get("breached") == "first"
-    leads = (
-        access.visible_leads(request.user)
-        .owned_by(request.user)
-        .open_mqls()
-        .select_related("sla_policy__business_hours")
-        .order_by(*sla.queue_order(now, breached_first=breached_first))
-    )
-    page = _paginate(request, leads)
+    leads = access.visible_leads(request.user).owned_by(request.user).open_mqls()
+    queue = sla.Queue(leads.select_related("sla_policy__business_hours"), now, breached_first=breached_first)
+    page = _paginate(request, queue)
     context = {
         "page": page,
         "leads": page.object_list,

@@ -186,6 +186,13 @@ class Lead(models.Model):
                 condition=Q(first_follow_up_at__isnull=True) | Q(first_follow_up_at__gte=F("mql_at")),
                 name="lead_follow_up_after_mql",
             ),
+            # The sweep flags a breach only once the due time has passed (sla.flag_overdue_leads), and
+            # every change of the due time clears the flag: the queue's order relies on it (sla.Queue).
+            models.CheckConstraint(
+                condition=Q(sla_breached_at__isnull=True)
+                | Q(sla_due_at__isnull=False, sla_breached_at__gte=F("sla_due_at")),
+                name="lead_breach_flagged_after_due",
+            ),
             # A high end needs a low end at or below it; NULL alone is open-ended.
             models.CheckConstraint(
                 condition=Q(company_size_high__isnull=True)
@@ -201,8 +208,22 @@ class Lead(models.Model):
             # keyset page at a time. Last activity and score stay unindexed: every write and every
             # rescore changes them, and an index on them would end the SLA sweep's HOT updates.
             models.Index(F("created_at").desc(), F("id").desc(), name="lead_created_idx"),
-            # The rep's queue: own open MQLs by due time.
-            models.Index(fields=["owner", "stage", "sla_due_at"], name="lead_queue_idx"),
+            # The rep's queue (sla.Queue): own open MQLs by due time, each of its ranges read in
+            # order from the index alone. The included columns change only with the stage or at
+            # the first follow-up, which are never HOT updates anyway; the breach flag stays out
+            # so the sweep's claim remains one.
+            models.Index(
+                fields=["owner", "stage", "sla_due_at"],
+                name="lead_queue_idx",
+                include=["mql_at", "first_follow_up_at", "id"],
+            ),
+            # The queue's answered MQLs (followed up, not yet accepted or rejected): few, checked
+            # for the breach flag on the table.
+            models.Index(
+                fields=["owner", "sla_due_at"],
+                name="lead_queue_answered_idx",
+                condition=Q(stage="mql", first_follow_up_at__isnull=False),
+            ),
             # The manager's team views and the API's team filter.
             models.Index(fields=["team", "stage"], name="lead_team_stage_idx"),
             # The SLA sweep: open MQLs past due with no follow-up. The breach flag

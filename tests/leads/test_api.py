@@ -210,7 +210,7 @@ def test_list_filters_by_creation_and_mql_dates(marketer, team):
 def test_list_filters_by_sla_breach(rep, team):
     breached = lead_in_stage(Stage.MQL, owner=rep, team=team)
     on_time = lead_in_stage(Stage.MQL, owner=rep, team=team)
-    Lead.objects.filter(pk=breached.pk).update(sla_breached_at=timezone.now())
+    Lead.objects.filter(pk=breached.pk).update(sla_due_at=timezone.now(), sla_breached_at=timezone.now())
     client = api(rep)
 
     assert ids(client.get(LIST_URL, {"sla_breached": "true"})) == [breached.pk]

@@ -91,9 +91,11 @@ def test_filters_narrow_the_list(client, manager, rep, other_rep, team):
     assert names(client.get(LIST, {"score_min": 50, "score_max": 90})) == ["Oscar MQL"]
     assert names(client.get(LIST, {"team": team.pk, "sla": "none"})) == ["Rita SAL"]
     assert sorted(names(client.get(LIST, {"sla": "in_time"}))) == ["Oscar MQL", "Rita MQL"]
-    today = timezone.localdate()
-    assert len(names(client.get(LIST, {"created_from": today, "mql_to": today}))) == 3
-    assert names(client.get(LIST, {"created_to": today - timedelta(days=1)})) == []
+    # The leads' own days, not today's: shortly after midnight they were created yesterday.
+    first_created = timezone.localdate(Lead.objects.earliest("created_at").created_at)
+    last_mql = timezone.localdate(Lead.objects.latest("mql_at").mql_at)
+    assert len(names(client.get(LIST, {"created_from": first_created, "mql_to": last_mql}))) == 3
+    assert names(client.get(LIST, {"created_to": first_created - timedelta(days=1)})) == []
 
 
 def test_breached_filter(client, manager, rep, team):

@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -51,13 +52,24 @@ def test_queue_toggle_shows_the_breached_first(client, rep, mixed_queue):
     assert "Show in-time first" in html
 
 
-def test_a_flagged_breach_counts_as_breached_whatever_its_due_time(client, rep, team):
+def test_a_flagged_breach_stays_breached_once_answered(client, rep, team):
     mql(rep, team, "In time", due_in_minutes=20)
-    flagged = mql(rep, team, "Flagged", due_in_minutes=5)
-    Lead.objects.filter(pk=flagged.pk).update(sla_breached_at=timezone.now())
+    answered_in_time = mql(rep, team, "Answered in time", due_in_minutes=-10)
+    flagged = mql(rep, team, "Flagged, answered late", due_in_minutes=-5)
+    Lead.objects.filter(pk=answered_in_time.pk).update(first_follow_up_at=timezone.now() - timedelta(minutes=15))
+    Lead.objects.filter(pk=flagged.pk).update(sla_breached_at=timezone.now(), first_follow_up_at=timezone.now())
     client.force_login(rep)
 
-    assert row_names(client.get(QUEUE).content.decode()) == ["In time", "Flagged"]
+    assert row_names(client.get(QUEUE).content.decode()) == ["Answered in time", "In time", "Flagged, answered late"]
+
+
+def test_the_database_refuses_a_breach_flag_before_the_due_time(rep, team):
+    lead = mql(rep, team, "Not due yet", due_in_minutes=30)
+
+    with pytest.raises(IntegrityError, match="lead_breach_flagged_after_due"), transaction.atomic():
+        Lead.objects.filter(pk=lead.pk).update(sla_breached_at=timezone.now())
+    with pytest.raises(IntegrityError, match="lead_breach_flagged_after_due"), transaction.atomic():
+        Lead.objects.filter(pk=lead.pk).update(sla_breached_at=timezone.now(), sla_due_at=None)
 
 
 def test_queue_row_shows_top_reasons_with_points_age_and_contact(client, rep, team):

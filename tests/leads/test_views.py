@@ -216,9 +216,10 @@ def test_queue_query_count_does_not_grow_with_leads(as_user, rep, team, pages_of
     for _ in range(count):
         mql_for(rep, team)
     client = as_user(rep)
-    # session, user (with the profile: language, zone), the user's role groups, the open MQLs' count, the page
-    # of open MQLs, the page's top scoring reasons, the active rejection reasons, the history's newest id (the live cursor)
-    with django_assert_num_queries(8):
+    # session, user (with the profile: language, zone), the user's role groups, the open MQLs' count, the page's
+    # ids (sla.Queue: its ranges in one statement), the page's leads, the page's top scoring reasons, the active
+    # rejection reasons, the history's newest id (the live cursor)
+    with django_assert_num_queries(9):
         response = client.get(reverse("leads:queue"))
     assert response.content.decode().count('class="lead-row"') == min(count, 2)
 
@@ -1035,10 +1036,10 @@ def test_queue_query_count_stays_flat_with_business_hours_policies(
         mql_for(rep, team)
         mql_for(rep, team, minutes_ago=90)
     client = as_user(rep)
-    # session, user (with the profile), the user's role groups, the open MQLs' count, the page of open MQLs
-    # (with policy and business hours), the page's top scoring reasons, the active rejection reasons, the one
-    # business calendar's holidays, the history's newest id (the live cursor)
-    with django_assert_num_queries(9):
+    # session, user (with the profile), the user's role groups, the open MQLs' count, the page's ids, the page's
+    # leads (with policy and business hours), the page's top scoring reasons, the active rejection reasons, the
+    # one business calendar's holidays, the history's newest id (the live cursor)
+    with django_assert_num_queries(10):
         response = client.get(reverse("leads:queue"))
     assert response.content.decode().count("data-lead-id=") == 2 * count
 
