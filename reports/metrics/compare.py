@@ -1,12 +1,14 @@
 """The next question of every report: the same headline numbers for the previous period, per week or month, and by group.
 
 A report's headline numbers are named counts (and a few means and medians)
-over MQL episodes, each a condition on one period (``HEADLINES[slug]``). Asked
-for several periods at once (the previous period and the trend's buckets),
-they come from one query with a filtered aggregate per period and number, so
-each bucket says exactly what the report would say for that bucket alone. The
-breakdown is the same aggregates grouped by current owner, team, source or
-campaign. The conversation rate counts leads, not episodes: its series is one
+over MQL episodes, each a ``_Measure``: the date that places an episode in a
+period and a condition as of an instant (``HEADLINES[slug]``). Asked for
+several periods at once (the period, the trend's buckets, the previous period),
+they come from one statement that counts each episode once, in the slice of time
+its date falls in, and adds up each period's slices (``_series_rows``), so each
+bucket says exactly what the report would say for that bucket alone. The
+breakdown is the same numbers as ORM aggregates grouped by current owner, team,
+source or campaign. The conversation rate counts leads, not episodes: its series is one
 hand-written statement too, and its breakdown groups ``contacted_leads``.
 """
 
