@@ -389,3 +389,101 @@ def test_the_breakdown_table_exports_as_csv(client, marketer, rep, team, two_mon
     lines = response.content.decode().splitlines()
     assert lines[0] == "Rep,Ignore rate (%),MQLs,Ignored,Awaiting response,Followed up"
     assert "Rita Rep,25.00,4,1,0,3" in lines
+
+
+# ---------- the series of a long period: months, the whole period and the previous one ----------
+
+# 1 June to 31 December 2026: 214 days, so the trend is by month; the previous period is
+# 30 October 2025 to 31 May 2026.
+SUMMER_ON = Period(date(2026, 6, 1), date(2026, 12, 31))
+
+
+def _series_periods(period):
+    """The periods in the order the pages ask for them: the period, its trend's buckets, the previous period."""
+    _unit, buckets = compare.trend_periods(period)
+    return [period, *buckets, compare.previous_period(period)]
+
+
+def test_speed_series_has_each_months_median_the_whole_periods_and_empty_months(db):
+    minutes = timedelta(minutes=1)
+    for day, answered in ((2, 10), (3, 20), (4, 60)):  # June: median 20 min, mean 30 min
+        episode(datetime(2026, 6, day, 9, tzinfo=UTC), answered_after=answered * minutes)
+    for day, answered in ((5, 30), (6, 90)):  # August: median 60 min (interpolated), mean 60 min
+        episode(datetime(2026, 8, day, 9, tzinfo=UTC), answered_after=answered * minutes)
+    episode(datetime(2026, 5, 20, 9, tzinfo=UTC), answered_after=5 * minutes)  # the previous period
+    episode(datetime(2026, 12, 20, 9, tzinfo=UTC), answered_after=5 * minutes)  # after as_of
+    periods = _series_periods(SUMMER_ON)
+    assert [p.start.month for p in periods[1:-1]] == [6, 7, 8, 9, 10, 11, 12]
+
+    series = compare.headline_series("speed_to_lead", periods, Filters(), view="period", as_of=AS_OF)
+
+    whole, june, july, august, previous = series[0], series[1], series[2], series[3], series[-1]
+    # The period: 10, 20, 30, 60, 90 minutes.
+    assert (whole["responded"], whole["median"], whole["mean"]) == (5, 30 * minutes, 42 * minutes)
+    assert whole["within_hour"] == metrics.Ratio(4, 5)
+    assert (june["responded"], june["median"], june["mean"]) == (3, 20 * minutes, 30 * minutes)
+    assert june["within_hour"] == metrics.Ratio(3, 3)  # 60 minutes is within the hour
+    assert (july["responded"], july["median"], july["mean"], july["within_hour"]) == (
+        0,
+        None,
+        None,
+        metrics.Ratio(0, 0),
+    )
+    assert (august["median"], august["mean"], august["within_hour"]) == (
+        60 * minutes,
+        60 * minutes,
+        metrics.Ratio(1, 2),
+    )
+    assert (previous["responded"], previous["median"]) == (1, 5 * minutes)
+    assert [values["responded"] for values in series[4:-1]] == [0, 0, 0, 0]
+    # The whole period says what the report says.
+    report = metrics.speed_to_lead(SUMMER_ON, Filters(), as_of=AS_OF)
+    assert (report.median, report.mean, report.responded) == (whole["median"], whole["mean"], whole["responded"])
+
+
+@pytest.fixture
+def steps_across_months(db):
+    # MQL in the previous period (20 May), accepted in June, qualified in August.
+    episode(
+        datetime(2026, 5, 20, 9, tzinfo=UTC),
+        answered_after=timedelta(minutes=5),
+        accepted_at=datetime(2026, 6, 3, 9, tzinfo=UTC),
+        qualified_at=datetime(2026, 8, 10, 9, tzinfo=UTC),
+    )
+    # MQL in June, accepted the next day, rejected in July.
+    episode(
+        datetime(2026, 6, 5, 9, tzinfo=UTC),
+        answered_after=timedelta(minutes=5),
+        accepted_at=datetime(2026, 6, 6, 9, tzinfo=UTC),
+        rejected_at=datetime(2026, 7, 2, 9, tzinfo=UTC),
+    )
+    # MQL in December, accepted after 'as of': no SAL yet.
+    episode(datetime(2026, 12, 1, 9, tzinfo=UTC), accepted_at=datetime(2026, 12, 20, 9, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(
+    ("view", "expected"),
+    [
+        # (mqls, sals, sqls) of: the period, June, July, August, December, the previous period.
+        ("period", [(2, 2, 1), (1, 2, 0), (0, 0, 0), (0, 0, 1), (1, 0, 0), (1, 0, 0)]),
+        ("cohort", [(2, 1, 0), (1, 1, 0), (0, 0, 0), (0, 0, 0), (1, 0, 0), (1, 1, 1)]),
+    ],
+)
+def test_conversion_series_counts_each_step_in_its_own_month(steps_across_months, view, expected):
+    series = compare.headline_series("conversion", _series_periods(SUMMER_ON), Filters(), view=view, as_of=AS_OF)
+    picked = [series[0], series[1], series[2], series[3], series[7], series[8]]
+    assert [(values["mqls"], values["sals"], values["sqls"]) for values in picked] == expected
+    rejections = compare.headline_series(
+        "rejection_reasons", _series_periods(SUMMER_ON), Filters(), view=view, as_of=AS_OF
+    )
+    assert [values["rejections"] for values in rejections] == [1, 0, 1, 0, 0, 0, 0, 0, 0]
+
+
+@pytest.mark.parametrize("view", ["period", "cohort"])
+def test_the_overview_series_says_what_each_reports_series_says(steps_across_months, view):
+    periods = _series_periods(SUMMER_ON)
+    overview = compare.overview_series(periods, Filters(), view=view, as_of=AS_OF)
+    for slug in compare.HEADLINES:
+        assert [values[slug] for values in overview] == compare.headline_series(
+            slug, periods, Filters(), view=view, as_of=AS_OF
+        ), slug
