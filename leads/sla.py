@@ -433,15 +433,16 @@ class Queue:
     """A rep's open MQLs (``leads``) in ``queue_order`` at ``now``, for a ``Paginator``: each page is read in index order.
 
     Sorting the whole queue by ``queue_order`` reads every open MQL of the rep
-    (5,000 heap rows for a rep with 5,000), however few a page shows. The queue
-    is five ranges that each come out of an index already in order: answered
-    but not flagged and past due, due later, no due time (the in-time part);
-    unanswered past due, answered but flagged past due (the breached part, most
-    recently due first). ``lead_queue_idx`` carries what the ranges read and
-    sort on, so they read no table row; the answered ones, few, come from
-    ``lead_queue_answered_idx`` with their flag read from the table. A page takes the first ``offset + limit`` of each
-    range, and one sort of those few rows gives the page, in the same order as
-    ``queue_order``.
+    (5,000 table rows for a rep with 5,000), however few a page shows. The
+    queue is five ranges that each come out of an index already in order:
+    answered but not flagged and past due, due later, no due time (the in-time
+    part); unanswered past due, answered and flagged past due (the breached
+    part, most recently due first). ``lead_queue_idx`` carries what the ranges
+    read and sort on, so they read no table row; the answered ones, few, come
+    from ``lead_queue_answered_idx`` with their flag read from the table. A page
+    takes the first ``offset + limit`` of each range, and one sort of those few
+    rows gives the page, in ``queue_order`` (tests/leads/test_queue_pages.py
+    compares the two).
     """
 
     ordered = True
