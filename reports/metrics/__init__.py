@@ -20,7 +20,7 @@ Callers import from here (``from reports import metrics``); the modules are:
 - ``outcomes``: ``Outcome``, how an MQL episode stood at a moment, and ``with_outcomes``;
 - one module per metric family: ``handoff`` (ignore rate, conversion, SLA
   compliance), ``speed``, ``rejections``, ``conversations``, ``targets``;
-- ``headlines``: ``episode_headlines``, the overview's ignore rate, SLA
+- ``headlines``: ``episode_headlines``, the ignore rate, SLA
   compliance and speed numbers together (one query on PostgreSQL).
 
 The overview shows one or two numbers per report, so ``speed_headline`` and

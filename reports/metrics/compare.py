@@ -24,7 +24,7 @@ from django.utils.translation import gettext, gettext_lazy
 
 from leads.models import MqlEpisode
 
-from .conversations import conversation_rates
+from .conversations import ConversationRate, conversation_rates
 from .episodes import (
     _BY_OWNER,
     _RESPONSE,
@@ -40,6 +40,7 @@ from .episodes import (
     _within_window_q,
     contacted_leads,
 )
+from .handoff import Conversion, IgnoreRate, SlaCompliance
 from .period import COHORT_VIEW, EARLIEST_YEAR, Period, Ratio, ReportInputError, _as_of, _check_view, _in
 from .speed import _PercentileCont
 
@@ -415,6 +416,36 @@ def headline_series(slug, periods, filters, *, view, as_of=None):
     spec = HEADLINES[slug]
     rows = _series_rows(spec.measures(as_of, view), periods, filters)
     return [_values(row, spec) for row in rows]
+
+
+# The results made of nothing but headline numbers: a page or card can take them from the
+# period's numbers in the series instead of counting them again.
+_HEADLINE_RESULTS = {
+    "ignore_rate": lambda values, view, as_of: IgnoreRate(
+        mqls=values["mqls"],
+        ignored=values["ignored"],
+        awaiting=values["awaiting"],
+        followed_up=values["followed_up"],
+        as_of=as_of,
+    ),
+    "conversion": lambda values, view, as_of: Conversion(
+        view=view, mqls=values["mqls"], sals=values["sals"], sqls=values["sqls"]
+    ),
+    "sla_compliance": lambda values, view, as_of: SlaCompliance(
+        closed=values["closed"], within=values["within"], late=values["late"], never=values["never"]
+    ),
+    "conversation_rate": lambda values, view, as_of: ConversationRate(
+        mql_contacted=values["mql_contacted"],
+        mql_conversations=values["mql_conversations"],
+        colder_contacted=values["colder_contacted"],
+        colder_conversations=values["colder_conversations"],
+    ),
+}
+
+
+def headline_result(slug, values, *, view, as_of):
+    """Return the ``IgnoreRate`` (without reps), ``Conversion``, ``SlaCompliance`` or ``ConversationRate`` of report ``slug`` made of its headline ``values`` for a period; raises KeyError for another report."""
+    return _HEADLINE_RESULTS[slug](values, view, as_of)
 
 
 def overview_series(periods, filters, *, view, as_of=None):
