@@ -344,8 +344,8 @@ _DURATION_AGGREGATES = {
 _EMPTY = {"count": 0, "median": None, "mean": None}
 
 
-def _series_rows(measures, periods, filters):
-    """Each of ``measures`` (by name) for each of ``periods``, as one {name: number} dict per period, from one statement."""
+def _series_rows(measures, periods, filters, *, first_durations=True):
+    """Each of ``measures`` (by name) for each of ``periods``, as one {name: number} dict per period, from one statement; without ``first_durations`` the first period's medians and means are left None (the caller has them)."""
     bounds = sorted({p.start_at for p in periods} | {p.end_at for p in periods})
     span = bounds[0], bounds[-1]
     # The slices of each period, numbered as width_bucket numbers them: slice k starts at bounds[k - 1].
@@ -375,9 +375,10 @@ def _series_rows(measures, periods, filters):
         params += [bounds, *span]
     if durations:
         (field,) = {field for field, _flag, _aggregate in durations}  # one date: the MQL's
+        timed = slices if first_durations else slices[1:]
         aggregates = ", ".join(
             _DURATION_AGGREGATES[aggregate].format(where=f"e._slice BETWEEN {first} AND {last} AND e.{flag}")
-            for first, last in slices
+            for first, last in timed
             for _field, flag, aggregate in durations
         )
         column = f"e.{connection.ops.quote_name(field)}"
@@ -393,7 +394,7 @@ def _series_rows(measures, periods, filters):
     for part, where, row_counts, row_durations in rows:
         if part < 0:
             found = iter(row_durations)
-            for values in series:
+            for values in series if first_durations else series[1:]:
                 for names in durations.values():
                     values.update(dict.fromkeys(names, next(found)))
             continue
@@ -405,8 +406,8 @@ def _series_rows(measures, periods, filters):
     return series
 
 
-def headline_series(slug, periods, filters, *, view, as_of=None):
-    """Return the headline numbers of report ``slug`` for each of ``periods`` (one query), as {name: value} dicts; raises ReportInputError for an unknown view."""
+def headline_series(slug, periods, filters, *, view, as_of=None, first_durations=True):
+    """Return the headline numbers of report ``slug`` for each of ``periods`` (one query), as {name: value} dicts; without ``first_durations`` the first period's medians and means are None, for a caller that computes them with its report; raises ReportInputError for an unknown view."""
     _check_view(view)
     as_of = _as_of(as_of)
     if not periods:
@@ -414,7 +415,7 @@ def headline_series(slug, periods, filters, *, view, as_of=None):
     if slug == "conversation_rate":
         return [_conversation_values(result) for result in conversation_rates(periods, filters)]
     spec = HEADLINES[slug]
-    rows = _series_rows(spec.measures(as_of, view), periods, filters)
+    rows = _series_rows(spec.measures(as_of, view), periods, filters, first_durations=first_durations)
     return [_values(row, spec) for row in rows]
 
 
@@ -448,8 +449,8 @@ def headline_result(slug, values, *, view, as_of):
     return _HEADLINE_RESULTS[slug](values, view, as_of)
 
 
-def overview_series(periods, filters, *, view, as_of=None):
-    """Return the headline numbers of every report for each of ``periods``, as {slug: {name: value}} dicts: the episode reports' from one query, the conversation rate's from one more; raises ReportInputError for an unknown view."""
+def overview_series(periods, filters, *, view, as_of=None, first_durations=True):
+    """Return the headline numbers of every report for each of ``periods``, as {slug: {name: value}} dicts: the episode reports' from one query, the conversation rate's from one more; without ``first_durations`` the first period's medians and means are None; raises ReportInputError for an unknown view."""
     _check_view(view)
     as_of = _as_of(as_of)
     if not periods:
@@ -459,7 +460,7 @@ def overview_series(periods, filters, *, view, as_of=None):
         for slug, spec in HEADLINES.items()
         for name, measure in spec.measures(as_of, view).items()
     }
-    rows = _series_rows(measures, periods, filters)
+    rows = _series_rows(measures, periods, filters, first_durations=first_durations)
     conversations = conversation_rates(periods, filters)
     return [
         {

@@ -96,24 +96,38 @@ def with_comparisons(slug, build):
     """``build`` with the previous period, the trend and the breakdown added to the report it returns.
 
     The series (the period, the trend's buckets, the previous period) is computed
-    first, and a report made of nothing but its headline numbers
-    (``compare.headline_result``) is built from the series' period instead of
-    counting the same episodes again.
+    first, and the period's numbers are computed once: a report made of nothing
+    but its headline numbers (``compare.headline_result``) is built from the
+    series' period, and a median or mean of the period comes from the report
+    (which sorts the same response times for its p90), not again from the series.
     """
 
     def build_and_compare(form, as_of, **options):
         view = form.selected_view
+        timed = any(h.kind == "duration" for h in compare.headlines_of(slug))
         periods = comparison_periods(form.period)[-1]
-        series = compare.headline_series(slug, periods, form.filters, view=view, as_of=as_of)
+        series = compare.headline_series(slug, periods, form.filters, view=view, as_of=as_of, first_durations=not timed)
         if slug in _HEADLINES_ONLY:
             options["result"] = compare.headline_result(slug, series[0], view=view, as_of=as_of)
         report = build(form, as_of, **options)
+        if timed:
+            series[0] = _with_report_durations(report, slug, series[0])
         add_comparisons(report, slug, form, as_of, series, leads_url=options.get("leads_url"))
         return report
 
     build_and_compare.__name__ = getattr(build, "__name__", "build")
     build_and_compare.__doc__ = build.__doc__
     return build_and_compare
+
+
+def _with_report_durations(report, slug, values):
+    """``values`` with each duration headline taken from the report's own ``Number`` of it."""
+    values = dict(values)
+    for h in compare.headlines_of(slug):
+        if h.kind == "duration":
+            holder, key = _number_in(report.data, slug, h.name)
+            values[h.name] = holder[key].value
+    return values
 
 
 def comparison_periods(period):

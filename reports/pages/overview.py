@@ -7,9 +7,10 @@ its per-rep breakdown, conversion, SLA compliance, the conversation rate) are
 the period's numbers of the series that also gives every report's previous
 period and trend (``metrics.compare.overview_series``), so they are counted
 once. The speed card's median, mean and typical window come from
-``metrics.speed_headline``, the rejection card's reasons from their count
-without trend and splits. The MQL target, the waterfall and the response-time
-effect are their page.
+``metrics.speed_headline`` (and the series leaves the period's median and mean
+to it: they would sort the same response times again), the rejection card's
+reasons from their count without trend and splits. The MQL target, the
+waterfall and the response-time effect are their page.
 """
 
 from django.utils.translation import gettext, gettext_lazy
@@ -36,9 +37,12 @@ OVERVIEW = ReportInfo(
 def build_overview(form, as_of, *, leads_url=None):
     """The overview: its ``data`` is the card of each report by slug, in the order of ``REPORTS``, with ``previous`` and ``trend``; a summary table, the funnel and trend charts."""
     view = form.selected_view
-    series = compare.overview_series(comparison_periods(form.period)[-1], form.filters, view=view, as_of=as_of)
+    series = compare.overview_series(
+        comparison_periods(form.period)[-1], form.filters, view=view, as_of=as_of, first_durations=False
+    )
     speed = metrics.speed_headline(form.period, form.filters, as_of=as_of)
     current = series[0]
+    current["speed_to_lead"].update(median=speed.median, mean=speed.mean)
 
     def from_series(slug):
         return compare.headline_result(slug, current[slug], view=view, as_of=as_of)

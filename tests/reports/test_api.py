@@ -14,7 +14,7 @@ from leads.models import Stage
 from reports.models import MonthlyTarget
 from tests.factories import lead_in_stage, make_team, make_user
 
-from .conftest import AS_OF, NOVEMBER, REJECTIONS, SPEED_HEADLINE, SPEED_TOTALS, episodes
+from .conftest import AS_OF, NOVEMBER, REJECTIONS, SORT_MEMORY, SPEED_HEADLINE, SPEED_TOTALS, episodes
 
 PERIOD = {**NOVEMBER, "as_of": AS_OF.isoformat()}
 ENDPOINTS = [
@@ -355,7 +355,7 @@ ENDPOINT_QUERIES = {
     "conversation-rate": 2 + COMPARISONS,
     # totals, by rep
     "speed-to-lead": 2 + SPEED_TOTALS + 1 + COMPARISONS,
-    "rejection-reasons": 2 + REJECTIONS + COMPARISONS,
+    "rejection-reasons": 2 + SORT_MEMORY + REJECTIONS + COMPARISONS,
     # MQLs per month with the months' targets
     # and the default SLA policy's calendar (business days to pro-rate a partial month)
     "mql-target": 2 + 1 + 1 + PACING + COMPARISONS,

@@ -15,7 +15,7 @@ from leads.models import Stage
 from reports.models import MonthlyTarget
 from tests.factories import lead_in_stage, make_team, make_user
 
-from .conftest import AS_OF, NOVEMBER, REJECTIONS, SPEED_HEADLINE, SPEED_TOTALS, episodes
+from .conftest import AS_OF, NOVEMBER, REJECTIONS, SORT_MEMORY, SPEED_HEADLINE, SPEED_TOTALS, episodes
 
 PAGES = [
     "reports:overview",
@@ -488,7 +488,7 @@ PAGE_QUERIES = {
     # the period's numbers are the series' (COMPARISONS)
     "reports:sla_compliance": BASE + COMPARISONS,
     # the counts, the notes
-    "reports:rejection_reasons": BASE + REJECTIONS + 1 + COMPARISONS,
+    "reports:rejection_reasons": BASE + SORT_MEMORY + REJECTIONS + 1 + COMPARISONS,
     # the period's numbers are the series' (COMPARISONS)
     "reports:conversation_rate": BASE + COMPARISONS,
     # MQLs per month with the months' targets
