@@ -20,7 +20,8 @@ Callers import from here (``from reports import metrics``); the modules are:
 - ``outcomes``: ``Outcome``, how an MQL episode stood at a moment, and ``with_outcomes``;
 - one module per metric family: ``handoff`` (ignore rate, conversion, SLA
   compliance), ``speed``, ``rejections``, ``conversations``, ``targets``;
-- ``headlines``: ``episode_headlines``, the overview's ignore rate, SLA
+- ``sorting``: ``sort_memory``, more ``work_mem`` for the reports that sort a period's rows;
+- ``headlines``: ``episode_headlines``, the ignore rate, SLA
   compliance and speed numbers together (one query on PostgreSQL).
 
 The overview shows one or two numbers per report, so ``speed_headline`` and
@@ -82,6 +83,7 @@ from .rejections import (
     rejection_reason_counts,
     rejection_reasons,
 )
+from .sorting import sort_memory
 from .speed import RepSpeed, SpeedHeadline, SpeedToLead, speed_headline, speed_to_lead
 from .targets import MonthTarget, MqlTarget, Pacing, mql_pacing, mql_target
 
@@ -144,6 +146,7 @@ __all__ = [
     "sla_late_episodes",
     "sla_met_episodes",
     "sla_missed_episodes",
+    "sort_memory",
     "speed_headline",
     "speed_to_lead",
     "waterfall",

@@ -24,7 +24,7 @@ from django.utils.translation import gettext, gettext_lazy
 
 from leads.models import MqlEpisode
 
-from .conversations import conversation_rates
+from .conversations import ConversationRate, conversation_rates
 from .episodes import (
     _BY_OWNER,
     _RESPONSE,
@@ -40,6 +40,7 @@ from .episodes import (
     _within_window_q,
     contacted_leads,
 )
+from .handoff import Conversion, IgnoreRate, SlaCompliance
 from .period import COHORT_VIEW, EARLIEST_YEAR, Period, Ratio, ReportInputError, _as_of, _check_view, _in
 from .speed import _PercentileCont
 
@@ -343,8 +344,8 @@ _DURATION_AGGREGATES = {
 _EMPTY = {"count": 0, "median": None, "mean": None}
 
 
-def _series_rows(measures, periods, filters):
-    """Each of ``measures`` (by name) for each of ``periods``, as one {name: number} dict per period, from one statement."""
+def _series_rows(measures, periods, filters, *, first_durations=True):
+    """Each of ``measures`` (by name) for each of ``periods``, as one {name: number} dict per period, from one statement; without ``first_durations`` the first period's medians and means are left None (the caller has them)."""
     bounds = sorted({p.start_at for p in periods} | {p.end_at for p in periods})
     span = bounds[0], bounds[-1]
     # The slices of each period, numbered as width_bucket numbers them: slice k starts at bounds[k - 1].
@@ -374,9 +375,10 @@ def _series_rows(measures, periods, filters):
         params += [bounds, *span]
     if durations:
         (field,) = {field for field, _flag, _aggregate in durations}  # one date: the MQL's
+        timed = slices if first_durations else slices[1:]
         aggregates = ", ".join(
             _DURATION_AGGREGATES[aggregate].format(where=f"e._slice BETWEEN {first} AND {last} AND e.{flag}")
-            for first, last in slices
+            for first, last in timed
             for _field, flag, aggregate in durations
         )
         column = f"e.{connection.ops.quote_name(field)}"
@@ -392,7 +394,7 @@ def _series_rows(measures, periods, filters):
     for part, where, row_counts, row_durations in rows:
         if part < 0:
             found = iter(row_durations)
-            for values in series:
+            for values in series if first_durations else series[1:]:
                 for names in durations.values():
                     values.update(dict.fromkeys(names, next(found)))
             continue
@@ -404,8 +406,8 @@ def _series_rows(measures, periods, filters):
     return series
 
 
-def headline_series(slug, periods, filters, *, view, as_of=None):
-    """Return the headline numbers of report ``slug`` for each of ``periods`` (one query), as {name: value} dicts; raises ReportInputError for an unknown view."""
+def headline_series(slug, periods, filters, *, view, as_of=None, first_durations=True):
+    """Return the headline numbers of report ``slug`` for each of ``periods`` (one query), as {name: value} dicts; without ``first_durations`` the first period's medians and means are None, for a caller that computes them with its report; raises ReportInputError for an unknown view."""
     _check_view(view)
     as_of = _as_of(as_of)
     if not periods:
@@ -413,12 +415,42 @@ def headline_series(slug, periods, filters, *, view, as_of=None):
     if slug == "conversation_rate":
         return [_conversation_values(result) for result in conversation_rates(periods, filters)]
     spec = HEADLINES[slug]
-    rows = _series_rows(spec.measures(as_of, view), periods, filters)
+    rows = _series_rows(spec.measures(as_of, view), periods, filters, first_durations=first_durations)
     return [_values(row, spec) for row in rows]
 
 
-def overview_series(periods, filters, *, view, as_of=None):
-    """Return the headline numbers of every report for each of ``periods``, as {slug: {name: value}} dicts: the episode reports' from one query, the conversation rate's from one more; raises ReportInputError for an unknown view."""
+# The results made of nothing but headline numbers: a page or card can take them from the
+# period's numbers in the series instead of counting them again.
+_HEADLINE_RESULTS = {
+    "ignore_rate": lambda values, view, as_of: IgnoreRate(
+        mqls=values["mqls"],
+        ignored=values["ignored"],
+        awaiting=values["awaiting"],
+        followed_up=values["followed_up"],
+        as_of=as_of,
+    ),
+    "conversion": lambda values, view, as_of: Conversion(
+        view=view, mqls=values["mqls"], sals=values["sals"], sqls=values["sqls"]
+    ),
+    "sla_compliance": lambda values, view, as_of: SlaCompliance(
+        closed=values["closed"], within=values["within"], late=values["late"], never=values["never"]
+    ),
+    "conversation_rate": lambda values, view, as_of: ConversationRate(
+        mql_contacted=values["mql_contacted"],
+        mql_conversations=values["mql_conversations"],
+        colder_contacted=values["colder_contacted"],
+        colder_conversations=values["colder_conversations"],
+    ),
+}
+
+
+def headline_result(slug, values, *, view, as_of):
+    """Return the ``IgnoreRate`` (without reps), ``Conversion``, ``SlaCompliance`` or ``ConversationRate`` of report ``slug`` made of its headline ``values`` for a period; raises KeyError for another report."""
+    return _HEADLINE_RESULTS[slug](values, view, as_of)
+
+
+def overview_series(periods, filters, *, view, as_of=None, first_durations=True):
+    """Return the headline numbers of every report for each of ``periods``, as {slug: {name: value}} dicts: the episode reports' from one query, the conversation rate's from one more; without ``first_durations`` the first period's medians and means are None; raises ReportInputError for an unknown view."""
     _check_view(view)
     as_of = _as_of(as_of)
     if not periods:
@@ -428,7 +460,7 @@ def overview_series(periods, filters, *, view, as_of=None):
         for slug, spec in HEADLINES.items()
         for name, measure in spec.measures(as_of, view).items()
     }
-    rows = _series_rows(measures, periods, filters)
+    rows = _series_rows(measures, periods, filters, first_durations=first_durations)
     conversations = conversation_rates(periods, filters)
     return [
         {

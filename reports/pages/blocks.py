@@ -8,6 +8,7 @@ API gives. Numbers link to the leads behind them through ``_linker``: the
 page's drill-down page, or the API's list for the JSON twin.
 """
 
+import functools
 from dataclasses import dataclass, field
 
 from django.urls import reverse
@@ -155,6 +156,17 @@ class Report:
     extra: dict = field(default_factory=dict)
     # The values by name, as the JSON twin serializes them (the numbers, tables and charts show them).
     data: dict = field(default_factory=dict)
+
+
+def with_sort_memory(build):
+    """``build`` run with the sort memory of ``metrics.sort_memory``: for the reports whose statements sort a period's rows."""
+
+    @functools.wraps(build)
+    def build_with_sort_memory(*args, **options):
+        with metrics.sort_memory():
+            return build(*args, **options)
+
+    return build_with_sort_memory
 
 
 def _linker(form, as_of, metric, leads_url=None):

@@ -88,12 +88,31 @@ def change_text(value, kind):
     return f"{sign}{number(abs(value))}"
 
 
+# The reports whose page shows nothing but their headline numbers: built from the series' period.
+_HEADLINES_ONLY = ("conversion", "sla_compliance", "conversation_rate")
+
+
 def with_comparisons(slug, build):
-    """``build`` with the previous period, the trend and the breakdown added to the report it returns."""
+    """``build`` with the previous period, the trend and the breakdown added to the report it returns.
+
+    The series (the period, the trend's buckets, the previous period) is computed
+    first, and the period's numbers are computed once: a report made of nothing
+    but its headline numbers (``compare.headline_result``) is built from the
+    series' period, and a median or mean of the period comes from the report
+    (which sorts the same response times for its p90), not again from the series.
+    """
 
     def build_and_compare(form, as_of, **options):
+        view = form.selected_view
+        timed = any(h.kind == "duration" for h in compare.headlines_of(slug))
+        periods = comparison_periods(form.period)[-1]
+        series = compare.headline_series(slug, periods, form.filters, view=view, as_of=as_of, first_durations=not timed)
+        if slug in _HEADLINES_ONLY:
+            options["result"] = compare.headline_result(slug, series[0], view=view, as_of=as_of)
         report = build(form, as_of, **options)
-        add_comparisons(report, slug, form, as_of, leads_url=options.get("leads_url"))
+        if timed:
+            series[0] = _with_report_durations(report, slug, series[0])
+        add_comparisons(report, slug, form, as_of, series, leads_url=options.get("leads_url"))
         return report
 
     build_and_compare.__name__ = getattr(build, "__name__", "build")
@@ -101,14 +120,29 @@ def with_comparisons(slug, build):
     return build_and_compare
 
 
-def add_comparisons(report, slug, form, as_of, *, leads_url=None):
+def _with_report_durations(report, slug, values):
+    """``values`` with each duration headline taken from the report's own ``Number`` of it."""
+    values = dict(values)
+    for h in compare.headlines_of(slug):
+        if h.kind == "duration":
+            holder, key = _number_in(report.data, slug, h.name)
+            values[h.name] = holder[key].value
+    return values
+
+
+def comparison_periods(period):
+    """The trend's unit and buckets, the previous period (or None) and the series' periods: the period, the buckets, the previous one."""
+    previous = compare.previous_period(period)
+    unit, buckets = compare.trend_periods(period)
+    return unit, buckets, previous, [period, *buckets] + ([previous] if previous else [])
+
+
+def add_comparisons(report, slug, form, as_of, series, *, leads_url=None):
+    """Add to ``report`` the previous period and trend from ``series`` (the headline numbers of ``comparison_periods``), and the ``by=`` breakdown."""
     period, filters, view = form.period, form.filters, form.selected_view
     headlines = compare.headlines_of(slug)
     link = _linker(form, as_of, slug, leads_url)
-    previous = compare.previous_period(period)
-    unit, buckets = compare.trend_periods(period)
-    periods = [period, *buckets] + ([previous] if previous else [])
-    series = compare.headline_series(slug, periods, filters, view=view, as_of=as_of)
+    unit, buckets, previous, _periods_asked = comparison_periods(period)
     current, trend = series[0], series[1 : 1 + len(buckets)]
     before = series[-1] if previous else None
 
@@ -146,20 +180,18 @@ _OVERVIEW_TREND = (
 )
 
 
-def add_overview_comparisons(report, cards, form, as_of, *, leads_url=None):
+def add_overview_comparisons(report, cards, form, as_of, series, *, leads_url=None):
     """Give each of the overview's ``cards`` (by slug) its previous period, and ``report`` the previous period, trend and breakdown of them all.
 
     Every report's headline numbers for the period, the previous period and the
-    trend's buckets come from ``metrics.compare.overview_series``, the
+    trend's buckets are ``series``, from ``metrics.compare.overview_series`` over
+    ``comparison_periods`` (the overview computes it first, for its cards), the
     breakdown from ``metrics.compare.overview_breakdown``: each one query for
     the episode reports and one for the conversation rate. In ``data`` a number
     of the overview is named ``<report>.<headline>``.
     """
     period, view = form.period, form.selected_view
-    previous = compare.previous_period(period)
-    unit, buckets = compare.trend_periods(period)
-    periods = [period, *buckets] + ([previous] if previous else [])
-    series = compare.overview_series(periods, form.filters, view=view, as_of=as_of)
+    unit, buckets, previous, _periods_asked = comparison_periods(period)
     current, trend = series[0], series[1 : 1 + len(buckets)]
     before = series[-1] if previous else None
 

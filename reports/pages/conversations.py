@@ -13,8 +13,9 @@ _GROUPS = (
 )
 
 
-def build_conversation_rate(form, as_of, *, leads_url=None):
-    result = metrics.conversation_rate(form.period, form.filters)
+def build_conversation_rate(form, as_of, result=None, *, leads_url=None):
+    """The report; ``result`` is the period's ``ConversationRate`` when the caller has counted it (the series' period)."""
+    result = result or metrics.conversation_rate(form.period, form.filters)
     link = _linker(form, as_of, "conversation_rate", leads_url)
     labels = {name: label for name, label, *_fields in _GROUPS}
     data = {

@@ -110,8 +110,9 @@ def build_ignore_rate(form, as_of, *, leads_url=None):
     )
 
 
-def build_conversion(form, as_of, *, leads_url=None):
-    result = metrics.conversion(form.period, form.filters, view=form.selected_view, as_of=as_of)
+def build_conversion(form, as_of, result=None, *, leads_url=None):
+    """The report; ``result`` is the period's ``Conversion`` when the caller has counted it (the series' period)."""
+    result = result or metrics.conversion(form.period, form.filters, view=form.selected_view, as_of=as_of)
     link = _linker(form, as_of, "conversion", leads_url)
     data = {
         "mql_to_sql": Number(
@@ -179,7 +180,7 @@ def build_conversion(form, as_of, *, leads_url=None):
 
 
 def build_sla_compliance(form, as_of, result=None, *, leads_url=None):
-    """The report; the overview passes the ``SlaCompliance`` it has computed with its other numbers."""
+    """The report; ``result`` is the period's ``SlaCompliance`` when the caller has counted it (the series' period, the overview's numbers)."""
     result = result or metrics.sla_compliance(form.period, form.filters, as_of=as_of)
     link = _linker(form, as_of, "sla_compliance", leads_url)
     data = {

@@ -2,17 +2,23 @@
 
 A card shows what its report's page shows first (and the speed verdict), so
 it is built from the same helpers, but from the overview's own calls: the
-episode numbers of three reports come from ``metrics.episode_headlines``
-together, the rejections by reason without their trend and splits, and the
-ignore rate without its per-rep breakdown. Reports that are one or two queries
-anyway (conversion, conversation rate, MQL target) are their page.
+numbers of the reports made only of headline numbers (the ignore rate without
+its per-rep breakdown, conversion, SLA compliance, the conversation rate) are
+the period's numbers of the series that also gives every report's previous
+period and trend (``metrics.compare.overview_series``), so they are counted
+once. The speed card's median, mean and typical window come from
+``metrics.speed_headline`` (and the series leaves the period's median and mean
+to it: they would sort the same response times again), the rejection card's
+reasons from their count without trend and splits. The MQL target, the
+waterfall and the response-time effect are their page.
 """
 
 from django.utils.translation import gettext, gettext_lazy
 
 from .. import metrics
+from ..metrics import compare
 from .blocks import REPORTS, Cell, Report, ReportInfo, Table
-from .compare import add_overview_comparisons
+from .compare import add_overview_comparisons, comparison_periods
 from .conversations import build_conversation_rate
 from .effects import build_response_effect, build_waterfall
 from .handoff import build_conversion, build_sla_compliance, ignore_rate_card
@@ -30,14 +36,26 @@ OVERVIEW = ReportInfo(
 
 def build_overview(form, as_of, *, leads_url=None):
     """The overview: its ``data`` is the card of each report by slug, in the order of ``REPORTS``, with ``previous`` and ``trend``; a summary table, the funnel and trend charts."""
-    headlines = metrics.episode_headlines(form.period, form.filters, as_of=as_of)
+    view = form.selected_view
+    series = compare.overview_series(
+        comparison_periods(form.period)[-1], form.filters, view=view, as_of=as_of, first_durations=False
+    )
+    speed = metrics.speed_headline(form.period, form.filters, as_of=as_of)
+    current = series[0]
+    current["speed_to_lead"].update(median=speed.median, mean=speed.mean)
+
+    def from_series(slug):
+        return compare.headline_result(slug, current[slug], view=view, as_of=as_of)
+
     built = {
-        "ignore_rate": ignore_rate_card(form, as_of, headlines.ignore_rate, leads_url=leads_url),
-        "conversion": build_conversion(form, as_of, leads_url=leads_url),
-        "speed_to_lead": speed_to_lead_card(form, as_of, headlines.speed, leads_url=leads_url),
-        "sla_compliance": build_sla_compliance(form, as_of, result=headlines.sla_compliance, leads_url=leads_url),
+        "ignore_rate": ignore_rate_card(form, as_of, from_series("ignore_rate"), leads_url=leads_url),
+        "conversion": build_conversion(form, as_of, from_series("conversion"), leads_url=leads_url),
+        "speed_to_lead": speed_to_lead_card(form, as_of, speed, leads_url=leads_url),
+        "sla_compliance": build_sla_compliance(form, as_of, from_series("sla_compliance"), leads_url=leads_url),
         "rejection_reasons": rejection_reasons_card(form, as_of, leads_url=leads_url),
-        "conversation_rate": build_conversation_rate(form, as_of, leads_url=leads_url),
+        "conversation_rate": build_conversation_rate(
+            form, as_of, from_series("conversation_rate"), leads_url=leads_url
+        ),
         "mql_target": build_mql_target(form, as_of, leads_url=leads_url),
         "waterfall": build_waterfall(form, as_of, leads_url=leads_url),
         "response_effect": build_response_effect(form, as_of, leads_url=leads_url),
@@ -55,4 +73,4 @@ def build_overview(form, as_of, *, leads_url=None):
     )
     funnel = cards["conversion"].charts[0]
     overview = Report(OVERVIEW, [], [summary], [{**funnel, "id": "overview-funnel-chart"}], data=dict(cards))
-    return add_overview_comparisons(overview, cards, form, as_of, leads_url=leads_url)
+    return add_overview_comparisons(overview, cards, form, as_of, series, leads_url=leads_url)
