@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy
 
-from leads.models import Holiday, Lead, MqlEpisode, SLAPolicy
+from leads.models import Holiday, Lead, SLAPolicy
 
 from ..models import MonthlyTarget
 from .episodes import mql_episodes
@@ -209,7 +209,9 @@ def mql_pacing(filters, *, today, tz, as_of=None):
     history = Period(
         max(earliest, (month - timedelta(days=85)).replace(day=1)), max(earliest, month - timedelta(days=1)), tz
     )
-    became_mql = Exists(MqlEpisode.objects.filter(lead=OuterRef("pk")))
+    # A lead's episode number counts its MQL episodes (the transitions write both together, and no
+    # episode is ever deleted): "ever an MQL" without probing the episodes once per lead.
+    became_mql = Q(mql_episode__gt=0)
     leads = filters.apply(Lead.objects.filter(created_at__gte=history.start_at, created_at__lt=to_date.end_at))
     counts = leads.aggregate(
         in_flight=Count("id", filter=Q(created_at__gte=to_date.start_at, stage="lead") & ~became_mql),

@@ -380,6 +380,8 @@ def test_each_mql_episode_is_mirrored_for_reports(rep, other_rep, manager, marke
 
     first, second = MqlEpisode.objects.filter(lead=lead).order_by("number")
     assert (first.number, second.number) == (1, 2)
+    # The lead's episode number counts its episodes: the MQL target's pacing reads "ever an MQL" from it.
+    assert lead.mql_episode == Lead.objects.get(pk=lead.pk).mql_episode == 2
     assert first.source == "webinar" and first.campaign == "Q3"
     assert first.mql_at == start
     assert first.first_follow_up_at == start + timedelta(minutes=7)

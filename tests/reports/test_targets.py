@@ -146,13 +146,15 @@ def pacing_data(db):
         Lead.objects.create(
             name=f"F{n}", email=f"flight{n}@example.com", stage=Stage.LEAD, created_at=datetime(2026, 11, 5, tzinfo=UTC)
         )
-    # History: 20 leads of October, 5 of them became MQLs: 25%.
+    # History: 20 leads of October, 5 of them became MQLs (and were recycled): 25%. A lead's episode
+    # number counts its episodes, as the transitions keep it.
     for n in range(20):
         lead = Lead.objects.create(
             name=f"H{n}",
             email=f"history{n}@example.com",
             stage=Stage.LEAD,
             created_at=datetime(2026, 10, 10, tzinfo=UTC),
+            mql_episode=1 if n < 5 else 0,
         )
         if n < 5:
             MqlEpisode.objects.create(lead=lead, number=1, mql_at=datetime(2026, 10, 12, tzinfo=UTC))
