@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, DateTimeField, F, IntegerField, Q, Value, When
+from django.db.models import Q
 from django.utils import timezone
 
 from . import business_hours
@@ -411,38 +411,28 @@ def flag_sla_risks(*, now=None):
         return [row[0] for row in cursor.fetchall()]
 
 
-def _queue_breached(now):
-    # Past due and either still unanswered or flagged by the sweep. A flagged lead is past due
-    # (the constraint lead_breach_flagged_after_due), so "flagged" needs no branch of its own and the
-    # condition splits into ranges of the queue's indexes. Only a flag set by a sweep whose clock runs
-    # ahead of this one's, on a lead not yet due here, waits for its due time to sort as breached.
-    return Q(sla_due_at__lte=now) & (Q(first_follow_up_at__isnull=True) | Q(sla_breached_at__isnull=False))
-
-
-def queue_order(now, *, breached_first=False):
-    """Return the ORDER BY of a rep's queue at ``now``: MQLs still answerable in time first, soonest due, then the breached ones, most recently due first (or the breached first with ``breached_first``); raises nothing."""
-    breached = _queue_breached(now)
-    is_breached = Case(When(breached, then=Value(1)), default=Value(0), output_field=IntegerField())
-    in_time_due = Case(When(breached, then=Value(None)), default=F("sla_due_at"), output_field=DateTimeField())
-    breached_due = Case(When(breached, then=F("sla_due_at")), default=Value(None), output_field=DateTimeField())
-    group = is_breached.desc() if breached_first else is_breached.asc()
-    return (group, in_time_due.asc(nulls_last=True), breached_due.desc(nulls_last=True), "mql_at", "id")
-
-
 class Queue:
-    """A rep's open MQLs (``leads``) in ``queue_order`` at ``now``, for a ``Paginator``: each page is read in index order.
+    """A rep's open MQLs (``leads``) in queue order at ``now``, for a ``Paginator``: each page is read in index order.
 
-    Sorting the whole queue by ``queue_order`` reads every open MQL of the rep
+    The order: MQLs still answerable in time first, soonest due (no due time
+    last), then the breached ones, most recently due first (or the breached
+    first with ``breached_first``); ties by MQL time and id. Breached means past
+    due and either unanswered or flagged by the sweep: a flagged lead is past due
+    (the constraint lead_breach_flagged_after_due), so the flag needs no range of
+    its own among the leads due later. Only a flag set by a sweep whose clock
+    runs ahead of this one's waits for the lead's due time to sort as breached.
+
+    Sorting the whole queue in that order reads every open MQL of the rep
     (5,000 table rows for a rep with 5,000), however few a page shows. The
     queue is five ranges that each come out of an index already in order:
     answered but not flagged and past due, due later, no due time (the in-time
     part); unanswered past due, answered and flagged past due (the breached
-    part, most recently due first). ``lead_queue_idx`` carries what the ranges
-    read and sort on, so they read no table row; the answered ones, few, come
-    from ``lead_queue_answered_idx`` with their flag read from the table. A page
+    part). ``lead_queue_idx`` carries what the ranges read and sort on, so they
+    read no table row; the answered ones, few, come from
+    ``lead_queue_answered_idx`` with their flag read from the table. A page
     takes the first ``offset + limit`` of each range, and one sort of those few
-    rows gives the page, in ``queue_order`` (tests/leads/test_queue_pages.py
-    compares the two).
+    rows gives the page (tests/leads/test_queue_pages.py compares every page
+    with one ORDER BY of the whole queue).
     """
 
     ordered = True
@@ -458,7 +448,7 @@ class Queue:
         start, stop = page.start or 0, page.stop
         if stop <= start:
             return []
-        ids = list(self._ids(start, stop))
+        ids = self._ids(start, stop)
         rows = self.leads.order_by().in_bulk(ids)
         return [rows[pk] for pk in ids if pk in rows]
 

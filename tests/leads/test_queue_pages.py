@@ -1,15 +1,26 @@
-"""The queue's pages (sla.Queue: five ranges read from indexes) hold the leads of sla.queue_order, one sort of them all."""
+"""The queue's pages (sla.Queue: five ranges read from indexes) hold the leads of one ORDER BY of the whole queue."""
 
 from datetime import timedelta
 
 import pytest
 from django.core.paginator import Paginator
+from django.db.models import Case, DateTimeField, F, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from leads import sla
 from leads.models import Lead, Stage
 
 from ..factories import lead_in_stage
+
+
+def queue_order(now, *, breached_first=False):
+    """The queue's order as one ORDER BY of all its leads: what sla.Queue reads a page at a time."""
+    breached = Q(sla_due_at__lte=now) & (Q(first_follow_up_at__isnull=True) | Q(sla_breached_at__isnull=False))
+    is_breached = Case(When(breached, then=Value(1)), default=Value(0), output_field=IntegerField())
+    in_time_due = Case(When(breached, then=Value(None)), default=F("sla_due_at"), output_field=DateTimeField())
+    breached_due = Case(When(breached, then=F("sla_due_at")), default=Value(None), output_field=DateTimeField())
+    group = is_breached.desc() if breached_first else is_breached.asc()
+    return (group, in_time_due.asc(nulls_last=True), breached_due.desc(nulls_last=True), "mql_at", "id")
 
 
 @pytest.fixture
@@ -48,7 +59,7 @@ def every_kind_of_mql(rep, team):
 def test_every_page_holds_the_leads_of_the_whole_queue_sorted(rep, every_kind_of_mql, breached_first, per_page):
     now = every_kind_of_mql
     mqls = Lead.objects.filter(owner=rep, stage=Stage.MQL)
-    expected = list(mqls.order_by(*sla.queue_order(now, breached_first=breached_first)).values_list("id", flat=True))
+    expected = list(mqls.order_by(*queue_order(now, breached_first=breached_first)).values_list("id", flat=True))
 
     paginator = Paginator(sla.Queue(mqls, now, breached_first=breached_first), per_page)
     pages = [[lead.pk for lead in paginator.page(number).object_list] for number in paginator.page_range]
