@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from leads import transitions
-from leads.models import Lead, MqlEpisode, RejectionReason, Stage, Team, TeamMember
+from leads.models import Lead, MqlEpisode, RejectionReason, Stage, Team, TeamMember, UserProfile
 
 _counter = itertools.count(1)
 
@@ -20,6 +20,12 @@ def make_user(username=None, *, role=None, team=None, team_role=None, password="
         user.groups.add(Group.objects.get(name=role))
     if team is not None:
         TeamMember.objects.create(team=team, user=user, role=team_role or TeamMember.Role.REP)
+    return user
+
+
+def german(user, zone="Europe/Berlin"):
+    """``user`` reading German in ``zone`` (their profile)."""
+    UserProfile.objects.update_or_create(user=user, defaults={"language": "de", "time_zone": zone})
     return user
 
 

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from leads.models import UserProfile
+from tests.factories import german
 from tests.support.german import english_words
 
 pytestmark = pytest.mark.browser
@@ -27,7 +28,7 @@ def sign_in(browser, live_server, username, **context_options):
 
 
 def test_a_german_rep_triages_the_queue_in_german(browser, live_server, rep, make_mql, shots_dir):
-    UserProfile.objects.create(user=rep, language="de", time_zone="Europe/Berlin")
+    german(rep)
     lead = make_mql(rep, "Jana Vogel", minutes_ago=10, company="Müller Maschinenbau GmbH")
     page = sign_in(browser, live_server, "rita", locale="de-DE", timezone_id="Europe/Berlin")
 
@@ -50,7 +51,7 @@ def test_new_york_and_berlin_read_the_same_due_time_each_in_local_time(
     browser, live_server, rep, manager, make_mql, shots_dir
 ):
     UserProfile.objects.create(user=rep, language="en", time_zone="America/New_York")
-    UserProfile.objects.create(user=manager, language="de", time_zone="Europe/Berlin")
+    german(manager)
     lead = make_mql(rep, "Jana Vogel", minutes_ago=10)
     due = lead.sla_due_at
     iso = due.astimezone(UTC).replace(microsecond=0).isoformat()

@@ -24,9 +24,8 @@ from leads.models import (
     ScoringRun,
     Stage,
     TeamMember,
-    UserProfile,
 )
-from tests.factories import lead_in_stage, make_team, make_user
+from tests.factories import german, lead_in_stage, make_team, make_user
 from tests.support.german import english_in_text, english_words
 
 # Pages reached only by POST (htmx actions answering with a fragment, or a redirect), or
@@ -76,14 +75,16 @@ def world(db):
         "admin": make_user("ada", role="admin", is_staff=True, first_name="Ada", last_name="Lindner"),
     }
     for user in people.values():
-        UserProfile.objects.create(user=user, language="de", time_zone="Europe/Berlin")
+        german(user)
     now = timezone.now()
     rep = people["rep"]
-    german = {"company": "Müller Maschinenbau GmbH", "phone": "+49 30 1234567"}
+    in_germany = {"company": "Müller Maschinenbau GmbH", "phone": "+49 30 1234567"}
     leads = {
-        "mql": lead_in_stage(Stage.MQL, owner=rep, team=team, name="Jana Vogel", email="jana@mueller.de", **german),
-        "sal": lead_in_stage(Stage.SAL, owner=rep, team=team, name="Lars Becker", email="lars@mueller.de", **german),
-        "sql": lead_in_stage(Stage.SQL, owner=rep, team=team, name="Eva Braun", email="eva@mueller.de", **german),
+        "mql": lead_in_stage(Stage.MQL, owner=rep, team=team, name="Jana Vogel", email="jana@mueller.de", **in_germany),
+        "sal": lead_in_stage(
+            Stage.SAL, owner=rep, team=team, name="Lars Becker", email="lars@mueller.de", **in_germany
+        ),
+        "sql": lead_in_stage(Stage.SQL, owner=rep, team=team, name="Eva Braun", email="eva@mueller.de", **in_germany),
         "rejected": lead_in_stage(Stage.REJECTED, owner=rep, team=team, name="Tom Wolf", email="tom@wolf-ag.de"),
         "breached": lead_in_stage(
             Stage.MQL, owner=rep, team=team, name="Nina Roth", email="nina@roth.de", now=now - timedelta(days=5)

@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 from leads import activities, chat, notifications, sla, transitions
 from leads.models import ChatNotice, Lead, OutboxMessage, SLAPolicy, Stage, TeamMember, UserProfile
 
-from ..factories import lead_in_stage, make_user
+from ..factories import german, lead_in_stage, make_user
 from ..support.german import english_in_text, english_words
 from .test_slack import click, posted_message, slack_api, slack_request  # noqa: F401 (fixture)
 
@@ -85,7 +85,7 @@ def test_the_same_bad_filter_stays_english_without_the_header(rep):
 
 @pytest.mark.django_db
 def test_a_token_users_profile_language_wins_over_the_header(rep):
-    UserProfile.objects.create(user=rep, language="de", time_zone="Europe/Berlin")
+    german(rep)
 
     response = api(rep, "en").get(reverse("api:lead-list"), {"sla_breached": "vielleicht"})
 
@@ -223,7 +223,7 @@ def test_a_refused_webhook_url_is_german(admin):
 @pytest.fixture
 def german_rep(team):
     user = make_user("jonas", role="rep", team=team, first_name="Jonas", last_name="Becker")
-    UserProfile.objects.create(user=user, language="de", time_zone="Europe/Berlin")
+    german(user)
     return user
 
 
@@ -386,7 +386,7 @@ def slack_texts(blocks):
 
 @pytest.fixture
 def german_rita(rep):
-    UserProfile.objects.create(user=rep, language="de", time_zone="Europe/Berlin")
+    german(rep)
     return rep
 
 

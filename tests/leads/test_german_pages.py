@@ -21,7 +21,7 @@ from pghistory import context as history_context
 from leads import audit
 from leads.models import OutOfOffice, SLAPolicy, Stage, TeamMember, UserProfile
 
-from ..factories import lead_in_stage, make_team, make_user
+from ..factories import german, lead_in_stage, make_team, make_user
 from ..support.german import english_words
 
 pytestmark = pytest.mark.django_db
@@ -40,11 +40,6 @@ def page_text(response, others=()):
         if pattern is not None:
             html = pattern.sub("", html)
     return html
-
-
-def german(user, zone="Europe/Berlin"):
-    UserProfile.objects.create(user=user, language="de", time_zone=zone)
-    return user
 
 
 @pytest.fixture

@@ -24,20 +24,14 @@ from leads.models import (
     ScoringRun,
     Stage,
     TeamMember,
-    UserProfile,
     WebhookSubscription,
 )
-from tests.factories import make_lead, make_team, make_user
+from tests.factories import german, make_lead, make_team, make_user
 from tests.support.german import english_in_text, english_words
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 B = ScoringRule.Category.BEHAVIOUR
 D = ScoringRule.Category.DEMOGRAPHIC
-
-
-def german(user, zone="Europe/Berlin"):
-    UserProfile.objects.create(user=user, language="de", time_zone=zone)
-    return user
 
 
 @pytest.fixture

@@ -24,19 +24,13 @@ from leads.models import (
     SLAPolicy,
     Stage,
     TeamMember,
-    UserProfile,
 )
 from leads.templatetags import leads_ui, sla_ui
-from tests.factories import lead_in_stage, make_team, make_user
+from tests.factories import german, lead_in_stage, make_team, make_user
 from tests.support.german import english_in_text, readable_texts
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-def german(user, zone="Europe/Berlin"):
-    UserProfile.objects.update_or_create(user=user, defaults={"language": "de", "time_zone": zone})
-    return user
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from leads import transitions
 from leads.models import Activity, ActivityKind, Lead, MqlEpisode, TeamMember, UserProfile
 from reports import digest
 from reports.models import MonthlyTarget
-from tests.factories import make_team, make_user
+from tests.factories import german, make_team, make_user
 from tests.support.german import english_in_text, english_words
 
 NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30", "as_of": "2026-12-15T00:00:00+00:00"}
@@ -45,11 +45,6 @@ DRILL_DOWNS = (
     ("response_effect", "fast_sqls", {}),
     ("waterfall", "sals", {}),
 )
-
-
-def german(user, zone="Europe/Berlin"):
-    UserProfile.objects.update_or_create(user=user, defaults={"language": "de", "time_zone": zone})
-    return user
 
 
 @pytest.fixture
