@@ -195,6 +195,9 @@ DATABASES["default"].setdefault("OPTIONS", {})["options"] = " ".join(_DB_OPTIONS
 # review's grouping sets spill 17MB at 4MB and run in memory at 32MB and 64MB; 64MB leaves room
 # for a two-year period (MAX_PERIOD_DAYS) (bench/README.md).
 REPORTS_SORT_WORK_MEM_MB = env_int("REPORTS_SORT_WORK_MEM_MB", 64)
+# Reports count from the hourly rollup of the MQL episodes where it answers exactly
+# (reports.metrics.rollup); off, every count reads the episodes (same numbers, slower).
+REPORTS_ROLLUP = env_bool("REPORTS_ROLLUP", True)
 if os.environ.get("TEST_DATABASE_NAME"):
     # Lets two test runs share one PostgreSQL server without clashing.
     DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}

@@ -85,3 +85,56 @@ class DigestOptOut(models.Model):
 
     def __str__(self):
         return f"{self.user} opted out of the weekly digest"
+
+
+class EpisodeRollup(models.Model):
+    """The MQL episodes' counts per UTC hour, in total and per rep, team, source and campaign.
+
+    Written only by PostgreSQL: statement triggers on ``leads_mqlepisode``
+    (migration 0012) add each inserted, changed or deleted episode's part in the
+    same transaction as the write, whatever makes it (a transition, an import, an
+    erasure, a fix by hand), so a committed rollup always equals the episodes.
+    ``reports.metrics.rollup`` reads it for the counts of a period made of whole
+    UTC hours, judged as of an instant no event lies after; everything else is
+    counted from the episodes.
+
+    Each count sits at the hour of the date that places it in a period: the
+    episode's MQL time for the ``mqls`` .. ``slow_sqls`` columns (``cohort_*``: of
+    those MQLs, how many were accepted or qualified), the acceptance, qualification
+    and rejection times for ``sals``, ``sqls`` and ``rejected``. ``key`` is ''
+    for the total (``dimension`` "all"), an unassigned owner, no team or no
+    source or campaign.
+    """
+
+    DIMENSIONS = ("all", "rep", "team", "source", "campaign")
+
+    hour = models.DateTimeField()
+    dimension = models.CharField(max_length=8)
+    key = models.CharField(max_length=120, blank=True)
+    mqls = models.IntegerField(default=0)
+    followed_up = models.IntegerField(default=0)
+    # Followed up by the window's end (or with no window).
+    within_window = models.IntegerField(default=0)
+    # Followed up within an hour of becoming an MQL.
+    within_hour = models.IntegerField(default=0)
+    cohort_sals = models.IntegerField(default=0)
+    cohort_sqls = models.IntegerField(default=0)
+    # Qualified, of those followed up within the hour and of those followed up later.
+    fast_sqls = models.IntegerField(default=0)
+    slow_sqls = models.IntegerField(default=0)
+    sals = models.IntegerField(default=0)
+    sqls = models.IntegerField(default=0)
+    rejected = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # The triggers' upsert target; also the reads of one rep, team, source or campaign.
+            models.UniqueConstraint(fields=["dimension", "key", "hour"], name="episoderollup_one_row_per_hour"),
+        ]
+        indexes = [
+            # Breakdowns: every key of a dimension over a period.
+            models.Index(fields=["dimension", "hour"], name="episoderollup_breakdown_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.hour:%Y-%m-%d %H:00} {self.dimension} {self.key!r}: {self.mqls} MQLs"

@@ -357,6 +357,13 @@ class MqlEpisode(models.Model):
             # Conversation rate: had this lead an episode by its first contact? Answered
             # from the index alone, once per contacted lead.
             models.Index(fields=["lead", "mql_at"], name="mqlepisode_lead_mql_at_idx"),
+            # Reports read from the rollup (reports.EpisodeRollup) only as of an instant no
+            # event lies after: the latest follow-up, from the index's end.
+            models.Index(fields=["first_follow_up_at"], name="mqlepisode_follow_up_idx"),
+            # The rollup's awaiting MQLs: unanswered, with a window still open (or none).
+            models.Index(
+                fields=["due_at"], condition=Q(first_follow_up_at__isnull=True), name="mqlepisode_unanswered_due_idx"
+            ),
         ]
 
     def __str__(self):

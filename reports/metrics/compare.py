@@ -24,6 +24,7 @@ from django.utils.translation import gettext, gettext_lazy
 
 from leads.models import MqlEpisode
 
+from . import rollup
 from .conversations import ConversationRate, conversation_rates
 from .episodes import (
     _BY_OWNER,
@@ -75,12 +76,22 @@ class _Measure:
     field: str
     condition: Q
     aggregate: str = "count"  # "count", "median" or "mean"
+    # The same count from the hourly rollup's base counts: (coefficient, column) terms summed
+    # (metrics.rollup); none for a median or mean.
+    rollup: tuple = ()
 
 
-def _mql(as_of, condition=None):
-    """The period's MQLs up to ``as_of`` (meeting ``condition``)."""
+# The rollup's terms of the counts several reports share.
+_MQLS = ((1, "mqls"),)
+_FOLLOWED_UP = ((1, "followed_up"),)
+_IGNORED = ((1, "mqls"), (-1, "followed_up"), (-1, "awaiting"))
+_WITHIN_WINDOW = ((1, "within_window"),)
+
+
+def _mql(as_of, condition=None, rollup=_MQLS):
+    """The period's MQLs up to ``as_of`` (meeting ``condition``; ``rollup``: the same from the rollup)."""
     mqls = Q(mql_at__lte=as_of)
-    return _Measure("mql_at", mqls if condition is None else mqls & condition)
+    return _Measure("mql_at", mqls if condition is None else mqls & condition, rollup=rollup)
 
 
 def _answered(as_of):
@@ -90,9 +101,9 @@ def _answered(as_of):
 def _ignore_measures(as_of, view):
     return {
         "mqls": _mql(as_of),
-        "ignored": _mql(as_of, _ignored_q(as_of)),
-        "awaiting": _mql(as_of, _awaiting_q(as_of)),
-        "followed_up": _mql(as_of, _followed_up_q(as_of)),
+        "ignored": _mql(as_of, _ignored_q(as_of), _IGNORED),
+        "awaiting": _mql(as_of, _awaiting_q(as_of), ((1, "awaiting"),)),
+        "followed_up": _mql(as_of, _followed_up_q(as_of), _FOLLOWED_UP),
     }
 
 
@@ -100,38 +111,40 @@ def _conversion_measures(as_of, view):
     if view == COHORT_VIEW:
         return {
             "mqls": _mql(as_of),
-            "sals": _mql(as_of, Q(accepted_at__lte=as_of)),
-            "sqls": _mql(as_of, Q(qualified_at__lte=as_of)),
+            "sals": _mql(as_of, Q(accepted_at__lte=as_of), ((1, "cohort_sals"),)),
+            "sqls": _mql(as_of, Q(qualified_at__lte=as_of), ((1, "cohort_sqls"),)),
         }
     return {
         "mqls": _mql(as_of),
-        "sals": _Measure("accepted_at", Q(accepted_at__lte=as_of, mql_at__lte=as_of)),
-        "sqls": _Measure("qualified_at", Q(qualified_at__lte=as_of, mql_at__lte=as_of)),
+        "sals": _Measure("accepted_at", Q(accepted_at__lte=as_of, mql_at__lte=as_of), rollup=((1, "sals"),)),
+        "sqls": _Measure("qualified_at", Q(qualified_at__lte=as_of, mql_at__lte=as_of), rollup=((1, "sqls"),)),
     }
 
 
 def _sla_measures(as_of, view):
     return {
-        "closed": _mql(as_of, _sla_closed_q(as_of)),
-        "within": _mql(as_of, _sla_within_q(as_of)),
-        "late": _mql(as_of, _sla_late_q(as_of)),
-        "never": _mql(as_of, _sla_expired_q(as_of) & _not_followed_up_by(as_of)),
+        "closed": _mql(as_of, _sla_closed_q(as_of), ((1, "mqls"), (-1, "awaiting"))),
+        "within": _mql(as_of, _sla_within_q(as_of), _WITHIN_WINDOW),
+        "late": _mql(as_of, _sla_late_q(as_of), ((1, "followed_up"), (-1, "within_window"))),
+        "never": _mql(as_of, _sla_expired_q(as_of) & _not_followed_up_by(as_of), _IGNORED),
     }
 
 
 def _speed_measures(as_of, view):
     answered = _answered(as_of)
     return {
-        "responded": _Measure("mql_at", answered),
-        "within_hour": _Measure("mql_at", answered & Q(_response__lte=timedelta(hours=1))),
-        "within_sla": _Measure("mql_at", answered & _within_window_q()),
+        "responded": _Measure("mql_at", answered, rollup=_FOLLOWED_UP),
+        "within_hour": _Measure(
+            "mql_at", answered & Q(_response__lte=timedelta(hours=1)), rollup=((1, "within_hour"),)
+        ),
+        "within_sla": _Measure("mql_at", answered & _within_window_q(), rollup=_WITHIN_WINDOW),
         "median": _Measure("mql_at", answered, "median"),
         "mean": _Measure("mql_at", answered, "mean"),
     }
 
 
 def _rejected_measures(as_of, view):
-    return {"rejected": _Measure("rejected_at", Q(rejected_at__lte=as_of))}
+    return {"rejected": _Measure("rejected_at", Q(rejected_at__lte=as_of), rollup=((1, "rejected"),))}
 
 
 def _target_measures(as_of, view):
@@ -144,10 +157,10 @@ def _effect_measures(as_of, view):
     slow = answered & Q(_response__gt=timedelta(hours=1))
     qualified = Q(qualified_at__lte=as_of)
     return {
-        "fast": _Measure("mql_at", fast),
-        "fast_sqls": _Measure("mql_at", fast & qualified),
-        "slow": _Measure("mql_at", slow),
-        "slow_sqls": _Measure("mql_at", slow & qualified),
+        "fast": _Measure("mql_at", fast, rollup=((1, "within_hour"),)),
+        "fast_sqls": _Measure("mql_at", fast & qualified, rollup=((1, "fast_sqls"),)),
+        "slow": _Measure("mql_at", slow, rollup=((1, "followed_up"), (-1, "within_hour"))),
+        "slow_sqls": _Measure("mql_at", slow & qualified, rollup=((1, "slow_sqls"),)),
     }
 
 
@@ -344,8 +357,31 @@ _DURATION_AGGREGATES = {
 _EMPTY = {"count": 0, "median": None, "mean": None}
 
 
-def _series_rows(measures, periods, filters, *, first_durations=True):
-    """Each of ``measures`` (by name) for each of ``periods``, as one {name: number} dict per period, from one statement; without ``first_durations`` the first period's medians and means are left None (the caller has them)."""
+def _series_rows(measures, periods, filters, *, as_of, first_durations=True):
+    """Each of ``measures`` (by name) for each of ``periods`` as of ``as_of``, as one {name: number} dict per period: the counts from the hourly rollup where it answers exactly (``rollup.scope``), else with the medians and means from one statement over the episodes; without ``first_durations`` the first period's medians and means are left None (the caller has them)."""
+    counted = {name: m for name, m in measures.items() if m.aggregate == "count"}
+    found, selected = None, None
+    if counted and all(m.rollup for m in counted.values()):
+        selected = rollup.scope(periods, filters)
+    if selected is not None:
+        found = rollup.slice_counts(periods, selected, as_of)
+    if found is None:
+        return _episode_series_rows(measures, periods, filters, first_durations=first_durations)
+    base = found.get("") or [dict.fromkeys((*rollup.COLUMNS, rollup.AWAITING), 0) for _period in periods]
+    series = [{name: rollup.count(m.rollup, counts) for name, m in counted.items()} for counts in base]
+    timed = {name: m for name, m in measures.items() if m.aggregate != "count"}
+    if timed and (first_durations or len(periods) > 1):
+        durations = _episode_series_rows(timed, periods, filters, first_durations=first_durations)
+        for values, more in zip(series, durations, strict=True):
+            values.update(more)
+    elif timed:
+        for values in series:
+            values.update({name: _EMPTY[m.aggregate] for name, m in timed.items()})
+    return series
+
+
+def _episode_series_rows(measures, periods, filters, *, first_durations=True):
+    """``_series_rows`` from one statement over the episodes."""
     bounds = sorted({p.start_at for p in periods} | {p.end_at for p in periods})
     span = bounds[0], bounds[-1]
     # The slices of each period, numbered as width_bucket numbers them: slice k starts at bounds[k - 1].
@@ -415,7 +451,7 @@ def headline_series(slug, periods, filters, *, view, as_of=None, first_durations
     if slug == "conversation_rate":
         return [_conversation_values(result) for result in conversation_rates(periods, filters)]
     spec = HEADLINES[slug]
-    rows = _series_rows(spec.measures(as_of, view), periods, filters, first_durations=first_durations)
+    rows = _series_rows(spec.measures(as_of, view), periods, filters, as_of=as_of, first_durations=first_durations)
     return [_values(row, spec) for row in rows]
 
 
@@ -460,7 +496,7 @@ def overview_series(periods, filters, *, view, as_of=None, first_durations=True)
         for slug, spec in HEADLINES.items()
         for name, measure in spec.measures(as_of, view).items()
     }
-    rows = _series_rows(measures, periods, filters, first_durations=first_durations)
+    rows = _series_rows(measures, periods, filters, as_of=as_of, first_durations=first_durations)
     conversations = conversation_rates(periods, filters)
     return [
         {

@@ -342,6 +342,10 @@ def test_schema_documents_every_report_endpoint_with_its_parameters_and_errors(a
 # overview also the ignore rate's card) takes them from that query's current period: no query of its own.
 COMPARISONS = 1
 OVERVIEW_COMPARISONS = 2
+# The counts of that query come from the hourly rollup (these periods are whole UTC days, no
+# event lies after the report's instant); medians and means from the episodes, one query more
+# for the reports that show them (speed to lead; the overview's speed card).
+SERIES_DURATIONS = 1
 # Pacing: MQLs to date, the month's target, the leads in flight and history, the calendar.
 PACING = 4
 WATERFALL = 3
@@ -354,7 +358,7 @@ ENDPOINT_QUERIES = {
     "sla-compliance": 2 + COMPARISONS,
     "conversation-rate": 2 + COMPARISONS,
     # totals, by rep
-    "speed-to-lead": 2 + SPEED_TOTALS + 1 + COMPARISONS,
+    "speed-to-lead": 2 + SPEED_TOTALS + 1 + COMPARISONS + SERIES_DURATIONS,
     "rejection-reasons": 2 + SORT_MEMORY + REJECTIONS + COMPARISONS,
     # MQLs per month with the months' targets
     # and the default SLA policy's calendar (business days to pro-rate a partial month)
@@ -362,7 +366,7 @@ ENDPOINT_QUERIES = {
     # the overview's cards: the speed headline, rejections by reason, and the MQL target (one more
     # than before: the JSON now gives its attainment too) with its business-day calendar; the
     # ignore rate, conversion, SLA compliance and conversation rate are the series' (OVERVIEW_COMPARISONS)
-    "overview": 2 + SPEED_HEADLINE + 1 + 1 + 1 + PACING + WATERFALL + RESPONSE_EFFECT + OVERVIEW_COMPARISONS,
+    "overview": 2 + SPEED_HEADLINE + 1 + 1 + 1 + PACING + WATERFALL + RESPONSE_EFFECT + OVERVIEW_COMPARISONS + SERIES_DURATIONS,
     # the waterfall: the totals, leads per cohort month, MQLs/SALs/SQLs per cohort month
     "waterfall": 2 + WATERFALL + COMPARISONS,
     # one aggregate

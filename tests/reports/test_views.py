@@ -472,6 +472,10 @@ def test_targets_per_team_feed_the_mql_target_report(as_user, marketer, team):
 # current period: no query of its own.
 COMPARISONS = 1
 OVERVIEW_COMPARISONS = 2
+# The counts of that query come from the hourly rollup (these periods are whole UTC days, no
+# event lies after the report's instant); medians and means from the episodes, one query more
+# for the reports that show them (speed to lead; the overview's speed card).
+SERIES_DURATIONS = 1
 # Pacing: MQLs to date, the month's target, the leads in flight and history, the calendar.
 PACING = 4
 WATERFALL = 3
@@ -484,7 +488,7 @@ PAGE_QUERIES = {
     # the period's numbers are the series' (COMPARISONS)
     "reports:conversion": BASE + COMPARISONS,
     # totals, by rep
-    "reports:speed_to_lead": BASE + SPEED_TOTALS + 1 + COMPARISONS,
+    "reports:speed_to_lead": BASE + SPEED_TOTALS + 1 + COMPARISONS + SERIES_DURATIONS,
     # the period's numbers are the series' (COMPARISONS)
     "reports:sla_compliance": BASE + COMPARISONS,
     # the counts, the notes
@@ -497,7 +501,7 @@ PAGE_QUERIES = {
     # the cards: the speed headline, rejections by reason, MQL target and its business-day calendar;
     # the ignore rate (without the per-rep breakdown), conversion, SLA compliance and conversation
     # rate are the series' (OVERVIEW_COMPARISONS)
-    "reports:overview": BASE + SPEED_HEADLINE + 1 + 1 + 1 + PACING + WATERFALL + RESPONSE_EFFECT + OVERVIEW_COMPARISONS,
+    "reports:overview": BASE + SPEED_HEADLINE + 1 + 1 + 1 + PACING + WATERFALL + RESPONSE_EFFECT + OVERVIEW_COMPARISONS + SERIES_DURATIONS,
     # the waterfall: the totals, leads per cohort month, MQLs/SALs/SQLs per cohort month
     "reports:waterfall": BASE + WATERFALL + COMPARISONS,
     "reports:response_effect": BASE + RESPONSE_EFFECT + COMPARISONS,

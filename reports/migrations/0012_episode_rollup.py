@@ -1,0 +1,159 @@
+"""The hourly rollup of MQL episodes, kept by PostgreSQL in the transaction of every write.
+
+Statement triggers on ``leads_mqlepisode`` with transition tables: an INSERT adds
+the new rows' parts, a DELETE takes the old rows' away, an UPDATE takes away the
+old and adds the new parts of the rows whose counted columns changed, a TRUNCATE
+empties the rollup. Each episode's part is one row per date it has (its MQL time,
+and where set its acceptance, qualification and rejection), in the hour of that
+date, once in total and once per rep, team, source and campaign. The parts are
+summed per (dimension, key, hour) and upserted in that order, all-zero sums left
+out (a reassignment changes no total), so two writers lock shared rows in the
+same order. The statement also fills the rollup from the episodes already there.
+"""
+
+from django.db import migrations, models
+
+COUNTS = (
+    "mqls",
+    "followed_up",
+    "within_window",
+    "within_hour",
+    "cohort_sals",
+    "cohort_sqls",
+    "fast_sqls",
+    "slow_sqls",
+    "sals",
+    "sqls",
+    "rejected",
+)
+# The columns whose change changes an episode's part.
+COUNTED = (
+    "mql_at",
+    "due_at",
+    "first_follow_up_at",
+    "accepted_at",
+    "qualified_at",
+    "rejected_at",
+    "owner_id",
+    "team_id",
+    "source",
+    "campaign",
+)
+
+UPSERT = """
+INSERT INTO reports_episoderollup AS r (dimension, key, hour, {counts})
+SELECT d.dimension, d.key, c.hour, {sums}
+  FROM ({changes}) AS ch
+ CROSS JOIN LATERAL (
+       SELECT (ch.first_follow_up_at IS NOT NULL)::int AS fu,
+              (ch.first_follow_up_at IS NOT NULL
+               AND (ch.due_at IS NULL OR ch.first_follow_up_at <= ch.due_at))::int AS ww,
+              (ch.first_follow_up_at IS NOT NULL
+               AND ch.first_follow_up_at - ch.mql_at <= interval '1 hour')::int AS wh,
+              (ch.accepted_at IS NOT NULL)::int AS cs,
+              (ch.qualified_at IS NOT NULL)::int AS cq) AS f
+ CROSS JOIN LATERAL (VALUES
+       (date_trunc('hour', ch.mql_at, 'UTC'), 1, f.fu, f.ww, f.wh, f.cs, f.cq, f.wh * f.cq, (f.fu - f.wh) * f.cq, 0, 0, 0),
+       (date_trunc('hour', ch.accepted_at, 'UTC'), 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0),
+       (date_trunc('hour', ch.qualified_at, 'UTC'), 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0),
+       (date_trunc('hour', ch.rejected_at, 'UTC'), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1)
+       ) AS c(hour, {counts})
+ CROSS JOIN LATERAL (VALUES
+       ('all', ''),
+       ('rep', coalesce(ch.owner_id::text, '')),
+       ('team', coalesce(ch.team_id::text, '')),
+       ('source', ch.source),
+       ('campaign', ch.campaign)
+       ) AS d(dimension, key)
+ WHERE c.hour IS NOT NULL
+ GROUP BY d.dimension, d.key, c.hour
+HAVING {nonzero}
+ ORDER BY d.dimension, d.key, c.hour
+    ON CONFLICT (dimension, key, hour) DO UPDATE SET {added};
+"""
+
+
+def upsert(changes):
+    return UPSERT.format(
+        changes=changes,
+        counts=", ".join(COUNTS),
+        sums=", ".join(f"sum(ch.sign * c.{name})" for name in COUNTS),
+        nonzero=" OR ".join(f"sum(ch.sign * c.{name}) <> 0" for name in COUNTS),
+        added=", ".join(f"{name} = r.{name} + EXCLUDED.{name}" for name in COUNTS),
+    )
+
+
+_OLD = ", ".join(f"o.{name}" for name in COUNTED)
+_NEW = ", ".join(f"n.{name}" for name in COUNTED)
+_CHANGED = f"FROM old_rows o JOIN new_rows n ON n.id = o.id WHERE ({_OLD}) IS DISTINCT FROM ({_NEW})"
+
+TRIGGERS = f"""
+CREATE FUNCTION reports_episode_rollup() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        {upsert("SELECT 1 AS sign, n.* FROM new_rows n")}
+    ELSIF TG_OP = 'DELETE' THEN
+        {upsert("SELECT -1 AS sign, o.* FROM old_rows o")}
+    ELSIF TG_OP = 'UPDATE' THEN
+        {upsert(f"SELECT -1 AS sign, o.* {_CHANGED} UNION ALL SELECT 1, n.* {_CHANGED}")}
+    ELSE
+        DELETE FROM reports_episoderollup;
+    END IF;
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER reports_episode_rollup_insert AFTER INSERT ON leads_mqlepisode
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION reports_episode_rollup();
+CREATE TRIGGER reports_episode_rollup_update AFTER UPDATE ON leads_mqlepisode
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION reports_episode_rollup();
+CREATE TRIGGER reports_episode_rollup_delete AFTER DELETE ON leads_mqlepisode
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION reports_episode_rollup();
+CREATE TRIGGER reports_episode_rollup_truncate AFTER TRUNCATE ON leads_mqlepisode
+    FOR EACH STATEMENT EXECUTE FUNCTION reports_episode_rollup();
+{upsert("SELECT 1 AS sign, e.* FROM leads_mqlepisode e")}
+"""
+UNTRIGGERS = """
+DROP TRIGGER IF EXISTS reports_episode_rollup_truncate ON leads_mqlepisode;
+DROP TRIGGER IF EXISTS reports_episode_rollup_delete ON leads_mqlepisode;
+DROP TRIGGER IF EXISTS reports_episode_rollup_update ON leads_mqlepisode;
+DROP TRIGGER IF EXISTS reports_episode_rollup_insert ON leads_mqlepisode;
+DROP FUNCTION IF EXISTS reports_episode_rollup();
+DELETE FROM reports_episoderollup;
+"""
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("reports", "0011_weekly_digest"),
+        ("leads", "0090_episode_rollup_indexes"),
+    ]
+
+    operations = [
+        migrations.CreateModel(
+            name="EpisodeRollup",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("hour", models.DateTimeField()),
+                ("dimension", models.CharField(max_length=8)),
+                ("key", models.CharField(blank=True, max_length=120)),
+                ("mqls", models.IntegerField(default=0)),
+                ("followed_up", models.IntegerField(default=0)),
+                ("within_window", models.IntegerField(default=0)),
+                ("within_hour", models.IntegerField(default=0)),
+                ("cohort_sals", models.IntegerField(default=0)),
+                ("cohort_sqls", models.IntegerField(default=0)),
+                ("fast_sqls", models.IntegerField(default=0)),
+                ("slow_sqls", models.IntegerField(default=0)),
+                ("sals", models.IntegerField(default=0)),
+                ("sqls", models.IntegerField(default=0)),
+                ("rejected", models.IntegerField(default=0)),
+            ],
+            options={
+                "indexes": [models.Index(fields=["dimension", "hour"], name="episoderollup_breakdown_idx")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("dimension", "key", "hour"), name="episoderollup_one_row_per_hour")
+                ],
+            },
+        ),
+        migrations.RunSQL(TRIGGERS, UNTRIGGERS),
+    ]
