@@ -346,6 +346,7 @@ OVERVIEW_COMPARISONS = 2
 # event lies after the report's instant); medians and means from the episodes, one query more
 # for the reports that show them (speed to lead; the overview's speed card).
 SERIES_DURATIONS = 1
+OVERVIEW_SERIES = OVERVIEW_COMPARISONS + SERIES_DURATIONS
 # Pacing: MQLs to date, the month's target, the leads in flight and history, the calendar.
 PACING = 4
 WATERFALL = 3
@@ -366,7 +367,7 @@ ENDPOINT_QUERIES = {
     # the overview's cards: the speed headline, rejections by reason, and the MQL target (one more
     # than before: the JSON now gives its attainment too) with its business-day calendar; the
     # ignore rate, conversion, SLA compliance and conversation rate are the series' (OVERVIEW_COMPARISONS)
-    "overview": 2 + SPEED_HEADLINE + 1 + 1 + 1 + PACING + WATERFALL + RESPONSE_EFFECT + OVERVIEW_COMPARISONS + SERIES_DURATIONS,
+    "overview": 2 + SPEED_HEADLINE + 1 + 1 + 1 + PACING + WATERFALL + RESPONSE_EFFECT + OVERVIEW_SERIES,
     # the waterfall: the totals, leads per cohort month, MQLs/SALs/SQLs per cohort month
     "waterfall": 2 + WATERFALL + COMPARISONS,
     # one aggregate

@@ -476,6 +476,7 @@ OVERVIEW_COMPARISONS = 2
 # event lies after the report's instant); medians and means from the episodes, one query more
 # for the reports that show them (speed to lead; the overview's speed card).
 SERIES_DURATIONS = 1
+OVERVIEW_SERIES = OVERVIEW_COMPARISONS + SERIES_DURATIONS
 # Pacing: MQLs to date, the month's target, the leads in flight and history, the calendar.
 PACING = 4
 WATERFALL = 3
@@ -501,7 +502,7 @@ PAGE_QUERIES = {
     # the cards: the speed headline, rejections by reason, MQL target and its business-day calendar;
     # the ignore rate (without the per-rep breakdown), conversion, SLA compliance and conversation
     # rate are the series' (OVERVIEW_COMPARISONS)
-    "reports:overview": BASE + SPEED_HEADLINE + 1 + 1 + 1 + PACING + WATERFALL + RESPONSE_EFFECT + OVERVIEW_COMPARISONS + SERIES_DURATIONS,
+    "reports:overview": BASE + SPEED_HEADLINE + 1 + 1 + 1 + PACING + WATERFALL + RESPONSE_EFFECT + OVERVIEW_SERIES,
     # the waterfall: the totals, leads per cohort month, MQLs/SALs/SQLs per cohort month
     "reports:waterfall": BASE + WATERFALL + COMPARISONS,
     "reports:response_effect": BASE + RESPONSE_EFFECT + COMPARISONS,
