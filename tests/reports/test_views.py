@@ -484,8 +484,8 @@ RESPONSE_EFFECT = 1
 # session, user (with the viewer's profile: language and time zone), role groups, teams and reps
 BASE = 5
 PAGE_QUERIES = {
-    # the ignore rate by rep (the total is the reps' sum)
-    "reports:ignore_rate": BASE + 1 + COMPARISONS,
+    # the ignore rate by rep from the rollup, the reps' names (the total is the reps' sum)
+    "reports:ignore_rate": BASE + 2 + COMPARISONS,
     # the period's numbers are the series' (COMPARISONS)
     "reports:conversion": BASE + COMPARISONS,
     # totals, by rep
@@ -537,7 +537,7 @@ def test_drill_down_query_count_does_not_grow_with_leads(
 def test_rep_page_query_count_does_not_grow_with_leads(as_user, rep, november_data, django_assert_num_queries, count):
     november_data(count)
     client = as_user(rep)
-    # session, user (with the profile), role groups, the teams they manage (none), the ignore rate by rep (with the total),
-    # the previous period and trend
-    with django_assert_num_queries(6):
+    # session, user (with the profile), role groups, the teams they manage (none), the ignore rate by rep (with the total)
+    # from the rollup and the rep's name, the previous period and trend
+    with django_assert_num_queries(7):
         get(client, "reports:ignore_rate")
