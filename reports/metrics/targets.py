@@ -17,8 +17,9 @@ from django.utils.translation import gettext_lazy
 from leads.models import Holiday, Lead, SLAPolicy
 
 from ..models import MonthlyTarget
+from . import rollup
 from .episodes import mql_episodes
-from .period import EARLIEST_YEAR, Period, Ratio
+from .period import EARLIEST_YEAR, Period, Ratio, _as_of, month_part
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -121,11 +122,13 @@ def mql_target(period, filters, *, as_of=None):
         months.append(first)
         first = (first + timedelta(days=32)).replace(day=1)
     scope, team, rep = target_scope(filters)
-    episodes = mql_episodes(period, filters, as_of=as_of).values("mql_at").order_by()
-    sql, params = episodes.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(_MONTHS_SQL.format(episodes=sql), [months, period.tz, *params, team, rep])
-        rows = cursor.fetchall()
+    rows = _months_from_rollup(period, months, filters, team, rep, as_of)
+    if rows is None:
+        episodes = mql_episodes(period, filters, as_of=as_of).values("mql_at").order_by()
+        sql, params = episodes.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(_MONTHS_SQL.format(episodes=sql), [months, period.tz, *params, team, rep])
+            rows = cursor.fetchall()
     days = business_days(months[0], month_last_day(months[-1]))
     found = []
     for month, mqls, full in rows:
@@ -136,6 +139,20 @@ def mql_target(period, filters, *, as_of=None):
             MonthTarget(month=month, mqls=mqls, target=target, full_target=full, covered_days=covered, month_days=whole)
         )
     return MqlTarget(months=tuple(found), scope=scope)
+
+
+def _months_from_rollup(period, months, filters, team, rep, as_of):
+    """(month, MQLs, target) rows like ``_MONTHS_SQL``'s, the MQLs from the hourly rollup (two queries), or None where it cannot answer."""
+    parts = [month_part(period, month) for month in months]
+    selected = rollup.scope(parts, filters)
+    found = rollup.slice_counts(parts, selected, _as_of(as_of)) if selected is not None else None
+    if found is None:
+        return None
+    produced = [counts["mqls"] for counts in found[""]] if "" in found else [0] * len(months)
+    targets = dict(
+        MonthlyTarget.objects.filter(month__in=months, team_id=team, rep_id=rep).values_list("month", "mql_target")
+    )
+    return [(month, mqls, targets.get(month)) for month, mqls in zip(months, produced, strict=True)]
 
 
 # Pacing: the month under way against its target

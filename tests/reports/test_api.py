@@ -347,6 +347,8 @@ OVERVIEW_COMPARISONS = 2
 # for the reports that show them (speed to lead; the overview's speed card).
 SERIES_DURATIONS = 1
 OVERVIEW_SERIES = OVERVIEW_COMPARISONS + SERIES_DURATIONS
+# The MQL target's months: their MQLs from the rollup, then their targets.
+MONTHS = 2
 # Pacing: MQLs to date, the month's target, the leads in flight and history, the calendar.
 PACING = 4
 WATERFALL = 3
@@ -361,13 +363,13 @@ ENDPOINT_QUERIES = {
     # totals, by rep
     "speed-to-lead": 2 + SPEED_TOTALS + 1 + COMPARISONS + SERIES_DURATIONS,
     "rejection-reasons": 2 + SORT_MEMORY + REJECTIONS + COMPARISONS,
-    # MQLs per month with the months' targets
+    # MQLs per month (from the rollup), the months' targets
     # and the default SLA policy's calendar (business days to pro-rate a partial month)
-    "mql-target": 2 + 1 + 1 + PACING + COMPARISONS,
+    "mql-target": 2 + MONTHS + 1 + PACING + COMPARISONS,
     # the overview's cards: the speed headline, rejections by reason, and the MQL target (one more
     # than before: the JSON now gives its attainment too) with its business-day calendar; the
     # ignore rate, conversion, SLA compliance and conversation rate are the series' (OVERVIEW_COMPARISONS)
-    "overview": 2 + SPEED_HEADLINE + 1 + 1 + 1 + PACING + WATERFALL + RESPONSE_EFFECT + OVERVIEW_SERIES,
+    "overview": 2 + SPEED_HEADLINE + 1 + MONTHS + 1 + PACING + WATERFALL + RESPONSE_EFFECT + OVERVIEW_SERIES,
     # the waterfall: the totals, leads per cohort month, MQLs/SALs/SQLs per cohort month
     "waterfall": 2 + WATERFALL + COMPARISONS,
     # one aggregate

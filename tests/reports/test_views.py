@@ -477,6 +477,8 @@ OVERVIEW_COMPARISONS = 2
 # for the reports that show them (speed to lead; the overview's speed card).
 SERIES_DURATIONS = 1
 OVERVIEW_SERIES = OVERVIEW_COMPARISONS + SERIES_DURATIONS
+# The MQL target's months: their MQLs from the rollup, then their targets.
+MONTHS = 2
 # Pacing: MQLs to date, the month's target, the leads in flight and history, the calendar.
 PACING = 4
 WATERFALL = 3
@@ -496,13 +498,13 @@ PAGE_QUERIES = {
     "reports:rejection_reasons": BASE + SORT_MEMORY + REJECTIONS + 1 + COMPARISONS,
     # the period's numbers are the series' (COMPARISONS)
     "reports:conversation_rate": BASE + COMPARISONS,
-    # MQLs per month with the months' targets
+    # MQLs per month (from the rollup), the months' targets
     # and the default SLA policy's calendar (business days to pro-rate a partial month)
-    "reports:mql_target": BASE + 1 + 1 + PACING + COMPARISONS,
+    "reports:mql_target": BASE + MONTHS + 1 + PACING + COMPARISONS,
     # the cards: the speed headline, rejections by reason, MQL target and its business-day calendar;
     # the ignore rate (without the per-rep breakdown), conversion, SLA compliance and conversation
     # rate are the series' (OVERVIEW_COMPARISONS)
-    "reports:overview": BASE + SPEED_HEADLINE + 1 + 1 + 1 + PACING + WATERFALL + RESPONSE_EFFECT + OVERVIEW_SERIES,
+    "reports:overview": BASE + SPEED_HEADLINE + 1 + MONTHS + 1 + PACING + WATERFALL + RESPONSE_EFFECT + OVERVIEW_SERIES,
     # the waterfall: the totals, leads per cohort month, MQLs/SALs/SQLs per cohort month
     "reports:waterfall": BASE + WATERFALL + COMPARISONS,
     "reports:response_effect": BASE + RESPONSE_EFFECT + COMPARISONS,
