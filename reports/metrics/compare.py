@@ -18,11 +18,12 @@ from datetime import timedelta
 from functools import reduce
 from operator import or_
 
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Avg, BooleanField, Count, ExpressionWrapper, Q
 from django.utils.translation import gettext, gettext_lazy
 
-from leads.models import MqlEpisode
+from leads.models import MqlEpisode, Team
 
 from . import rollup
 from .conversations import ConversationRate, conversation_rates
@@ -555,10 +556,58 @@ def headline_breakdown(slug, by, period, filters, *, view, as_of=None):
         ]
     else:
         spec = HEADLINES[slug]
-        aggregates = _aggregates(spec, period, as_of, view)
-        rows = _episodes(spec, period, filters, as_of, view).values(*fields).annotate(**aggregates)
-        found = [BreakdownRow(_group_key(by, row), _group_name(by, row), _values(row, spec)) for row in rows]
+        found = _breakdown_from_rollup(spec, by, period, filters, view, as_of)
+        if found is None:
+            aggregates = _aggregates(spec, period, as_of, view)
+            rows = _episodes(spec, period, filters, as_of, view).values(*fields).annotate(**aggregates)
+            found = [BreakdownRow(_group_key(by, row), _group_name(by, row), _values(row, spec)) for row in rows]
     return sorted(found, key=lambda row: (row.key is None, row.name.lower()))
+
+
+def _breakdown_from_rollup(spec, by, period, filters, view, as_of):
+    """The ``BreakdownRow``s of ``headline_breakdown`` from the hourly rollup's keys of ``by`` (one query, one more for the reps' or teams' names), or None where it cannot answer (a median or mean among the numbers, filters on another dimension)."""
+    measures = spec.measures(as_of, view)
+    if not all(m.aggregate == "count" and m.rollup for m in measures.values()):
+        return None
+    selected = rollup.scope([period], filters, by=by)
+    found = rollup.slice_counts([period], selected, as_of, by=by) if selected is not None else None
+    if found is None:
+        return None
+    # A group the episodes' query would not list (no episode meets any number's condition) has only zeros.
+    counted = {
+        key: {name: rollup.count(m.rollup, counts) for name, m in measures.items()} for key, (counts,) in found.items()
+    }
+    counted = {key: values for key, values in counted.items() if any(values.values())}
+    rows = {key: _rollup_group_row(by, key) for key in counted}
+    ids = [int(key) for key in counted if key and by in ("rep", "team")]
+    if by == "rep" and ids:
+        for user in get_user_model().objects.filter(pk__in=ids).values("id", "username", "first_name", "last_name"):
+            rows[str(user["id"])].update(
+                owner__username=user["username"],
+                owner__first_name=user["first_name"],
+                owner__last_name=user["last_name"],
+            )
+    elif by == "team" and ids:
+        for team in Team.objects.filter(pk__in=ids).values("id", "name"):
+            rows[str(team["id"])]["team__name"] = team["name"]
+    return [
+        BreakdownRow(_group_key(by, rows[key]), _group_name(by, rows[key]), _values(values, spec))
+        for key, values in counted.items()
+    ]
+
+
+def _rollup_group_row(by, key):
+    """A rollup key as the row ``_group_key`` and ``_group_name`` read (names filled in after)."""
+    if by == "rep":
+        return {
+            "owner_id": int(key) if key else None,
+            "owner__username": "",
+            "owner__first_name": "",
+            "owner__last_name": "",
+        }
+    if by == "team":
+        return {"team_id": int(key) if key else None, "team__name": ""}
+    return {by: key}
 
 
 def overview_breakdown(by, period, filters, *, view, as_of=None):

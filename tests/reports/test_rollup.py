@@ -9,7 +9,14 @@ from django.db import connection
 from leads import transitions
 from leads.models import ActivityKind, MqlEpisode, Stage
 from reports.metrics import Filters, Period, ignore_rate_by_rep, mql_target, rollup
-from reports.metrics.compare import HEADLINES, headline_series, previous_period, trend_periods
+from reports.metrics.compare import (
+    BREAKDOWNS,
+    HEADLINES,
+    headline_breakdown,
+    headline_series,
+    previous_period,
+    trend_periods,
+)
 from reports.models import EpisodeRollup
 from tests.factories import lead_in_stage
 
@@ -158,6 +165,23 @@ def test_every_report_has_the_same_numbers_from_the_rollup_and_from_the_episodes
             assert fast == mql_target(period, chosen, as_of=AS_OF), (period, chosen)
     # Four of the five periods, six of the seven filters each.
     assert answered_by_rollup == 4 * 6
+
+
+@pytest.mark.parametrize("by", BREAKDOWNS)
+def test_every_breakdown_has_the_same_rows_from_the_rollup_and_from_the_episodes(settings, rep, other_rep, team, by):
+    other_team = team.__class__.objects.create(name="Second team")
+    _random_history(7, [rep, other_rep, None], [team, other_team, None])
+    filters = [Filters(), Filters(rep=rep.pk), Filters(team=team.pk), Filters(source="event"), Filters(campaign="")]
+    for period in (PERIODS[0], PERIODS[3], PERIODS[4]):
+        for chosen in filters:
+            for slug in HEADLINES:
+                for view in ("period", "cohort"):
+                    settings.REPORTS_ROLLUP = True
+                    fast = headline_breakdown(slug, by, period, chosen, view=view, as_of=AS_OF)
+                    settings.REPORTS_ROLLUP = False
+                    counted = headline_breakdown(slug, by, period, chosen, view=view, as_of=AS_OF)
+                    assert fast == counted, (slug, by, period, chosen, view)
+                    assert fast, (slug, by, period, chosen)
 
 
 def test_a_report_as_of_an_earlier_instant_reads_the_episodes(rep, team):
