@@ -88,27 +88,30 @@ class DigestOptOut(models.Model):
 
 
 class EpisodeRollup(models.Model):
-    """The MQL episodes' counts per UTC hour, in total and per rep, team, source and campaign.
+    """The MQL episodes' counts per UTC hour and per UTC day, in total and per rep, team, source and campaign.
 
     Written only by PostgreSQL: statement triggers on ``leads_mqlepisode``
     (migration 0012) add each inserted, changed or deleted episode's part in the
     same transaction as the write, whatever makes it (a transition, an import, an
     erasure, a fix by hand), so a committed rollup always equals the episodes.
-    ``reports.metrics.rollup`` reads it for the counts of a period made of whole
-    UTC hours, judged as of an instant no event lies after; everything else is
-    counted from the episodes.
+    ``reports.metrics.rollup`` reads it for the counts of periods made of whole
+    UTC hours (whole days from the day rows, the hours of a day cut by a period's
+    boundary from the hour rows), judged as of an instant no event lies after;
+    everything else is counted from the episodes.
 
-    Each count sits at the hour of the date that places it in a period: the
-    episode's MQL time for the ``mqls`` .. ``slow_sqls`` columns (``cohort_*``: of
-    those MQLs, how many were accepted or qualified), the acceptance, qualification
-    and rejection times for ``sals``, ``sqls`` and ``rejected``. ``key`` is ''
-    for the total (``dimension`` "all"), an unassigned owner, no team or no
-    source or campaign.
+    Each count sits at the hour and the day of the date that places it in a
+    period: the episode's MQL time for the ``mqls`` .. ``slow_sqls`` columns
+    (``cohort_*``: of those MQLs, how many were accepted or qualified), the
+    acceptance, qualification and rejection times for ``sals``, ``sqls`` and
+    ``rejected``. ``key`` is '' for the total (``dimension`` "all"), an
+    unassigned owner, no team or no source or campaign.
     """
 
     DIMENSIONS = ("all", "rep", "team", "source", "campaign")
+    GRAINS = ("hour", "day")
 
-    hour = models.DateTimeField()
+    grain = models.CharField(max_length=4)
+    start = models.DateTimeField()
     dimension = models.CharField(max_length=8)
     key = models.CharField(max_length=120, blank=True)
     mqls = models.IntegerField(default=0)
@@ -129,12 +132,15 @@ class EpisodeRollup(models.Model):
     class Meta:
         constraints = [
             # The triggers' upsert target; also the reads of one rep, team, source or campaign.
-            models.UniqueConstraint(fields=["dimension", "key", "hour"], name="episoderollup_one_row_per_hour"),
+            models.UniqueConstraint(
+                fields=["dimension", "key", "grain", "start"], name="episoderollup_one_row_per_grain"
+            ),
+            models.CheckConstraint(condition=Q(grain__in=["hour", "day"]), name="episoderollup_grain_hour_or_day"),
         ]
         indexes = [
             # Breakdowns: every key of a dimension over a period.
-            models.Index(fields=["dimension", "hour"], name="episoderollup_breakdown_idx"),
+            models.Index(fields=["dimension", "grain", "start"], name="episoderollup_breakdown_idx"),
         ]
 
     def __str__(self):
-        return f"{self.hour:%Y-%m-%d %H:00} {self.dimension} {self.key!r}: {self.mqls} MQLs"
+        return f"{self.grain} {self.start:%Y-%m-%d %H:00} {self.dimension} {self.key!r}: {self.mqls} MQLs"

@@ -1,6 +1,6 @@
-"""Counts from the hourly rollup (``reports.EpisodeRollup``) instead of the episodes, where it answers exactly.
+"""Counts from the rollup (``reports.EpisodeRollup``) instead of the episodes, where it answers exactly.
 
-The rollup holds, per UTC hour and in total or per rep, team, source or
+The rollup holds, per UTC hour and per UTC day, in total or per rep, team, source or
 campaign, what never changes once it happened: MQLs, follow-ups (in time or
 not, within the hour or not), acceptances, qualifications, rejections. A
 report's count is a sum of those columns (``_Measure.rollup``) when three
@@ -58,12 +58,23 @@ _COLUMN = dict(_FILTERS)
 _SUMS = ", ".join(f"sum(r.{name})" for name in COLUMNS)
 # One statement: the rollup's sums per group and slice (part 0), the awaiting MQLs per group
 # and slice (part 1), and the latest event of any episode (part 2, from five index ends), which
-# decides whether the first two answer (``slice_counts``).
+# decides whether the first two answer (``slice_counts``). The rollup's rows are the day rows
+# of the span but for the "cut" days, the UTC days a boundary falls inside of (not at their
+# midnight), and those days' hour rows; a day row then lies in one slice, as an hour row
+# always does. The join to generate_series tells the planner how few slices there are.
 _COUNTS_SQL = f"""
-SELECT 0 AS part, {{rollup_group}} AS grp, width_bucket(r.hour, %s::timestamptz[]) AS slice,
-       ARRAY[{_SUMS}]::bigint[] AS counts, NULL::timestamptz AS latest
-  FROM reports_episoderollup r
- WHERE r.dimension = %s {{rollup_key}} AND r.hour >= %s AND r.hour < %s
+WITH r AS (
+    SELECT r.* FROM reports_episoderollup r
+     WHERE r.dimension = %s {{rollup_key}} AND r.grain = 'day' AND r.start >= %s AND r.start < %s
+       AND r.start <> ALL(%s::timestamptz[])
+     UNION ALL
+    SELECT r.* FROM unnest(%s::timestamptz[]) AS cut(day)
+      JOIN reports_episoderollup r
+        ON r.dimension = %s {{rollup_key}} AND r.grain = 'hour'
+       AND r.start >= cut.day AND r.start < cut.day + interval '24 hours'
+     WHERE r.start >= %s AND r.start < %s)
+SELECT 0 AS part, {{rollup_group}} AS grp, s.i AS slice, ARRAY[{_SUMS}]::bigint[] AS counts, NULL::timestamptz AS latest
+  FROM r JOIN generate_series(1, %s) AS s(i) ON s.i = width_bucket(r.start, %s::timestamptz[])
  GROUP BY 2, 3
  UNION ALL
 SELECT 1, {{awaiting_group}}, width_bucket(e.mql_at, %s::timestamptz[]), ARRAY[count(*)]::bigint[], NULL
@@ -123,10 +134,25 @@ def slice_counts(periods, selected, as_of, *, by=None):
     if dimension != "all":
         keys = {"rollup_key": "AND r.key = %s", "awaiting_key": f"AND e.{_COLUMN[dimension]} = %s"}
         rollup_params, awaiting_params = [key], [_typed(dimension, key)]
+    cut = sorted({_midnight(bound) for bound in bounds if bound != _midnight(bound)})
+    dimension_params = [by or dimension, *rollup_params]
     with connection.cursor() as cursor:
         cursor.execute(
             _COUNTS_SQL.format(**groups, **keys),
-            [bounds, by or dimension, *rollup_params, *span, bounds, as_of, *span, *awaiting_params],
+            [
+                *dimension_params,
+                *span,
+                cut,
+                cut,
+                *dimension_params,
+                *span,
+                len(bounds) - 1,
+                bounds,
+                bounds,
+                as_of,
+                *span,
+                *awaiting_params,
+            ],
         )
         rows = cursor.fetchall()
     found = {}
@@ -144,6 +170,11 @@ def slice_counts(periods, selected, as_of, *, by=None):
     return found
 
 
+def _midnight(instant):
+    """The start of the UTC day of ``instant``."""
+    return instant.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def _typed(dimension, key):
     return int(key) if dimension in ("rep", "team") else key
 
@@ -157,7 +188,7 @@ def count(measure_rollup, counts):
 
 
 def _recomputed():
-    """{(dimension, key, hour): {column: count}} from the episodes, without zero counts."""
+    """{(dimension, key, grain, start): {column: count}} from the episodes, without zero counts."""
     answered = Q(first_follow_up_at__isnull=False)
     within_hour = answered & Q(first_follow_up_at__lte=F("mql_at") + _HOUR)
     qualified = Q(qualified_at__isnull=False)
@@ -178,23 +209,24 @@ def _recomputed():
     }
     found = {}
     for field, aggregates in by_date.items():
-        episodes = MqlEpisode.objects.order_by().filter(**{f"{field}__isnull": False})
-        episodes = episodes.annotate(_hour=Trunc(field, "hour", tzinfo=UTC))
-        for dimension, column in (("all", None), *_FILTERS):
-            grouped = ("_hour", column) if column else ("_hour",)
-            for row in episodes.values(*grouped).annotate(**aggregates):
-                key = "" if column is None or row[column] is None else str(row[column])
-                counts = found.setdefault((dimension, key, row["_hour"]), dict.fromkeys(COLUMNS, 0))
-                for name in aggregates:
-                    counts[name] += row[name]
+        for grain in EpisodeRollup.GRAINS:
+            episodes = MqlEpisode.objects.order_by().filter(**{f"{field}__isnull": False})
+            episodes = episodes.annotate(_start=Trunc(field, grain, tzinfo=UTC))
+            for dimension, column in (("all", None), *_FILTERS):
+                grouped = ("_start", column) if column else ("_start",)
+                for row in episodes.values(*grouped).annotate(**aggregates):
+                    key = "" if column is None or row[column] is None else str(row[column])
+                    counts = found.setdefault((dimension, key, grain, row["_start"]), dict.fromkeys(COLUMNS, 0))
+                    for name in aggregates:
+                        counts[name] += row[name]
     return {place: counts for place, counts in found.items() if any(counts.values())}
 
 
 def verify():
-    """Return the rollup's rows that differ from the episodes, as {(dimension, key, hour): (stored, recomputed)}; empty when exact."""
+    """Return the rollup's rows that differ from the episodes, as {(dimension, key, grain, start): (stored, recomputed)}; empty when exact."""
     stored = {
-        (row["dimension"], row["key"], row["hour"]): {name: row[name] for name in COLUMNS}
-        for row in EpisodeRollup.objects.values("dimension", "key", "hour", *COLUMNS)
+        (row["dimension"], row["key"], row["grain"], row["start"]): {name: row[name] for name in COLUMNS}
+        for row in EpisodeRollup.objects.values("dimension", "key", "grain", "start", *COLUMNS)
         if any(row[name] for name in COLUMNS)
     }
     recomputed = _recomputed()
@@ -212,8 +244,8 @@ def rebuild():
         with connection.cursor() as cursor:
             cursor.execute("LOCK TABLE leads_mqlepisode IN SHARE MODE")
         rows = [
-            EpisodeRollup(dimension=dimension, key=key, hour=hour, **counts)
-            for (dimension, key, hour), counts in _recomputed().items()
+            EpisodeRollup(dimension=dimension, key=key, grain=grain, start=start, **counts)
+            for (dimension, key, grain, start), counts in _recomputed().items()
         ]
         EpisodeRollup.objects.all().delete()
         EpisodeRollup.objects.bulk_create(rows, batch_size=5000)

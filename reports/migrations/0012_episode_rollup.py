@@ -1,12 +1,13 @@
-"""The hourly rollup of MQL episodes, kept by PostgreSQL in the transaction of every write.
+"""The rollup of MQL episodes by UTC hour and day, kept by PostgreSQL in the transaction of every write.
 
 Statement triggers on ``leads_mqlepisode`` with transition tables: an INSERT adds
 the new rows' parts, a DELETE takes the old rows' away, an UPDATE takes away the
 old and adds the new parts of the rows whose counted columns changed, a TRUNCATE
 empties the rollup. Each episode's part is one row per date it has (its MQL time,
-and where set its acceptance, qualification and rejection), in the hour of that
-date, once in total and once per rep, team, source and campaign. The parts are
-summed per (dimension, key, hour) and upserted in that order, all-zero sums left
+and where set its acceptance, qualification and rejection), in the hour and in
+the day of that date, once in total and once per rep, team, source and campaign.
+The parts are summed per (dimension, key, grain, start) and upserted in that
+order, all-zero sums left
 out (a reassignment changes no total), so two writers lock shared rows in the
 same order. The statement also fills the rollup from the episodes already there.
 """
@@ -41,8 +42,8 @@ COUNTED = (
 )
 
 UPSERT = """
-INSERT INTO reports_episoderollup AS r (dimension, key, hour, {counts})
-SELECT d.dimension, d.key, c.hour, {sums}
+INSERT INTO reports_episoderollup AS r (dimension, key, grain, start, {counts})
+SELECT d.dimension, d.key, g.grain, date_trunc(g.grain, c.at, 'UTC'), {sums}
   FROM ({changes}) AS ch
  CROSS JOIN LATERAL (
        SELECT (ch.first_follow_up_at IS NOT NULL)::int AS fu,
@@ -53,11 +54,12 @@ SELECT d.dimension, d.key, c.hour, {sums}
               (ch.accepted_at IS NOT NULL)::int AS cs,
               (ch.qualified_at IS NOT NULL)::int AS cq) AS f
  CROSS JOIN LATERAL (VALUES
-       (date_trunc('hour', ch.mql_at, 'UTC'), 1, f.fu, f.ww, f.wh, f.cs, f.cq, f.wh * f.cq, (f.fu - f.wh) * f.cq, 0, 0, 0),
-       (date_trunc('hour', ch.accepted_at, 'UTC'), 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0),
-       (date_trunc('hour', ch.qualified_at, 'UTC'), 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0),
-       (date_trunc('hour', ch.rejected_at, 'UTC'), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1)
-       ) AS c(hour, {counts})
+       (ch.mql_at, 1, f.fu, f.ww, f.wh, f.cs, f.cq, f.wh * f.cq, (f.fu - f.wh) * f.cq, 0, 0, 0),
+       (ch.accepted_at, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0),
+       (ch.qualified_at, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0),
+       (ch.rejected_at, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1)
+       ) AS c(at, {counts})
+ CROSS JOIN (VALUES ('hour'), ('day')) AS g(grain)
  CROSS JOIN LATERAL (VALUES
        ('all', ''),
        ('rep', coalesce(ch.owner_id::text, '')),
@@ -65,11 +67,11 @@ SELECT d.dimension, d.key, c.hour, {sums}
        ('source', ch.source),
        ('campaign', ch.campaign)
        ) AS d(dimension, key)
- WHERE c.hour IS NOT NULL
- GROUP BY d.dimension, d.key, c.hour
+ WHERE c.at IS NOT NULL
+ GROUP BY 1, 2, 3, 4
 HAVING {nonzero}
- ORDER BY d.dimension, d.key, c.hour
-    ON CONFLICT (dimension, key, hour) DO UPDATE SET {added};
+ ORDER BY 1, 2, 3, 4
+    ON CONFLICT (dimension, key, grain, start) DO UPDATE SET {added};
 """
 
 
@@ -111,6 +113,7 @@ CREATE TRIGGER reports_episode_rollup_delete AFTER DELETE ON leads_mqlepisode
 CREATE TRIGGER reports_episode_rollup_truncate AFTER TRUNCATE ON leads_mqlepisode
     FOR EACH STATEMENT EXECUTE FUNCTION reports_episode_rollup();
 {upsert("SELECT 1 AS sign, e.* FROM leads_mqlepisode e")}
+ANALYZE reports_episoderollup;
 """
 UNTRIGGERS = """
 DROP TRIGGER IF EXISTS reports_episode_rollup_truncate ON leads_mqlepisode;
@@ -133,7 +136,8 @@ class Migration(migrations.Migration):
             name="EpisodeRollup",
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("hour", models.DateTimeField()),
+                ("grain", models.CharField(max_length=4)),
+                ("start", models.DateTimeField()),
                 ("dimension", models.CharField(max_length=8)),
                 ("key", models.CharField(blank=True, max_length=120)),
                 ("mqls", models.IntegerField(default=0)),
@@ -149,9 +153,14 @@ class Migration(migrations.Migration):
                 ("rejected", models.IntegerField(default=0)),
             ],
             options={
-                "indexes": [models.Index(fields=["dimension", "hour"], name="episoderollup_breakdown_idx")],
+                "indexes": [models.Index(fields=["dimension", "grain", "start"], name="episoderollup_breakdown_idx")],
                 "constraints": [
-                    models.UniqueConstraint(fields=("dimension", "key", "hour"), name="episoderollup_one_row_per_hour")
+                    models.UniqueConstraint(
+                        fields=("dimension", "key", "grain", "start"), name="episoderollup_one_row_per_grain"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("grain__in", ["hour", "day"])), name="episoderollup_grain_hour_or_day"
+                    ),
                 ],
             },
         ),

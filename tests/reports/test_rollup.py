@@ -59,14 +59,14 @@ def test_every_kind_of_write_keeps_the_rollup_equal_to_the_episodes(rep, other_r
 
 def test_the_check_finds_a_wrong_row_and_the_rebuild_mends_it(rep, team):
     episodes(3, owner=rep, team=team, first_follow_up_at=lambda t: t + timedelta(minutes=20))
-    row = EpisodeRollup.objects.filter(dimension="rep", key=str(rep.pk)).first()
+    row = EpisodeRollup.objects.filter(dimension="rep", key=str(rep.pk), grain="day").first()
     EpisodeRollup.objects.filter(pk=row.pk).update(followed_up=row.followed_up + 1)
-    EpisodeRollup.objects.create(dimension="source", key="ghost", hour=row.hour, mqls=2)
+    EpisodeRollup.objects.create(dimension="source", key="ghost", grain="hour", start=row.start, mqls=2)
 
     wrong = rollup.verify()
 
-    assert set(wrong) == {("rep", str(rep.pk), row.hour), ("source", "ghost", row.hour)}
-    assert wrong[("source", "ghost", row.hour)][1]["mqls"] == 0
+    assert set(wrong) == {("rep", str(rep.pk), "day", row.start), ("source", "ghost", "hour", row.start)}
+    assert wrong[("source", "ghost", "hour", row.start)][1]["mqls"] == 0
     rollup.rebuild()
     assert exact()
 
