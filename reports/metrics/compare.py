@@ -26,7 +26,7 @@ from django.utils.translation import gettext, gettext_lazy
 from leads.models import MqlEpisode, Team
 
 from . import rollup
-from .conversations import ConversationRate, conversation_rates
+from .conversations import ConversationRate, conversation_counts_by, conversation_rates
 from .episodes import (
     _BY_OWNER,
     _RESPONSE,
@@ -40,7 +40,6 @@ from .episodes import (
     _sla_late_q,
     _sla_within_q,
     _within_window_q,
-    contacted_leads,
 )
 from .handoff import Conversion, IgnoreRate, SlaCompliance
 from .period import COHORT_VIEW, EARLIEST_YEAR, Period, Ratio, ReportInputError, _as_of, _check_view, _in
@@ -543,13 +542,7 @@ def headline_breakdown(slug, by, period, filters, *, view, as_of=None):
     as_of = _as_of(as_of)
     fields = _GROUP_FIELDS[by]
     if slug == "conversation_rate":
-        leads = contacted_leads(period, filters)
-        rows = leads.values(*fields).annotate(
-            mql_contacted=Count("id", filter=Q(was_mql=True)),
-            mql_conversations=Count("id", filter=Q(was_mql=True, had_conversation=True)),
-            colder_contacted=Count("id", filter=Q(was_mql=False)),
-            colder_conversations=Count("id", filter=Q(was_mql=False, had_conversation=True)),
-        )
+        rows = conversation_counts_by(by, period, filters)
         found = [
             BreakdownRow(_group_key(by, row), _group_name(by, row), _conversation_values(_conversation_row(row)))
             for row in rows

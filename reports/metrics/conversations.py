@@ -10,10 +10,11 @@ leads ``contacted_leads`` lists.
 
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils.translation import gettext_lazy
 
-from leads.models import SALES_ACTIVITY_KINDS, ActivityKind, Lead
+from leads.models import SALES_ACTIVITY_KINDS, ActivityKind, Lead, Team
 
 from .period import Filters, Ratio
 
@@ -123,3 +124,60 @@ def conversation_rates(periods, filters):
     with connection.cursor() as cursor:
         cursor.execute(_SERIES_SQL.format(counts=_COUNTS_SQL.format(contacts=contacts)), [*bounds, *params])
         return [ConversationRate(*row) for row in cursor.fetchall()]
+
+
+# The same counts per current owner, team, source or campaign of the contacted leads (the
+# breakdown): one statement, the groups' names joined in.
+_GROUPS = {
+    "rep": (
+        ("owner_id", "l.owner_id"),
+        ("owner__username", "u.username"),
+        ("owner__first_name", "u.first_name"),
+        ("owner__last_name", "u.last_name"),
+    ),
+    "team": (("team_id", "l.team_id"), ("team__name", "t.name")),
+    "source": (("source", "l.source"),),
+    "campaign": (("campaign", "l.campaign"),),
+}
+_GROUPED_SQL = """
+SELECT {columns}, count(*) FILTER (WHERE w.was_mql), count(*) FILTER (WHERE w.was_mql AND w.talked),
+       count(*) FILTER (WHERE NOT w.was_mql), count(*) FILTER (WHERE NOT w.was_mql AND w.talked)
+  FROM (SELECT c.lead_id, c.talked,
+               EXISTS (SELECT 1 FROM leads_mqlepisode e
+                        WHERE e.lead_id = c.lead_id AND e.mql_at <= c.first_contact) AS was_mql
+          FROM ({contacts}) AS c
+        OFFSET 0) AS w
+  JOIN {leads} l ON l.id = w.lead_id
+  LEFT JOIN {users} u ON u.id = l.owner_id
+  LEFT JOIN {teams} t ON t.id = l.team_id
+ GROUP BY {grouped}
+"""
+COUNT_NAMES = ("mql_contacted", "mql_conversations", "colder_contacted", "colder_conversations")
+
+
+def conversation_counts_by(by, period, filters):
+    """Return the conversation rate's four counts per current owner, team, source or campaign of the leads contacted in ``period``, as dicts with the group's fields (``owner_id``, ``owner__username``..., ``team_id``, ``team__name``, ``source`` or ``campaign``) and ``COUNT_NAMES``; one statement; raises KeyError for another grouping."""
+    names, expressions = zip(*_GROUPS[by], strict=True)
+    activity_params = [ActivityKind.CONVERSATION, *SALES_ACTIVITY_KINDS, period.start_at, period.end_at]
+    if filters == Filters():
+        contacts, params = _CONTACTS_FROM_ACTIVITIES.format(join=""), activity_params
+    else:
+        leads_sql, leads_params = filters.apply(Lead.objects.order_by()).values("id").query.sql_with_params()
+        contacts = _CONTACTS_BY_LEAD.format(leads=leads_sql) if filters.rep is not None else None
+        if contacts is not None:
+            params = [*leads_params, *activity_params]
+        else:
+            join = f"\n      JOIN ({leads_sql}) AS l ON l.id = a.lead_id"
+            contacts = _CONTACTS_FROM_ACTIVITIES.format(join=join)
+            params = [ActivityKind.CONVERSATION, *leads_params, *activity_params[1:]]
+    sql = _GROUPED_SQL.format(
+        columns=", ".join(expressions),
+        contacts=contacts,
+        leads=Lead._meta.db_table,
+        users=get_user_model()._meta.db_table,
+        teams=Team._meta.db_table,
+        grouped=", ".join(expressions),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [dict(zip((*names, *COUNT_NAMES), row, strict=True)) for row in cursor.fetchall()]
