@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 
 from leads.models import Lead, MqlEpisode
 
+from . import rollup
 from .episodes import _RESPONSE, mql_episodes
 from .period import Ratio, _as_of, _in
 from .speed import _PercentileCont
@@ -67,6 +68,17 @@ def response_effect_counts(as_of):
 def response_effect(period, filters, *, as_of=None):
     """Return the ``ResponseEffect`` of the MQLs created in ``period``, answered and qualified by ``as_of``; raises nothing."""
     as_of = _as_of(as_of)
+    selected = rollup.scope([period], filters)
+    found = rollup.slice_counts([period], selected, as_of) if selected is not None else None
+    if found is not None:
+        # From the hourly rollup (one query): within the hour, and the rest of the answered.
+        counts = found[""][0] if "" in found else dict.fromkeys(rollup.COLUMNS, 0)
+        return ResponseEffect(
+            fast=counts["within_hour"],
+            fast_sqls=counts["fast_sqls"],
+            slow=counts["followed_up"] - counts["within_hour"],
+            slow_sqls=counts["slow_sqls"],
+        )
     counts = (
         mql_episodes(period, filters, as_of=as_of)
         .annotate(_response=_RESPONSE)

@@ -8,7 +8,7 @@ from django.db import connection
 
 from leads import transitions
 from leads.models import ActivityKind, MqlEpisode, Stage
-from reports.metrics import Filters, Period, ignore_rate_by_rep, mql_target, rollup
+from reports.metrics import Filters, Period, ignore_rate_by_rep, mql_target, response_effect, rollup
 from reports.metrics.compare import (
     BREAKDOWNS,
     HEADLINES,
@@ -159,6 +159,10 @@ def test_every_report_has_the_same_numbers_from_the_rollup_and_from_the_episodes
             settings.REPORTS_ROLLUP = False
             assert fast == ignore_rate_by_rep(period, chosen, as_of=AS_OF), (period, chosen)
             assert fast.reps, (period, chosen)
+            settings.REPORTS_ROLLUP = True
+            fast = response_effect(period, chosen, as_of=AS_OF)
+            settings.REPORTS_ROLLUP = False
+            assert fast == response_effect(period, chosen, as_of=AS_OF), (period, chosen)
             settings.REPORTS_ROLLUP = True
             fast = mql_target(period, chosen, as_of=AS_OF)
             settings.REPORTS_ROLLUP = False
