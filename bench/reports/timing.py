@@ -72,34 +72,42 @@ def check_against_the_episodes(client, url, query, response, name):
         raise BenchError(f"{name}: the API's answer differs with the rollup off:\n  " + "\n  ".join(wrong[:20]))
 
 
-# Breakdowns: every report's API with by=rep and by=campaign over the long period.
+# Breakdowns: every report's API with by=rep and by=campaign over the long period; the two
+# reports without a hand-written statement (the waterfall and the response-time effect) also
+# without a breakdown ("").
 BREAKDOWNS = ("rep", "campaign")
+API_ONLY = (("waterfall", "reports_api:waterfall"), ("response_effect", "reports_api:response-time-effect"))
 
 
 def time_breakdowns(client, repeat):
-    """Time every report's API with each of ``BREAKDOWNS`` for the long period (no filter), each answer checked against the episodes'; {slug: {by: stats}}."""
+    """Time every report's API with each of ``BREAKDOWNS`` for the long period (no filter), and the ``API_ONLY`` reports without one, each answer checked against the episodes'; {slug: {by: stats}}."""
     variant = next(v for v in variants() if v.name == f"all_{LONG_PERIOD_DAYS}")
     results = {}
-    for case in REPORTS:
-        url = reverse(case.api)
-        print(f"{case.slug}, {variant.label}, by {' and by '.join(BREAKDOWNS)}:", flush=True)
+    endpoints = [(case.slug, case.api, BREAKDOWNS) for case in REPORTS]
+    endpoints += [(slug, api, ("", *BREAKDOWNS)) for slug, api in API_ONLY]
+    for slug, api, groupings in endpoints:
+        url = reverse(api)
+        print(f"{slug}, {variant.label}, by {', '.join(by or '(none)' for by in groupings)}:", flush=True)
         last = {}
 
         def call(by, url=url, last=last):
+            query = {**variant.query(), "by": by} if by else variant.query()
+
             def run():
-                last[by] = client.get(url, {**variant.query(), "by": by})
+                last[by] = client.get(url, query)
 
-            return harness.Contender(by, f"GET {url}?by={by}", run, lambda: response_outcome(last[by]))
+            return harness.Contender(by or "none", f"GET {url}?by={by}", run, lambda: response_outcome(last[by]))
 
-        contenders = [call(by) for by in BREAKDOWNS]
+        contenders = [call(by) for by in groupings]
         timings, outcomes = harness.measure(contenders, repeat=repeat, prepare=lambda: None)
-        for by in BREAKDOWNS:
-            if outcomes[by][0] != 200:
-                raise BenchError(f"GET {url}?by={by} answered {outcomes[by][0]}: {last[by].content[:300]!r}")
-            check_against_the_episodes(client, url, {**variant.query(), "by": by}, last[by], f"{case.slug} by {by}")
-        results[case.slug] = {c.name: {"label": c.label, **harness.summary(timings[c.name])} for c in contenders}
+        for by in groupings:
+            if outcomes[by or "none"][0] != 200:
+                raise BenchError(f"GET {url}?by={by} answered {outcomes[by or 'none'][0]}: {last[by].content[:300]!r}")
+            query = {**variant.query(), "by": by} if by else variant.query()
+            check_against_the_episodes(client, url, query, last[by], f"{slug} by {by or '(none)'}")
+        results[slug] = {c.name: {"label": c.label, **harness.summary(timings[c.name])} for c in contenders}
         for contender in contenders:
-            results[case.slug][contender.name]["queries"] = count_queries(contender.run)
+            results[slug][contender.name]["queries"] = count_queries(contender.run)
     return results
 
 
