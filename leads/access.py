@@ -33,12 +33,17 @@ def roles_of(user):
         return frozenset()
     cached = getattr(user, "_funnel_roles", None)
     if cached is None:
-        names = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
-        if user.is_superuser:
-            names.add(ADMIN)
-        cached = frozenset(names)
-        user._funnel_roles = cached
+        cached = remember_roles(user, user.groups.filter(name__in=ROLES).values_list("name", flat=True))
     return cached
+
+
+def remember_roles(user, group_names):
+    """Cache on ``user`` the roles among ``group_names`` (its groups' names, read with the user by a caller that can) for ``roles_of``; return them."""
+    names = {name for name in group_names if name in ROLES}
+    if user.is_superuser:
+        names.add(ADMIN)
+    user._funnel_roles = frozenset(names)
+    return user._funnel_roles
 
 
 def managed_team_ids(user):

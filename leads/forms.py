@@ -6,6 +6,7 @@ A form's ``cleaned_data`` carries exactly the keywords its function in
 only check the shape of the input; the transitions enforce the rules.
 """
 
+import functools
 import zoneinfo
 from datetime import timedelta
 
@@ -390,6 +391,12 @@ def time_zone_choices():
 
 
 _TIME_ZONE_CHOICES = None
+
+
+@functools.cache
+def time_zone_names():
+    """The zone names of ``time_zone_choices``, as a set for membership tests."""
+    return frozenset(name for name, _label in time_zone_choices())
 
 
 class UserProfileForm(forms.ModelForm):

@@ -19,7 +19,7 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext, gettext_lazy
 
 from leads import access
-from leads.forms import time_zone_choices
+from leads.forms import time_zone_choices, time_zone_names
 from leads.models import Team, TeamMember
 
 from . import metrics
@@ -165,7 +165,7 @@ class ReportForm(forms.Form):
     def _offer_zone(self, name):
         # A valid zone the list leaves out (EST, an alias) is still offered, so the select shows it chosen.
         field = self.fields["tz"]
-        if name and not any(value == name for value, _label in time_zone_choices()):
+        if name and name not in time_zone_names():
             try:
                 ZoneInfo(name)
             except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):

@@ -39,8 +39,8 @@ def test_marketer_sees_every_lead_of_the_account_with_stage_and_owner(marketer, 
     mine, theirs, new = acme
     client = api(marketer)
     client.get(account_url(mine.account_id))  # warm the token and role caches
-    # token and user, roles, the account, the count, the leads with owner and team
-    with django_assert_num_queries(5):
+    # token with user and roles, the account, the count, the leads with owner and team
+    with django_assert_num_queries(4):
         response = client.get(account_url(mine.account_id))
 
     assert response.status_code == 200
