@@ -22,6 +22,7 @@ BENCHMARKS = {
     "event_feed": "bench.event_feed",
     "duplicate_check": "bench.duplicate_check",
     "workspace": "bench.workspace",
+    "rollup_writes": "bench.rollup_writes",
 }
 
 

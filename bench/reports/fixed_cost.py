@@ -104,7 +104,7 @@ def run(options):
         ensure_roles(Group, Permission)
         admin = get_user_model().objects.create_user("bench-fixed-cost-admin", is_staff=True)
         admin.groups.add(Group.objects.get(name="admin"))
-        # As API clients call it: a token (the token with its user, the role groups: 2 queries).
+        # As API clients call it: a token (the token with its user and role groups: 1 query).
         client = Client(headers={"Authorization": f"Token {Token.objects.create(user=admin).key}"})
         # As a signed-in browser: the session, the user, the role groups.
         browser = Client()

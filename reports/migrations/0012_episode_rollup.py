@@ -2,8 +2,8 @@
 
 Statement triggers on ``leads_mqlepisode`` with transition tables: an INSERT adds
 the new rows' parts, a DELETE takes the old rows' away, an UPDATE takes away the
-old and adds the new parts of the rows whose counted columns changed, a TRUNCATE
-empties the rollup. Each episode's part is one row per date it has (its MQL time,
+old and adds the new parts of the rows whose counted columns changed (``_CHANGED``),
+a TRUNCATE empties the rollup. Each episode's part is one row per date it has (its MQL time,
 and where set its acceptance, qualification and rejection), in the hour and in
 the day of that date, once in total and once per rep, team, source and campaign.
 The parts are summed per (dimension, key, grain, start) and upserted in that
@@ -85,9 +85,15 @@ def upsert(changes):
     )
 
 
-_OLD = ", ".join(f"o.{name}" for name in COUNTED)
-_NEW = ", ".join(f"n.{name}" for name in COUNTED)
-_CHANGED = f"FROM old_rows o JOIN new_rows n ON n.id = o.id WHERE ({_OLD}) IS DISTINCT FROM ({_NEW})"
+# An UPDATE's change: the counted columns of the old rows less the new ones' (-1) and of the new
+# rows less the old ones' (+1), as multisets (EXCEPT ALL, hashed): rows whose counted columns did
+# not change cancel out before any part is made, and no join pairs old and new rows (a join of the
+# two transition tables, which have no index, took a minute for 20,000 rows).
+_COUNTED = ", ".join(COUNTED)
+_CHANGED = (
+    f"SELECT -1 AS sign, x.* FROM (SELECT {_COUNTED} FROM old_rows EXCEPT ALL SELECT {_COUNTED} FROM new_rows) AS x"
+    f" UNION ALL SELECT 1, y.* FROM (SELECT {_COUNTED} FROM new_rows EXCEPT ALL SELECT {_COUNTED} FROM old_rows) AS y"
+)
 
 TRIGGERS = f"""
 CREATE FUNCTION reports_episode_rollup() RETURNS trigger AS $$
@@ -97,7 +103,7 @@ BEGIN
     ELSIF TG_OP = 'DELETE' THEN
         {upsert("SELECT -1 AS sign, o.* FROM old_rows o")}
     ELSIF TG_OP = 'UPDATE' THEN
-        {upsert(f"SELECT -1 AS sign, o.* {_CHANGED} UNION ALL SELECT 1, n.* {_CHANGED}")}
+        {upsert(_CHANGED)}
     ELSE
         DELETE FROM reports_episoderollup;
     END IF;

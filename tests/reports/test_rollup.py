@@ -4,6 +4,7 @@ import random
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 
 from leads import transitions
@@ -219,3 +220,18 @@ def test_a_rep_in_the_rollup_is_the_rep_the_filter_names(rep, other_rep, team):
     for person, mqls in ((rep, 2), (other_rep, 3)):
         selected = rollup.scope(periods, Filters(rep=person.pk))
         assert rollup.slice_counts(periods, selected, AS_OF.replace(year=2027))[""][0]["mqls"] == mqls
+
+
+def test_the_check_command_reports_and_repairs(rep, team, capsys):
+    episodes(2, owner=rep, team=team)
+    call_command("check_rollup")
+    assert "equals" in capsys.readouterr().out
+    EpisodeRollup.objects.filter(dimension="all").update(mqls=7)
+
+    with pytest.raises(SystemExit) as stopped:
+        call_command("check_rollup", "--repair")
+
+    assert stopped.value.code == 1
+    assert "mqls 7 != " in capsys.readouterr().err
+    call_command("check_rollup")
+    assert exact()
