@@ -91,39 +91,81 @@ def conversation_rate(period, filters):
     return ConversationRate(*_counts_in_one_statement(period, filters))
 
 
-# Several periods in one statement (the previous period and the trend's buckets): the same
-# counts, once per period, with the period's bounds read from the unnested arrays.
-_SERIES_SQL = """
-SELECT x.* FROM unnest(%s::timestamptz[], %s::timestamptz[]) WITH ORDINALITY AS p(s, e, i)
- CROSS JOIN LATERAL ({counts}) AS x
- ORDER BY p.i
+# Several periods in one statement (the previous period and the trend's buckets). Their
+# boundaries cut time into slices (as metrics.compare's series does); the span's sales
+# activities are grouped once per lead and slice, each (lead, slice) asked once whether an MQL
+# episode had started by its first contact, and kept (MATERIALIZED). A period of one slice (a
+# trend bucket, the previous period) counts its rows as they are (part 0, grouped by slice); a
+# period of several (the period itself) groups its slices' rows per lead once more, the lead's
+# first slice deciding whether it was an MQL at its first contact in the period (part 1).
+_COUNTS = """count(*) FILTER (WHERE c.was_mql), count(*) FILTER (WHERE c.was_mql AND c.talked),
+       count(*) FILTER (WHERE NOT c.was_mql), count(*) FILTER (WHERE NOT c.was_mql AND c.talked)"""
+_SLICE_CONTACTS = f"""
+    SELECT a.lead_id, width_bucket(a.occurred_at, %s::timestamptz[]) AS slice,
+           min(a.occurred_at) AS first_contact, bool_or(a.kind = %s) AS talked
+      FROM leads_activity a{{join}}
+     WHERE {_IN_PERIOD}
+     GROUP BY 1, 2"""
+_SLICE_CONTACTS_BY_LEAD = f"""
+    SELECT l.id AS lead_id, x.slice, x.first_contact, x.talked
+      FROM ({{leads}}) AS l
+     CROSS JOIN LATERAL (
+           SELECT width_bucket(a.occurred_at, %s::timestamptz[]) AS slice,
+                  min(a.occurred_at) AS first_contact, bool_or(a.kind = %s) AS talked
+             FROM leads_activity a
+            WHERE a.lead_id = l.id AND {_IN_PERIOD}
+            GROUP BY 1) AS x"""
+_SERIES_SQL = f"""
+WITH c AS MATERIALIZED (
+    SELECT c.lead_id, c.slice, c.first_contact, c.talked,
+           EXISTS (SELECT 1 FROM leads_mqlepisode e
+                    WHERE e.lead_id = c.lead_id AND e.mql_at <= c.first_contact) AS was_mql
+      FROM ({{contacts}}) AS c)
+SELECT 0 AS part, c.slice, {_COUNTS} FROM c GROUP BY c.slice
+ UNION ALL
+SELECT p.i, NULL, x.* FROM unnest(%s::int[], %s::int[]) WITH ORDINALITY AS p(first, last, i)
+ CROSS JOIN LATERAL (
+       SELECT {_COUNTS}
+         FROM (SELECT (array_agg(c.was_mql ORDER BY c.first_contact))[1] AS was_mql, bool_or(c.talked) AS talked
+                 FROM c WHERE c.slice BETWEEN p.first AND p.last
+                GROUP BY c.lead_id) AS c) AS x
 """
-
-
-def _per_period(sql):
-    return sql.replace("a.occurred_at >= %s AND a.occurred_at < %s", "a.occurred_at >= p.s AND a.occurred_at < p.e")
 
 
 def conversation_rates(periods, filters):
     """Return the ``ConversationRate`` of each of ``periods``, in one statement; raises nothing."""
     if not periods:
         return []
-    kinds = [ActivityKind.CONVERSATION, *SALES_ACTIVITY_KINDS]
+    bounds = sorted({p.start_at for p in periods} | {p.end_at for p in periods})
+    slices = [(bounds.index(p.start_at) + 1, bounds.index(p.end_at)) for p in periods]
+    activity_params = [bounds, ActivityKind.CONVERSATION, *SALES_ACTIVITY_KINDS, bounds[0], bounds[-1]]
     if filters == Filters():
-        contacts, params = _per_period(_CONTACTS_FROM_ACTIVITIES.format(join="")), kinds
+        contacts, params = _SLICE_CONTACTS.format(join=""), activity_params
     else:
         leads_sql, leads_params = filters.apply(Lead.objects.order_by()).values("id").query.sql_with_params()
         if filters.rep is not None:
-            contacts = _per_period(_CONTACTS_BY_LEAD.format(leads=leads_sql))
-            params = [*leads_params, *kinds]
+            contacts = _SLICE_CONTACTS_BY_LEAD.format(leads=leads_sql)
+            params = [*leads_params, *activity_params]
         else:
             join = f"\n      JOIN ({leads_sql}) AS l ON l.id = a.lead_id"
-            contacts = _per_period(_CONTACTS_FROM_ACTIVITIES.format(join=join))
-            params = [ActivityKind.CONVERSATION, *leads_params, *SALES_ACTIVITY_KINDS]
-    bounds = [[p.start_at for p in periods], [p.end_at for p in periods]]
+            contacts = _SLICE_CONTACTS.format(join=join)
+            params = [*activity_params[:2], *leads_params, *activity_params[2:]]
+    several = [(i, first, last) for i, (first, last) in enumerate(slices) if first != last]
     with connection.cursor() as cursor:
-        cursor.execute(_SERIES_SQL.format(counts=_COUNTS_SQL.format(contacts=contacts)), [*bounds, *params])
-        return [ConversationRate(*row) for row in cursor.fetchall()]
+        cursor.execute(
+            _SERIES_SQL.format(contacts=contacts),
+            [*params, [first for _i, first, _l in several], [last for _i, _f, last in several]],
+        )
+        rows = cursor.fetchall()
+    per_slice = {where: counts for part, where, *counts in rows if part == 0}
+    per_period = {several[part - 1][0]: counts for part, _where, *counts in rows if part > 0}
+    zero = (0, 0, 0, 0)
+    return [
+        ConversationRate(*per_period.get(index, zero))
+        if first != last
+        else ConversationRate(*per_slice.get(first, zero))
+        for index, (first, last) in enumerate(slices)
+    ]
 
 
 # The same counts per current owner, team, source or campaign of the contacted leads (the

@@ -1,4 +1,4 @@
-"""The conversation rate by rep, team, source or campaign: each group's counts are the leads its list (``contacted_leads``) holds."""
+"""The conversation rate by group and over several periods at once: each group's counts are the leads its list (``contacted_leads``) holds, each period's what the rate says for it alone."""
 
 import random
 from datetime import UTC, date, datetime, timedelta
@@ -7,8 +7,9 @@ import pytest
 from django.db.models import Count, Q
 
 from leads.models import Activity, ActivityKind, Lead, MqlEpisode, Stage
-from reports.metrics import Filters, Period, contacted_leads
-from reports.metrics.compare import _GROUP_FIELDS, BREAKDOWNS, _group_key, headline_breakdown
+from reports.metrics import Filters, Period, contacted_leads, conversation_rate
+from reports.metrics.compare import _GROUP_FIELDS, BREAKDOWNS, _group_key, headline_breakdown, trend_periods
+from reports.metrics.conversations import conversation_rates
 
 KINDS = [ActivityKind.CALL, ActivityKind.EMAIL, ActivityKind.CONVERSATION, ActivityKind.MEETING, "website_visit"]
 
@@ -73,3 +74,16 @@ def test_each_groups_counts_are_the_leads_its_list_holds(rep, other_rep, team, b
         assert found == expected, filters
         assert sum(counts[0] + counts[2] for counts in found.values()) == contacted_leads(period, filters).count()
         assert len(found) > 1 or filters != Filters()
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Europe/Berlin", "Asia/Kolkata"])
+def test_the_series_says_for_each_period_what_the_rate_says_for_it_alone(rep, other_rep, team, tz):
+    other_team = team.__class__.objects.create(name="Second team")
+    _contacts(rep, other_rep, team, other_team)
+    period = Period(date(2026, 10, 26), date(2026, 11, 30), tz)
+    previous = Period(date(2026, 9, 20), date(2026, 10, 25), tz)
+    periods = [period, *trend_periods(period)[1], previous, Period(date(2026, 11, 3), date(2026, 11, 3), tz)]
+    for filters in (Filters(), Filters(rep=rep.pk), Filters(source="web"), Filters(team=other_team.pk)):
+        series = conversation_rates(periods, filters)
+        assert series == [conversation_rate(p, filters) for p in periods], filters
+    assert series[0].mql_contacted + series[0].colder_contacted > 0
