@@ -6,9 +6,12 @@ period and a condition as of an instant (``HEADLINES[slug]``). Asked for
 several periods at once (the period, the trend's buckets, the previous period),
 they come from one statement that counts each episode once, in the slice of time
 its date falls in, and adds up each period's slices (``_series_rows``), so each
-bucket says exactly what the report would say for that bucket alone. The
-breakdown is the same numbers as ORM aggregates grouped by current owner, team,
-source or campaign. The conversation rate counts leads, not episodes: its series is one
+bucket says exactly what the report would say for that bucket alone. Where the
+rollup answers exactly (``rollup``: no combined filters, whole-hour boundaries,
+nothing after "as of"), the counts come from it instead (``_Measure.rollup``),
+and only the medians and means read the episodes. The breakdown is the same
+numbers as ORM aggregates grouped by current owner, team, source or campaign, or
+the rollup's keys of the grouping. The conversation rate counts leads, not episodes: its series is one
 hand-written statement too, and its breakdown groups ``contacted_leads``.
 """
 
@@ -76,7 +79,7 @@ class _Measure:
     field: str
     condition: Q
     aggregate: str = "count"  # "count", "median" or "mean"
-    # The same count from the hourly rollup's base counts: (coefficient, column) terms summed
+    # The same count from the rollup's base counts: (coefficient, column) terms summed
     # (metrics.rollup); none for a median or mean.
     rollup: tuple = ()
 
@@ -358,7 +361,7 @@ _EMPTY = {"count": 0, "median": None, "mean": None}
 
 
 def _series_rows(measures, periods, filters, *, as_of, first_durations=True):
-    """Each of ``measures`` (by name) for each of ``periods`` as of ``as_of``, as one {name: number} dict per period: the counts from the hourly rollup where it answers exactly (``rollup.scope``), else with the medians and means from one statement over the episodes; without ``first_durations`` the first period's medians and means are left None (the caller has them)."""
+    """Each of ``measures`` (by name) for each of ``periods`` as of ``as_of``, as one {name: number} dict per period: the counts from the rollup where it answers exactly (``rollup.scope``), else with the medians and means from one statement over the episodes; without ``first_durations`` the first period's medians and means are left None (the caller has them)."""
     counted = {name: m for name, m in measures.items() if m.aggregate == "count"}
     found, selected = None, None
     if counted and all(m.rollup for m in counted.values()):
@@ -558,7 +561,7 @@ def headline_breakdown(slug, by, period, filters, *, view, as_of=None):
 
 
 def _breakdown_from_rollup(spec, by, period, filters, view, as_of):
-    """The ``BreakdownRow``s of ``headline_breakdown`` from the hourly rollup's keys of ``by`` (one query, one more for the reps' or teams' names), or None where it cannot answer (a median or mean among the numbers, filters on another dimension)."""
+    """The ``BreakdownRow``s of ``headline_breakdown`` from the rollup's keys of ``by`` (one query, one more for the reps' or teams' names), or None where it cannot answer (a median or mean among the numbers, filters on another dimension)."""
     measures = spec.measures(as_of, view)
     if not all(m.aggregate == "count" and m.rollup for m in measures.values()):
         return None

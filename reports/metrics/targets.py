@@ -142,7 +142,7 @@ def mql_target(period, filters, *, as_of=None):
 
 
 def _months_from_rollup(period, months, filters, team, rep, as_of):
-    """(month, MQLs, target) rows like ``_MONTHS_SQL``'s, the MQLs from the hourly rollup (two queries), or None where it cannot answer."""
+    """(month, MQLs, target) rows like ``_MONTHS_SQL``'s, the MQLs from the rollup (two queries), or None where it cannot answer."""
     parts = [month_part(period, month) for month in months]
     selected = rollup.scope(parts, filters)
     found = rollup.slice_counts(parts, selected, _as_of(as_of)) if selected is not None else None
