@@ -71,7 +71,7 @@ def response_effect(period, filters, *, as_of=None):
     selected = rollup.scope([period], filters)
     found = rollup.slice_counts([period], selected, as_of) if selected is not None else None
     if found is not None:
-        # From the hourly rollup (one query): within the hour, and the rest of the answered.
+        # From the rollup (one query): within the hour, and the rest of the answered.
         counts = found[""][0] if "" in found else dict.fromkeys(rollup.COLUMNS, 0)
         return ResponseEffect(
             fast=counts["within_hour"],

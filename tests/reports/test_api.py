@@ -343,7 +343,7 @@ def test_schema_documents_every_report_endpoint_with_its_parameters_and_errors(a
 TOKEN = 1
 COMPARISONS = 1
 OVERVIEW_COMPARISONS = 2
-# The counts of that query come from the hourly rollup (these periods are whole UTC days, no
+# The counts of that query come from the rollup (these periods are whole UTC days, no
 # event lies after the report's instant); medians and means from the episodes, one query more
 # for the reports that show them (speed to lead; the overview's speed card).
 SERIES_DURATIONS = 1

@@ -1,4 +1,4 @@
-"""The hourly rollup (reports.EpisodeRollup): kept exact by the database, and the reports' numbers the same from it as from the episodes."""
+"""The rollup (reports.EpisodeRollup): kept exact by the database, and the reports' numbers the same from it as from the episodes."""
 
 import random
 from datetime import UTC, date, datetime, timedelta

@@ -472,7 +472,7 @@ def test_targets_per_team_feed_the_mql_target_report(as_user, marketer, team):
 # current period: no query of its own.
 COMPARISONS = 1
 OVERVIEW_COMPARISONS = 2
-# The counts of that query come from the hourly rollup (these periods are whole UTC days, no
+# The counts of that query come from the rollup (these periods are whole UTC days, no
 # event lies after the report's instant); medians and means from the episodes, one query more
 # for the reports that show them (speed to lead; the overview's speed card).
 SERIES_DURATIONS = 1
