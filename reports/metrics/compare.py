@@ -45,7 +45,7 @@ from .episodes import (
     _within_window_q,
 )
 from .handoff import Conversion, IgnoreRate, SlaCompliance
-from .period import COHORT_VIEW, EARLIEST_YEAR, Period, Ratio, ReportInputError, _as_of, _check_view, _in
+from .period import COHORT_VIEW, EARLIEST_YEAR, Period, Ratio, ReportInputError, _as_of, _check_view, _in, slicing
 from .speed import _PercentileCont
 
 # Periods longer than this are trended by month, shorter ones by week (Monday to Sunday).
@@ -363,15 +363,15 @@ _EMPTY = {"count": 0, "median": None, "mean": None}
 def _series_rows(measures, periods, filters, *, as_of, first_durations=True):
     """Each of ``measures`` (by name) for each of ``periods`` as of ``as_of``, as one {name: number} dict per period: the counts from the rollup where it answers exactly (``rollup.scope``), else with the medians and means from one statement over the episodes; without ``first_durations`` the first period's medians and means are left None (the caller has them)."""
     counted = {name: m for name, m in measures.items() if m.aggregate == "count"}
-    found, selected = None, None
+    found = None
     if counted and all(m.rollup for m in counted.values()):
-        selected = rollup.scope(periods, filters)
-    if selected is not None:
-        found = rollup.slice_counts(periods, selected, as_of)
+        found = rollup.counts(periods, filters, as_of)
     if found is None:
         return _episode_series_rows(measures, periods, filters, first_durations=first_durations)
-    base = found.get("") or [dict.fromkeys((*rollup.COLUMNS, rollup.AWAITING), 0) for _period in periods]
-    series = [{name: rollup.count(m.rollup, counts) for name, m in counted.items()} for counts in base]
+    series = [
+        {name: rollup.count(m.rollup, counts) for name, m in counted.items()}
+        for counts in rollup.totals(found, periods)
+    ]
     timed = {name: m for name, m in measures.items() if m.aggregate != "count"}
     if timed and (first_durations or len(periods) > 1):
         durations = _episode_series_rows(timed, periods, filters, first_durations=first_durations)
@@ -385,10 +385,8 @@ def _series_rows(measures, periods, filters, *, as_of, first_durations=True):
 
 def _episode_series_rows(measures, periods, filters, *, first_durations=True):
     """``_series_rows`` from one statement over the episodes."""
-    bounds = sorted({p.start_at for p in periods} | {p.end_at for p in periods})
+    bounds, slices = slicing(periods)
     span = bounds[0], bounds[-1]
-    # The slices of each period, numbered as width_bucket numbers them: slice k starts at bounds[k - 1].
-    slices = [(bounds.index(p.start_at) + 1, bounds.index(p.end_at)) for p in periods]
     flags, counts, durations = {}, {}, {}
     for name, measure in measures.items():
         flag = flags.setdefault(measure.condition, f"_f{len(flags)}")
@@ -565,8 +563,7 @@ def _breakdown_from_rollup(spec, by, period, filters, view, as_of):
     measures = spec.measures(as_of, view)
     if not all(m.aggregate == "count" and m.rollup for m in measures.values()):
         return None
-    selected = rollup.scope([period], filters, by=by)
-    found = rollup.slice_counts([period], selected, as_of, by=by) if selected is not None else None
+    found = rollup.counts([period], filters, as_of, by=by)
     if found is None:
         return None
     # A group the episodes' query would not list (no episode meets any number's condition) has only zeros.

@@ -68,11 +68,10 @@ def response_effect_counts(as_of):
 def response_effect(period, filters, *, as_of=None):
     """Return the ``ResponseEffect`` of the MQLs created in ``period``, answered and qualified by ``as_of``; raises nothing."""
     as_of = _as_of(as_of)
-    selected = rollup.scope([period], filters)
-    found = rollup.slice_counts([period], selected, as_of) if selected is not None else None
+    found = rollup.counts([period], filters, as_of)
     if found is not None:
         # From the rollup (one query): within the hour, and the rest of the answered.
-        counts = found[""][0] if "" in found else dict.fromkeys(rollup.COLUMNS, 0)
+        (counts,) = rollup.totals(found, [period])
         return ResponseEffect(
             fast=counts["within_hour"],
             fast_sqls=counts["fast_sqls"],

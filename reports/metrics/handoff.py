@@ -70,8 +70,7 @@ class IgnoreRateByRep:
 def ignore_rate_by_rep(period, filters, *, as_of=None):
     """Return the ``IgnoreRateByRep`` of the MQLs created in ``period``, by current owner and in total: from the rollup where it answers (two queries), else from the episodes (one); raises nothing."""
     as_of = _as_of(as_of)
-    selected = rollup.scope([period], filters, by="rep")
-    found = rollup.slice_counts([period], selected, as_of, by="rep") if selected is not None else None
+    found = rollup.counts([period], filters, as_of, by="rep")
     if found is not None:
         return _ignore_rate_by_rep_from(found, as_of)
     counts = _ignore_counts(as_of)

@@ -133,6 +133,12 @@ class Ratio:
         return 100.0 * self.numerator / self.denominator
 
 
+def slicing(periods):
+    """The sorted boundaries of ``periods`` and each period's slices between them, (first, last), numbered as PostgreSQL's ``width_bucket`` over those boundaries numbers them: slice k starts at boundary k - 1."""
+    bounds = sorted({p.start_at for p in periods} | {p.end_at for p in periods})
+    return bounds, [(bounds.index(p.start_at) + 1, bounds.index(p.end_at)) for p in periods]
+
+
 def _as_of(as_of):
     return as_of or timezone.now()
 

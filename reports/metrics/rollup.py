@@ -25,7 +25,7 @@ numbers: ``tests/reports/test_rollup.py`` holds both paths to each other.
 from datetime import UTC, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Count, F, Q
 from django.db.models.functions import Trunc
 
@@ -33,20 +33,13 @@ from leads.models import MqlEpisode
 
 from ..models import EpisodeRollup
 from .episodes import _within_window_q
+from .period import slicing
 
-# The rollup's base counts; "awaiting" is the one read from the episodes.
-COLUMNS = (
-    "mqls",
-    "followed_up",
-    "within_window",
-    "within_hour",
-    "cohort_sals",
-    "cohort_sqls",
-    "fast_sqls",
-    "slow_sqls",
-    "sals",
-    "sqls",
-    "rejected",
+# The rollup's base counts (its model's count columns); "awaiting" is the one read from the episodes.
+COLUMNS = tuple(
+    field.name
+    for field in EpisodeRollup._meta.concrete_fields
+    if isinstance(field, models.IntegerField) and not field.primary_key
 )
 AWAITING = "awaiting"
 _HOUR = timedelta(hours=1)
@@ -120,11 +113,25 @@ def scope(periods, filters, *, by=None):
     return selected
 
 
+def counts(periods, filters, as_of, *, by=None):
+    """Return the base counts of ``slice_counts`` where the rollup answers ``periods`` under ``filters`` as of ``as_of`` (grouped ``by`` a breakdown's dimension), else None (count the episodes); at most one query."""
+    selected = scope(periods, filters, by=by)
+    return None if selected is None else slice_counts(periods, selected, as_of, by=by)
+
+
+def totals(found, periods):
+    """The total's base counts per period from what ``counts`` found without ``by`` (zeros where the rollup has no row)."""
+    return found.get("") or [_zeros() for _period in periods]
+
+
+def _zeros():
+    return dict.fromkeys((*COLUMNS, AWAITING), 0)
+
+
 def slice_counts(periods, selected, as_of, *, by=None):
     """Return the base counts (``COLUMNS`` and ``AWAITING``) of each of ``periods`` as {group: [counts per period]} (the group '' without ``by``, else the breakdown's keys, '' for none), or None when an event lies after ``as_of`` and the episodes must be counted; one query."""
-    bounds = sorted({p.start_at for p in periods} | {p.end_at for p in periods})
+    bounds, slices = slicing(periods)
     span = bounds[0], bounds[-1]
-    slices = [(bounds.index(p.start_at) + 1, bounds.index(p.end_at)) for p in periods]
     dimension, key = selected
     groups = {"rollup_group": "''", "awaiting_group": "''"}
     if by is not None:
@@ -162,7 +169,7 @@ def slice_counts(periods, selected, as_of, *, by=None):
                 return None
             continue
         values = dict(zip(COLUMNS, counts, strict=True)) if part == 0 else {AWAITING: counts[0]}
-        per_period = found.setdefault(group, [dict.fromkeys((*COLUMNS, AWAITING), 0) for _period in periods])
+        per_period = found.setdefault(group, [_zeros() for _period in periods])
         for totals, (first, last) in zip(per_period, slices, strict=True):
             if first <= where <= last:
                 for name, value in values.items():

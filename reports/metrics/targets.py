@@ -144,11 +144,10 @@ def mql_target(period, filters, *, as_of=None):
 def _months_from_rollup(period, months, filters, team, rep, as_of):
     """(month, MQLs, target) rows like ``_MONTHS_SQL``'s, the MQLs from the rollup (two queries), or None where it cannot answer."""
     parts = [month_part(period, month) for month in months]
-    selected = rollup.scope(parts, filters)
-    found = rollup.slice_counts(parts, selected, _as_of(as_of)) if selected is not None else None
+    found = rollup.counts(parts, filters, _as_of(as_of))
     if found is None:
         return None
-    produced = [counts["mqls"] for counts in found[""]] if "" in found else [0] * len(months)
+    produced = [counts["mqls"] for counts in rollup.totals(found, parts)]
     targets = dict(
         MonthlyTarget.objects.filter(month__in=months, team_id=team, rep_id=rep).values_list("month", "mql_target")
     )
