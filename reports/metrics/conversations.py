@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from leads.models import SALES_ACTIVITY_KINDS, ActivityKind, Lead, Team
 
-from .period import Filters, Ratio
+from .period import Filters, Ratio, slicing
 
 
 @dataclass(frozen=True)
@@ -67,20 +67,33 @@ SELECT count(*) FILTER (WHERE was_mql), count(*) FILTER (WHERE was_mql AND talke
 """
 
 
+def _contacts(filters, select_params, start, end, *, from_activities, by_lead):
+    """The contacts subquery for ``filters`` and its parameters: ``from_activities`` (the period's activities, joined to the leads the filters allow, if any) or, for one rep's few leads, ``by_lead``; ``select_params`` are those of the template's SELECT list."""
+    activity_params = [*SALES_ACTIVITY_KINDS, start, end]
+    if filters == Filters():
+        return from_activities.format(join=""), [*select_params, *activity_params]
+    leads_sql, leads_params = filters.apply(Lead.objects.order_by()).values("id").query.sql_with_params()
+    if filters.rep is not None:
+        return by_lead.format(leads=leads_sql), [*leads_params, *select_params, *activity_params]
+    join = f"\n      JOIN ({leads_sql}) AS l ON l.id = a.lead_id"
+    return from_activities.format(join=join), [*select_params, *leads_params, *activity_params]
+
+
+def _period_contacts(period, filters):
+    """The contacts subquery of one period (a lead per row: first contact, talked) and its parameters."""
+    return _contacts(
+        filters,
+        [ActivityKind.CONVERSATION],
+        period.start_at,
+        period.end_at,
+        from_activities=_CONTACTS_FROM_ACTIVITIES,
+        by_lead=_CONTACTS_BY_LEAD,
+    )
+
+
 def _counts_in_one_statement(period, filters):
     """The four counts from one statement."""
-    activity_params = [ActivityKind.CONVERSATION, *SALES_ACTIVITY_KINDS, period.start_at, period.end_at]
-    if filters == Filters():
-        contacts, params = _CONTACTS_FROM_ACTIVITIES.format(join=""), activity_params
-    else:
-        leads_sql, leads_params = filters.apply(Lead.objects.order_by()).values("id").query.sql_with_params()
-        if filters.rep is not None:
-            contacts = _CONTACTS_BY_LEAD.format(leads=leads_sql)
-            params = [*leads_params, *activity_params]
-        else:
-            join = f"\n      JOIN ({leads_sql}) AS l ON l.id = a.lead_id"
-            contacts = _CONTACTS_FROM_ACTIVITIES.format(join=join)
-            params = [ActivityKind.CONVERSATION, *leads_params, *activity_params[1:]]
+    contacts, params = _period_contacts(period, filters)
     with connection.cursor() as cursor:
         cursor.execute(_COUNTS_SQL.format(contacts=contacts), params)
         return cursor.fetchone()
@@ -136,20 +149,15 @@ def conversation_rates(periods, filters):
     """Return the ``ConversationRate`` of each of ``periods``, in one statement; raises nothing."""
     if not periods:
         return []
-    bounds = sorted({p.start_at for p in periods} | {p.end_at for p in periods})
-    slices = [(bounds.index(p.start_at) + 1, bounds.index(p.end_at)) for p in periods]
-    activity_params = [bounds, ActivityKind.CONVERSATION, *SALES_ACTIVITY_KINDS, bounds[0], bounds[-1]]
-    if filters == Filters():
-        contacts, params = _SLICE_CONTACTS.format(join=""), activity_params
-    else:
-        leads_sql, leads_params = filters.apply(Lead.objects.order_by()).values("id").query.sql_with_params()
-        if filters.rep is not None:
-            contacts = _SLICE_CONTACTS_BY_LEAD.format(leads=leads_sql)
-            params = [*leads_params, *activity_params]
-        else:
-            join = f"\n      JOIN ({leads_sql}) AS l ON l.id = a.lead_id"
-            contacts = _SLICE_CONTACTS.format(join=join)
-            params = [*activity_params[:2], *leads_params, *activity_params[2:]]
+    bounds, slices = slicing(periods)
+    contacts, params = _contacts(
+        filters,
+        [bounds, ActivityKind.CONVERSATION],
+        bounds[0],
+        bounds[-1],
+        from_activities=_SLICE_CONTACTS,
+        by_lead=_SLICE_CONTACTS_BY_LEAD,
+    )
     several = [(i, first, last) for i, (first, last) in enumerate(slices) if first != last]
     with connection.cursor() as cursor:
         cursor.execute(
@@ -200,18 +208,7 @@ COUNT_NAMES = ("mql_contacted", "mql_conversations", "colder_contacted", "colder
 def conversation_counts_by(by, period, filters):
     """Return the conversation rate's four counts per current owner, team, source or campaign of the leads contacted in ``period``, as dicts with the group's fields (``owner_id``, ``owner__username``..., ``team_id``, ``team__name``, ``source`` or ``campaign``) and ``COUNT_NAMES``; one statement; raises KeyError for another grouping."""
     names, expressions = zip(*_GROUPS[by], strict=True)
-    activity_params = [ActivityKind.CONVERSATION, *SALES_ACTIVITY_KINDS, period.start_at, period.end_at]
-    if filters == Filters():
-        contacts, params = _CONTACTS_FROM_ACTIVITIES.format(join=""), activity_params
-    else:
-        leads_sql, leads_params = filters.apply(Lead.objects.order_by()).values("id").query.sql_with_params()
-        contacts = _CONTACTS_BY_LEAD.format(leads=leads_sql) if filters.rep is not None else None
-        if contacts is not None:
-            params = [*leads_params, *activity_params]
-        else:
-            join = f"\n      JOIN ({leads_sql}) AS l ON l.id = a.lead_id"
-            contacts = _CONTACTS_FROM_ACTIVITIES.format(join=join)
-            params = [ActivityKind.CONVERSATION, *leads_params, *activity_params[1:]]
+    contacts, params = _period_contacts(period, filters)
     sql = _GROUPED_SQL.format(
         columns=", ".join(expressions),
         contacts=contacts,
